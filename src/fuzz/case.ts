@@ -1,0 +1,235 @@
+// Case format v1 (docs/case-format.md): design settings, explicit operations with inline faults, the
+// expected verdict and provenance. A case is data; replay never regenerates it from the seed.
+import { readFileSync } from 'node:fs';
+import { canonicalDesign, type Design, DesignError, resolveDesign } from '../model/config.js';
+import type { FaultSpec } from '../model/faults.js';
+import { isLeaf, LEAVES } from '../model/tdx/leaf.js';
+import { isStatusName } from '../model/tdx/status.js';
+import { fnv1a64Hex } from './hash.js';
+
+export const CASE_FORMAT = 'tdxfuzz-case';
+export const CASE_VERSION = 1;
+
+export type OpKind = 'touch' | 'accept' | 'convert' | 'punch';
+export const OP_KINDS: readonly OpKind[] = ['touch', 'accept', 'convert', 'punch'];
+
+interface OpBase {
+  faults?: FaultSpec[];
+}
+/** Guest access to a gfn: read, or write the token `write` (private or shared as the guest believes). */
+export interface TouchOp extends OpBase { op: 'touch'; gfn: number; write?: number }
+/** Guest TDG.MEM.PAGE.ACCEPT of the 4K page or the 2M range containing gfn. */
+export interface AcceptOp extends OpBase { op: 'accept'; gfn: number; level: '4K' | '2M' }
+/** guest_memfd in-place conversion ioctl of [start, end) (gmem indices = gfns here). */
+export interface ConvertOp extends OpBase { op: 'convert'; start: number; end: number; to: 'shared' | 'private' }
+/** fallocate(PUNCH_HOLE | KEEP_SIZE) on the guest_memfd over [start, end). */
+export interface PunchOp extends OpBase { op: 'punch'; start: number; end: number }
+export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp;
+
+export interface Expect {
+  verdict: 'pass' | 'fail';
+  /** For `fail`: the signature replay must reproduce. */
+  signature?: string;
+}
+
+export interface Provenance {
+  campaignSeed?: number;
+  caseIndex?: number;
+  generatorVersion?: number;
+  tool?: string;
+  /** Ops in the case before minimisation. */
+  originalOps?: number;
+  note?: string;
+}
+
+export interface Case {
+  format: typeof CASE_FORMAT;
+  version: typeof CASE_VERSION;
+  design: Design;
+  ops: Op[];
+  expect?: Expect;
+  provenance?: Provenance;
+}
+
+/** A malformed case: names the file and the field. */
+export class CaseError extends Error {
+  constructor(readonly file: string, readonly field: string, readonly reason: string) {
+    super(`${file}: ${field}: ${reason}`);
+  }
+}
+
+const OP_FIELDS: Record<OpKind, string[]> = {
+  touch: ['gfn', 'write'],
+  accept: ['gfn', 'level'],
+  convert: ['start', 'end', 'to'],
+  punch: ['start', 'end'],
+};
+
+function isObj(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function int(v: unknown, file: string, field: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new CaseError(file, field, 'must be an integer');
+  if (v < min || v > max) throw new CaseError(file, field, `must be from ${min} to ${max}`);
+  return v;
+}
+
+function parseFaults(raw: unknown, file: string, field: string): FaultSpec[] | undefined {
+  if (raw === undefined) return undefined;
+  if (!Array.isArray(raw)) throw new CaseError(file, field, 'must be an array');
+  return raw.map((f, i) => {
+    const ff = `${field}[${i}]`;
+    if (!isObj(f)) throw new CaseError(file, ff, 'must be an object {leaf, nth, status}');
+    for (const k of Object.keys(f)) if (!['leaf', 'nth', 'status'].includes(k)) throw new CaseError(file, `${ff}.${k}`, 'unknown field');
+    if (typeof f.leaf !== 'string' || !isLeaf(f.leaf)) throw new CaseError(file, `${ff}.leaf`, `must be one of ${LEAVES.join(', ')}`);
+    const nth = int(f.nth, file, `${ff}.nth`, 1, 1_000_000);
+    if (typeof f.status !== 'string' || !isStatusName(f.status) || f.status === 'TDX_SUCCESS') {
+      throw new CaseError(file, `${ff}.status`, 'must be a TDX status name such as TDX_OPERAND_BUSY');
+    }
+    if (f.status === 'TDX_INTERRUPTED_RESTARTABLE' && f.leaf !== 'TDH.MEM.PAGE.DEMOTE') {
+      throw new CaseError(file, `${ff}.status`, 'TDX_INTERRUPTED_RESTARTABLE is only returned by TDH.MEM.PAGE.DEMOTE');
+    }
+    return { leaf: f.leaf, nth, status: f.status };
+  });
+}
+
+function parseOp(raw: unknown, file: string, field: string, gfns: number): Op {
+  if (!isObj(raw)) throw new CaseError(file, field, 'must be an object');
+  const kind = raw.op;
+  if (typeof kind !== 'string' || !(OP_KINDS as string[]).includes(kind)) {
+    throw new CaseError(file, `${field}.op`, `must be one of ${OP_KINDS.join(', ')}`);
+  }
+  const k = kind as OpKind;
+  for (const key of Object.keys(raw)) {
+    if (key !== 'op' && key !== 'faults' && !OP_FIELDS[k].includes(key)) throw new CaseError(file, `${field}.${key}`, `unknown field for op ${k}`);
+  }
+  const faults = parseFaults(raw.faults, file, `${field}.faults`);
+  const withFaults = <T extends Op>(o: T): T => (faults && faults.length ? { ...o, faults } : o);
+  switch (k) {
+    case 'touch': {
+      const gfn = int(raw.gfn, file, `${field}.gfn`, 0, gfns - 1);
+      const o: TouchOp = { op: 'touch', gfn };
+      if (raw.write !== undefined) o.write = int(raw.write, file, `${field}.write`, 1, 0x7fffffff);
+      return withFaults(o);
+    }
+    case 'accept': {
+      const gfn = int(raw.gfn, file, `${field}.gfn`, 0, gfns - 1);
+      if (raw.level !== '4K' && raw.level !== '2M') throw new CaseError(file, `${field}.level`, 'must be "4K" or "2M"');
+      return withFaults({ op: 'accept', gfn, level: raw.level });
+    }
+    case 'convert': {
+      const start = int(raw.start, file, `${field}.start`, 0, gfns);
+      const end = int(raw.end, file, `${field}.end`, 0, gfns);
+      if (raw.to !== 'shared' && raw.to !== 'private') throw new CaseError(file, `${field}.to`, 'must be "shared" or "private"');
+      return withFaults({ op: 'convert', start, end, to: raw.to });
+    }
+    case 'punch': {
+      const start = int(raw.start, file, `${field}.start`, 0, gfns);
+      const end = int(raw.end, file, `${field}.end`, 0, gfns);
+      return withFaults({ op: 'punch', start, end });
+    }
+  }
+}
+
+/** Validate parsed JSON as a v1 case; throws CaseError naming the field. */
+export function parseCase(raw: unknown, file = '<case>'): Case {
+  if (!isObj(raw)) throw new CaseError(file, '(top level)', 'must be a JSON object');
+  for (const k of Object.keys(raw)) {
+    if (!['format', 'version', 'design', 'ops', 'expect', 'provenance'].includes(k)) throw new CaseError(file, k, 'unknown field');
+  }
+  if (raw.format !== CASE_FORMAT) throw new CaseError(file, 'format', `must be "${CASE_FORMAT}"`);
+  if (raw.version !== CASE_VERSION) {
+    throw new CaseError(file, 'version', `unsupported case format version ${JSON.stringify(raw.version)}; this tdxfuzz reads version ${CASE_VERSION}`);
+  }
+  let design: Design;
+  try {
+    design = resolveDesign(raw.design ?? {}, 'design');
+  } catch (e) {
+    if (e instanceof DesignError) throw new CaseError(file, e.field, e.message);
+    throw e;
+  }
+  if (!Array.isArray(raw.ops)) throw new CaseError(file, 'ops', 'must be an array of operations');
+  const gfns = design.ptrs * design.regions;
+  const ops = raw.ops.map((o, i) => parseOp(o, file, `ops[${i}]`, gfns));
+  const c: Case = { format: CASE_FORMAT, version: CASE_VERSION, design, ops };
+  if (raw.expect !== undefined) {
+    const e = raw.expect;
+    if (!isObj(e)) throw new CaseError(file, 'expect', 'must be an object {verdict, signature}');
+    for (const k of Object.keys(e)) if (!['verdict', 'signature'].includes(k)) throw new CaseError(file, `expect.${k}`, 'unknown field');
+    if (e.verdict !== 'pass' && e.verdict !== 'fail') throw new CaseError(file, 'expect.verdict', 'must be "pass" or "fail"');
+    if (e.verdict === 'fail' && typeof e.signature !== 'string') throw new CaseError(file, 'expect.signature', 'a failing case must record its signature');
+    if (e.verdict === 'pass' && e.signature !== undefined) throw new CaseError(file, 'expect.signature', 'a passing case has no signature');
+    c.expect = e.verdict === 'fail' ? { verdict: 'fail', signature: e.signature as string } : { verdict: 'pass' };
+  }
+  if (raw.provenance !== undefined) {
+    if (!isObj(raw.provenance)) throw new CaseError(file, 'provenance', 'must be an object');
+    c.provenance = { ...(raw.provenance as Provenance) };
+  }
+  return c;
+}
+
+/** Read and validate a case file. Throws CaseError (with the file name) for unreadable or bad files. */
+export function loadCase(file: string): Case {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CaseError(file, '(file)', `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new CaseError(file, '(file)', `not valid JSON: ${(e as Error).message}`);
+  }
+  return parseCase(json, file);
+}
+
+function canonicalOp(o: Op): Op {
+  const out: Record<string, unknown> = { op: o.op };
+  for (const k of OP_FIELDS[o.op]) {
+    const v = (o as unknown as Record<string, unknown>)[k];
+    if (v !== undefined) out[k] = v;
+  }
+  if (o.faults && o.faults.length) out.faults = o.faults.map((f) => ({ leaf: f.leaf, nth: f.nth, status: f.status }));
+  return out as unknown as Op;
+}
+
+/** The case with a fixed key order, so equal cases serialise to equal bytes. */
+export function canonicalCase(c: Case): Case {
+  const out: Case = { format: CASE_FORMAT, version: CASE_VERSION, design: canonicalDesign(c.design), ops: c.ops.map(canonicalOp) };
+  if (c.expect) out.expect = c.expect.verdict === 'fail' ? { verdict: 'fail', signature: c.expect.signature } : { verdict: 'pass' };
+  if (c.provenance) out.provenance = c.provenance;
+  return out;
+}
+
+/** One op per line: diff-friendly and still valid JSON. */
+export function serializeCase(c: Case): string {
+  const k = canonicalCase(c);
+  const head = { format: k.format, version: k.version, design: k.design };
+  const lines = [
+    '{',
+    `  "format": ${JSON.stringify(head.format)},`,
+    `  "version": ${head.version},`,
+    `  "design": ${JSON.stringify(head.design)},`,
+    `  "ops": [${k.ops.length ? '\n' + k.ops.map((o) => `    ${JSON.stringify(o)}`).join(',\n') + '\n  ' : ''}]` +
+      (k.expect || k.provenance ? ',' : ''),
+  ];
+  if (k.expect) lines.push(`  "expect": ${JSON.stringify(k.expect)}` + (k.provenance ? ',' : ''));
+  if (k.provenance) lines.push(`  "provenance": ${JSON.stringify(k.provenance)}`);
+  lines.push('}');
+  return lines.join('\n') + '\n';
+}
+
+/** Identity of what a case does (design + ops), independent of expect and provenance. */
+export function caseId(c: Case): string {
+  const k = canonicalCase(c);
+  return fnv1a64Hex(JSON.stringify({ design: k.design, ops: k.ops }));
+}
+
+export function faultsOf(c: Case): number {
+  let n = 0;
+  for (const o of c.ops) n += o.faults?.length ?? 0;
+  return n;
+}

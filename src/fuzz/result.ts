@@ -1,0 +1,36 @@
+// What runCase returns. Kept in its own file so the coordinator, CLI and stores depend on the shape only.
+import type { TraceLine } from '../model/trace.js';
+
+export interface Failure {
+  /** Invariant or check id: INV-n, a REF-* reference check, VM-BUGGED, or a liveness watchdog. */
+  inv: string;
+  /** Index of the operation during which it fired. */
+  opIndex: number;
+  /** Kind of that operation (touch, accept, convert, punch). */
+  opKind: string;
+  /** Label of the atomic step after which it fired ("end of op" for per-op checks). */
+  step: string;
+  /** One-line explanation for a kernel developer. */
+  message: string;
+  /** Kinds of the injected faults that took effect in the case, e.g. "TDX_OPERAND_BUSY@TDH.MEM.RANGE.BLOCK". */
+  faultKinds: string[];
+}
+
+export interface RunResult {
+  verdict: 'pass' | 'fail';
+  /** Stable failure signature (see signature.ts); null when the case passes. */
+  signature: string | null;
+  failure: Failure | null;
+  /** 8 hex digits; identical for the same case on any machine and any worker count. */
+  traceHash: string;
+  /** Operations executed (a failing case stops at the failing op). */
+  opsRun: number;
+  /** Atomic model steps executed. */
+  steps: number;
+  /** Model-coverage feature ids reached (sorted, unique). */
+  features: Uint32Array;
+  /** Findings that are reported but do not fail the case (accepted risks, expected-by-design events). */
+  notes: string[];
+  /** Step-by-step trace, only when requested. */
+  trace?: TraceLine[];
+}

@@ -1,0 +1,30 @@
+// Failure signatures (architecture principle 6): invariant id + operation kind + kinds of the injected
+// faults that took effect. One bug is one signature however it was reached.
+import type { Failure } from './result.js';
+
+/** Short name of a status used in signatures: TDX_OPERAND_BUSY -> OPERAND_BUSY. */
+export function faultKindShort(statusName: string): string {
+  return statusName.replace(/^TDX_/, '');
+}
+
+export function signatureOf(f: Failure): string {
+  const kinds = [...new Set(f.faultKinds.map((k) => faultKindShort(k.split('@')[0])))].sort();
+  return `${f.inv}@${f.opKind}${kinds.length ? '+' + kinds.join('+') : ''}`;
+}
+
+/** The invariant-and-op part, which minimisation must keep. */
+export function coreSignature(sig: string): string {
+  const plus = sig.indexOf('+');
+  return plus < 0 ? sig : sig.slice(0, plus);
+}
+
+/** Faults kinds named by a signature. */
+export function signatureFaultKinds(sig: string): string[] {
+  const plus = sig.indexOf('+');
+  return plus < 0 ? [] : sig.slice(plus + 1).split('+');
+}
+
+/** A file-name-safe form of a signature. */
+export function signatureFileStem(sig: string): string {
+  return sig.replace(/[^A-Za-z0-9_.-]+/g, '_');
+}

@@ -1,0 +1,120 @@
+// Design settings: the knobs of model-spec.md section 1 that this build models, resolved once at the
+// edge (raw JSON -> Design) so the model never sees a half-filled or unknown setting.
+import { GUARD_IDS, type GuardId, guardInfo } from './guards.js';
+
+export type Backing = 'HUGETLB_2M' | '4K';
+export type ConversionOrder = 'V3_ZAP_THEN_SPLIT' | 'WIP_SPLIT_FOLIO_FIRST';
+export type PunchPartialHuge = 'REJECT' | 'ZAP_ONLY';
+
+export interface Design {
+  /** Entries per page table; 512 on real hardware, small values reach 2M boundaries sooner [M]. */
+  ptrs: number;
+  /** Number of 2M ranges in the single memslot (slot base gfn 0, gmem offset 0). */
+  regions: number;
+  /** guest_memfd backing (003:L110-118). */
+  backing: Backing;
+  /** kvm_intel.tdx_huge_page (003:L38-40). */
+  tdxHugePage: boolean;
+  /** TDX module feature ENHANCED_DEMOTE_INTERRUPTIBILITY (003:L35-37, L152-160). */
+  enhancedDemoteInterruptibility: boolean;
+  /** Private->shared conversion order (003:L30-34, L436). Switching G1 off selects WIP_SPLIT_FOLIO_FIRST. */
+  conversionOrder: ConversionOrder;
+  /** Partial punch of a huge folio: refused (003:L762) or only zapped [A]. */
+  punchPartialHuge: PunchPartialHuge;
+  /** Guards switched off (model-spec.md section 6). */
+  guardsOff: GuardId[];
+}
+
+export const DEFAULT_DESIGN: Readonly<Design> = Object.freeze({
+  ptrs: 512,
+  regions: 2,
+  backing: 'HUGETLB_2M',
+  tdxHugePage: true,
+  enhancedDemoteInterruptibility: true,
+  conversionOrder: 'V3_ZAP_THEN_SPLIT',
+  punchPartialHuge: 'REJECT',
+  guardsOff: [],
+} satisfies Design);
+
+export const DESIGN_KEYS = Object.keys(DEFAULT_DESIGN) as (keyof Design)[];
+
+/** A bad setting, named by its field path so the CLI can say exactly what is wrong. */
+export class DesignError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(message);
+  }
+}
+
+const ENUMS: Partial<Record<keyof Design, readonly string[]>> = {
+  backing: ['HUGETLB_2M', '4K'],
+  conversionOrder: ['V3_ZAP_THEN_SPLIT', 'WIP_SPLIT_FOLIO_FIRST'],
+  punchPartialHuge: ['REJECT', 'ZAP_ONLY'],
+};
+
+export function parseGuardList(list: readonly unknown[], field: string): GuardId[] {
+  const out: GuardId[] = [];
+  list.forEach((raw, i) => {
+    const info = typeof raw === 'string' ? guardInfo(raw.trim()) : undefined;
+    if (!info) throw new DesignError(`${field}[${i}]`, `unknown guard ${JSON.stringify(raw)} (known: ${GUARD_IDS.join(', ')})`);
+    if (!info.modelled) {
+      throw new DesignError(`${field}[${i}]`, `guard ${info.id} (${info.bug}) is not modelled by this version of tdxfuzz yet`);
+    }
+    if (!out.includes(info.id)) out.push(info.id);
+  });
+  return out.sort((a, b) => GUARD_IDS.indexOf(a) - GUARD_IDS.indexOf(b));
+}
+
+/** Raw settings (a case file's `design`, a config file) to a complete Design. Missing keys take defaults. */
+export function resolveDesign(raw: unknown, field = 'design'): Design {
+  if (raw === undefined) return { ...DEFAULT_DESIGN, guardsOff: [] };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new DesignError(field, 'must be an object');
+  const r = raw as Record<string, unknown>;
+  for (const k of Object.keys(r)) {
+    if (!(DESIGN_KEYS as string[]).includes(k)) throw new DesignError(`${field}.${k}`, `unknown setting (known: ${DESIGN_KEYS.join(', ')})`);
+  }
+  const d: Design = { ...DEFAULT_DESIGN, guardsOff: [] };
+  for (const k of DESIGN_KEYS) {
+    const v = r[k];
+    if (v === undefined) continue;
+    const f = `${field}.${k}`;
+    const def = DEFAULT_DESIGN[k];
+    if (k === 'guardsOff') {
+      if (!Array.isArray(v)) throw new DesignError(f, 'must be an array of guard ids such as ["G1"]');
+      d.guardsOff = parseGuardList(v, f);
+    } else if (typeof def === 'number') {
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw new DesignError(f, 'must be an integer');
+      (d as unknown as Record<string, unknown>)[k] = v;
+    } else if (typeof def === 'boolean') {
+      if (typeof v !== 'boolean') throw new DesignError(f, 'must be true or false');
+      (d as unknown as Record<string, unknown>)[k] = v;
+    } else {
+      const allowed = ENUMS[k] ?? [];
+      if (typeof v !== 'string' || !allowed.includes(v)) throw new DesignError(f, `must be one of ${allowed.join(', ')}`);
+      (d as unknown as Record<string, unknown>)[k] = v;
+    }
+  }
+  if (![4, 8, 16, 32, 64, 128, 256, 512].includes(d.ptrs)) throw new DesignError(`${field}.ptrs`, 'must be a power of two from 4 to 512');
+  if (d.regions < 2 || d.regions > 8) throw new DesignError(`${field}.regions`, 'must be from 2 to 8');
+  return d;
+}
+
+export function guardOn(d: Design, g: GuardId): boolean {
+  return !d.guardsOff.includes(g);
+}
+
+/** Guards that select a design variant rather than remove a check; G1 off means the WIP order. */
+export function effectiveConversionOrder(d: Design): ConversionOrder {
+  return guardOn(d, 'G1') ? d.conversionOrder : 'WIP_SPLIT_FOLIO_FIRST';
+}
+
+/** effectiveHuge = tdx_huge_page && ENHANCED_DEMOTE (V3-24: KVM clears enable_tdx_huge_page otherwise). */
+export function effectiveHuge(d: Design): boolean {
+  return d.tdxHugePage && d.enhancedDemoteInterruptibility;
+}
+
+/** Canonical key order for writing a design into a case file. */
+export function canonicalDesign(d: Design): Design {
+  const out = {} as Record<string, unknown>;
+  for (const k of DESIGN_KEYS) out[k] = k === 'guardsOff' ? [...d.guardsOff] : d[k];
+  return out as unknown as Design;
+}

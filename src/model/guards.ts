@@ -1,0 +1,51 @@
+// The design guards of model-spec.md section 6. Switching one off turns the model into the known-bug
+// variant BUG-n of the same number. `modelled` says whether this build of the model honours the switch;
+// asking to switch off a guard that is not modelled is refused at the edge (config resolution).
+
+export interface GuardInfo {
+  readonly id: GuardId;
+  readonly bug: string;
+  readonly summary: string;
+  readonly modelled: boolean;
+}
+
+export const GUARD_IDS = [
+  'G1', 'G2', 'G3', 'G4', 'G5', 'G6', 'G7', 'G7b', 'G8', 'G8b', 'G9', 'G10', 'G11', 'G12', 'G13',
+  'G14', 'G15', 'G16', 'G17', 'G17b', 'G18', 'G19', 'G20', 'G21', 'G22', 'G23',
+] as const;
+export type GuardId = (typeof GUARD_IDS)[number];
+
+const G = (id: GuardId, bug: string, modelled: boolean, summary: string): GuardInfo => ({ id, bug, modelled, summary });
+
+export const GUARDS: readonly GuardInfo[] = [
+  G('G1', 'BUG-1', true, 'zap KVM mappings before splitting backend folios (FIXUP-2 + patch 16; 003:L31-32, L326)'),
+  G('G2', 'BUG-2', true, 'kvm_split_cross_boundary_leafs before zapping a sub-range (patch 16; 003:L254-258)'),
+  G('G3', 'BUG-3', false, 'huge pages only with ENHANCED_DEMOTE_INTERRUPTIBILITY (003:L143-160)'),
+  G('G4', 'BUG-4', false, 'reject splitting huge pages under shared mmu_lock (003:L121-127, L398)'),
+  G('G5', 'BUG-5', false, 'hold/poison pages when a zap fails (refcountPolicy other than NONE; 000, 002)'),
+  G('G6', 'BUG-6', false, 'disallow page merging (huge page adjustment) for the mirror root (patch 06, 003:L377)'),
+  G('G7', 'BUG-7', false, 'write mmu_lock held from split-cache check 2.1 to dequeue 3.2/3.4 (003:L291-293)'),
+  G('G7b', 'BUG-7', false, 'prealloc_split_cache_lock around enqueue and dequeue (003:L294-296)'),
+  G('G8', 'BUG-8', true, 'tdx_honor_guest_accept_level: split and GUEST_INHIBIT on ACCEPT-level faults (003:L400-401)'),
+  G('G8b', 'BUG-8', false, 'do not force 4K before the guest ACCEPT level is known (003:L134-138)'),
+  G('G9', 'BUG-9', false, 'GUEST_INHIBIT one-way, written under write mmu_lock, never clobbered (003:L196-201)'),
+  G('G10', 'BUG-10', false, 'gmem_max_mapping_level() is 4K before finalize (003:L161-165)'),
+  G('G11', 'BUG-11', false, 'no S-EPT page reclaim while the HKID is assigned (004:L136-138)'),
+  G('G12', 'BUG-12', false, 'leak the S-EPT page when RECLAIM fails (004:L18-22)'),
+  G('G13', 'BUG-13', false, 'release the HKID before reclaiming S-EPT pages (000; 004:L122-123)'),
+  G('G14', 'BUG-14', false, 'TDX holds no folio refcount (refcountPolicy NONE; 002, 003:L297-307)'),
+  G('G15', 'BUG-15', true, 'kick all vCPUs and retry once on TDX_OPERAND_BUSY under write mmu_lock (003:L238-240)'),
+  G('G16', 'BUG-16', true, 'MIXED flag in lpage_info forbids huge mappings over mixed attributes (003:L175, L437)'),
+  G('G17', 'BUG-17', false, 'disallow huge pages for slot base/size/gmem-offset misalignment (003:L176)'),
+  G('G17b', 'BUG-17', false, 'ignore HVA misalignment for private gmem slots (FIXUP-4; 003:L321-324)'),
+  G('G18', 'BUG-18', false, 'merge folios after to-private conversion, after the attribute update (FIXUP-3; 003:L436)'),
+  G('G19', 'BUG-19', false, 'do everything that might fail before the zap point of no return (003:L435-436)'),
+  G('G20', 'BUG-20', false, 'mmu_invalidate_retry check in the fault path'),
+  G('G21', 'BUG-21', false, 'BLOCK + TRACK + kick before REMOVE/DEMOTE (003:L228-230)'),
+  G('G22', 'BUG-22', false, 'refuse non-convertible pfns before TDH.MEM.PAGE.AUG (003:L651, L659)'),
+  G('G23', 'BUG-23', false, 'guest_memfd refuses HWPoisoned folios on fault and free (001:L28-37)'),
+];
+
+export function guardInfo(id: string): GuardInfo | undefined {
+  return GUARDS.find((g) => g.id.toLowerCase() === id.toLowerCase());
+}

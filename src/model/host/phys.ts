@@ -1,0 +1,84 @@
+// Host physical memory: every pfn has exactly one owner (model-spec.md 2.1). Two pools: 2M-aligned
+// hugetlb blocks for guest_memfd folios and single 4K pages for S-EPT pages and other kernel use.
+// Allocation is lowest-free-first so that a freed page is handed out again soon (it makes reuse after
+// free visible).
+
+export enum Owner {
+  FREE_HUGE = 0, // in the hugetlb pool
+  FREE = 1, // in the 4K page allocator
+  GMEM = 2, // a guest_memfd folio page; arg = gmem index
+  SEPT = 3, // an S-EPT page-table page (external_spt); arg = 2M region it maps
+  HOST_OTHER = 4, // used by the host kernel or userspace for something else
+  LEAKED = 5, // intentionally leaked after a failure (004:L125-126)
+}
+
+export const OWNER_NAMES = ['FREE_HUGE', 'FREE', 'GMEM', 'SEPT', 'HOST_OTHER', 'LEAKED'] as const;
+
+export class PhysMem {
+  readonly owner: Uint8Array;
+  readonly ownerArg: Int32Array;
+  /** Data token of the page; guests and host write tokens, 0 = zeroed page [M]. */
+  readonly content: Int32Array;
+  /** HKID whose cache lines may still be dirty for this page; -1 = none [A]. */
+  readonly dirtyHkid: Int16Array;
+  readonly hugeBlocks: number;
+  readonly smallBase: number;
+  readonly total: number;
+
+  constructor(readonly ptrs: number, hugeBlocks: number, smallPages: number) {
+    this.hugeBlocks = hugeBlocks;
+    this.smallBase = hugeBlocks * ptrs;
+    this.total = this.smallBase + smallPages;
+    this.owner = new Uint8Array(this.total);
+    this.ownerArg = new Int32Array(this.total);
+    this.content = new Int32Array(this.total);
+    this.dirtyHkid = new Int16Array(this.total).fill(-1);
+    this.owner.fill(Owner.FREE, this.smallBase);
+  }
+
+  /** A free 2M-aligned hugetlb block, or -1 when the pool is empty. Pages come back zeroed. */
+  allocHuge(): number {
+    for (let b = 0; b < this.hugeBlocks; b++) {
+      const base = b * this.ptrs;
+      if (this.isHugeBlockFree(base)) return base;
+    }
+    return -1;
+  }
+
+  isHugeBlockFree(base: number): boolean {
+    for (let i = 0; i < this.ptrs; i++) if (this.owner[base + i] !== Owner.FREE_HUGE) return false;
+    return true;
+  }
+
+  /** One 4K page from the small-page allocator, or -1. */
+  allocSmall(owner: Owner, arg: number): number {
+    for (let p = this.smallBase; p < this.total; p++) {
+      if (this.owner[p] === Owner.FREE) {
+        this.take(p, owner, arg);
+        return p;
+      }
+    }
+    return -1;
+  }
+
+  take(pfn: number, owner: Owner, arg: number): void {
+    this.owner[pfn] = owner;
+    this.ownerArg[pfn] = arg;
+    this.content[pfn] = 0; // the allocator hands out zeroed pages (hugetlb and __GFP_ZERO) [A]
+  }
+
+  /** Return a page to the pool it came from. */
+  free(pfn: number): void {
+    this.owner[pfn] = pfn < this.smallBase ? Owner.FREE_HUGE : Owner.FREE;
+    this.ownerArg[pfn] = 0;
+  }
+
+  leak(pfn: number): void {
+    this.owner[pfn] = Owner.LEAKED;
+  }
+
+  isFree(pfn: number): boolean {
+    const o = this.owner[pfn];
+    return o === Owner.FREE || o === Owner.FREE_HUGE;
+  }
+}

@@ -1,0 +1,309 @@
+// The TDX module as seen by one TD: S-EPT entries and their states, PAMT ownership per 4K page, the TD
+// epoch, and the SEAMCALL/TDCALL functions with their real status codes (kernel-facts.md 1.1, 2.6, 2.7).
+// Every call first asks the fault injector whether this call is to be forced to fail.
+import type { FaultInjector } from '../faults.js';
+import type { PhysMem } from '../host/phys.js';
+import type { Trace } from '../trace.js';
+import { L2M, L4K, type Leaf, type Level } from './leaf.js';
+import { Sept, SeptState as S } from './sept.js';
+import { OPERAND_ID, status, SUCCESS, type SeamStatus } from './status.js';
+
+/** PAMT entry type per 4K page [A: names from the TDX ABI]. */
+export enum PamtType {
+  NDA = 0, // not assigned to any TD
+  REG_4K = 1,
+  REG_2M = 2, // part of a 2M private page
+  SEPT = 3,
+}
+
+export interface ModuleFeatures {
+  enhancedDemoteInterruptibility: boolean;
+}
+
+/** Result of a guest private access: the pfn, or one of the two exits. */
+export const ACCESS_VE = -1; // #VE: the page is PENDING (not yet accepted)
+export const ACCESS_EPT_VIOLATION = -2; // no present leaf: EPT violation to KVM
+
+export type AcceptResult =
+  | { kind: 'status'; st: SeamStatus } // returned to the guest in RAX
+  | { kind: 'ept-violation'; level: Level }; // TD exit carrying the ACCEPT level (VMX_EEQ_ACCEPT)
+
+const RCX = OPERAND_ID.RCX;
+
+export class TdxModule {
+  readonly sept: Sept;
+  readonly pamt: Uint8Array;
+  /** HKID of the TD; -1 once released. */
+  hkid = 1;
+  /** TD epoch, incremented by TDH.MEM.TRACK. */
+  epoch = 1;
+
+  constructor(
+    readonly phys: PhysMem,
+    readonly ptrs: number,
+    readonly regions: number,
+    readonly features: ModuleFeatures,
+    private readonly inj: FaultInjector,
+    private readonly trace: Trace,
+  ) {
+    this.sept = new Sept(ptrs, regions);
+    this.pamt = new Uint8Array(phys.total);
+  }
+
+  /** Common entry: a forced status for this call, or null to run it for real. */
+  private forced(leaf: Leaf, busyDetail: number = RCX): SeamStatus | null {
+    const f = this.inj.check(leaf);
+    if (!f) return null;
+    // A pending host interrupt only matters to DEMOTE, and only without ENHANCED_DEMOTE_INTERRUPTIBILITY
+    // (003:L144-160): with it the module does not check interrupts, so the event has no effect.
+    if (f.status === 'TDX_INTERRUPTED_RESTARTABLE' && (leaf !== 'TDH.MEM.PAGE.DEMOTE' || this.features.enhancedDemoteInterruptibility)) {
+      return null;
+    }
+    return this.inj.fire(f, f.status === 'TDX_OPERAND_BUSY' ? busyDetail : 0);
+  }
+
+  private ret(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus, forced = false): SeamStatus {
+    this.trace.seamcall(leaf, gfn, level, pfn, st, forced);
+    return st;
+  }
+
+  private pamtAllNda(pfn: number, n: number): boolean {
+    for (let i = 0; i < n; i++) if (this.pamt[pfn + i] !== PamtType.NDA) return false;
+    return true;
+  }
+
+  private region(gfn: number): number {
+    return Math.floor(gfn / this.ptrs);
+  }
+
+  /** BEPOCH recorded by BLOCK must be older than the current epoch: a TRACK happened since (MOD-remove/demote). */
+  private tracked(bepoch: number): boolean {
+    return bepoch < this.epoch;
+  }
+
+  // ---- SEAMCALLs -------------------------------------------------------------------------------
+
+  /** TDH.MEM.PAGE.AUG: add a PENDING private page at 4K or 2M (MOD-aug, kernel-facts.md 2.7). */
+  tdhMemPageAug(gfn: number, level: Level, pfn: number): SeamStatus {
+    const leaf = 'TDH.MEM.PAGE.AUG';
+    const f = this.forced(leaf);
+    if (f) return this.ret(leaf, gfn, level, pfn, f, true);
+    const s = this.sept;
+    const r = this.region(gfn);
+    const n = level === L2M ? this.ptrs : 1;
+    if (this.hkid < 0 || gfn % n !== 0 || pfn % n !== 0) return this.ret(leaf, gfn, level, pfn, status('TDX_OPERAND_INVALID', RCX));
+    if (level === L2M) {
+      if (s.e2m[r] !== S.FREE) return this.ret(leaf, gfn, level, pfn, status('TDX_EPT_ENTRY_STATE_INCORRECT', RCX));
+    } else {
+      const p = s.e2m[r];
+      if (p === S.FREE || p === S.NL_BLOCKED) return this.ret(leaf, gfn, level, pfn, status('TDX_EPT_WALK_FAILED', RCX));
+      if (p !== S.NL_MAPPED) return this.ret(leaf, gfn, level, pfn, status('TDX_EPT_ENTRY_STATE_INCORRECT', RCX));
+      if (s.e4k[gfn] !== S.FREE) return this.ret(leaf, gfn, level, pfn, status('TDX_EPT_ENTRY_STATE_INCORRECT', RCX));
+    }
+    if (!this.pamtAllNda(pfn, n)) return this.ret(leaf, gfn, level, pfn, status('TDX_PAGE_METADATA_INCORRECT', 0x02));
+    if (level === L2M) {
+      s.e2m[r] = S.PENDING;
+      s.pfn2m[r] = pfn;
+    } else {
+      s.e4k[gfn] = S.PENDING;
+      s.pfn4k[gfn] = pfn;
+    }
+    for (let i = 0; i < n; i++) {
+      this.pamt[pfn + i] = level === L2M ? PamtType.REG_2M : PamtType.REG_4K;
+      this.phys.dirtyHkid[pfn + i] = this.hkid;
+    }
+    return this.ret(leaf, gfn, level, pfn, SUCCESS);
+  }
+
+  /** TDH.MEM.SEPT.ADD: install a 4K S-EPT page under the 2M entry of `gfn` [A]. */
+  tdhMemSeptAdd(gfn: number, tablePfn: number): SeamStatus {
+    const leaf = 'TDH.MEM.SEPT.ADD';
+    const f = this.forced(leaf);
+    if (f) return this.ret(leaf, gfn, L2M, tablePfn, f, true);
+    const s = this.sept;
+    const r = this.region(gfn);
+    if (this.hkid < 0) return this.ret(leaf, gfn, L2M, tablePfn, status('TDX_OPERAND_INVALID', RCX));
+    if (s.e2m[r] !== S.FREE) return this.ret(leaf, gfn, L2M, tablePfn, status('TDX_EPT_ENTRY_STATE_INCORRECT', RCX));
+    if (this.pamt[tablePfn] !== PamtType.NDA) return this.ret(leaf, gfn, L2M, tablePfn, status('TDX_PAGE_METADATA_INCORRECT', 0x08));
+    s.e2m[r] = S.NL_MAPPED;
+    s.table[r] = tablePfn;
+    const base = r * this.ptrs;
+    s.e4k.fill(S.FREE, base, base + this.ptrs);
+    s.pfn4k.fill(-1, base, base + this.ptrs);
+    this.pamt[tablePfn] = PamtType.SEPT;
+    this.phys.dirtyHkid[tablePfn] = this.hkid;
+    return this.ret(leaf, gfn, L2M, tablePfn, SUCCESS);
+  }
+
+  /** TDH.MEM.RANGE.BLOCK (MOD-block): MAPPED->BLOCKED, PENDING->PENDING_BLOCKED, records BEPOCH. */
+  tdhMemRangeBlock(gfn: number, level: Level): SeamStatus {
+    const leaf = 'TDH.MEM.RANGE.BLOCK';
+    const f = this.forced(leaf);
+    if (f) return this.ret(leaf, gfn, level, -1, f, true);
+    const s = this.sept;
+    const r = this.region(gfn);
+    let cur: number;
+    if (level === L2M) cur = s.e2m[r];
+    else {
+      if (s.e2m[r] !== S.NL_MAPPED) return this.ret(leaf, gfn, level, -1, status('TDX_EPT_WALK_FAILED', RCX));
+      cur = s.e4k[gfn];
+    }
+    let next: S;
+    switch (cur) {
+      case S.MAPPED: next = S.BLOCKED; break;
+      case S.PENDING: next = S.PENDING_BLOCKED; break;
+      case S.NL_MAPPED: next = S.NL_BLOCKED; break;
+      case S.BLOCKED: case S.PENDING_BLOCKED: case S.NL_BLOCKED:
+        return this.ret(leaf, gfn, level, -1, status('TDX_GPA_RANGE_ALREADY_BLOCKED', RCX));
+      default:
+        return this.ret(leaf, gfn, level, -1, status('TDX_EPT_ENTRY_STATE_INCORRECT', RCX));
+    }
+    if (level === L2M) {
+      s.e2m[r] = next;
+      s.bepoch2m[r] = this.epoch;
+    } else {
+      s.e4k[gfn] = next;
+      s.bepoch4k[gfn] = this.epoch;
+    }
+    return this.ret(leaf, gfn, level, -1, SUCCESS);
+  }
+
+  /** TDH.MEM.TRACK: advance the TD epoch (MOD-track). KVM kicks the vCPUs afterwards. */
+  tdhMemTrack(): SeamStatus {
+    const leaf = 'TDH.MEM.TRACK';
+    const f = this.forced(leaf, OPERAND_ID.TD_EPOCH); // epoch lock contention (MOD-track)
+    if (f) return this.ret(leaf, -1, -1, -1, f, true);
+    this.epoch++;
+    return this.ret(leaf, -1, -1, -1, SUCCESS);
+  }
+
+  /** TDH.MEM.PAGE.DEMOTE: a blocked, tracked 2M leaf becomes a table of 4K leaves in the same state (MOD-demote). */
+  tdhMemPageDemote(gfn: number, newSeptPfn: number): SeamStatus {
+    const leaf = 'TDH.MEM.PAGE.DEMOTE';
+    const f = this.forced(leaf);
+    if (f) return this.ret(leaf, gfn, L2M, newSeptPfn, f, true);
+    const s = this.sept;
+    const r = this.region(gfn);
+    const cur = s.e2m[r];
+    if (cur !== S.BLOCKED && cur !== S.PENDING_BLOCKED) {
+      const st = cur === S.MAPPED || cur === S.PENDING ? 'TDX_GPA_RANGE_NOT_BLOCKED' : 'TDX_EPT_ENTRY_STATE_INCORRECT';
+      return this.ret(leaf, gfn, L2M, newSeptPfn, status(st, RCX));
+    }
+    if (!this.tracked(s.bepoch2m[r])) return this.ret(leaf, gfn, L2M, newSeptPfn, status('TDX_TLB_TRACKING_NOT_DONE', RCX));
+    if (this.pamt[newSeptPfn] !== PamtType.NDA) return this.ret(leaf, gfn, L2M, newSeptPfn, status('TDX_PAGE_METADATA_INCORRECT', 0x08));
+    const child = cur === S.BLOCKED ? S.MAPPED : S.PENDING; // "If the page was blocked, it gets unblocked"
+    const pfn = s.pfn2m[r];
+    const base = r * this.ptrs;
+    for (let i = 0; i < this.ptrs; i++) {
+      s.e4k[base + i] = child;
+      s.pfn4k[base + i] = pfn + i;
+      this.pamt[pfn + i] = PamtType.REG_4K;
+    }
+    s.e2m[r] = S.NL_MAPPED;
+    s.pfn2m[r] = -1;
+    s.table[r] = newSeptPfn;
+    this.pamt[newSeptPfn] = PamtType.SEPT;
+    this.phys.dirtyHkid[newSeptPfn] = this.hkid;
+    return this.ret(leaf, gfn, L2M, newSeptPfn, SUCCESS);
+  }
+
+  /** TDH.MEM.PAGE.REMOVE: a blocked, tracked leaf becomes FREE; its pages go back to PAMT NDA. */
+  tdhMemPageRemove(gfn: number, level: Level): SeamStatus {
+    const leaf = 'TDH.MEM.PAGE.REMOVE';
+    const f = this.forced(leaf);
+    if (f) return this.ret(leaf, gfn, level, -1, f, true);
+    const s = this.sept;
+    const r = this.region(gfn);
+    if (level === L4K && s.e2m[r] !== S.NL_MAPPED) return this.ret(leaf, gfn, level, -1, status('TDX_EPT_WALK_FAILED', RCX));
+    const cur = level === L2M ? s.e2m[r] : s.e4k[gfn];
+    if (cur !== S.BLOCKED && cur !== S.PENDING_BLOCKED) {
+      const st = cur === S.FREE ? 'TDX_EPT_ENTRY_FREE' : cur === S.MAPPED || cur === S.PENDING ? 'TDX_GPA_RANGE_NOT_BLOCKED' : 'TDX_EPT_ENTRY_STATE_INCORRECT';
+      return this.ret(leaf, gfn, level, -1, status(st, RCX));
+    }
+    const bepoch = level === L2M ? s.bepoch2m[r] : s.bepoch4k[gfn];
+    if (!this.tracked(bepoch)) return this.ret(leaf, gfn, level, -1, status('TDX_TLB_TRACKING_NOT_DONE', RCX));
+    const n = level === L2M ? this.ptrs : 1;
+    const pfn = level === L2M ? s.pfn2m[r] : s.pfn4k[gfn];
+    for (let i = 0; i < n; i++) this.pamt[pfn + i] = PamtType.NDA;
+    if (level === L2M) {
+      s.e2m[r] = S.FREE;
+      s.pfn2m[r] = -1;
+    } else {
+      s.e4k[gfn] = S.FREE;
+      s.pfn4k[gfn] = -1;
+    }
+    return this.ret(leaf, gfn, level, pfn, SUCCESS);
+  }
+
+  /** TDH.PHYMEM.PAGE.WBINVD (tdh_phymem_page_wbinvd_hkid): write back and invalidate one 4K page's TD cache lines. */
+  tdhPhymemPageWbinvd(pfn: number): SeamStatus {
+    const leaf = 'TDH.PHYMEM.PAGE.WBINVD';
+    const f = this.forced(leaf);
+    if (f) return this.ret(leaf, -1, L4K, pfn, f, true);
+    if (this.hkid < 0) return this.ret(leaf, -1, L4K, pfn, status('TDX_KEY_STATE_INCORRECT', 0));
+    this.phys.dirtyHkid[pfn] = -1;
+    return this.ret(leaf, -1, L4K, pfn, SUCCESS);
+  }
+
+  // ---- guest side (TD context) -------------------------------------------------------------------
+
+  /** A private access by the guest: the pfn it reaches, ACCESS_VE, or ACCESS_EPT_VIOLATION. */
+  guestAccess(gfn: number): number {
+    const s = this.sept;
+    const r = this.region(gfn);
+    const e = s.e2m[r];
+    if (e === S.MAPPED) return s.pfn2m[r] + (gfn - r * this.ptrs);
+    if (e === S.PENDING) return ACCESS_VE;
+    if (e !== S.NL_MAPPED) return ACCESS_EPT_VIOLATION;
+    const c = s.e4k[gfn];
+    if (c === S.MAPPED) return s.pfn4k[gfn];
+    if (c === S.PENDING) return ACCESS_VE;
+    return ACCESS_EPT_VIOLATION;
+  }
+
+  /** TDG.MEM.PAGE.ACCEPT, following check_tdaccept_failure (kernel-facts.md 2.6). */
+  tdgMemPageAccept(gfn: number, level: Level): AcceptResult {
+    const leaf = 'TDG.MEM.PAGE.ACCEPT';
+    const f = this.forced(leaf);
+    if (f) return this.acceptRet(gfn, level, { kind: 'status', st: f }, true);
+    const s = this.sept;
+    const r = this.region(gfn);
+    const e = s.e2m[r];
+    const violation: AcceptResult = { kind: 'ept-violation', level };
+    if (level === L2M) {
+      if (e === S.PENDING) {
+        s.e2m[r] = S.MAPPED;
+        this.zero(s.pfn2m[r], this.ptrs);
+        return this.acceptRet(gfn, level, { kind: 'status', st: SUCCESS });
+      }
+      if (e === S.MAPPED) return this.acceptRet(gfn, level, { kind: 'status', st: status('TDX_PAGE_ALREADY_ACCEPTED', L2M) });
+      // a non-free non-leaf entry at the requested level: the host mapped 4K (003:L187-188)
+      if (e === S.NL_MAPPED || e === S.NL_BLOCKED) return this.acceptRet(gfn, level, { kind: 'status', st: status('TDX_PAGE_SIZE_MISMATCH', L2M) });
+      return this.acceptRet(gfn, level, violation); // FREE or blocked leaf
+    }
+    if (e === S.MAPPED) return this.acceptRet(gfn, level, { kind: 'status', st: status('TDX_PAGE_ALREADY_ACCEPTED', L2M) });
+    if (e !== S.NL_MAPPED) return this.acceptRet(gfn, level, violation); // missing table, or PENDING/BLOCKED 2M leaf above
+    const c = s.e4k[gfn];
+    if (c === S.PENDING) {
+      s.e4k[gfn] = S.MAPPED;
+      this.zero(s.pfn4k[gfn], 1);
+      return this.acceptRet(gfn, level, { kind: 'status', st: SUCCESS });
+    }
+    if (c === S.MAPPED) return this.acceptRet(gfn, level, { kind: 'status', st: status('TDX_PAGE_ALREADY_ACCEPTED', L4K) });
+    return this.acceptRet(gfn, level, violation);
+  }
+
+  private acceptRet(gfn: number, level: Level, r: AcceptResult, forced = false): AcceptResult {
+    if (r.kind === 'status') this.ret('TDG.MEM.PAGE.ACCEPT', gfn, level, -1, r.st, forced);
+    else {
+      this.trace.mixInt(0x7e7e);
+      this.trace.note(`TDG.MEM.PAGE.ACCEPT(gfn=0x${gfn.toString(16)} level=${level === L2M ? '2M' : '4K'}) -> EPT violation exit (ACCEPT, ${level === L2M ? '2M' : '4K'})`);
+    }
+    return r;
+  }
+
+  /** ACCEPT initialises the page contents to zero [A]. */
+  private zero(pfn: number, n: number): void {
+    for (let i = 0; i < n; i++) this.phys.content[pfn + i] = 0;
+  }
+}

@@ -1,0 +1,66 @@
+// What the model did, for the trace hash (always) and for `tdxfuzz show` (only when lines are kept).
+// The hash is FNV-1a style over integers and short strings, so it is identical on every machine.
+import { LEAF_INDEX, LEVEL_NAME, type Leaf, type Level } from './tdx/leaf.js';
+import { formatStatus, type SeamStatus } from './tdx/status.js';
+
+export interface TraceLine {
+  op: number;
+  depth: number;
+  text: string;
+}
+
+export class Trace {
+  h = 0x811c9dc5;
+  op = -1;
+  depth = 0;
+  readonly lines: TraceLine[] | null;
+
+  constructor(keepLines: boolean) {
+    this.lines = keepLines ? [] : null;
+  }
+
+  mixInt(x: number): void {
+    let h = this.h ^ (x & 0xffff);
+    h = Math.imul(h, 0x01000193);
+    h ^= x >>> 16;
+    this.h = Math.imul(h, 0x01000193) >>> 0;
+  }
+
+  mixStr(s: string): void {
+    let h = this.h;
+    for (let i = 0; i < s.length; i++) {
+      h ^= s.charCodeAt(i);
+      h = Math.imul(h, 0x01000193);
+    }
+    this.h = h >>> 0;
+  }
+
+  seamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus, forced: boolean): void {
+    this.mixInt(LEAF_INDEX[leaf] + 1);
+    this.mixInt(gfn);
+    this.mixInt(level + 1);
+    this.mixInt(st.code);
+    this.mixInt(st.detail);
+    if (this.lines) {
+      const args = [gfn >= 0 ? `gfn=0x${gfn.toString(16)}` : '', level >= 0 ? `level=${LEVEL_NAME[level as Level]}` : '', pfn >= 0 ? `pfn=0x${pfn.toString(16)}` : '']
+        .filter(Boolean)
+        .join(' ');
+      this.push(`${leaf}(${args}) = ${formatStatus(st)}${forced ? '   <- injected' : ''}`);
+    }
+  }
+
+  /** A decision or event worth showing and hashing (KVM paths, gmem steps, bugs, warnings). */
+  event(text: string): void {
+    this.mixStr(text);
+    if (this.lines) this.push(text);
+  }
+
+  /** Text shown to a reader only; not part of the hash (details that repeat hashed facts). */
+  note(text: string): void {
+    if (this.lines) this.push(text);
+  }
+
+  private push(text: string): void {
+    this.lines!.push({ op: this.op, depth: this.depth, text });
+  }
+}
