@@ -6,25 +6,13 @@ import type { FaultSpec } from '../model/faults.js';
 import { isLeaf, LEAVES } from '../model/tdx/leaf.js';
 import { isStatusName } from '../model/tdx/status.js';
 import { fnv1a64Hex } from './hash.js';
+import { OP_KINDS, type Op, type OpKind, type TouchOp } from '../model/ops.js';
 
 export const CASE_FORMAT = 'tdxfuzz-case';
 export const CASE_VERSION = 1;
 
-export type OpKind = 'touch' | 'accept' | 'convert' | 'punch';
-export const OP_KINDS: readonly OpKind[] = ['touch', 'accept', 'convert', 'punch'];
-
-interface OpBase {
-  faults?: FaultSpec[];
-}
-/** Guest access to a gfn: read, or write the token `write` (private or shared as the guest believes). */
-export interface TouchOp extends OpBase { op: 'touch'; gfn: number; write?: number }
-/** Guest TDG.MEM.PAGE.ACCEPT of the 4K page or the 2M range containing gfn. */
-export interface AcceptOp extends OpBase { op: 'accept'; gfn: number; level: '4K' | '2M' }
-/** guest_memfd in-place conversion ioctl of [start, end) (gmem indices = gfns here). */
-export interface ConvertOp extends OpBase { op: 'convert'; start: number; end: number; to: 'shared' | 'private' }
-/** fallocate(PUNCH_HOLE | KEEP_SIZE) on the guest_memfd over [start, end). */
-export interface PunchOp extends OpBase { op: 'punch'; start: number; end: number }
-export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp;
+export type { AcceptOp, ConvertOp, Op, OpKind, PunchOp, TouchOp } from '../model/ops.js';
+export { OP_KINDS } from '../model/ops.js';
 
 export interface Expect {
   verdict: 'pass' | 'fail';

@@ -1,7 +1,147 @@
-// placeholder, replaced by the real generator in this change
+// Seeded case generation. Case i of campaign S depends only on (S, i, generator version, design), never
+// on worker count or order (architecture principle 3). Values favour the places bugs live: 2M
+// boundaries, the first and last page of a range, accept-after-touch, faults on the calls an op makes.
+import seedrandom from 'seedrandom';
 import type { Design } from '../model/config.js';
-import type { Case } from './case.js';
+import type { FaultSpec } from '../model/faults.js';
+import type { Leaf } from '../model/tdx/leaf.js';
+import type { StatusName } from '../model/tdx/status.js';
+import { CASE_FORMAT, CASE_VERSION, type Case, type Op } from './case.js';
+
 export const GENERATOR_VERSION = 1;
-export function generateCase(_design: Design, _campaignSeed: number, _index: number): Case {
-  throw new Error('generator not written yet');
+
+export class Rng {
+  private readonly next: () => number;
+  constructor(seed: string) {
+    this.next = seedrandom.alea(seed);
+  }
+  /** Integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)];
+  }
+  /** Pick by weight from [value, weight] pairs. */
+  weighted<T>(xs: readonly (readonly [T, number])[]): T {
+    let total = 0;
+    for (const [, w] of xs) total += w;
+    let x = this.next() * total;
+    for (const [v, w] of xs) {
+      x -= w;
+      if (x < 0) return v;
+    }
+    return xs[xs.length - 1][0];
+  }
+}
+
+/** The leaves each op kind can reach, to aim faults where they take effect. */
+const LEAVES_BY_OP: Record<Op['op'], readonly Leaf[]> = {
+  touch: ['TDH.MEM.PAGE.AUG', 'TDH.MEM.SEPT.ADD'],
+  accept: ['TDG.MEM.PAGE.ACCEPT', 'TDH.MEM.PAGE.AUG', 'TDH.MEM.SEPT.ADD', 'TDH.MEM.RANGE.BLOCK', 'TDH.MEM.TRACK', 'TDH.MEM.PAGE.DEMOTE'],
+  convert: ['TDH.MEM.RANGE.BLOCK', 'TDH.MEM.TRACK', 'TDH.MEM.PAGE.REMOVE', 'TDH.MEM.PAGE.DEMOTE', 'TDH.PHYMEM.PAGE.WBINVD'],
+  punch: ['TDH.MEM.RANGE.BLOCK', 'TDH.MEM.TRACK', 'TDH.MEM.PAGE.REMOVE', 'TDH.PHYMEM.PAGE.WBINVD'],
+};
+
+/** Hard errors a fuzzer may inject: statuses the design does not expect (fatal by design). */
+const HARD_ERRORS: readonly StatusName[] = ['TDX_EPT_ENTRY_STATE_INCORRECT', 'TDX_SW_ERROR', 'TDX_OPERAND_INVALID'];
+
+function genFaults(rng: Rng, kind: Op['op']): FaultSpec[] | undefined {
+  if (!rng.chance(0.18)) return undefined;
+  const out: FaultSpec[] = [];
+  const n = rng.chance(0.8) ? 1 : 2;
+  for (let k = 0; k < n; k++) {
+    const leaf = rng.pick(LEAVES_BY_OP[kind]);
+    const nth = rng.weighted([[1, 6], [2, 2], [3, 1]] as const);
+    // The guest's TDCALL only meets contention; hard errors are for host SEAMCALLs.
+    const status: StatusName =
+      leaf === 'TDH.MEM.PAGE.DEMOTE' && rng.chance(0.25)
+        ? 'TDX_INTERRUPTED_RESTARTABLE'
+        : leaf !== 'TDG.MEM.PAGE.ACCEPT' && rng.chance(0.06)
+          ? rng.pick(HARD_ERRORS)
+          : 'TDX_OPERAND_BUSY';
+    if (!out.some((f) => f.leaf === leaf && f.nth === nth)) out.push({ leaf, nth, status });
+    // BUSY on the retry after the kick as well: the design says that retry must succeed.
+    if (status === 'TDX_OPERAND_BUSY' && rng.chance(0.1) && !out.some((f) => f.leaf === leaf && f.nth === nth + 1)) {
+      out.push({ leaf, nth: nth + 1, status });
+    }
+  }
+  return out;
+}
+
+export function generateCase(design: Design, campaignSeed: number, index: number): Case {
+  const rng = new Rng(`tdxfuzz/${GENERATOR_VERSION}/${campaignSeed}/${index}`);
+  const P = design.ptrs;
+  const G = P * design.regions;
+  const gfnPick = (): number => {
+    const r = rng.int(design.regions) * P;
+    return rng.weighted([
+      [r, 4],
+      [r + 1, 2],
+      [r + P - 1, 2],
+      [r + (P >> 1), 1],
+      [r + rng.int(P), 4],
+    ] as const);
+  };
+  const nOps = 3 + rng.int(rng.chance(0.7) ? 10 : 22);
+  const ops: Op[] = [];
+  let last = gfnPick();
+  let token = 1 + (index % 1000) * 1000;
+  for (let i = 0; i < nOps; i++) {
+    const kind = rng.weighted([
+      ['touch', 34],
+      ['accept', 26],
+      ['convert', 28],
+      ['punch', 7],
+    ] as const);
+    const gfn = rng.chance(0.35) ? last : gfnPick();
+    let op: Op;
+    switch (kind) {
+      case 'touch':
+        op = rng.chance(0.5) ? { op: 'touch', gfn, write: token++ } : { op: 'touch', gfn };
+        break;
+      case 'accept':
+        op = { op: 'accept', gfn, level: rng.chance(0.6) ? '4K' : '2M' };
+        break;
+      case 'convert': {
+        const len = rng.weighted([
+          [1, 5],
+          [2, 1],
+          [P >> 1, 1],
+          [P, 2],
+          [P + 1, 1],
+          [1 + rng.int(2 * P), 2],
+        ] as const);
+        const start = rng.chance(0.6) ? gfn : gfnPick();
+        const end = rng.chance(0.01) ? start : Math.min(G, start + len);
+        op = { op: 'convert', start, end, to: rng.chance(0.55) ? 'shared' : 'private' };
+        break;
+      }
+      case 'punch': {
+        if (rng.chance(0.75)) {
+          const r = rng.int(design.regions);
+          const n = 1 + rng.int(Math.min(2, design.regions - r));
+          op = { op: 'punch', start: r * P, end: (r + n) * P };
+        } else {
+          const start = gfnPick();
+          op = { op: 'punch', start, end: Math.min(G, start + 1 + rng.int(P)) };
+        }
+        break;
+      }
+    }
+    const faults = genFaults(rng, kind);
+    if (faults) op.faults = faults;
+    ops.push(op);
+    last = gfn;
+  }
+  return {
+    format: CASE_FORMAT,
+    version: CASE_VERSION,
+    design: { ...design, guardsOff: [...design.guardsOff] },
+    ops,
+    provenance: { campaignSeed, caseIndex: index, generatorVersion: GENERATOR_VERSION },
+  };
 }

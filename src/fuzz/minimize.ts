@@ -1,7 +1,145 @@
-// placeholder, replaced by the real minimiser in this change
-import type { Case } from './case.js';
+// Minimisation (anchors.md 3.3): syzkaller-style pass order over ops and faults, repeated to a fixed
+// point under an attempt budget, with a cache of cases already tried. The predicate keeps the failure:
+// same invariant, same op kind, and no fault kind the original did not have.
+import type { FaultSpec } from '../model/faults.js';
+import { type Case, caseId, type Op } from './case.js';
 import type { RunResult } from './result.js';
-export interface MinimizeResult { case: Case; result: RunResult; attempts: number }
-export function minimizeCase(_c: Case, _opts: { maxAttempts?: number } = {}): MinimizeResult {
-  throw new Error('minimiser not written yet');
+import { runCase } from './run.js';
+import { coreSignature, signatureFaultKinds } from './signature.js';
+
+export interface MinimizeOptions {
+  /** Most candidate runs to try (default 3000). */
+  maxAttempts?: number;
+}
+
+export interface MinimizeResult {
+  case: Case;
+  result: RunResult;
+  attempts: number;
+}
+
+type Pred = (c: Case) => RunResult | null;
+
+function makePredicate(sig: string, budget: { left: number; attempts: number }): Pred {
+  const core = coreSignature(sig);
+  const kinds = new Set(signatureFaultKinds(sig));
+  const seen = new Map<string, RunResult | null>();
+  return (c) => {
+    const id = caseId(c);
+    if (seen.has(id)) return seen.get(id)!;
+    if (budget.left <= 0) return null;
+    budget.left--;
+    budget.attempts++;
+    const r = runCase(c);
+    const keep = r.verdict === 'fail' && r.signature !== null && coreSignature(r.signature) === core && signatureFaultKinds(r.signature).every((k) => kinds.has(k));
+    seen.set(id, keep ? r : null);
+    return keep ? r : null;
+  };
+}
+
+const withOps = (c: Case, ops: Op[]): Case => ({ ...c, ops });
+
+function setFaults(op: Op, faults: FaultSpec[]): Op {
+  const o = { ...op } as Op;
+  if (faults.length) o.faults = faults;
+  else delete o.faults;
+  return o;
+}
+
+/** Simpler variants of one op, most aggressive first. */
+function simplerOps(op: Op): Op[] {
+  const out: Op[] = [];
+  switch (op.op) {
+    case 'touch':
+      if (op.write !== undefined) out.push(setFaults({ op: 'touch', gfn: op.gfn }, op.faults ?? []));
+      break;
+    case 'accept':
+      if (op.level === '2M') out.push({ ...op, level: '4K' });
+      break;
+    case 'convert':
+    case 'punch': {
+      const len = op.end - op.start;
+      if (len > 1) {
+        out.push({ ...op, end: op.start + 1 });
+        out.push({ ...op, end: op.start + (len >> 1) });
+        out.push({ ...op, start: op.end - 1 });
+      }
+      break;
+    }
+  }
+  return out;
+}
+
+/** Weaker variants of a fault: an earlier call, or plain contention instead of a hard error. */
+function weakerFaults(f: FaultSpec): FaultSpec[] {
+  const out: FaultSpec[] = [];
+  if (f.nth > 1) out.push({ ...f, nth: 1 }, { ...f, nth: f.nth - 1 });
+  if (f.status !== 'TDX_OPERAND_BUSY' && f.status !== 'TDX_INTERRUPTED_RESTARTABLE') out.push({ ...f, status: 'TDX_OPERAND_BUSY' });
+  return out;
+}
+
+export function minimizeCase(c: Case, opts: MinimizeOptions = {}): MinimizeResult {
+  const budget = { left: opts.maxAttempts ?? 3000, attempts: 0 };
+  const first = runCase(c);
+  if (first.verdict !== 'fail' || !first.signature) return { case: c, result: first, attempts: 0 };
+  const pred = makePredicate(first.signature, budget);
+  let cur = c;
+  let res = first;
+  const accept = (cand: Case): boolean => {
+    const r = pred(cand);
+    if (!r) return false;
+    cur = cand;
+    res = r;
+    return true;
+  };
+
+  // 1. Everything after the failing op is unnecessary.
+  if (res.failure && res.failure.opIndex + 1 < cur.ops.length) accept(withOps(cur, cur.ops.slice(0, res.failure.opIndex + 1)));
+  let progress = true;
+  while (progress && budget.left > 0) {
+    progress = false;
+    // 2. All faults at once.
+    if (cur.ops.some((o) => o.faults)) progress = accept(withOps(cur, cur.ops.map((o) => setFaults(o, [])))) || progress;
+    // 3. ddmin-style chunks of ops, halving the chunk size.
+    for (let chunk = cur.ops.length >> 1; chunk >= 1; chunk >>= 1) {
+      for (let start = cur.ops.length - chunk; start >= 0; start -= chunk) {
+        if (cur.ops.length <= 1) break;
+        const ops = [...cur.ops.slice(0, start), ...cur.ops.slice(start + chunk)];
+        if (ops.length && accept(withOps(cur, ops))) progress = true;
+      }
+    }
+    // 4. Each fault, then weaker forms of the ones that stay.
+    for (let i = cur.ops.length - 1; i >= 0; i--) {
+      const fs = cur.ops[i].faults ?? [];
+      for (let k = fs.length - 1; k >= 0; k--) {
+        const rest = fs.filter((_, j) => j !== k);
+        const ops = cur.ops.slice();
+        ops[i] = setFaults(ops[i], rest);
+        if (accept(withOps(cur, ops))) {
+          progress = true;
+          continue;
+        }
+        for (const w of weakerFaults(fs[k])) {
+          const ops2 = cur.ops.slice();
+          ops2[i] = setFaults(ops2[i], fs.map((f, j) => (j === k ? w : f)));
+          if (accept(withOps(cur, ops2))) {
+            progress = true;
+            break;
+          }
+        }
+      }
+    }
+    // 5. Simpler arguments for each op.
+    for (let i = cur.ops.length - 1; i >= 0; i--) {
+      for (const s of simplerOps(cur.ops[i])) {
+        const ops = cur.ops.slice();
+        ops[i] = s;
+        if (accept(withOps(cur, ops))) {
+          progress = true;
+          break;
+        }
+      }
+    }
+  }
+  return { case: cur, result: res, attempts: budget.attempts };
 }

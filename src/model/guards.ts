@@ -38,7 +38,7 @@ export const GUARDS: readonly GuardInfo[] = [
   G('G16', 'BUG-16', true, 'MIXED flag in lpage_info forbids huge mappings over mixed attributes (003:L175, L437)'),
   G('G17', 'BUG-17', false, 'disallow huge pages for slot base/size/gmem-offset misalignment (003:L176)'),
   G('G17b', 'BUG-17', false, 'ignore HVA misalignment for private gmem slots (FIXUP-4; 003:L321-324)'),
-  G('G18', 'BUG-18', false, 'merge folios after to-private conversion, after the attribute update (FIXUP-3; 003:L436)'),
+  G('G18', 'BUG-18', true, 'merge folios after to-private conversion, after the attribute update (FIXUP-3; 003:L436)'),
   G('G19', 'BUG-19', false, 'do everything that might fail before the zap point of no return (003:L435-436)'),
   G('G20', 'BUG-20', false, 'mmu_invalidate_retry check in the fault path'),
   G('G21', 'BUG-21', false, 'BLOCK + TRACK + kick before REMOVE/DEMOTE (003:L228-230)'),

@@ -14,6 +14,8 @@ export class Trace {
   op = -1;
   depth = 0;
   readonly lines: TraceLine[] | null;
+  /** (leaf, status code) pairs seen, as LEAF_INDEX * 2^32 + code: a coverage signal. */
+  readonly calls = new Set<number>();
 
   constructor(keepLines: boolean) {
     this.lines = keepLines ? [] : null;
@@ -36,6 +38,7 @@ export class Trace {
   }
 
   seamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus, forced: boolean): void {
+    this.calls.add(LEAF_INDEX[leaf] * 0x100000000 + st.code);
     this.mixInt(LEAF_INDEX[leaf] + 1);
     this.mixInt(gfn);
     this.mixInt(level + 1);

@@ -1,0 +1,120 @@
+// guest_memfd in-place conversion (model-spec.md 3.4; Ackerley's steps, 003:L436). Private->shared in the
+// v3 order with the FIXUP "Zap mappings before splitting backend folios" and patch 16:
+//   invalidate begin -> kvm_split_cross_boundary_leafs -> zap -> split folios -> update attributes -> end.
+// With G1 off the WIP order splits folios first and never splits the S-EPT (BUG-1).
+import { EINVAL } from '../errno.js';
+import { writeLock, writeUnlock } from '../kvm/locks.js';
+import { splitCrossBoundaryLeafs, zapPrivateLeafs, zapSharedRange } from '../kvm/tdpMmu.js';
+import type { Path, System } from '../system.js';
+import { PRIVATE, SHARED } from './gmem.js';
+
+/** kvm_gmem_invalidate_begin(): mmu_invalidate_begin on the bound slot's range. */
+export function invalidateBegin(sys: System, start: number, end: number): void {
+  const k = sys.kvm;
+  k.invalidateInProgress++;
+  k.invalidateSeq++;
+  k.invalidateStart = start;
+  k.invalidateEnd = end;
+}
+
+export function invalidateEnd(sys: System): void {
+  const k = sys.kvm;
+  k.invalidateInProgress--;
+  k.invalidateSeq++;
+}
+
+/** Split every huge folio overlapping [start, end) into 4K folios (HIERARCHICAL: only converted 2M -> 4K). */
+export function splitFoliosInRange(sys: System, start: number, end: number): void {
+  const gm = sys.gmem;
+  for (let r = sys.region(start); r <= sys.region(end - 1); r++) {
+    const base = r * sys.ptrs;
+    const head = gm.folioHead[base];
+    if (head === base && gm.folioOrder[head] === gm.hugeOrder) {
+      gm.splitFolio(head);
+      sys.touch(r);
+      sys.trace.event(`gmem: split 2M folio at index ${sys.hex(base)} into 4K folios`);
+    }
+  }
+}
+
+/** FIXUP-3: after a to-private conversion, merge split hugetlb folios whose whole 2M range is private again. */
+export function mergeFoliosInRange(sys: System, start: number, end: number): void {
+  const gm = sys.gmem;
+  if (gm.backing !== 'HUGETLB_2M') return;
+  for (let r = sys.region(start); r <= sys.region(end - 1); r++) {
+    const base = r * sys.ptrs;
+    if (gm.folioHead[base] !== base || gm.folioOrder[base] === gm.hugeOrder) continue;
+    let ok = true;
+    for (let i = 0; i < sys.ptrs && ok; i++) {
+      ok = gm.attr[base + i] === PRIVATE && gm.folioHead[base + i] === base + i && gm.pfn[base + i] === gm.pfn[base] + i;
+    }
+    if (!ok) continue;
+    gm.mergeFolios(base);
+    sys.touch(r);
+    sys.trace.event(`gmem: merge 4K folios at index ${sys.hex(base)} back into a 2M folio`);
+  }
+}
+
+/** Update the attributes of [start, end) and recompute MIXED for the touched 2M ranges (never GUEST_INHIBIT). */
+export function updateAttributes(sys: System, start: number, end: number, to: number): void {
+  const gm = sys.gmem;
+  gm.attr.fill(to, start, end);
+  for (let r = sys.region(start); r <= sys.region(end - 1); r++) {
+    const base = r * sys.ptrs;
+    sys.kvm.lpage.mixed[r] = gm.attrsHomogeneous(base, base + sys.ptrs) ? 0 : 1;
+    sys.touch(r);
+  }
+}
+
+/** The conversion ioctl on [start, end). Returns 0 or a negative errno. */
+export function* kvmGmemConvert(sys: System, start: number, end: number, toPrivate: boolean): Path<number> {
+  const gm = sys.gmem;
+  if (start >= end || end > gm.size) return -EINVAL;
+  const to = toPrivate ? PRIVATE : SHARED;
+  let already = true;
+  for (let i = start; i < end && already; i++) already = gm.attr[i] === to;
+  if (already) return 0; // the whole range already has the attribute: no-op
+  const wip = sys.conversionOrder === 'WIP_SPLIT_FOLIO_FIRST';
+  gm.invalidateLocked = true;
+  yield 'filemap_invalidate_lock';
+  if (!toPrivate && wip) {
+    splitFoliosInRange(sys, start, end); // BUG-1: folios split while KVM still maps them huge
+    yield 'gmem-split-folios';
+  }
+  invalidateBegin(sys, start, end);
+  yield 'invalidate-begin';
+  yield* writeLock(sys);
+  if (!toPrivate) {
+    if (!wip && sys.guard('G2')) {
+      const ret = yield* splitCrossBoundaryLeafs(sys, start, end);
+      if (ret < 0) {
+        yield* writeUnlock(sys);
+        invalidateEnd(sys);
+        gm.invalidateLocked = false;
+        yield 'filemap_invalidate_unlock';
+        return ret;
+      }
+    }
+    yield* zapPrivateLeafs(sys, start, end); // the point of no return (003:L436 step 4)
+  } else {
+    zapSharedRange(sys, start, end);
+    yield 'zap-shared';
+  }
+  yield* writeUnlock(sys);
+  if (!toPrivate && !wip) {
+    splitFoliosInRange(sys, start, end);
+    yield 'gmem-split-folios';
+  }
+  updateAttributes(sys, start, end, to);
+  sys.trace.event(`gmem: attributes [${sys.hex(start)}, ${sys.hex(end)}) -> ${toPrivate ? 'PRIVATE' : 'SHARED'}`);
+  yield 'update-attributes';
+  invalidateEnd(sys);
+  yield 'invalidate-end';
+  if (toPrivate && sys.guard('G18')) {
+    mergeFoliosInRange(sys, start, end); // step 7, after the attribute update (FIXUP-3)
+    yield 'gmem-merge-folios';
+  }
+  gm.invalidateLocked = false;
+  yield 'filemap_invalidate_unlock';
+  return 0;
+}

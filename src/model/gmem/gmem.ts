@@ -1,0 +1,100 @@
+// guest_memfd (model-spec.md 2.6): folios per index, the per-index memory attribute (in-place conversion,
+// kvm vm_memory_attributes=N, 003:L339), and the page allocations behind them. The memslot binds gfn g to
+// gmem index g (slot base gfn 0, gmem offset 0) in this build.
+import type { Backing } from '../config.js';
+import { Owner, type PhysMem } from '../host/phys.js';
+
+export const SHARED = 0;
+export const PRIVATE = 1;
+
+export class Gmem {
+  /** Memory attribute per index: PRIVATE or SHARED. A TD's memory starts private. */
+  readonly attr: Uint8Array;
+  /** pfn backing each index, or -1 when nothing is allocated there. */
+  readonly pfn: Int32Array;
+  /** Index of the head of the folio holding each index, or -1. */
+  readonly folioHead: Int32Array;
+  /** Folio order (0 or log2(ptrs)), stored at the head index. */
+  readonly folioOrder: Uint8Array;
+  /** filemap_invalidate_lock (held for write by conversion and punch) [S] 003:L662. */
+  invalidateLocked = false;
+  readonly hugeOrder: number;
+
+  constructor(readonly phys: PhysMem, readonly ptrs: number, readonly size: number, readonly backing: Backing) {
+    this.attr = new Uint8Array(size).fill(PRIVATE);
+    this.pfn = new Int32Array(size).fill(-1);
+    this.folioHead = new Int32Array(size).fill(-1);
+    this.folioOrder = new Uint8Array(size);
+    this.hugeOrder = Math.log2(ptrs);
+  }
+
+  folioNrPages(head: number): number {
+    return 1 << this.folioOrder[head];
+  }
+
+  /** Order of the folio holding `index` (-1 when none). */
+  orderAt(index: number): number {
+    const h = this.folioHead[index];
+    return h < 0 ? -1 : this.folioOrder[h];
+  }
+
+  /**
+   * Allocate the folio for `index` (kvm_gmem_get_folio). Hugetlb allocates the whole 2M folio; a range whose
+   * attributes are mixed is restructured to 4K folios at once, before anything can map it [M].
+   * Returns false when the pool is empty (-ENOMEM).
+   */
+  allocFolio(index: number): boolean {
+    if (this.backing === '4K') {
+      const p = this.phys.allocSmall(Owner.GMEM, index);
+      if (p < 0) return false;
+      this.pfn[index] = p;
+      this.folioHead[index] = index;
+      this.folioOrder[index] = 0;
+      return true;
+    }
+    const base = index - (index % this.ptrs);
+    const block = this.phys.allocHuge();
+    if (block < 0) return false;
+    for (let i = 0; i < this.ptrs; i++) {
+      this.phys.take(block + i, Owner.GMEM, base + i);
+      this.pfn[base + i] = block + i;
+      this.folioHead[base + i] = base;
+    }
+    this.folioOrder[base] = this.hugeOrder;
+    if (!this.attrsHomogeneous(base, base + this.ptrs)) this.splitFolio(base);
+    return true;
+  }
+
+  attrsHomogeneous(start: number, end: number): boolean {
+    const a = this.attr[start];
+    for (let i = start + 1; i < end; i++) if (this.attr[i] !== a) return false;
+    return true;
+  }
+
+  /** Split a huge folio into 4K folios (hugetlb restructuring). */
+  splitFolio(head: number): void {
+    const n = this.folioNrPages(head);
+    for (let i = 0; i < n; i++) {
+      this.folioHead[head + i] = head + i;
+      this.folioOrder[head + i] = 0;
+    }
+  }
+
+  /** Merge the 4K folios of one original 2M hugetlb folio back into a 2M folio (FIXUP-3). */
+  mergeFolios(base: number): void {
+    for (let i = 0; i < this.ptrs; i++) this.folioHead[base + i] = base;
+    this.folioOrder[base] = this.hugeOrder;
+  }
+
+  /** Free the folio holding `index` back to the host, dropping every index it covers. */
+  truncateFolio(head: number): void {
+    const n = this.folioNrPages(head);
+    for (let i = 0; i < n; i++) {
+      const p = this.pfn[head + i];
+      if (p >= 0) this.phys.free(p);
+      this.pfn[head + i] = -1;
+      this.folioHead[head + i] = -1;
+      this.folioOrder[head + i] = 0;
+    }
+  }
+}

@@ -1,0 +1,62 @@
+// fallocate(PUNCH_HOLE | KEEP_SIZE) on guest_memfd (kernel-facts.md 3.1, V3-16): invalidate begin,
+// split cross-boundary leaves, zap, truncate, invalidate end. Hugetlb refuses to truncate less than an
+// original folio (003:L762) unless punchPartialHuge is ZAP_ONLY, which zaps and keeps the folio [A].
+import { EINVAL } from '../errno.js';
+import { writeLock, writeUnlock } from '../kvm/locks.js';
+import { splitCrossBoundaryLeafs, zapPrivateLeafs, zapSharedRange } from '../kvm/tdpMmu.js';
+import type { Path, System } from '../system.js';
+import { invalidateBegin, invalidateEnd } from './convert.js';
+
+export function* kvmGmemPunchHole(sys: System, start: number, end: number): Path<number> {
+  const gm = sys.gmem;
+  if (start >= end || end > gm.size) return -EINVAL;
+  const huge = gm.backing === 'HUGETLB_2M';
+  const partial = huge && (start % sys.ptrs !== 0 || end % sys.ptrs !== 0);
+  if (partial && sys.design.punchPartialHuge === 'REJECT') return -EINVAL;
+  gm.invalidateLocked = true;
+  yield 'filemap_invalidate_lock';
+  invalidateBegin(sys, start, end);
+  yield 'invalidate-begin';
+  yield* writeLock(sys);
+  if (sys.guard('G2')) {
+    const ret = yield* splitCrossBoundaryLeafs(sys, start, end);
+    if (ret < 0) {
+      yield* writeUnlock(sys);
+      invalidateEnd(sys);
+      gm.invalidateLocked = false;
+      yield 'filemap_invalidate_unlock';
+      return ret;
+    }
+  }
+  yield* zapPrivateLeafs(sys, start, end);
+  zapSharedRange(sys, start, end);
+  yield* writeUnlock(sys);
+  // truncate_inode_pages_range(): free folios wholly inside the range.
+  for (let i = start; i < end; ) {
+    const head = gm.folioHead[i];
+    if (head < 0) {
+      i++;
+      continue;
+    }
+    const n = gm.folioNrPages(head);
+    const whole = head >= start && head + n <= end && (!huge || isWholeOriginalFolio(sys, head, start, end));
+    if (whole) {
+      gm.truncateFolio(head);
+      sys.touch(sys.region(head));
+      sys.trace.event(`gmem: truncate folio at index ${sys.hex(head)} (${n} pages) back to the host`);
+    }
+    i = head + n;
+  }
+  yield 'truncate';
+  invalidateEnd(sys);
+  yield 'invalidate-end';
+  gm.invalidateLocked = false;
+  yield 'filemap_invalidate_unlock';
+  return 0;
+}
+
+/** Hugetlb frees a split folio's pages only when the whole original 2M folio is inside the range. */
+function isWholeOriginalFolio(sys: System, head: number, start: number, end: number): boolean {
+  const base = head - (head % sys.ptrs);
+  return base >= start && base + sys.ptrs <= end;
+}

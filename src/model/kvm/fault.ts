@@ -1,0 +1,110 @@
+// The EPT-violation path of a TD vCPU (model-spec.md 3.3, kernel-facts.md 2.2 and 2.6): attribute check,
+// honouring the guest's ACCEPT level, kvm_gmem_get_pfn, the invalidation retry check, the maximum mapping
+// level, and the local retry loop of tdx_handle_ept_violation().
+import { EFAULT, EIO, ENOMEM } from '../errno.js';
+import { PRIVATE } from '../gmem/gmem.js';
+import type { Path, System } from '../system.js';
+import { L2M, L4K, type Level } from '../tdx/leaf.js';
+import { readLock, readUnlock, writeLock, writeUnlock } from './locks.js';
+import { Spte } from './mirror.js';
+import { RET_PF_FIXED, RET_PF_RETRY, splitCrossBoundaryLeafs, tdpMmuMapPrivate } from './tdpMmu.js';
+
+/**
+ * The highest level KVM may map `gfn` at (model-spec.md 3.2 maxMappingLevel): gmem's max mapping level
+ * (4K unless huge pages are effective, V3-24), the folio order (STRICT_FOLIO), lpage_info (slot
+ * misalignment, MIXED, GUEST_INHIBIT), the fault's ACCEPT level, and no merging of an existing 4K table
+ * for the mirror root (patch 06).
+ */
+export function maxMappingLevel(sys: System, gfn: number, folioOrder: number, acceptLevel: Level | -1): Level {
+  if (!sys.effectiveHuge) return L4K;
+  if (folioOrder < sys.gmem.hugeOrder) return L4K;
+  const r = sys.region(gfn);
+  const lp = sys.kvm.lpage;
+  if (lp.disallowCount[r] > 0 || lp.guestInhibit[r]) return L4K;
+  if (lp.mixed[r] && sys.guard('G16')) return L4K;
+  if (acceptLevel === L4K) return L4K;
+  if (sys.kvm.mirror.m2m[r] === Spte.NONLEAF) return L4K;
+  return L2M;
+}
+
+/**
+ * tdx_honor_guest_accept_level() (V3-13): an ACCEPT at 4K under a huge mapping arrives as an EPT violation
+ * carrying level 4K. Unless GUEST_INHIBIT is already set, take mmu_lock for write, split the huge leaf
+ * covering gfn and set GUEST_INHIBIT one-way (003:L196-201). An error goes back to userspace.
+ */
+export function* tdxHonorGuestAcceptLevel(sys: System, gfn: number, acceptLevel: Level): Path<number> {
+  if (acceptLevel !== L4K) return 0; // a 2M ACCEPT inhibits 1G, which TDX never maps privately
+  const r = sys.region(gfn);
+  if (sys.kvm.lpage.guestInhibit[r]) return 0;
+  yield* writeLock(sys);
+  const ret = yield* splitCrossBoundaryLeafs(sys, gfn, gfn + 1);
+  if (ret < 0) {
+    yield* writeUnlock(sys);
+    return ret;
+  }
+  sys.kvm.lpage.guestInhibit[r] = 1; // hugepage_set_guest_inhibit()
+  sys.touch(r);
+  sys.trace.event(`honor ACCEPT level 4K at ${sys.hex(gfn)}: GUEST_INHIBIT set for 2M range ${r}`);
+  yield 'set-guest-inhibit';
+  yield* writeUnlock(sys);
+  return 0;
+}
+
+/** kvm_tdp_page_fault() for one attempt. Returns RET_PF_FIXED, RET_PF_RETRY or a negative errno. */
+export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, acceptLevel: Level | -1): Path<number> {
+  const gm = sys.gmem;
+  if (isPrivate !== (gm.attr[gfn] === PRIVATE)) {
+    sys.trace.event(`fault at ${sys.hex(gfn)}: ${isPrivate ? 'private' : 'shared'} access to a ${isPrivate ? 'shared' : 'private'} gfn -> KVM_EXIT_MEMORY_FAULT`);
+    return -EFAULT;
+  }
+  // kvm_gmem_get_pfn(): allocate the folio on first use.
+  if (gm.pfn[gfn] < 0) {
+    if (!gm.allocFolio(gfn)) return -ENOMEM;
+    sys.touch(sys.region(gfn));
+    sys.trace.event(`gmem: allocate folio for index ${sys.hex(gfn)} (order ${gm.orderAt(gfn)})`);
+    yield 'gmem-alloc-folio';
+  }
+  const pfn = gm.pfn[gfn];
+  const order = gm.orderAt(gfn);
+  const seq = sys.kvm.invalidateSeq;
+  yield 'gmem-get-pfn';
+  yield* readLock(sys);
+  const k = sys.kvm;
+  if ((k.invalidateInProgress > 0 && gfn >= k.invalidateStart && gfn < k.invalidateEnd) || seq !== k.invalidateSeq) {
+    yield* readUnlock(sys); // mmu_invalidate_retry_gfn()
+    return RET_PF_RETRY;
+  }
+  let ret: number;
+  if (!isPrivate) {
+    k.sharedEpt[gfn] = pfn; // the shared EPT maps 4K only (003:L322)
+    ret = RET_PF_FIXED;
+  } else {
+    const level = maxMappingLevel(sys, gfn, order, acceptLevel);
+    ret = yield* tdpMmuMapPrivate(sys, gfn, level, pfn);
+  }
+  yield* readUnlock(sys);
+  return ret;
+}
+
+/**
+ * tdx_handle_ept_violation(): one EPT-violation exit. Honour the ACCEPT level, then fault, retrying
+ * locally while the fault says RET_PF_RETRY and the VM is alive. Returns 0 to resume the guest or a
+ * negative errno for userspace. The loop has no bound of its own, as in the kernel; the oracle's
+ * watchdog ends a case that spins here.
+ */
+export function* tdxHandleEptViolation(sys: System, gfn: number, isPrivate: boolean, acceptLevel: Level | -1): Path<number> {
+  sys.counters.eptViolations++;
+  if (sys.kvm.bugged) return -EIO;
+  if (isPrivate && acceptLevel >= 0 && sys.guard('G8')) {
+    const r = yield* tdxHonorGuestAcceptLevel(sys, gfn, acceptLevel as Level);
+    if (r < 0) return r;
+  }
+  for (;;) {
+    const ret = yield* kvmTdpPageFault(sys, gfn, isPrivate, acceptLevel);
+    if (ret !== RET_PF_RETRY) return ret;
+    if (!isPrivate) return 0; // shared faults resume the guest, which faults again
+    sys.counters.pageFaultRetries++;
+    if (sys.kvm.bugged) return -EIO; // KVM_REQ_VM_DEAD
+    yield 'pf-local-retry';
+  }
+}

@@ -1,0 +1,164 @@
+// The TDP MMU operations on the mirror root that reach the TDX module: zapping leaves, splitting a huge
+// leaf (kvm_split_cross_boundary_leafs, V3-11) and installing a private leaf from the fault path.
+import { ENOMEM, EOPNOTSUPP } from '../errno.js';
+import { Owner } from '../host/phys.js';
+import type { Path, System } from '../system.js';
+import { L2M, L4K } from '../tdx/leaf.js';
+import { Spte } from './mirror.js';
+import { tdxSeptLinkPrivateSpt, tdxSeptRemovePrivateSpte, tdxSeptSetPrivateSpte, tdxSeptSplitPrivateSpte } from './tdxGlue.js';
+
+export const RET_PF_FIXED = 0;
+export const RET_PF_RETRY = 1;
+
+/**
+ * kvm_tdp_mmu_unmap_gfn_range() on the mirror root, under write mmu_lock: every leaf overlapping
+ * [start, end) is cleared and removed from the S-EPT. A 2M leaf that only partly overlaps goes whole,
+ * which is why the caller splits first (G2). Page-table pages stay while the TD runs (INV-7).
+ */
+export function* zapPrivateLeafs(sys: System, start: number, end: number): Path {
+  const m = sys.kvm.mirror;
+  const ptrs = sys.ptrs;
+  for (let r = sys.region(start); r <= sys.region(end - 1); r++) {
+    const base = r * ptrs;
+    if (m.m2m[r] === Spte.LEAF) {
+      const pfn = m.pfn2m[r];
+      m.m2m[r] = Spte.NONE;
+      m.pfn2m[r] = -1;
+      sys.kvm.stats.pages2m--;
+      sys.touch(r);
+      sys.trace.event(`zap 2M leaf gfn ${sys.hex(base)} pfn ${sys.hex(pfn)}`);
+      yield* tdxSeptRemovePrivateSpte(sys, base, L2M, pfn);
+    } else if (m.m2m[r] === Spte.NONLEAF) {
+      const lo = Math.max(start, base);
+      const hi = Math.min(end, base + ptrs);
+      for (let g = lo; g < hi; g++) {
+        if (m.m4k[g] !== Spte.LEAF) continue;
+        const pfn = m.pfn4k[g];
+        m.m4k[g] = Spte.NONE;
+        m.pfn4k[g] = -1;
+        sys.kvm.stats.pages4k--;
+        sys.touch(r);
+        sys.trace.event(`zap 4K leaf gfn ${sys.hex(g)} pfn ${sys.hex(pfn)}`);
+        yield* tdxSeptRemovePrivateSpte(sys, g, L4K, pfn);
+      }
+    }
+  }
+}
+
+/** Zap shared-EPT mappings of [start, end) (direct root, no SEAMCALLs). */
+export function zapSharedRange(sys: System, start: number, end: number): void {
+  for (let g = start; g < end; g++) sys.kvm.sharedEpt[g] = -1;
+}
+
+/**
+ * kvm_split_cross_boundary_leafs(kvm, [start, end)) (003:L98, L264-290): split to 4K every mirror 2M leaf
+ * that crosses a boundary of the range; leaves wholly inside or outside stay. Per leaf: (1) allocate the
+ * child sp and its external S-EPT page, (3) link the 4K table in the mirror, then split_external_spte.
+ * A DEMOTE failure is not propagated (kernel-facts.md 2.5). Returns 0 or a negative errno.
+ */
+export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number): Path<number> {
+  // "Reject splitting huge pages under shared mmu_lock in TDX" (V3-09, 003:L398).
+  if (!sys.kvm.mmuLock.writer) return -EOPNOTSUPP;
+  const m = sys.kvm.mirror;
+  const ptrs = sys.ptrs;
+  for (let r = sys.region(start); r <= sys.region(end - 1); r++) {
+    const base = r * ptrs;
+    if (m.m2m[r] !== Spte.LEAF) continue;
+    if (base >= start && base + ptrs <= end) continue; // wholly inside: zapped whole, no split needed
+    // (1) tdp_mmu_alloc_sp_for_split(): the external S-EPT page comes from the host page allocator.
+    const newSept = sys.phys.allocSmall(Owner.SEPT, r);
+    yield 'alloc-sp-for-split';
+    if (newSept < 0) return -ENOMEM;
+    // (3) tdp_mmu_split_huge_page(): the mirror gets the 4K children first, then the S-EPT follows.
+    const pfn = m.pfn2m[r];
+    m.m2m[r] = Spte.NONLEAF;
+    m.pfn2m[r] = -1;
+    m.externalSpt[r] = newSept;
+    for (let i = 0; i < ptrs; i++) {
+      m.m4k[base + i] = Spte.LEAF;
+      m.pfn4k[base + i] = pfn + i;
+    }
+    sys.kvm.stats.pages2m--;
+    sys.kvm.stats.pages4k += ptrs;
+    sys.touch(r);
+    sys.trace.event(`split 2M leaf gfn ${sys.hex(base)} pfn ${sys.hex(pfn)} into 4K (S-EPT page ${sys.hex(newSept)})`);
+    yield 'mirror-split';
+    yield* tdxSeptSplitPrivateSpte(sys, base, newSept);
+  }
+  return 0;
+}
+
+/**
+ * Install the private leaf for `gfn` at `level` in the mirror and the S-EPT, under shared mmu_lock
+ * (tdp_mmu_map + tdp_mmu_set_spte_atomic). A failing external set restores the old SPTE and the fault
+ * becomes RET_PF_RETRY (kernel-facts.md 2.2). Returns RET_PF_FIXED, RET_PF_RETRY or a negative errno.
+ */
+export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: number): Path<number> {
+  const m = sys.kvm.mirror;
+  const r = sys.region(gfn);
+  const base = r * sys.ptrs;
+  const cur = m.m2m[r];
+  if (level === L2M) {
+    if (cur === Spte.LEAF) return RET_PF_FIXED; // spurious: already mapped
+    if (cur !== Spte.NONE) return RET_PF_RETRY;
+    const pfnBase = pfn - (gfn - base);
+    m.m2m[r] = Spte.FROZEN;
+    sys.touch(r);
+    yield 'mirror-frozen';
+    const ret = yield* tdxSeptSetPrivateSpte(sys, base, L2M, pfnBase);
+    if (ret !== 0) {
+      m.m2m[r] = Spte.NONE;
+      yield 'mirror-restore';
+      return RET_PF_RETRY;
+    }
+    m.m2m[r] = Spte.LEAF;
+    m.pfn2m[r] = pfnBase;
+    sys.kvm.stats.pages2m++;
+    sys.trace.event(`map 2M leaf gfn ${sys.hex(base)} pfn ${sys.hex(pfnBase)}`);
+    yield 'mirror-set';
+    return RET_PF_FIXED;
+  }
+  if (cur === Spte.LEAF) {
+    // A huge leaf covers gfn but the fault wants 4K: splitting needs the write lock (V3-09).
+    sys.trace.note(`4K fault at ${sys.hex(gfn)} under a 2M leaf: split under shared mmu_lock rejected -> RET_PF_RETRY`);
+    return RET_PF_RETRY;
+  }
+  if (cur === Spte.FROZEN) return RET_PF_RETRY;
+  if (cur === Spte.NONE) {
+    const table = sys.phys.allocSmall(Owner.SEPT, r);
+    yield 'alloc-sp';
+    if (table < 0) return -ENOMEM;
+    m.m2m[r] = Spte.FROZEN;
+    sys.touch(r);
+    const ret = yield* tdxSeptLinkPrivateSpt(sys, base, table);
+    if (ret !== 0) {
+      sys.phys.free(table);
+      m.m2m[r] = Spte.NONE;
+      yield 'mirror-restore';
+      return RET_PF_RETRY;
+    }
+    m.m2m[r] = Spte.NONLEAF;
+    m.externalSpt[r] = table;
+    m.m4k.fill(Spte.NONE, base, base + sys.ptrs);
+    m.pfn4k.fill(-1, base, base + sys.ptrs);
+    sys.trace.event(`link 4K table for gfn ${sys.hex(base)} (S-EPT page ${sys.hex(table)})`);
+    yield 'mirror-link';
+  }
+  const c = m.m4k[gfn];
+  if (c === Spte.LEAF) return RET_PF_FIXED;
+  if (c === Spte.FROZEN) return RET_PF_RETRY;
+  m.m4k[gfn] = Spte.FROZEN;
+  yield 'mirror-frozen';
+  const ret = yield* tdxSeptSetPrivateSpte(sys, gfn, L4K, pfn);
+  if (ret !== 0) {
+    m.m4k[gfn] = Spte.NONE;
+    yield 'mirror-restore';
+    return RET_PF_RETRY;
+  }
+  m.m4k[gfn] = Spte.LEAF;
+  m.pfn4k[gfn] = pfn;
+  sys.kvm.stats.pages4k++;
+  sys.trace.event(`map 4K leaf gfn ${sys.hex(gfn)} pfn ${sys.hex(pfn)}`);
+  yield 'mirror-set';
+  return RET_PF_FIXED;
+}

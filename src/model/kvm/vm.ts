@@ -1,0 +1,42 @@
+// KVM's per-VM state for the TD: mmu_lock, the mirror root, lpage_info, the shared EPT, the
+// mmu_invalidate sequence, the "VM bugged" flag and the page statistics (003:L340 pages_2m).
+import { LpageInfo } from './lpage.js';
+import { MirrorRoot } from './mirror.js';
+
+/** mmu_lock: an rwlock. The model records who holds it so invariants (INV-12) can read it. */
+export class RwLock {
+  readers = 0;
+  writer = false;
+}
+
+export class Vcpu {
+  /** IN_GUEST while the guest runs; the host kicks it OUTSIDE with KVM_REQ_OUTSIDE_GUEST_MODE. */
+  inGuest = false;
+  /** TD epoch the vCPU's TLB was last flushed at (by a kick after TRACK). */
+  tlbEpoch = 1;
+}
+
+export class Kvm {
+  readonly mmuLock = new RwLock();
+  readonly mirror: MirrorRoot;
+  readonly lpage: LpageInfo;
+  /** Shared EPT (direct root), 4K only (003:L322): gfn -> pfn or -1. */
+  readonly sharedEpt: Int32Array;
+  readonly vcpus: Vcpu[] = [new Vcpu()];
+  /** kvm_vm_bugged(): KVM_BUG_ON / TDX_BUG_ON fired; the VM is dead (kernel-facts.md 2.1). */
+  bugged = false;
+  /** kvm_tdx->wait_for_sept_zap: vCPUs may not enter while the one BUSY retry runs. */
+  waitForSeptZap = false;
+  /** mmu_invalidate_in_progress / mmu_invalidate_seq and the range being invalidated [A]. */
+  invalidateInProgress = 0;
+  invalidateSeq = 0;
+  invalidateStart = 0;
+  invalidateEnd = 0;
+  readonly stats = { pages2m: 0, pages4k: 0 };
+
+  constructor(ptrs: number, regions: number) {
+    this.mirror = new MirrorRoot(ptrs, regions);
+    this.lpage = new LpageInfo(regions);
+    this.sharedEpt = new Int32Array(ptrs * regions).fill(-1);
+  }
+}

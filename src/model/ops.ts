@@ -1,0 +1,54 @@
+// The operations a case is made of, and how each one drives the system. Guest ops run on the vCPU;
+// convert and punch are userspace ioctls on the guest_memfd.
+import type { FaultSpec } from './faults.js';
+import { kvmGmemConvert } from './gmem/convert.js';
+import { kvmGmemPunchHole } from './gmem/punch.js';
+import { type Guest, guestAccept, guestTouch } from './guest/guest.js';
+import type { OpOutcome } from './outcome.js';
+import type { Path, System } from './system.js';
+
+export type OpKind = 'touch' | 'accept' | 'convert' | 'punch';
+export const OP_KINDS: readonly OpKind[] = ['touch', 'accept', 'convert', 'punch'];
+
+interface OpBase {
+  faults?: FaultSpec[];
+}
+/** Guest access to a gfn: read, or write the token `write` (private or shared as the guest believes). */
+export interface TouchOp extends OpBase { op: 'touch'; gfn: number; write?: number }
+/** Guest TDG.MEM.PAGE.ACCEPT of the 4K page or the 2M range containing gfn. */
+export interface AcceptOp extends OpBase { op: 'accept'; gfn: number; level: '4K' | '2M' }
+/** guest_memfd in-place conversion ioctl of [start, end) (gmem indices = gfns here), after the guest's MapGPA. */
+export interface ConvertOp extends OpBase { op: 'convert'; start: number; end: number; to: 'shared' | 'private' }
+/** fallocate(PUNCH_HOLE | KEEP_SIZE) on the guest_memfd over [start, end). */
+export interface PunchOp extends OpBase { op: 'punch'; start: number; end: number }
+export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp;
+
+export function* applyOp(sys: System, guest: Guest, op: Op): Path<OpOutcome> {
+  switch (op.op) {
+    case 'touch':
+      return yield* guestTouch(sys, guest, op.gfn, op.write);
+    case 'accept':
+      return yield* guestAccept(sys, op.gfn, op.level);
+    case 'convert': {
+      const toPrivate = op.to === 'private';
+      const ret = yield* kvmGmemConvert(sys, op.start, op.end, toPrivate);
+      if (ret === 0) guest.believesPrivate.fill(toPrivate ? 1 : 0, op.start, op.end);
+      return { kind: 'convert', ret };
+    }
+    case 'punch':
+      return { kind: 'punch', ret: yield* kvmGmemPunchHole(sys, op.start, op.end) };
+  }
+}
+
+export function describeOp(op: Op): string {
+  switch (op.op) {
+    case 'touch':
+      return `touch(0x${op.gfn.toString(16)}${op.write !== undefined ? `, write=${op.write}` : ''})`;
+    case 'accept':
+      return `accept(0x${op.gfn.toString(16)}, ${op.level})`;
+    case 'convert':
+      return `convert([0x${op.start.toString(16)}, 0x${op.end.toString(16)}) -> ${op.to})`;
+    case 'punch':
+      return `punch([0x${op.start.toString(16)}, 0x${op.end.toString(16)}))`;
+  }
+}

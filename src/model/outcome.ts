@@ -1,0 +1,47 @@
+// What an operation returned to its caller (the guest, or userspace for ioctls). The oracle's reference
+// model predicts these independently and compares.
+
+export type TouchOutcome =
+  | { kind: 'touch'; result: 'read'; value: number }
+  | { kind: 'touch'; result: 'written'; value: number }
+  | { kind: 'touch'; result: 've' } // #VE: private page not yet accepted
+  | { kind: 'touch'; result: 'exit'; errno: number } // KVM_RUN returned to userspace (memory-fault exit, -EIO, ...)
+  | { kind: 'touch'; result: 'vm-dead' };
+
+export type AcceptOutcome =
+  | { kind: 'accept'; result: 'accepted' | 'already' }
+  /** A 2M ACCEPT got TDX_PAGE_SIZE_MISMATCH and the guest accepted the range 4K by 4K [A]. */
+  | { kind: 'accept'; result: 'fallback-4k'; accepted: number; already: number }
+  | { kind: 'accept'; result: 'error'; status: string }
+  | { kind: 'accept'; result: 'exit'; errno: number }
+  | { kind: 'accept'; result: 'vm-dead' };
+
+export interface ConvertOutcome {
+  kind: 'convert';
+  ret: number;
+}
+
+export interface PunchOutcome {
+  kind: 'punch';
+  ret: number;
+}
+
+export type OpOutcome = TouchOutcome | AcceptOutcome | ConvertOutcome | PunchOutcome;
+
+/** One short phrase for traces and messages: "read 7", "exit -14", "ret 0". */
+export function describeOutcome(o: OpOutcome): string {
+  if (o.kind === 'convert' || o.kind === 'punch') return `ret ${o.ret}`;
+  switch (o.result) {
+    case 'read':
+    case 'written':
+      return `${o.result} ${o.value}`;
+    case 'exit':
+      return `exit ${o.errno}`;
+    case 'error':
+      return `error ${o.status}`;
+    case 'fallback-4k':
+      return `fallback-4k (${o.accepted} accepted, ${o.already} already)`;
+    default:
+      return o.result;
+  }
+}

@@ -1,0 +1,31 @@
+// Fault classification (architecture principle 5), written from the design's promises rather than from
+// the model's code: a tolerable fault must never kill the VM, lose data or leak; a fatal-by-design fault
+// may kill the VM and leak.
+import type { FiredFault } from '../model/faults.js';
+
+export function isTolerable(f: FiredFault): boolean {
+  if (f.status === 'TDX_INTERRUPTED_RESTARTABLE') {
+    // The design only maps huge pages on modules that never return it (003:L157-160, V3-24).
+    return true;
+  }
+  if (f.status !== 'TDX_OPERAND_BUSY') return false; // "Other errors ... are not expected, triggering TDX_BUG_ON()"
+  switch (f.leaf) {
+    case 'TDH.MEM.PAGE.AUG':
+    case 'TDH.MEM.SEPT.ADD':
+      return true; // the fault returns RET_PF_RETRY and the vCPU faults again (kernel-facts.md 2.2)
+    case 'TDG.MEM.PAGE.ACCEPT':
+      return true; // the guest sees TDX_OPERAND_BUSY and retries
+    case 'TDH.MEM.RANGE.BLOCK':
+    case 'TDH.MEM.TRACK':
+    case 'TDH.MEM.PAGE.REMOVE':
+    case 'TDH.MEM.PAGE.DEMOTE':
+      // kick all vCPUs and retry once, "which should succeed on the second attempt" (003:L238-240)
+      return !f.afterKick;
+    default:
+      return false;
+  }
+}
+
+export function faultKind(f: FiredFault): string {
+  return `${f.status}@${f.leaf}${f.afterKick ? '(after kick)' : ''}`;
+}

@@ -1,0 +1,146 @@
+// Named invariants (model-spec.md section 5) and the oracle's own checks. Each check reads model state
+// for the regions a step touched and returns a message when it is violated, or null.
+import { Spte } from '../model/kvm/mirror.js';
+import type { System } from '../model/system.js';
+import { isBlockedState, SEPT_STATE_NAMES, SeptState } from '../model/tdx/sept.js';
+
+export type InvariantKind = 'always' | 'quiescent' | 'per-op' | 'liveness';
+
+export interface InvariantInfo {
+  id: string;
+  kind: InvariantKind;
+  meaning: string;
+  source: string;
+}
+
+export const INVARIANTS: readonly InvariantInfo[] = [
+  { id: 'INV-1', kind: 'always', meaning: 'every private leaf maps pfns inside one folio of order >= the leaf level (STRICT_FOLIO)', source: '003:L23-24' },
+  { id: 'INV-2', kind: 'always', meaning: 'a private leaf never covers a SHARED gfn', source: '003:L437' },
+  { id: 'INV-3', kind: 'always', meaning: 'a 2M leaf has a 2M-aligned gfn and pfn', source: '003:L172-178' },
+  { id: 'INV-8', kind: 'always', meaning: 'GUEST_INHIBIT is one-way and only written under write mmu_lock', source: '003:L196-201' },
+  { id: 'INV-10', kind: 'liveness', meaning: 'a guest access or ACCEPT completes within a bounded number of EPT violations', source: '003:L184-186' },
+  { id: 'INV-11', kind: 'quiescent', meaning: 'MIXED equals "the 2M range has both attributes"', source: '003:L175' },
+  { id: 'INV-15', kind: 'quiescent', meaning: 'no BLOCKED S-EPT entry and no FROZEN mirror SPTE unless the VM is bugged', source: '004:L75' },
+  { id: 'INV-16', kind: 'quiescent', meaning: 'the mirror root equals the S-EPT (leaves, levels, pfns, tables) unless the VM is bugged', source: '004:L68-69' },
+  { id: 'INV-18', kind: 'per-op', meaning: 'a conversion or punch of R keeps acceptance and data of every gfn outside R', source: '003:L254-258' },
+  { id: 'VM-BUGGED', kind: 'always', meaning: 'the VM was bugged (KVM_BUG_ON/TDX_BUG_ON) although no injected fault was fatal by design', source: '000; 002; kernel-facts.md 2.1' },
+  { id: 'REF-RESULT', kind: 'per-op', meaning: 'the op returned what the reference model predicts for the guest or userspace', source: 'model-spec.md 8 layer 2' },
+  { id: 'REF-ACCEPT', kind: 'per-op', meaning: 'a private gfn is accepted in the S-EPT iff the guest accepted it since its last conversion', source: 'kernel-facts.md 2.6' },
+  { id: 'REF-DATA', kind: 'per-op', meaning: 'an accepted private gfn holds the data the guest last wrote', source: 'model-spec.md 2.8' },
+  { id: 'REF-ATTR', kind: 'per-op', meaning: 'guest_memfd attributes equal the reference (successful conversions only)', source: 'INV-31, 003:L436' },
+  { id: 'WATCHDOG', kind: 'liveness', meaning: 'an operation finishes within the step budget', source: 'model-spec.md 8 layer 3' },
+];
+
+/** INV-1 under STRICT_FOLIO for one leaf: its pfns lie in the folio at gfn, of order >= the leaf's. */
+function folioCovers(sys: System, gfn: number, pfn: number, level: number): string | null {
+  const gm = sys.gmem;
+  const head = gm.folioHead[gfn];
+  if (head < 0 || gm.pfn[gfn] !== pfn) return `pfn 0x${pfn.toString(16)} is not the guest_memfd page at index 0x${gfn.toString(16)} (folio truncated or replaced)`;
+  if (level === 1 && (head !== gfn || gm.folioOrder[head] < gm.hugeOrder)) {
+    return `2M leaf at gfn 0x${gfn.toString(16)} but the folio there has order ${gm.folioOrder[head]} (split while mapped huge)`;
+  }
+  return null;
+}
+
+/** INV-3, INV-1 and INV-2 for one leaf, in that order. */
+function checkLeaf(sys: System, table: string, gfn: number, pfn: number, level: number): [string, string] | null {
+  if (level === 1 && (gfn % sys.ptrs !== 0 || pfn % sys.ptrs !== 0)) {
+    return ['INV-3', `${table}: 2M leaf gfn 0x${gfn.toString(16)} pfn 0x${pfn.toString(16)} not 2M-aligned`];
+  }
+  const m = folioCovers(sys, gfn, pfn, level);
+  if (m) return ['INV-1', `${table}: ${m}`];
+  const n = level === 1 ? sys.ptrs : 1;
+  const attr = sys.gmem.attr;
+  for (let g = gfn; g < gfn + n; g++) {
+    if (attr[g] !== 1) return ['INV-2', `${table}: private ${level ? '2M' : '4K'} leaf at gfn 0x${gfn.toString(16)} covers SHARED gfn 0x${g.toString(16)}`];
+  }
+  return null;
+}
+
+/** INV-1, INV-2, INV-3 over region r: mirror always, S-EPT while the VM is not bugged. */
+export function checkLeafInvariants(sys: System, r: number): [string, string] | null {
+  const m = sys.kvm.mirror;
+  const base = r * sys.ptrs;
+  const end = base + sys.ptrs;
+  if (m.m2m[r] === Spte.LEAF) {
+    const v = checkLeaf(sys, 'mirror', base, m.pfn2m[r], 1);
+    if (v) return v;
+  } else if (m.m2m[r] === Spte.NONLEAF) {
+    for (let g = base; g < end; g++) {
+      if (m.m4k[g] !== Spte.LEAF) continue;
+      const v = checkLeaf(sys, 'mirror', g, m.pfn4k[g], 0);
+      if (v) return v;
+    }
+  }
+  if (sys.kvm.bugged) return null;
+  const s = sys.tdx.sept;
+  const e = s.e2m[r];
+  if (e >= SeptState.PENDING && e <= SeptState.PENDING_BLOCKED) return checkLeaf(sys, 'S-EPT', base, s.pfn2m[r], 1);
+  if (e === SeptState.NL_MAPPED || e === SeptState.NL_BLOCKED) {
+    for (let g = base; g < end; g++) {
+      const c = s.e4k[g];
+      if (c < SeptState.PENDING || c > SeptState.PENDING_BLOCKED) continue;
+      const v = checkLeaf(sys, 'S-EPT', g, s.pfn4k[g], 0);
+      if (v) return v;
+    }
+  }
+  return null;
+}
+
+/** INV-15 over region r. */
+export function checkNoTransient(sys: System, r: number): string | null {
+  if (sys.kvm.bugged) return null;
+  const s = sys.tdx.sept;
+  const m = sys.kvm.mirror;
+  if (isBlockedState(s.e2m[r])) return `S-EPT 2M entry of range ${r} left ${SEPT_STATE_NAMES[s.e2m[r]]}`;
+  if (m.m2m[r] === Spte.FROZEN) return `mirror 2M SPTE of range ${r} left FROZEN`;
+  const base = r * sys.ptrs;
+  for (let g = base; g < base + sys.ptrs; g++) {
+    if (s.e2m[r] === SeptState.NL_MAPPED && isBlockedState(s.e4k[g])) return `S-EPT 4K entry gfn 0x${g.toString(16)} left ${SEPT_STATE_NAMES[s.e4k[g]]}`;
+    if (m.m2m[r] === Spte.NONLEAF && m.m4k[g] === Spte.FROZEN) return `mirror 4K SPTE gfn 0x${g.toString(16)} left FROZEN`;
+  }
+  return null;
+}
+
+/** INV-16 over region r: the mirror and the S-EPT agree. */
+export function checkMirrorMatchesSept(sys: System, r: number): string | null {
+  if (sys.kvm.bugged) return null;
+  const s = sys.tdx.sept;
+  const m = sys.kvm.mirror;
+  const e = s.e2m[r];
+  const mm = m.m2m[r];
+  const where = `2M range ${r}`;
+  if (mm === Spte.NONE) return e === SeptState.FREE ? null : `${where}: mirror has no SPTE but the S-EPT entry is ${SEPT_STATE_NAMES[e]}`;
+  if (mm === Spte.LEAF) {
+    if (e !== SeptState.PENDING && e !== SeptState.MAPPED) return `${where}: mirror has a 2M leaf but the S-EPT entry is ${SEPT_STATE_NAMES[e]}`;
+    if (s.pfn2m[r] !== m.pfn2m[r]) return `${where}: 2M leaf pfn differs (mirror 0x${m.pfn2m[r].toString(16)}, S-EPT 0x${s.pfn2m[r].toString(16)})`;
+    return null;
+  }
+  if (mm === Spte.NONLEAF) {
+    if (e !== SeptState.NL_MAPPED) return `${where}: mirror has a 4K table but the S-EPT entry is ${SEPT_STATE_NAMES[e]}`;
+    if (s.table[r] !== m.externalSpt[r]) return `${where}: S-EPT table page 0x${s.table[r].toString(16)} is not the mirror's external_spt 0x${m.externalSpt[r].toString(16)}`;
+    const base = r * sys.ptrs;
+    for (let g = base; g < base + sys.ptrs; g++) {
+      const c = s.e4k[g];
+      const mc = m.m4k[g];
+      if (mc === Spte.LEAF) {
+        if (c !== SeptState.PENDING && c !== SeptState.MAPPED) return `gfn 0x${g.toString(16)}: mirror has a 4K leaf but the S-EPT entry is ${SEPT_STATE_NAMES[c]}`;
+        if (s.pfn4k[g] !== m.pfn4k[g]) return `gfn 0x${g.toString(16)}: 4K leaf pfn differs`;
+      } else if (c !== SeptState.FREE) {
+        return `gfn 0x${g.toString(16)}: mirror has no 4K leaf but the S-EPT entry is ${SEPT_STATE_NAMES[c]}`;
+      }
+    }
+    return null;
+  }
+  return null; // FROZEN is INV-15's business
+}
+
+/** INV-11 over region r. */
+export function checkMixed(sys: System, r: number): string | null {
+  const base = r * sys.ptrs;
+  const a = sys.gmem.attr;
+  let mixed = 0;
+  for (let g = base + 1; g < base + sys.ptrs; g++) if (a[g] !== a[base]) { mixed = 1; break; }
+  const flag = sys.kvm.lpage.mixed[r];
+  return flag === mixed ? null : `MIXED is ${flag} for 2M range ${r} but the range ${mixed ? 'has both attributes' : 'is homogeneous'}`;
+}

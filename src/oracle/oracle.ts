@@ -1,0 +1,152 @@
+// The oracle: runs the named invariants incrementally after each atomic step (on the 2M ranges the step
+// touched), the quiescent invariants and the reference comparison after each operation, and the
+// liveness watchdogs. It reads model state and never asks the model what is right (principle 4).
+import type { Op } from '../model/ops.js';
+import type { OpOutcome } from '../model/outcome.js';
+import type { System } from '../model/system.js';
+import { SeptState } from '../model/tdx/sept.js';
+import { faultKind, isTolerable } from './faultClass.js';
+import { checkLeafInvariants, checkMirrorMatchesSept, checkMixed, checkNoTransient } from './invariants.js';
+import { Reference } from './reference.js';
+import { septLeafOf } from './view.js';
+
+export interface Violation {
+  inv: string;
+  message: string;
+}
+
+/** Liveness bounds (model-spec.md 8 layer 3). */
+export const WATCHDOG = {
+  /** EPT violations one guest access or 4K ACCEPT may take (INV-10: "within K"); 2M fallbacks get K per 4K page. */
+  eptViolationsPerGuestOp: 8,
+  /** Atomic steps one operation may take before the watchdog ends it. */
+  stepsPerOp: 200_000,
+};
+
+export class Oracle {
+  readonly ref: Reference;
+  private readonly inhibitSeen: Uint8Array;
+  private op: Op | null = null;
+  private firedAtOpStart = 0;
+  /** Reported, not failed (accepted risks and expected-by-design events). */
+  readonly notes: string[] = [];
+
+  constructor(private readonly sys: System) {
+    this.ref = new Reference(sys.design, sys.gfns);
+    this.inhibitSeen = new Uint8Array(sys.regions);
+  }
+
+  beginOp(op: Op): void {
+    this.op = op;
+    this.firedAtOpStart = this.sys.inj.fired.length;
+  }
+
+  /** Is the VM's death explained by a fatal-by-design fault? */
+  private deathExplained(): boolean {
+    for (const f of this.sys.inj.fired) if (!isTolerable(f)) return true;
+    return false;
+  }
+
+  private fatalFaultThisOp(): boolean {
+    const fired = this.sys.inj.fired;
+    for (let k = this.firedAtOpStart; k < fired.length; k++) if (!isTolerable(fired[k])) return true;
+    return false;
+  }
+
+  /** "Always" invariants on what the step touched. */
+  afterStep(): Violation | null {
+    const sys = this.sys;
+    if (sys.touched.size === 0 && !sys.kvm.bugged) return null;
+    if (sys.kvm.bugged && !this.deathExplained()) {
+      const faults = sys.inj.fired.map(faultKind);
+      return {
+        inv: 'VM-BUGGED',
+        message: `VM bugged with ${faults.length ? 'only tolerable faults injected (' + faults.join(', ') + ')' : 'no injected fault'}`,
+      };
+    }
+    for (const r of sys.touched) {
+      const leaf = checkLeafInvariants(sys, r);
+      if (leaf) return { inv: leaf[0], message: leaf[1] };
+      const inh = sys.kvm.lpage.guestInhibit[r];
+      if (inh !== this.inhibitSeen[r]) {
+        if (inh === 0) return { inv: 'INV-8', message: `GUEST_INHIBIT of 2M range ${r} was cleared` };
+        if (!sys.kvm.mmuLock.writer) return { inv: 'INV-8', message: `GUEST_INHIBIT of 2M range ${r} set without write mmu_lock` };
+        this.inhibitSeen[r] = inh;
+      }
+    }
+    sys.touched.clear();
+    return null;
+  }
+
+  /** Liveness inside an op: EPT violations per guest op (INV-10). */
+  liveness(): Violation | null {
+    const op = this.op;
+    if (!op || (op.op !== 'touch' && op.op !== 'accept')) return null;
+    const k = this.sys.counters.eptViolations;
+    const bound = WATCHDOG.eptViolationsPerGuestOp * (op.op === 'accept' && op.level === '2M' ? this.sys.ptrs + 1 : 1);
+    if (k > bound || this.sys.counters.pageFaultRetries > bound * 4) {
+      return { inv: 'INV-10', message: `${op.op} made no progress after ${k} EPT violations and ${this.sys.counters.pageFaultRetries} page-fault retries` };
+    }
+    return null;
+  }
+
+  /** After the op: reference comparison, quiescent invariants on every range. */
+  endOp(out: OpOutcome): Violation | null {
+    const sys = this.sys;
+    const op = this.op!;
+    const dead = sys.kvm.bugged;
+    if (!dead) {
+      const mismatch = this.ref.apply(op, out, dead);
+      if (mismatch) {
+        // A fatal-by-design fault may change what the caller sees (an error instead of success); it may
+        // not break the invariants checked below.
+        if (!this.fatalFaultThisOp()) return { inv: 'REF-RESULT', message: mismatch };
+        this.notes.push(`expected after a fatal-by-design fault: ${mismatch}`);
+      }
+    } else {
+      this.ref.apply(op, out, dead); // keep the reference moving; the guest can no longer observe anything
+    }
+    for (let r = 0; r < sys.regions; r++) {
+      let m = checkNoTransient(sys, r);
+      if (m) return { inv: 'INV-15', message: m };
+      m = checkMirrorMatchesSept(sys, r);
+      if (m) return { inv: 'INV-16', message: m };
+      m = checkMixed(sys, r);
+      if (m) return { inv: 'INV-11', message: m };
+    }
+    return dead ? null : this.checkGuestView(op);
+  }
+
+  /** Every gfn as the guest would see it now, against the reference. */
+  private checkGuestView(op: Op): Violation | null {
+    const sys = this.sys;
+    const ref = this.ref;
+    const ranged = op.op === 'convert' || op.op === 'punch' ? op : null;
+    for (let g = 0; g < sys.gfns; g++) {
+      const isPriv = sys.gmem.attr[g] === 1;
+      if (isPriv !== (ref.private[g] === 1)) {
+        return { inv: 'REF-ATTR', message: `gfn 0x${g.toString(16)} is ${isPriv ? 'PRIVATE' : 'SHARED'} in guest_memfd but the reference says ${isPriv ? 'SHARED' : 'PRIVATE'}` };
+      }
+      if (!isPriv) continue;
+      const v = septLeafOf(sys, g);
+      const outside = ranged !== null && (g < ranged.start || g >= ranged.end);
+      if (ref.accepted[g]) {
+        if (v.state !== SeptState.MAPPED) {
+          return {
+            inv: outside ? 'INV-18' : 'REF-ACCEPT',
+            message: `accepted gfn 0x${g.toString(16)}${outside ? ' outside the ' + ranged!.op + ' range' : ''} lost its accepted mapping (S-EPT ${v.level < 0 ? 'no leaf' : SeptState[v.state]})`,
+          };
+        }
+        if (ref.known[g] && sys.phys.content[v.pfn] !== ref.data[g]) {
+          return {
+            inv: outside ? 'INV-18' : 'REF-DATA',
+            message: `gfn 0x${g.toString(16)} holds ${sys.phys.content[v.pfn]} but the guest last wrote ${ref.data[g]}`,
+          };
+        }
+      } else if (v.state === SeptState.MAPPED) {
+        return { inv: 'REF-ACCEPT', message: `gfn 0x${g.toString(16)} is MAPPED (accepted) in the S-EPT but the guest has not accepted it` };
+      }
+    }
+    return null;
+  }
+}
