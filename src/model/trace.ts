@@ -13,6 +13,8 @@ export class Trace {
   h = 0x811c9dc5;
   op = -1;
   depth = 0;
+  /** While > 0, successful SEAMCALLs are hashed but not listed (a 512-call WBINVD loop is one line). */
+  quiet = 0;
   readonly lines: TraceLine[] | null;
   /** (leaf, status code) pairs seen, as LEAF_INDEX * 2^32 + code: a coverage signal. */
   readonly calls = new Set<number>();
@@ -44,7 +46,7 @@ export class Trace {
     this.mixInt(level + 1);
     this.mixInt(st.code);
     this.mixInt(st.detail);
-    if (this.lines) {
+    if (this.lines && (this.quiet === 0 || forced || st.code !== 0 || st.detail !== 0)) {
       const args = [gfn >= 0 ? `gfn=0x${gfn.toString(16)}` : '', level >= 0 ? `level=${LEVEL_NAME[level as Level]}` : '', pfn >= 0 ? `pfn=0x${pfn.toString(16)}` : '']
         .filter(Boolean)
         .join(' ');

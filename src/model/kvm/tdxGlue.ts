@@ -101,10 +101,14 @@ export function* tdxSeptRemovePrivateSpte(sys: System, gfn: number, level: Level
   err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemPageRemove(gfn, level));
   if (tdxBugOn(sys, err, 'TDH.MEM.PAGE.REMOVE')) return;
   const n = level === L2M ? sys.ptrs : 1;
+  sys.trace.quiet++;
   for (let i = 0; i < n; i++) {
     err = sys.tdx.tdhPhymemPageWbinvd(pfn + i);
-    if (tdxBugOn(sys, err, 'TDH.PHYMEM.PAGE.WBINVD')) return;
+    if (!isSuccess(err)) break;
   }
+  sys.trace.quiet--;
+  if (tdxBugOn(sys, err, 'TDH.PHYMEM.PAGE.WBINVD')) return;
+  if (n > 1) sys.trace.note(`TDH.PHYMEM.PAGE.WBINVD x${n} (pfn ${sys.hex(pfn)}..${sys.hex(pfn + n - 1)}) = TDX_SUCCESS`);
   yield 'wbinvd';
   for (let i = 0; i < n; i++) sys.phys.content[pfn + i] = 0; // tdx_quirk_reset_folio
   yield 'quirk-reset';
