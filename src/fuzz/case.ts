@@ -120,6 +120,28 @@ function parseOp(raw: unknown, file: string, field: string, gfns: number): Op {
   }
 }
 
+const PROVENANCE_FIELDS: Record<keyof Provenance, 'int' | 'string'> = {
+  campaignSeed: 'int',
+  caseIndex: 'int',
+  generatorVersion: 'int',
+  tool: 'string',
+  originalOps: 'int',
+  note: 'string',
+};
+
+function parseProvenance(raw: unknown, file: string): Provenance {
+  if (!isObj(raw)) throw new CaseError(file, 'provenance', 'must be an object');
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const kind = (PROVENANCE_FIELDS as Record<string, 'int' | 'string'>)[k];
+    if (!kind) throw new CaseError(file, `provenance.${k}`, `unknown field (known: ${Object.keys(PROVENANCE_FIELDS).join(', ')})`);
+    if (kind === 'int') out[k] = int(v, file, `provenance.${k}`, 0, Number.MAX_SAFE_INTEGER);
+    else if (typeof v !== 'string') throw new CaseError(file, `provenance.${k}`, 'must be a string');
+    else out[k] = v;
+  }
+  return out as Provenance;
+}
+
 /** Validate parsed JSON as a v1 case; throws CaseError naming the field. */
 export function parseCase(raw: unknown, file = '<case>'): Case {
   if (!isObj(raw)) throw new CaseError(file, '(top level)', 'must be a JSON object');
@@ -150,10 +172,7 @@ export function parseCase(raw: unknown, file = '<case>'): Case {
     if (e.verdict === 'pass' && e.signature !== undefined) throw new CaseError(file, 'expect.signature', 'a passing case has no signature');
     c.expect = e.verdict === 'fail' ? { verdict: 'fail', signature: e.signature as string } : { verdict: 'pass' };
   }
-  if (raw.provenance !== undefined) {
-    if (!isObj(raw.provenance)) throw new CaseError(file, 'provenance', 'must be an object');
-    c.provenance = { ...(raw.provenance as Provenance) };
-  }
+  if (raw.provenance !== undefined) c.provenance = parseProvenance(raw.provenance, file);
   return c;
 }
 

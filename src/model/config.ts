@@ -38,6 +38,12 @@ export const DEFAULT_DESIGN: Readonly<Design> = Object.freeze({
 
 export const DESIGN_KEYS = Object.keys(DEFAULT_DESIGN) as (keyof Design)[];
 
+/**
+ * What a fuzz campaign uses where neither --config nor the command line says otherwise: the v3 design
+ * with 16-entry tables, so generated gfns reach 2M boundaries often (model-spec.md 1: "fuzz with 4..16").
+ */
+export const CAMPAIGN_DEFAULTS: Readonly<Design> = Object.freeze({ ...DEFAULT_DESIGN, ptrs: 16, guardsOff: [] });
+
 /** A bad setting, named by its field path so the CLI can say exactly what is wrong. */
 export class DesignError extends Error {
   constructor(readonly field: string, message: string) {
@@ -65,14 +71,14 @@ export function parseGuardList(list: readonly unknown[], field: string): GuardId
 }
 
 /** Raw settings (a case file's `design`, a config file) to a complete Design. Missing keys take defaults. */
-export function resolveDesign(raw: unknown, field = 'design'): Design {
-  if (raw === undefined) return { ...DEFAULT_DESIGN, guardsOff: [] };
+export function resolveDesign(raw: unknown, field = 'design', base: Readonly<Design> = DEFAULT_DESIGN): Design {
+  if (raw === undefined) return { ...base, guardsOff: [...base.guardsOff] };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new DesignError(field, 'must be an object');
   const r = raw as Record<string, unknown>;
   for (const k of Object.keys(r)) {
     if (!(DESIGN_KEYS as string[]).includes(k)) throw new DesignError(`${field}.${k}`, `unknown setting (known: ${DESIGN_KEYS.join(', ')})`);
   }
-  const d: Design = { ...DEFAULT_DESIGN, guardsOff: [] };
+  const d: Design = { ...base, guardsOff: [...base.guardsOff] };
   for (const k of DESIGN_KEYS) {
     const v = r[k];
     if (v === undefined) continue;

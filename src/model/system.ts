@@ -42,8 +42,10 @@ export class System {
     this.ptrs = design.ptrs;
     this.regions = design.regions;
     this.gfns = design.ptrs * design.regions;
-    // Enough hugetlb blocks to back every range twice over, and 4K pages for S-EPT tables [M].
-    this.phys = new PhysMem(design.ptrs, design.regions * 2, design.regions * 4 + 8);
+    // Enough hugetlb blocks to back every range twice over, 4K pages for S-EPT tables, and with 4K backing
+    // every guest page twice over [M].
+    const small = design.regions * 4 + 8 + (design.backing === '4K' ? this.gfns * 2 : 0);
+    this.phys = new PhysMem(design.ptrs, design.regions * 2, small);
     this.trace = new Trace(keepTrace);
     this.tdx = new TdxModule(this.phys, this.ptrs, this.regions, { enhancedDemoteInterruptibility: design.enhancedDemoteInterruptibility }, this.inj, this.trace);
     this.kvm = new Kvm(this.ptrs, this.regions);

@@ -114,6 +114,7 @@ export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: n
     m.m2m[r] = Spte.LEAF;
     m.pfn2m[r] = pfnBase;
     sys.kvm.stats.pages2m++;
+    sys.touch(r);
     sys.trace.event(`map 2M leaf gfn ${sys.hex(base)} pfn ${sys.hex(pfnBase)}`);
     yield 'mirror-set';
     return RET_PF_FIXED;
@@ -158,6 +159,7 @@ export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: n
   m.m4k[gfn] = Spte.LEAF;
   m.pfn4k[gfn] = pfn;
   sys.kvm.stats.pages4k++;
+  sys.touch(r);
   sys.trace.event(`map 4K leaf gfn ${sys.hex(gfn)} pfn ${sys.hex(pfn)}`);
   yield 'mirror-set';
   return RET_PF_FIXED;
