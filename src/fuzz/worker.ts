@@ -1,0 +1,147 @@
+// The piscina worker. Settings arrive once through workerData; each task carries only integers
+// (anchors.md 3.4). A batch runs cases [start, start+count) of the campaign and returns a compact
+// summary; a minimisation regenerates one failing case and shrinks it here, next to the executor.
+import { performance } from 'node:perf_hooks';
+import { workerData } from 'node:worker_threads';
+import type { Design } from '../model/config.js';
+import type { Case } from './case.js';
+import { CASES, FAILURES, MINIMIZED, OPS, SharedCounters } from './counters.js';
+import { generateCase } from './generate.js';
+import { minimizeCase } from './minimize.js';
+import { runCase } from './run.js';
+
+export interface WorkerSettings {
+  design: Design;
+  campaignSeed: number;
+  countersBuffer?: SharedArrayBuffer;
+  /** Feature ids the campaign already has (from the corpus); they are never reported. */
+  knownFeatures?: Uint32Array;
+}
+
+export interface BatchTask {
+  kind: 'batch';
+  start: number;
+  count: number;
+}
+export interface MinimizeTask {
+  kind: 'minimize';
+  index: number;
+}
+export type WorkerTask = BatchTask | MinimizeTask;
+
+export interface BatchReply {
+  start: number;
+  count: number;
+  /** Operations run by the batch's cases. */
+  ops: number;
+  /** Atomic model steps run by the batch's cases. */
+  steps: number;
+  /** Failing cases, in index order. */
+  failures: { index: number; signature: string }[];
+  /**
+   * Per case (index order), the feature ids this worker had not seen before. A worker runs its batches
+   * in increasing index order, so the globally first case reaching a feature always reports it (a batch
+   * that arrives out of order reports all its features, which keeps that true).
+   */
+  features: { index: number; ids: number[] }[];
+  /** Time spent in the batch, for sizing the next ones; never affects results. */
+  ms: number;
+}
+
+export interface MinimizeReply {
+  index: number;
+  /** The minimised case (plain data), or the original case if minimisation could not keep it failing. */
+  case: Case;
+  signature: string;
+  /** Operations of the case before minimisation. */
+  originalOps: number;
+  attempts: number;
+}
+
+/** Counters are flushed to shared memory every this many cases, so progress moves mid-batch. */
+const FLUSH_EVERY = 32;
+
+const settings = (workerData ?? {}) as WorkerSettings;
+const counters = settings.countersBuffer ? new SharedCounters(settings.countersBuffer) : null;
+const seen = new Set<number>(settings.knownFeatures ?? []);
+/** Start of the highest batch run so far; a batch below it (not expected from piscina's FIFO) reports all its features. */
+let highestStart = -1;
+
+/** An exception from the model is a tdxfuzz bug: say which case, and keep the model's stack (errors cross threads as text). */
+function caseError(index: number, e: unknown): Error {
+  const what = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  return new Error(`case ${index} of campaign seed ${settings.campaignSeed} (guards off: ${settings.design.guardsOff.join(',') || 'none'}): ${what}`);
+}
+
+function runBatch(t: BatchTask): BatchReply {
+  const t0 = performance.now();
+  const reply: BatchReply = { start: t.start, count: t.count, ops: 0, steps: 0, failures: [], features: [], ms: 0 };
+  let cases = 0;
+  let ops = 0;
+  let failures = 0;
+  const inOrder = t.start > highestStart;
+  highestStart = Math.max(highestStart, t.start);
+  const flush = (): void => {
+    counters?.add(CASES, cases);
+    counters?.add(OPS, ops);
+    counters?.add(FAILURES, failures);
+    cases = ops = failures = 0;
+  };
+  for (let i = t.start; i < t.start + t.count; i++) {
+    let r;
+    try {
+      r = runCase(generateCase(settings.design, settings.campaignSeed, i));
+    } catch (e) {
+      throw caseError(i, e);
+    }
+    reply.ops += r.opsRun;
+    reply.steps += r.steps;
+    if (r.verdict === 'fail') {
+      if (r.signature === null) throw caseError(i, new Error('runCase returned a failing verdict without a signature'));
+      reply.failures.push({ index: i, signature: r.signature });
+      failures++;
+    }
+    // Failing cases live in the crash store, not the corpus; leaving their features out of `seen` keeps
+    // "the first passing case to reach a feature is reported" true whatever the worker count.
+    let ids: number[] | null = null;
+    if (r.verdict === 'pass') for (const id of r.features) {
+      if (seen.has(id)) {
+        if (inOrder) continue;
+      } else seen.add(id);
+      (ids ??= []).push(id);
+    }
+    if (ids) reply.features.push({ index: i, ids });
+    cases++;
+    ops += r.opsRun;
+    if (cases === FLUSH_EVERY) flush();
+  }
+  flush();
+  reply.ms = performance.now() - t0;
+  return reply;
+}
+
+function runMinimize(t: MinimizeTask): MinimizeReply {
+  try {
+    const c = generateCase(settings.design, settings.campaignSeed, t.index);
+    const m = minimizeCase(c);
+    counters?.add(MINIMIZED, 1);
+    if (m.result.verdict === 'fail' && m.result.signature !== null) {
+      return { index: t.index, case: m.case, signature: m.result.signature, originalOps: c.ops.length, attempts: m.attempts };
+    }
+    // The minimiser handed back a passing case: keep the original reproducer rather than lose the bug.
+    const raw = runCase(c);
+    if (raw.signature === null) throw new Error('the case failed in its batch but passes when run again (nondeterminism)');
+    return { index: t.index, case: c, signature: raw.signature, originalOps: c.ops.length, attempts: m.attempts };
+  } catch (e) {
+    throw caseError(t.index, e);
+  }
+}
+
+export default function handleTask(task: WorkerTask): BatchReply | MinimizeReply {
+  switch (task.kind) {
+    case 'batch':
+      return runBatch(task);
+    case 'minimize':
+      return runMinimize(task);
+  }
+}
