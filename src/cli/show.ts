@@ -1,0 +1,79 @@
+// tdxfuzz show: explain one case step by step — design, each op with its faults and what the model did,
+// then the verdict.
+import type { Command } from 'commander';
+import { loadCase } from '../fuzz/case.js';
+import { runCase } from '../fuzz/run.js';
+import type { TraceLine } from '../model/trace.js';
+import { describeGuardsOff, formatDesign, formatExpect, formatFault, formatOp, matchesExpect } from './format.js';
+
+function traceByOp(lines: readonly TraceLine[]): Map<number, TraceLine[]> {
+  const m = new Map<number, TraceLine[]>();
+  for (const l of lines) {
+    let g = m.get(l.op);
+    if (!g) m.set(l.op, (g = []));
+    g.push(l);
+  }
+  return m;
+}
+
+function show(file: string): void {
+  const c = loadCase(file);
+  const r = runCase(c, { trace: true });
+  const out: string[] = [];
+  const traced = (group: TraceLine[] | undefined, indent: string): void => {
+    for (const l of group ?? []) out.push(`${indent}${'  '.repeat(l.depth)}${l.text}`);
+  };
+  out.push(`case       ${file}`);
+  out.push(`design     ${formatDesign(c.design)}`);
+  const guards = describeGuardsOff(c.design);
+  out.push(`guards off ${guards.length ? guards.join(`\n${' '.repeat(11)}`) : 'none'}`);
+  out.push(`expect     ${formatExpect(c.expect)}`);
+  const byOp = traceByOp(r.trace ?? []);
+  if (byOp.has(-1)) {
+    out.push('', 'setup');
+    traced(byOp.get(-1), '    ');
+  }
+  out.push('', `ops (${c.ops.length}; ${r.opsRun} run)`);
+  c.ops.forEach((o, i) => {
+    const failedHere = r.failure?.opIndex === i ? '   <- fails here' : '';
+    out.push(`  #${i} ${formatOp(o)}${i >= r.opsRun ? '   (not run)' : ''}${failedHere}`);
+    for (const f of o.faults ?? []) out.push(`      ${formatFault(f)}`);
+    traced(byOp.get(i), '      ');
+  });
+  const after = [...byOp.keys()].filter((k) => k >= c.ops.length).sort((a, b) => a - b);
+  if (after.length) {
+    out.push('', 'after the last op');
+    for (const k of after) traced(byOp.get(k), '    ');
+  }
+  out.push('');
+  const f = r.failure;
+  if (r.verdict === 'fail' && f) {
+    out.push('verdict    fail');
+    out.push(`  invariant  ${f.inv}`);
+    out.push(`  op         #${f.opIndex} (${f.opKind})`);
+    out.push(`  step       ${f.step}`);
+    out.push(`  message    ${f.message}`);
+    out.push(`  faults     ${f.faultKinds.length ? f.faultKinds.join(', ') : 'none took effect'}`);
+    out.push(`  signature  ${r.signature}`);
+  } else out.push('verdict    pass');
+  out.push(`trace hash ${r.traceHash}`);
+  for (const n of r.notes) out.push(`note       ${n}`);
+  out.push(matchesExpect(r, c.expect) ? 'as recorded in the file' : `DIFFERS from the file, which expects ${formatExpect(c.expect)}`);
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+export function registerShow(program: Command): void {
+  program
+    .command('show')
+    .summary('explain one case step by step')
+    .description(
+      [
+        'Run a case with tracing and print the design (non-default settings, guards off), each operation with its ' +
+          'injected faults and what the model did (KVM paths, SEAMCALLs and their statuses, guest_memfd steps), ' +
+          'then the verdict: invariant, operation, step, message, signature and trace hash.',
+        'Exit code: 0, or 2 if the file is unreadable or malformed.',
+      ].join('\n\n'),
+    )
+    .argument('<case>', 'case file (JSON)')
+    .action((file: string) => show(file));
+}
