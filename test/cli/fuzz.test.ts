@@ -1,0 +1,115 @@
+// End to end: a small campaign, then the triage workflow on what it saved (triage, show, replay, minimize).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadCase } from '../../src/fuzz/case.js';
+import type { CampaignSummary } from '../../src/fuzz/coordinator.js';
+import { startTdxfuzz, tdxfuzz } from '../helpers/cli.js';
+import { filesIn, tempDir } from '../helpers/tmp.js';
+
+const SEED = '9';
+
+describe(`fuzz --seed ${SEED} --cases 2000 --guard-off G2 and the triage workflow`, () => {
+  let dir: string;
+  let summary: CampaignSummary;
+  let code: number | null;
+
+  beforeAll(() => {
+    dir = tempDir();
+    const r = tdxfuzz(['fuzz', '--seed', SEED, '--cases', '2000', '--workers', '2', '--guard-off', 'G2', '--json'], dir);
+    code = r.code;
+    expect(r.stderr).not.toMatch(/internal error/);
+    summary = JSON.parse(r.stdout) as CampaignSummary;
+  });
+
+  it('prints one JSON summary and exits 1 exactly when it saved new unique failures', () => {
+    expect(summary.cases).toBe(2000);
+    expect(summary.seed).toBe(9);
+    expect(summary.design.guardsOff).toEqual(['G2']);
+    expect(code).toBe(summary.uniqueFailures.length > 0 ? 1 : 0);
+  });
+
+  it('saves one file per unique failure and the corpus in ./crashes and ./corpus', () => {
+    expect(Object.keys(filesIn(join(dir, 'crashes')))).toHaveLength(summary.uniqueFailures.length);
+    for (const u of summary.uniqueFailures) {
+      expect(existsSync(join(dir, u.file))).toBe(true);
+      expect(loadCase(join(dir, u.file)).expect).toEqual({ verdict: 'fail', signature: u.signature });
+    }
+    expect(Object.keys(filesIn(join(dir, 'corpus')))).toHaveLength(summary.corpusAdded);
+  });
+
+  it('replay of crashes/ and corpus/ gives the recorded verdicts', () => {
+    const r = tdxfuzz(['replay', 'crashes', 'corpus'], dir);
+    expect(r.code, r.stdout).toBe(0);
+  });
+
+  it('the same campaign again finds nothing new and exits 0', () => {
+    const r = tdxfuzz(['fuzz', '--seed', SEED, '--cases', '2000', '--workers', '1', '--guard-off', 'G2', '--json'], dir);
+    expect(r.code).toBe(0);
+    const again = JSON.parse(r.stdout) as CampaignSummary;
+    expect(again.uniqueFailures).toEqual([]);
+    expect(again.corpusAdded).toBe(0);
+    expect(again.knownFailures.map((k) => k.signature)).toEqual(summary.uniqueFailures.map((u) => u.signature));
+  });
+
+  it('triage lists every unique failure', () => {
+    const r = tdxfuzz(['triage'], dir);
+    expect(r.code).toBe(0);
+    if (summary.uniqueFailures.length === 0) expect(r.stdout).toContain('no failures');
+    for (const u of summary.uniqueFailures) expect(r.stdout).toContain(u.signature);
+  });
+
+  it('show explains a failure: ops, verdict, signature, trace hash', () => {
+    for (const u of summary.uniqueFailures.slice(0, 3)) {
+      const r = tdxfuzz(['show', u.file], dir);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('guards off G2');
+      expect(r.stdout).toContain('<- fails here');
+      expect(r.stdout).toMatch(new RegExp(`signature\\s+${u.signature.replace(/[+.]/g, '\\$&')}`));
+      expect(r.stdout).toMatch(/trace hash [0-9a-f]{8}/);
+      expect(r.stdout).toContain('as recorded in the file');
+    }
+  });
+
+  it('minimize writes a case that still fails with a signature of the same invariant and op', () => {
+    for (const u of summary.uniqueFailures.slice(0, 2)) {
+      const r = tdxfuzz(['minimize', u.file, '-o', 'min.json'], dir);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/^minimised .* ops, \d+ faults -> \d+ ops, \d+ faults in \d+ attempts/m);
+      const m = loadCase(join(dir, 'min.json'));
+      expect(m.ops.length).toBeLessThanOrEqual(u.ops);
+      expect(tdxfuzz(['replay', 'min.json'], dir).code).toBe(0);
+    }
+  });
+
+  it('minimize refuses a passing case with exit 2', () => {
+    const passing = Object.keys(filesIn(join(dir, 'corpus'))).find((n) => readFileSync(join(dir, 'corpus', n), 'utf8').includes('"verdict":"pass"'));
+    if (!passing) return;
+    const r = tdxfuzz(['minimize', join('corpus', passing)], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('the case passes');
+  });
+});
+
+describe('fuzz by duration and interruption', () => {
+  it('--duration runs a short campaign and prints a human summary', () => {
+    const dir = tempDir();
+    const r = tdxfuzz(['fuzz', '--duration', '1s', '--workers', '2', '--no-progress'], dir);
+    expect([0, 1]).toContain(r.code);
+    expect(r.stdout).toMatch(/^ran \d+ cases \(\d+ ops\)/m);
+    expect(r.stderr).toBe('');
+  });
+
+  it('Ctrl-C stops the campaign, finishes the work in flight and prints the summary', async () => {
+    const dir = tempDir();
+    // Not a terminal, progress on: a plain status line on stderr shows the campaign has started.
+    const p = startTdxfuzz(['fuzz', '--duration', '10m', '--workers', '2', '--guard-off', 'G2'], dir);
+    while (!p.stderr().includes('cases |')) await new Promise((r) => setTimeout(r, 50));
+    p.child.kill('SIGINT');
+    const r = await p.done;
+    expect([0, 1]).toContain(r.code);
+    expect(r.stderr).toContain('interrupted; finishing the batches in flight');
+    expect(r.stdout).toContain('(interrupted; every failure found so far was minimised and saved)');
+    expect(tdxfuzz(['replay', 'crashes', 'corpus'].filter((d) => d === 'replay' || existsSync(join(dir, d))), dir).code).toBe(0);
+  });
+});

@@ -1,0 +1,154 @@
+// Campaign determinism: with --cases N the saved crash and corpus files must not depend on the number of
+// workers or the batch size (architecture principle 3). The seed is printed by the test names.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type Design, resolveDesign } from '../../src/model/config.js';
+import { loadCase } from '../../src/fuzz/case.js';
+import { type CampaignOptions, type CampaignSummary, runCampaign } from '../../src/fuzz/coordinator.js';
+import { runCase } from '../../src/fuzz/run.js';
+import { filesIn, tempDir } from '../helpers/tmp.js';
+
+const SEED = 7;
+const CASES = 3000;
+const design: Design = resolveDesign({ guardsOff: ['G2'] });
+
+interface Outcome {
+  summary: CampaignSummary;
+  crashesDir: string;
+  corpusDir: string;
+  crashes: Record<string, string>;
+  corpus: Record<string, string>;
+}
+
+async function campaign(o: Partial<CampaignOptions> & { workers: number }): Promise<Outcome> {
+  const root = tempDir();
+  const crashesDir = join(root, 'crashes');
+  const corpusDir = join(root, 'corpus');
+  const summary = await runCampaign({ design, seed: SEED, cases: CASES, crashesDir, corpusDir, warn: () => {}, ...o });
+  return { summary, crashesDir, corpusDir, crashes: filesIn(crashesDir), corpus: filesIn(corpusDir) };
+}
+
+/** The parts of a summary that must not depend on workers, batch size or timing. */
+function stable(s: CampaignSummary) {
+  return {
+    cases: s.cases,
+    ops: s.ops,
+    steps: s.steps,
+    failingCases: s.failingCases,
+    unique: s.uniqueFailures.map((u) => [u.signature, u.ops, u.caseIndex]),
+    duplicates: s.duplicates,
+    corpusAdded: s.corpusAdded,
+  };
+}
+
+describe(`campaign seed ${SEED}, ${CASES} cases, guards off G2`, () => {
+  let one: Outcome;
+  let two: Outcome;
+
+  it('runs every case once with 1 worker and with 2 workers', async () => {
+    one = await campaign({ workers: 1 });
+    two = await campaign({ workers: 2 });
+    expect(one.summary.cases).toBe(CASES);
+    expect(two.summary.cases).toBe(CASES);
+    expect(one.summary.interrupted).toBe(false);
+  });
+
+  it('saves identical crash files (names and contents) and corpus files with 1 and 2 workers', () => {
+    expect(Object.keys(two.crashes)).toEqual(Object.keys(one.crashes));
+    expect(two.crashes).toEqual(one.crashes);
+    expect(Object.keys(two.corpus)).toEqual(Object.keys(one.corpus));
+    expect(two.corpus).toEqual(one.corpus);
+    expect(stable(two.summary)).toEqual(stable(one.summary));
+  });
+
+  it('finds at least one failure with G2 off (otherwise the comparison above proves little)', () => {
+    expect(Object.keys(one.crashes).length).toBeGreaterThan(0);
+    expect(one.summary.uniqueFailures.length).toBe(Object.keys(one.crashes).length);
+  });
+
+  it('does not depend on the batch size', async () => {
+    const small = await campaign({ workers: 2, batchSize: 8 });
+    const large = await campaign({ workers: 2, batchSize: 1000 });
+    expect(small.crashes).toEqual(one.crashes);
+    expect(large.crashes).toEqual(one.crashes);
+    expect(small.corpus).toEqual(one.corpus);
+    expect(large.corpus).toEqual(one.corpus);
+  });
+
+  it('saves files that replay to the verdict they record', () => {
+    const files = [
+      ...Object.keys(one.crashes).map((n) => join(one.crashesDir, n)),
+      ...Object.keys(one.corpus).map((n) => join(one.corpusDir, n)),
+    ];
+    for (const f of files) {
+      const c = loadCase(f);
+      const r = runCase(c);
+      expect({ file: f, verdict: r.verdict, signature: r.signature ?? undefined }).toEqual({ file: f, ...c.expect });
+    }
+  });
+});
+
+describe('campaign state across runs', () => {
+  it('a repeated campaign adds no corpus cases and reports its failures as known', async () => {
+    const root = tempDir();
+    const o: CampaignOptions = { design, seed: 3, cases: 1500, workers: 2, crashesDir: join(root, 'crashes'), corpusDir: join(root, 'corpus'), warn: () => {} };
+    const first = await runCampaign(o);
+    const crashes = filesIn(o.crashesDir);
+    const second = await runCampaign(o);
+    expect(second.corpusAdded).toBe(0);
+    expect(second.corpusSeeded).toBe(first.corpusAdded);
+    expect(second.uniqueFailures).toEqual([]);
+    expect(second.knownFailures.map((k) => k.signature)).toEqual(first.uniqueFailures.map((u) => u.signature));
+    expect(filesIn(o.crashesDir)).toEqual(crashes);
+  });
+
+  it('skips unreadable corpus files with a warning', async () => {
+    const root = tempDir();
+    const corpusDir = join(root, 'corpus');
+    mkdirSync(corpusDir);
+    writeFileSync(join(corpusDir, 'broken.json'), '{"format":"tdxfuzz-case","version":99,"ops":[]}');
+    const warnings: string[] = [];
+    const s = await runCampaign({ design, seed: 1, cases: 50, workers: 1, crashesDir: join(root, 'crashes'), corpusDir, warn: (m) => warnings.push(m) });
+    expect(s.cases).toBe(50);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('broken.json: version: unsupported case format version 99');
+  });
+});
+
+describe('stopping a campaign', () => {
+  it('an abort before the start runs nothing', async () => {
+    const root = tempDir();
+    const ac = new AbortController();
+    ac.abort();
+    const s = await runCampaign({ design, seed: 1, workers: 2, crashesDir: join(root, 'k'), corpusDir: join(root, 'c'), signal: ac.signal, warn: () => {} });
+    expect(s.interrupted).toBe(true);
+    expect(s.cases).toBe(0);
+  });
+
+  it('an abort mid-campaign finishes the work in flight and saves every failure found', async () => {
+    const root = tempDir();
+    const crashesDir = join(root, 'crashes');
+    const ac = new AbortController();
+    // No --cases, no --duration: runs until aborted, here once the counters show progress.
+    const s = await runCampaign({
+      design,
+      seed: 11,
+      workers: 2,
+      crashesDir,
+      corpusDir: join(root, 'corpus'),
+      warn: () => {},
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.cases >= 2000) ac.abort();
+      },
+    });
+    expect(s.interrupted).toBe(true);
+    expect(s.cases).toBeGreaterThanOrEqual(2000);
+    expect(Object.keys(filesIn(crashesDir))).toHaveLength(s.uniqueFailures.length);
+    for (const u of s.uniqueFailures) {
+      const c = loadCase(u.file);
+      expect(runCase(c).signature).toBe(u.signature);
+    }
+  });
+});

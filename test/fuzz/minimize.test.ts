@@ -1,0 +1,107 @@
+// minimizeCase: a generated failing case shrinks to a few ops with the same core signature, the result
+// is deterministic, and ops and faults that have nothing to do with the failure go.
+import { describe, expect, it } from 'vitest';
+import { type Case, caseId, faultsOf, type Op, parseCase } from '../../src/fuzz/case.js';
+import { generateCase } from '../../src/fuzz/generate.js';
+import { minimizeCase } from '../../src/fuzz/minimize.js';
+import { runCase } from '../../src/fuzz/run.js';
+import { coreSignature } from '../../src/fuzz/signature.js';
+import { resolveDesign } from '../../src/model/config.js';
+
+const SEED = Number(process.env.TDXFUZZ_TEST_SEED ?? 20260106);
+
+function firstFailing(guard: string, seed: number, pred: (c: Case) => boolean = () => true): Case {
+  const d = resolveDesign({ ptrs: 16, guardsOff: [guard] });
+  for (let i = 0; i < 2000; i++) {
+    const c = generateCase(d, seed, i);
+    if (runCase(c).verdict === 'fail' && pred(c)) return c;
+  }
+  throw new Error(`no failing ${guard} case for seed ${seed}`);
+}
+
+describe(`minimizeCase (seed ${SEED})`, () => {
+  it('shrinks a generated G1 failure to <= 6 ops keeping its core signature', () => {
+    // a case with some length so that there is something to remove
+    const c = firstFailing('G1', SEED, (x) => x.ops.length >= 8);
+    const orig = runCase(c);
+    const m = minimizeCase(c);
+    expect(m.case.ops.length).toBeLessThanOrEqual(6);
+    expect(m.case.ops.length).toBeLessThan(c.ops.length);
+    expect(m.result.verdict).toBe('fail');
+    expect(coreSignature(m.result.signature!)).toBe(coreSignature(orig.signature!));
+    expect(coreSignature(m.result.signature!)).toBe('INV-1@convert');
+    expect(m.attempts).toBeGreaterThan(0);
+    // the minimised case reproduces on its own
+    const again = runCase(m.case);
+    expect(again.signature).toBe(m.result.signature);
+    expect(m.case.design).toEqual(c.design);
+  });
+
+  it('is deterministic: two runs give identical cases', () => {
+    for (const seed of [SEED, SEED + 1]) {
+      const c = firstFailing('G1', seed);
+      const a = minimizeCase(c);
+      const b = minimizeCase(c);
+      expect(b.case).toEqual(a.case);
+      expect(caseId(b.case)).toBe(caseId(a.case));
+      expect(b.attempts).toBe(a.attempts);
+      expect(b.result.traceHash).toBe(a.result.traceHash);
+    }
+  });
+
+  it('drops irrelevant ops and faults from a padded G2 failure', () => {
+    const core: Op[] = [
+      { op: 'accept', gfn: 10, level: '2M' },
+      { op: 'convert', start: 1, end: 2, to: 'shared' },
+    ];
+    const busy = (leaf: string, nth = 1) => ({ leaf, nth, status: 'TDX_OPERAND_BUSY' });
+    const padded = parseCase({
+      format: 'tdxfuzz-case',
+      version: 1,
+      design: { ptrs: 16, guardsOff: ['G2'] },
+      ops: [
+        { op: 'touch', gfn: 20, write: 5, faults: [busy('TDH.MEM.PAGE.AUG')] },
+        { op: 'accept', gfn: 17, level: '4K', faults: [busy('TDH.MEM.PAGE.DEMOTE'), busy('TDG.MEM.PAGE.ACCEPT')] },
+        { ...core[0], faults: [busy('TDH.MEM.PAGE.AUG')] },
+        { op: 'convert', start: 30, end: 31, to: 'shared', faults: [busy('TDH.MEM.RANGE.BLOCK')] },
+        { op: 'touch', gfn: 30 },
+        { ...core[1], faults: [busy('TDH.MEM.TRACK')] },
+        { op: 'touch', gfn: 5 },
+        { op: 'punch', start: 16, end: 32 },
+      ],
+    });
+    const orig = runCase(padded);
+    expect(orig.signature).toBe('INV-18@convert+OPERAND_BUSY');
+    const m = minimizeCase(padded);
+    expect(m.result.signature).toBe('INV-18@convert');
+    expect(faultsOf(m.case)).toBe(0);
+    expect(m.case.ops).toEqual(core);
+  });
+
+  it('leaves a passing case alone', () => {
+    const c = parseCase({ format: 'tdxfuzz-case', version: 1, design: { ptrs: 16 }, ops: [{ op: 'touch', gfn: 0 }] });
+    const m = minimizeCase(c);
+    expect(m.case).toBe(c);
+    expect(m.attempts).toBe(0);
+    expect(m.result.verdict).toBe('pass');
+  });
+
+  it('keeps a fault the failure needs (G15 off: the BUSY is the bug trigger)', () => {
+    const c = parseCase({
+      format: 'tdxfuzz-case',
+      version: 1,
+      design: { ptrs: 16, guardsOff: ['G15'] },
+      ops: [
+        { op: 'touch', gfn: 3, write: 1 },
+        { op: 'touch', gfn: 0 },
+        { op: 'accept', gfn: 0, level: '2M' },
+        { op: 'convert', start: 0, end: 16, to: 'shared', faults: [{ leaf: 'TDH.MEM.RANGE.BLOCK', nth: 1, status: 'TDX_OPERAND_BUSY' }] },
+        { op: 'touch', gfn: 20 },
+      ],
+    });
+    const m = minimizeCase(c);
+    expect(m.result.signature).toBe('VM-BUGGED@convert+OPERAND_BUSY');
+    expect(faultsOf(m.case)).toBe(1);
+    expect(m.case.ops.length).toBeLessThanOrEqual(2);
+  });
+});
