@@ -45,6 +45,8 @@ function show(file: string): void {
     out.push('', 'after the last op');
     for (const k of after) traced(byOp.get(k), '    ');
   }
+  out.push('', r.verdict === 'fail' ? 'state when the check fired' : 'state at the end');
+  for (const l of r.state ?? []) out.push(`  ${l}`);
   out.push('');
   const f = r.failure;
   if (r.verdict === 'fail' && f) {
@@ -70,6 +72,7 @@ export function registerShow(program: Command): void {
       [
         'Run a case with tracing and print the design (non-default settings, guards off), each operation with its ' +
           'injected faults and what the model did (KVM paths, SEAMCALLs and their statuses, guest_memfd steps), ' +
+          'a picture of the mirror root, S-EPT, folios and attributes of each 2M range where the case stopped, ' +
           'then the verdict: invariant, operation, step, message, signature and trace hash.',
         'Exit code: 0, or 2 if the file is unreadable or malformed.',
       ].join('\n\n'),

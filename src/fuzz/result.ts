@@ -33,4 +33,6 @@ export interface RunResult {
   notes: string[];
   /** Step-by-step trace, only when requested. */
   trace?: TraceLine[];
+  /** Picture of mirror, S-EPT, folios and attributes where the case stopped, only with the trace. */
+  state?: string[];
 }

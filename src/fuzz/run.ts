@@ -1,5 +1,6 @@
 // runCase: the one executor (architecture principle 1). Builds a fresh system for the case, runs each op
 // step by step under the oracle, and returns the verdict, signature, trace hash and coverage.
+import { describeState } from '../model/describe.js';
 import { Guest } from '../model/guest/guest.js';
 import { applyOp, describeOp } from '../model/ops.js';
 import { describeOutcome, type OpOutcome } from '../model/outcome.js';
@@ -94,6 +95,9 @@ export function runCase(c: Case, opts: RunOptions = {}): RunResult {
     features: Uint32Array.from([...features].sort((a, b) => a - b)),
     notes: oracle.notes,
   };
-  if (opts.trace && sys.trace.lines) result.trace = sys.trace.lines;
+  if (opts.trace && sys.trace.lines) {
+    result.trace = sys.trace.lines;
+    result.state = describeState(sys);
+  }
   return result;
 }

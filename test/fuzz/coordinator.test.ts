@@ -3,15 +3,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Design, resolveDesign } from '../../src/model/config.js';
+import { CAMPAIGN_DEFAULTS, type Design, resolveDesign } from '../../src/model/config.js';
 import { loadCase } from '../../src/fuzz/case.js';
 import { type CampaignOptions, type CampaignSummary, runCampaign } from '../../src/fuzz/coordinator.js';
 import { runCase } from '../../src/fuzz/run.js';
 import { filesIn, tempDir } from '../helpers/tmp.js';
 
 const SEED = 7;
-const CASES = 3000;
-const design: Design = resolveDesign({ guardsOff: ['G2'] });
+const CASES = 5000;
+// What `tdxfuzz fuzz --seed 7 --cases 5000 --guard-off G2` runs: the campaign defaults with G2 off.
+const design: Design = resolveDesign({ guardsOff: ['G2'] }, 'design', CAMPAIGN_DEFAULTS);
 
 interface Outcome {
   summary: CampaignSummary;
