@@ -72,19 +72,37 @@ function genFaults(rng: Rng, kind: Op['op']): FaultSpec[] | undefined {
   return out;
 }
 
-export function generateCase(design: Design, campaignSeed: number, index: number): Case {
+/**
+ * The memslot layout is userspace's choice, not the design's: unless the campaign design fixes it (a
+ * non-zero setting), most cases use an aligned slot and some a misaligned base, gmem offset or uaddr, which
+ * the design must answer by disallowing huge mappings (003:L176, L321-324).
+ */
+function pickLayout(rng: Rng, d: Design): Design {
+  const P = d.ptrs;
+  const out = { ...d, guardsOff: [...d.guardsOff] };
+  if (d.slotBaseGfn === 0 && rng.chance(0.12)) out.slotBaseGfn = rng.pick([P >> 1, 1, P, P + (P >> 1)].filter((b) => b <= P * (d.regions - 1)));
+  if (d.gmemOffset === 0 && rng.chance(0.1)) out.gmemOffset = rng.pick([P >> 1, 1, P]);
+  if (d.uaddrOffset === 0 && rng.chance(0.08)) out.uaddrOffset = rng.pick([1, P >> 1]);
+  return out;
+}
+
+export function generateCase(campaignDesign: Design, campaignSeed: number, index: number): Case {
   const rng = new Rng(`tdxfuzz/${GENERATOR_VERSION}/${campaignSeed}/${index}`);
+  const design = pickLayout(rng, campaignDesign);
   const P = design.ptrs;
   const G = P * design.regions;
+  const lo = design.slotBaseGfn;
   const gfnPick = (): number => {
-    const r = rng.int(design.regions) * P;
-    return rng.weighted([
-      [r, 4],
-      [r + 1, 2],
-      [r + P - 1, 2],
-      [r + (P >> 1), 1],
-      [r + rng.int(P), 4],
-    ] as const);
+    if (lo > 0 && rng.chance(0.15)) return rng.pick([lo, lo - 1, lo + 1, lo - (lo % P)]);
+    const r = Math.max(lo, rng.int(design.regions) * P);
+    const base = r - (r % P);
+    return Math.min(G - 1, Math.max(lo, rng.weighted([
+      [base, 4],
+      [base + 1, 2],
+      [base + P - 1, 2],
+      [base + (P >> 1), 1],
+      [base + rng.int(P), 4],
+    ] as const)));
   };
   const nOps = 3 + rng.int(rng.chance(0.7) ? 10 : 22);
   const ops: Op[] = [];
@@ -122,9 +140,12 @@ export function generateCase(design: Design, campaignSeed: number, index: number
       }
       case 'punch': {
         if (rng.chance(0.75)) {
+          // whole original folios: 2M-aligned in gmem index space
+          const off = design.gmemOffset - lo;
           const r = rng.int(design.regions);
-          const n = 1 + rng.int(Math.min(2, design.regions - r));
-          op = { op: 'punch', start: r * P, end: (r + n) * P };
+          const n = 1 + rng.int(2);
+          const start = Math.max(lo, r * P - off);
+          op = { op: 'punch', start, end: Math.min(G, start + n * P) };
         } else {
           const start = gfnPick();
           op = { op: 'punch', start, end: Math.min(G, start + 1 + rng.int(P)) };
@@ -140,7 +161,7 @@ export function generateCase(design: Design, campaignSeed: number, index: number
   return {
     format: CASE_FORMAT,
     version: CASE_VERSION,
-    design: { ...design, guardsOff: [...design.guardsOff] },
+    design,
     ops,
     provenance: { campaignSeed, caseIndex: index, generatorVersion: GENERATOR_VERSION },
   };

@@ -21,6 +21,12 @@ export interface Design {
   conversionOrder: ConversionOrder;
   /** Partial punch of a huge folio: refused (003:L762) or only zapped [A]. */
   punchPartialHuge: PunchPartialHuge;
+  /** First gfn of the memslot; the slot runs to the end of the GPA space (003:L176 slot base_gfn). */
+  slotBaseGfn: number;
+  /** guest_memfd offset (in pages) bound at slotBaseGfn: index = gfn - slotBaseGfn + gmemOffset. */
+  gmemOffset: number;
+  /** Misalignment (in pages) of the slot's userspace address against its base gfn (ugfn, 003:L176, L321-324). */
+  uaddrOffset: number;
   /** Guards switched off (model-spec.md section 6). */
   guardsOff: GuardId[];
 }
@@ -33,6 +39,9 @@ export const DEFAULT_DESIGN: Readonly<Design> = Object.freeze({
   enhancedDemoteInterruptibility: true,
   conversionOrder: 'V3_ZAP_THEN_SPLIT',
   punchPartialHuge: 'REJECT',
+  slotBaseGfn: 0,
+  gmemOffset: 0,
+  uaddrOffset: 0,
   guardsOff: [],
 } satisfies Design);
 
@@ -101,6 +110,12 @@ export function resolveDesign(raw: unknown, field = 'design', base: Readonly<Des
   }
   if (![4, 8, 16, 32, 64, 128, 256, 512].includes(d.ptrs)) throw new DesignError(`${field}.ptrs`, 'must be a power of two from 4 to 512');
   if (d.regions < 2 || d.regions > 8) throw new DesignError(`${field}.regions`, 'must be from 2 to 8');
+  const gpaPages = d.ptrs * d.regions;
+  if (d.slotBaseGfn < 0 || d.slotBaseGfn > gpaPages - d.ptrs) {
+    throw new DesignError(`${field}.slotBaseGfn`, `must be from 0 to ${gpaPages - d.ptrs} (the slot keeps at least one 2M range)`);
+  }
+  if (d.gmemOffset < 0 || d.gmemOffset > 4 * d.ptrs) throw new DesignError(`${field}.gmemOffset`, `must be from 0 to ${4 * d.ptrs}`);
+  if (d.uaddrOffset < 0 || d.uaddrOffset >= d.ptrs) throw new DesignError(`${field}.uaddrOffset`, `must be from 0 to ${d.ptrs - 1}`);
   return d;
 }
 

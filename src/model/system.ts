@@ -2,7 +2,8 @@
 // Pure and synchronous: no I/O, no clock, no Math.random (architecture principle 3).
 import { type Design, effectiveConversionOrder, effectiveHuge, guardOn } from './config.js';
 import { FaultInjector } from './faults.js';
-import { Gmem } from './gmem/gmem.js';
+import { Gmem, PRIVATE } from './gmem/gmem.js';
+import { computeDisallowLpage } from './kvm/lpage.js';
 import type { GuardId } from './guards.js';
 import { PhysMem } from './host/phys.js';
 import { Kvm } from './kvm/vm.js';
@@ -38,21 +39,55 @@ export class System {
   readonly effectiveHuge: boolean;
   readonly conversionOrder: ReturnType<typeof effectiveConversionOrder>;
 
+  /** The one memslot: gfns [slotBase, slotEnd) map to gmem indices from gmemOffset on. */
+  readonly slotBase: number;
+  readonly slotEnd: number;
+  readonly gmemOffset: number;
+
   constructor(readonly design: Design, keepTrace = false) {
     this.ptrs = design.ptrs;
     this.regions = design.regions;
     this.gfns = design.ptrs * design.regions;
+    this.slotBase = design.slotBaseGfn;
+    this.slotEnd = this.gfns;
+    this.gmemOffset = design.gmemOffset;
+    // hugetlb files are a whole number of huge pages long [A].
+    const gmemSize = Math.ceil((this.slotEnd - this.slotBase + this.gmemOffset) / this.ptrs) * this.ptrs;
     // Enough hugetlb blocks to back every range twice over, 4K pages for S-EPT tables, and with 4K backing
     // every guest page twice over [M].
-    const small = design.regions * 4 + 8 + (design.backing === '4K' ? this.gfns * 2 : 0);
-    this.phys = new PhysMem(design.ptrs, design.regions * 2, small);
+    const hugeBlocks = (gmemSize / this.ptrs) * 2;
+    const small = design.regions * 4 + 8 + (design.backing === '4K' ? gmemSize * 2 : 0);
+    this.phys = new PhysMem(design.ptrs, hugeBlocks, small);
     this.trace = new Trace(keepTrace);
     this.tdx = new TdxModule(this.phys, this.ptrs, this.regions, { enhancedDemoteInterruptibility: design.enhancedDemoteInterruptibility }, this.inj, this.trace);
     this.kvm = new Kvm(this.ptrs, this.regions);
-    this.gmem = new Gmem(this.phys, this.ptrs, this.gfns, design.backing);
+    this.gmem = new Gmem(this.phys, this.ptrs, gmemSize, design.backing);
     this.effectiveHuge = effectiveHuge(design);
     this.conversionOrder = effectiveConversionOrder(design);
     this.inj.context = () => ({ afterKick: this.kvm.waitForSeptZap, underWriteLock: this.kvm.mmuLock.writer });
+    computeDisallowLpage(this);
+  }
+
+  /** gmem index bound at gfn, or -1 when gfn is outside the memslot. */
+  index(gfn: number): number {
+    return gfn >= this.slotBase && gfn < this.slotEnd ? gfn - this.slotBase + this.gmemOffset : -1;
+  }
+
+  /** gfn an index is bound at, or -1 when the slot does not map it. */
+  gfnOf(index: number): number {
+    const g = index - this.gmemOffset + this.slotBase;
+    return g >= this.slotBase && g < this.slotEnd ? g : -1;
+  }
+
+  /** gfn an index would be bound at, without the slot bounds (for ranges that straddle them). */
+  gfnOfClamped(index: number): number {
+    return index - this.gmemOffset + this.slotBase;
+  }
+
+  /** Is gfn private now? Gfns outside the slot have no attribute and count as shared. */
+  isPrivate(gfn: number): boolean {
+    const i = this.index(gfn);
+    return i >= 0 && this.gmem.attr[i] === PRIVATE;
   }
 
   guard(g: GuardId): boolean {

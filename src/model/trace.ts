@@ -16,6 +16,8 @@ export class Trace {
   /** While > 0, successful SEAMCALLs are hashed but not listed (a 512-call WBINVD loop is one line). */
   quiet = 0;
   readonly lines: TraceLine[] | null;
+  /** Called on every SEAMCALL/TDCALL with its arguments and status; the oracle checks call-level rules here. */
+  observer: ((leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus) => void) | null = null;
   /** (leaf, status code) pairs seen, as LEAF_INDEX * 2^32 + code: a coverage signal. */
   readonly calls = new Set<number>();
 
@@ -41,6 +43,7 @@ export class Trace {
 
   seamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus, forced: boolean): void {
     this.calls.add(LEAF_INDEX[leaf] * 0x100000000 + st.code);
+    if (this.observer) this.observer(leaf, gfn, level, pfn, st);
     this.mixInt(LEAF_INDEX[leaf] + 1);
     this.mixInt(gfn);
     this.mixInt(level + 1);

@@ -3,6 +3,7 @@
 import { Spte } from '../model/kvm/mirror.js';
 import type { System } from '../model/system.js';
 import { isBlockedState, SEPT_STATE_NAMES, SeptState } from '../model/tdx/sept.js';
+import { attrPrivate, indexOf } from './view.js';
 
 export type InvariantKind = 'always' | 'quiescent' | 'per-op' | 'liveness';
 
@@ -31,28 +32,36 @@ export const INVARIANTS: readonly InvariantInfo[] = [
   { id: 'WATCHDOG', kind: 'liveness', meaning: 'an operation finishes within the step budget', source: 'model-spec.md 8 layer 3' },
 ];
 
-/** INV-1 under STRICT_FOLIO for one leaf: its pfns lie in the folio at gfn, of order >= the leaf's. */
+/** INV-1 under STRICT_FOLIO for one leaf: its pfns lie in the folio at gfn's index, of order >= the leaf's. */
 function folioCovers(sys: System, gfn: number, pfn: number, level: number): string | null {
   const gm = sys.gmem;
-  const head = gm.folioHead[gfn];
-  if (head < 0 || gm.pfn[gfn] !== pfn) return `pfn 0x${pfn.toString(16)} is not the guest_memfd page at index 0x${gfn.toString(16)} (folio truncated or replaced)`;
-  if (level === 1 && (head !== gfn || gm.folioOrder[head] < gm.hugeOrder)) {
-    return `2M leaf at gfn 0x${gfn.toString(16)} but the folio there has order ${gm.folioOrder[head]} (split while mapped huge)`;
+  const idx = indexOf(sys, gfn);
+  const head = idx < 0 ? -1 : gm.folioHead[idx];
+  if (head < 0 || gm.pfn[idx] !== pfn) return `pfn 0x${pfn.toString(16)} is not the guest_memfd page at index 0x${idx.toString(16)} (folio truncated or replaced)`;
+  if (level === 1 && (head !== idx || gm.folioOrder[head] < gm.hugeOrder)) {
+    return `2M leaf at gfn 0x${gfn.toString(16)} but the folio at index 0x${idx.toString(16)} has order ${gm.folioOrder[head]} (split while mapped huge)`;
   }
+  return null;
+}
+
+/** INV-3 for a 2M mapping: gfn and pfn 2M-aligned, every gfn inside the memslot (003:L172-178). */
+export function hugeMappingMisfit(sys: System, gfn: number, pfn: number): string | null {
+  if (gfn % sys.ptrs !== 0 || pfn % sys.ptrs !== 0) return `2M mapping gfn 0x${gfn.toString(16)} pfn ${pfn < 0 ? '-0x' + (-pfn).toString(16) : '0x' + pfn.toString(16)} not 2M-aligned`;
+  if (indexOf(sys, gfn) < 0 || indexOf(sys, gfn + sys.ptrs - 1) < 0) return `2M mapping at gfn 0x${gfn.toString(16)} reaches outside the memslot`;
   return null;
 }
 
 /** INV-3, INV-1 and INV-2 for one leaf, in that order. */
 function checkLeaf(sys: System, table: string, gfn: number, pfn: number, level: number): [string, string] | null {
-  if (level === 1 && (gfn % sys.ptrs !== 0 || pfn % sys.ptrs !== 0)) {
-    return ['INV-3', `${table}: 2M leaf gfn 0x${gfn.toString(16)} pfn 0x${pfn.toString(16)} not 2M-aligned`];
+  if (level === 1) {
+    const m = hugeMappingMisfit(sys, gfn, pfn);
+    if (m) return ['INV-3', `${table}: ${m}`];
   }
   const m = folioCovers(sys, gfn, pfn, level);
   if (m) return ['INV-1', `${table}: ${m}`];
   const n = level === 1 ? sys.ptrs : 1;
-  const attr = sys.gmem.attr;
   for (let g = gfn; g < gfn + n; g++) {
-    if (attr[g] !== 1) return ['INV-2', `${table}: private ${level ? '2M' : '4K'} leaf at gfn 0x${gfn.toString(16)} covers SHARED gfn 0x${g.toString(16)}`];
+    if (!attrPrivate(sys, g)) return ['INV-2', `${table}: private ${level ? '2M' : '4K'} leaf at gfn 0x${gfn.toString(16)} covers SHARED gfn 0x${g.toString(16)}`];
   }
   return null;
 }
@@ -135,12 +144,12 @@ export function checkMirrorMatchesSept(sys: System, r: number): string | null {
   return null; // FROZEN is INV-15's business
 }
 
-/** INV-11 over region r. */
+/** INV-11 over region r: MIXED iff the slot's gfns in the range have both attributes. */
 export function checkMixed(sys: System, r: number): string | null {
-  const base = r * sys.ptrs;
-  const a = sys.gmem.attr;
+  const lo = Math.max(r * sys.ptrs, sys.design.slotBaseGfn);
+  const hi = (r + 1) * sys.ptrs;
   let mixed = 0;
-  for (let g = base + 1; g < base + sys.ptrs; g++) if (a[g] !== a[base]) { mixed = 1; break; }
+  for (let g = lo + 1; g < hi; g++) if (attrPrivate(sys, g) !== attrPrivate(sys, lo)) { mixed = 1; break; }
   const flag = sys.kvm.lpage.mixed[r];
   return flag === mixed ? null : `MIXED is ${flag} for 2M range ${r} but the range ${mixed ? 'has both attributes' : 'is homogeneous'}`;
 }

@@ -6,9 +6,10 @@ import type { OpOutcome } from '../model/outcome.js';
 import type { System } from '../model/system.js';
 import { SeptState } from '../model/tdx/sept.js';
 import { faultKind, isTolerable } from './faultClass.js';
-import { checkLeafInvariants, checkMirrorMatchesSept, checkMixed, checkNoTransient } from './invariants.js';
+import { checkLeafInvariants, checkMirrorMatchesSept, checkMixed, checkNoTransient, hugeMappingMisfit } from './invariants.js';
+import { L2M, type Leaf, type Level } from '../model/tdx/leaf.js';
 import { Reference } from './reference.js';
-import { septLeafOf } from './view.js';
+import { attrPrivate, septLeafOf } from './view.js';
 
 export interface Violation {
   inv: string;
@@ -31,9 +32,22 @@ export class Oracle {
   /** Reported, not failed (accepted risks and expected-by-design events). */
   readonly notes: string[] = [];
 
+  /** A violation seen at a SEAMCALL, reported at the end of the step that made the call. */
+  private pending: Violation | null = null;
+
   constructor(private readonly sys: System) {
     this.ref = new Reference(sys.design, sys.gfns);
     this.inhibitSeen = new Uint8Array(sys.regions);
+    sys.trace.observer = (leaf, gfn, level, pfn) => this.onSeamcall(leaf, gfn, level, pfn);
+  }
+
+  /** Rules about the calls themselves, checked when they are made. */
+  private onSeamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number): void {
+    if (this.pending) return;
+    if (leaf === 'TDH.MEM.PAGE.AUG' && level === L2M) {
+      const m = hugeMappingMisfit(this.sys, gfn, pfn);
+      if (m) this.pending = { inv: 'INV-3', message: `TDH.MEM.PAGE.AUG requested: ${m}` };
+    }
   }
 
   beginOp(op: Op): void {
@@ -56,6 +70,7 @@ export class Oracle {
   /** "Always" invariants on what the step touched. */
   afterStep(): Violation | null {
     const sys = this.sys;
+    if (this.pending) return this.pending;
     if (sys.touched.size === 0 && !sys.kvm.bugged) return null;
     if (sys.kvm.bugged && !this.deathExplained()) {
       const faults = sys.inj.fired.map(faultKind);
@@ -122,8 +137,8 @@ export class Oracle {
     const sys = this.sys;
     const ref = this.ref;
     const ranged = op.op === 'convert' || op.op === 'punch' ? op : null;
-    for (let g = 0; g < sys.gfns; g++) {
-      const isPriv = sys.gmem.attr[g] === 1;
+    for (let g = sys.design.slotBaseGfn; g < sys.gfns; g++) {
+      const isPriv = attrPrivate(sys, g);
       if (isPriv !== (ref.private[g] === 1)) {
         return { inv: 'REF-ATTR', message: `gfn 0x${g.toString(16)} is ${isPriv ? 'PRIVATE' : 'SHARED'} in guest_memfd but the reference says ${isPriv ? 'SHARED' : 'PRIVATE'}` };
       }

@@ -12,11 +12,23 @@ export class Reference {
   readonly data: Int32Array;
   readonly known: Uint8Array;
 
+  private readonly slotBase: number;
+
   constructor(readonly design: Design, readonly gfns: number) {
-    this.private = new Uint8Array(gfns).fill(1); // TD memory starts private
+    this.slotBase = design.slotBaseGfn;
+    this.private = new Uint8Array(gfns).fill(1, design.slotBaseGfn); // TD memory in the slot starts private
     this.accepted = new Uint8Array(gfns);
     this.data = new Int32Array(gfns);
     this.known = new Uint8Array(gfns);
+  }
+
+  private inSlot(g: number): boolean {
+    return g >= this.slotBase && g < this.gfns;
+  }
+
+  /** A valid ioctl range: non-empty and inside the memslot. */
+  private validRange(start: number, end: number): boolean {
+    return start < end && this.inSlot(start) && end <= this.gfns;
   }
 
   private forget(start: number, end: number): void {
@@ -40,6 +52,7 @@ export class Reference {
         if (out.kind !== 'touch') return `touch returned a ${out.kind} outcome`;
         if (out.result === 'vm-dead') return vmDead ? null : 'touch reported a dead VM but the VM is alive';
         const g = op.gfn;
+        if (!this.inSlot(g)) return out.result === 'exit' && out.errno === -EFAULT ? null : `gfn 0x${g.toString(16)} outside the memslot: expected an exit to userspace, got ${describeOutcome(out)}`;
         if (!this.private[g] || this.accepted[g]) {
           const want = op.write !== undefined ? 'written' : 'read';
           if (out.result !== want) return `${this.private[g] ? 'accepted private' : 'shared'} gfn 0x${g.toString(16)}: expected ${want}, got ${describeOutcome(out)}`;
@@ -59,7 +72,7 @@ export class Reference {
         if (out.result === 'vm-dead') return vmDead ? null : 'accept reported a dead VM but the VM is alive';
         if (op.level === '4K') {
           const g = op.gfn;
-          if (!this.private[g]) return out.result === 'exit' && out.errno === -EFAULT ? null : `ACCEPT of shared gfn 0x${g.toString(16)}: expected a memory-fault exit, got ${describeOutcome(out)}`;
+          if (!this.inSlot(g) || !this.private[g]) return out.result === 'exit' && out.errno === -EFAULT ? null : `ACCEPT of shared gfn 0x${g.toString(16)}: expected a memory-fault exit, got ${describeOutcome(out)}`;
           const want = this.accepted[g] ? 'already' : 'accepted';
           if (out.result !== want) return `4K ACCEPT of gfn 0x${g.toString(16)}: expected ${want}, got ${describeOutcome(out)}`;
           if (want === 'accepted') this.acceptOne(g);
@@ -90,7 +103,7 @@ export class Reference {
       }
       case 'convert': {
         if (out.kind !== 'convert') return `convert returned a ${out.kind} outcome`;
-        const valid = op.start < op.end && op.end <= this.gfns;
+        const valid = this.validRange(op.start, op.end);
         const want = valid ? 0 : -EINVAL;
         if (out.ret !== want) return `convert [0x${op.start.toString(16)}, 0x${op.end.toString(16)}) -> ${op.to}: expected ${want}, got ${out.ret}`;
         if (!valid) return null;
@@ -105,8 +118,9 @@ export class Reference {
       case 'punch': {
         if (out.kind !== 'punch') return `punch returned a ${out.kind} outcome`;
         let want = 0;
-        if (!(op.start < op.end && op.end <= this.gfns)) want = -EINVAL;
-        else if (this.design.backing === 'HUGETLB_2M' && this.design.punchPartialHuge === 'REJECT' && (op.start % this.design.ptrs !== 0 || op.end % this.design.ptrs !== 0)) {
+        const off = this.design.gmemOffset - this.slotBase; // gmem index = gfn + off
+        if (!this.validRange(op.start, op.end)) want = -EINVAL;
+        else if (this.design.backing === 'HUGETLB_2M' && this.design.punchPartialHuge === 'REJECT' && ((op.start + off) % this.design.ptrs !== 0 || (op.end + off) % this.design.ptrs !== 0)) {
           want = -EINVAL; // truncating less than an original hugetlb folio is refused (003:L762)
         }
         if (out.ret !== want) return `punch [0x${op.start.toString(16)}, 0x${op.end.toString(16)}): expected ${want}, got ${out.ret}`;

@@ -26,3 +26,16 @@ export function septLeafOf(sys: System, gfn: number): LeafView {
   return { state: e, pfn: s.pfn2m[r] + (gfn - r * ptrs), level: 1 };
 }
 
+
+/** gmem index bound at gfn (the memslot of the design), or -1 outside the slot. */
+export function indexOf(sys: System, gfn: number): number {
+  const d = sys.design;
+  const end = d.ptrs * d.regions;
+  return gfn >= d.slotBaseGfn && gfn < end ? gfn - d.slotBaseGfn + d.gmemOffset : -1;
+}
+
+/** The gfn's memory attribute as guest_memfd holds it; gfns outside the slot count as not private. */
+export function attrPrivate(sys: System, gfn: number): boolean {
+  const i = indexOf(sys, gfn);
+  return i >= 0 && sys.gmem.attr[i] === 1;
+}

@@ -76,12 +76,24 @@ describe('generateCase', () => {
     expect(ops.size).toBe(20);
     expect(generateCase(d, SEED + 1, 0).ops).not.toEqual(generateCase(d, SEED, 0).ops);
   });
-  it('records provenance and copies the design', () => {
-    const c = generateCase(d, SEED, 7);
-    expect(c.provenance).toEqual({ campaignSeed: SEED, caseIndex: 7, generatorVersion: GENERATOR_VERSION });
-    expect(c.design).toEqual(d);
-    expect(c.design).not.toBe(d);
-    expect(c.design.guardsOff).not.toBe(d.guardsOff);
+  it('records provenance and copies the design, varying only the memslot layout', () => {
+    const layouts = new Set<string>();
+    for (let i = 0; i < 400; i++) {
+      const c = generateCase(d, SEED, i);
+      expect(c.provenance).toEqual({ campaignSeed: SEED, caseIndex: i, generatorVersion: GENERATOR_VERSION });
+      const { slotBaseGfn, gmemOffset, uaddrOffset, ...rest } = c.design;
+      const { slotBaseGfn: _b, gmemOffset: _o, uaddrOffset: _u, ...want } = d;
+      expect(rest).toEqual(want);
+      expect(c.design).not.toBe(d);
+      expect(c.design.guardsOff).not.toBe(d.guardsOff);
+      layouts.add(`${slotBaseGfn}/${gmemOffset}/${uaddrOffset}`);
+    }
+    expect(layouts.has('0/0/0')).toBe(true); // most cases keep the aligned slot
+    expect(layouts.size).toBeGreaterThan(3); // and some are misaligned
+  });
+  it('keeps a layout the campaign design fixes', () => {
+    const fixed = resolveDesign({ ptrs: 16, slotBaseGfn: 8 });
+    for (let i = 0; i < 100; i++) expect(generateCase(fixed, SEED, i).design.slotBaseGfn).toBe(8);
   });
   it('produces cases parseCase accepts unchanged', () => {
     for (let i = 0; i < 300; i++) {

@@ -80,7 +80,7 @@ check('INV-1', () => {
   it('fires with G1 off: the WIP order splits the folio while KVM still maps it 2M', () => {
     const r = runOps({ guardsOff: ['G1'] }, ops);
     expect(r.signature).toBe('INV-1@convert');
-    expect(r.failure!.message).toMatch(/2M leaf at gfn 0x10 but the folio there has order 0/);
+    expect(r.failure!.message).toMatch(/2M leaf at gfn 0x10 but the folio at index 0x10 has order 0/);
     expect(r.failure!.step).toBe('gmem-split-folios');
   });
   it('is quiet on the correct design', () => {
@@ -125,7 +125,7 @@ check('INV-3', () => {
     const m = rig.sys.kvm.mirror;
     m.m2m[1] = Spte.LEAF;
     m.pfn2m[1] = 3;
-    expect(checkLeafInvariants(rig.sys, 1)).toEqual(['INV-3', expect.stringMatching(/mirror: 2M leaf gfn 0x10 pfn 0x3 not 2M-aligned/)]);
+    expect(checkLeafInvariants(rig.sys, 1)).toEqual(['INV-3', expect.stringMatching(/mirror: 2M mapping gfn 0x10 pfn 0x3 not 2M-aligned/)]);
     rig.sys.touch(1);
     expect(rig.oracle.afterStep()?.inv).toBe('INV-3');
   });

@@ -23,62 +23,76 @@ export function invalidateEnd(sys: System): void {
   k.invalidateSeq++;
 }
 
-/** Split every huge folio overlapping [start, end) into 4K folios (HIERARCHICAL: only converted 2M -> 4K). */
-export function splitFoliosInRange(sys: System, start: number, end: number): void {
+/** Split every huge folio overlapping gmem indices [istart, iend) into 4K folios (HIERARCHICAL: only converted 2M -> 4K). */
+export function splitFoliosInRange(sys: System, istart: number, iend: number): void {
   const gm = sys.gmem;
-  for (let r = sys.region(start); r <= sys.region(end - 1); r++) {
-    const base = r * sys.ptrs;
-    const head = gm.folioHead[base];
-    if (head === base && gm.folioOrder[head] === gm.hugeOrder) {
+  for (let b = istart - (istart % sys.ptrs); b < iend; b += sys.ptrs) {
+    const head = gm.folioHead[b];
+    if (head === b && gm.folioOrder[head] === gm.hugeOrder) {
       gm.splitFolio(head);
-      sys.touch(r);
-      sys.trace.event(`gmem: split 2M folio at index ${sys.hex(base)} into 4K folios`);
+      touchIndexRange(sys, b, b + sys.ptrs);
+      sys.trace.event(`gmem: split 2M folio at index ${sys.hex(b)} into 4K folios`);
     }
   }
 }
 
 /** FIXUP-3: after a to-private conversion, merge split hugetlb folios whose whole 2M range is private again. */
-export function mergeFoliosInRange(sys: System, start: number, end: number): void {
+export function mergeFoliosInRange(sys: System, istart: number, iend: number): void {
   const gm = sys.gmem;
   if (gm.backing !== 'HUGETLB_2M') return;
-  for (let r = sys.region(start); r <= sys.region(end - 1); r++) {
-    const base = r * sys.ptrs;
-    if (gm.folioHead[base] !== base || gm.folioOrder[base] === gm.hugeOrder) continue;
+  for (let b = istart - (istart % sys.ptrs); b < iend; b += sys.ptrs) {
+    if (gm.folioHead[b] !== b || gm.folioOrder[b] === gm.hugeOrder) continue;
     let ok = true;
     for (let i = 0; i < sys.ptrs && ok; i++) {
-      ok = gm.attr[base + i] === PRIVATE && gm.folioHead[base + i] === base + i && gm.pfn[base + i] === gm.pfn[base] + i;
+      ok = gm.attr[b + i] === PRIVATE && gm.folioHead[b + i] === b + i && gm.pfn[b + i] === gm.pfn[b] + i;
     }
     if (!ok) continue;
-    gm.mergeFolios(base);
-    sys.touch(r);
-    sys.trace.event(`gmem: merge 4K folios at index ${sys.hex(base)} back into a 2M folio`);
+    gm.mergeFolios(b);
+    touchIndexRange(sys, b, b + sys.ptrs);
+    sys.trace.event(`gmem: merge 4K folios at index ${sys.hex(b)} back into a 2M folio`);
   }
 }
 
-/** Update the attributes of [start, end) and recompute MIXED for the touched 2M ranges (never GUEST_INHIBIT). */
-export function updateAttributes(sys: System, start: number, end: number, to: number): void {
-  const gm = sys.gmem;
-  gm.attr.fill(to, start, end);
+/** Mark the 2M GPA ranges that map gmem indices [istart, iend) as touched. */
+export function touchIndexRange(sys: System, istart: number, iend: number): void {
+  const lo = Math.max(sys.slotBase, sys.gfnOfClamped(istart));
+  const hi = Math.min(sys.slotEnd, sys.gfnOfClamped(iend));
+  sys.touchRange(lo, hi);
+}
+
+/** Recompute MIXED for the 2M GPA ranges overlapping gfns [start, end) (never GUEST_INHIBIT). */
+export function recomputeMixed(sys: System, start: number, end: number): void {
   for (let r = sys.region(start); r <= sys.region(end - 1); r++) {
-    const base = r * sys.ptrs;
-    sys.kvm.lpage.mixed[r] = gm.attrsHomogeneous(base, base + sys.ptrs) ? 0 : 1;
+    const lo = Math.max(r * sys.ptrs, sys.slotBase);
+    const hi = Math.min((r + 1) * sys.ptrs, sys.slotEnd);
+    let mixed = 0;
+    for (let g = lo + 1; g < hi && !mixed; g++) if (sys.isPrivate(g) !== sys.isPrivate(lo)) mixed = 1;
+    sys.kvm.lpage.mixed[r] = mixed;
     sys.touch(r);
   }
+}
+
+/** Update the attributes of gfns [start, end) and recompute MIXED for the touched 2M ranges. */
+export function updateAttributes(sys: System, start: number, end: number, to: number): void {
+  sys.gmem.attr.fill(to, sys.index(start), sys.index(end - 1) + 1);
+  recomputeMixed(sys, start, end);
 }
 
 /** The conversion ioctl on [start, end). Returns 0 or a negative errno. */
 export function* kvmGmemConvert(sys: System, start: number, end: number, toPrivate: boolean): Path<number> {
   const gm = sys.gmem;
-  if (start >= end || end > gm.size) return -EINVAL;
+  if (start >= end || sys.index(start) < 0 || sys.index(end - 1) < 0) return -EINVAL;
+  const istart = sys.index(start);
+  const iend = sys.index(end - 1) + 1;
   const to = toPrivate ? PRIVATE : SHARED;
   let already = true;
-  for (let i = start; i < end && already; i++) already = gm.attr[i] === to;
+  for (let i = istart; i < iend && already; i++) already = gm.attr[i] === to;
   if (already) return 0; // the whole range already has the attribute: no-op
   const wip = sys.conversionOrder === 'WIP_SPLIT_FOLIO_FIRST';
   gm.invalidateLocked = true;
   yield 'filemap_invalidate_lock';
   if (!toPrivate && wip) {
-    splitFoliosInRange(sys, start, end); // BUG-1: folios split while KVM still maps them huge
+    splitFoliosInRange(sys, istart, iend); // BUG-1: folios split while KVM still maps them huge
     yield 'gmem-split-folios';
   }
   invalidateBegin(sys, start, end);
@@ -102,7 +116,7 @@ export function* kvmGmemConvert(sys: System, start: number, end: number, toPriva
   }
   yield* writeUnlock(sys);
   if (!toPrivate && !wip) {
-    splitFoliosInRange(sys, start, end);
+    splitFoliosInRange(sys, istart, iend);
     yield 'gmem-split-folios';
   }
   updateAttributes(sys, start, end, to);
@@ -111,7 +125,7 @@ export function* kvmGmemConvert(sys: System, start: number, end: number, toPriva
   invalidateEnd(sys);
   yield 'invalidate-end';
   if (toPrivate && sys.guard('G18')) {
-    mergeFoliosInRange(sys, start, end); // step 7, after the attribute update (FIXUP-3)
+    mergeFoliosInRange(sys, istart, iend); // step 7, after the attribute update (FIXUP-3)
     yield 'gmem-merge-folios';
   }
   gm.invalidateLocked = false;

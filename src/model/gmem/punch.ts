@@ -5,13 +5,15 @@ import { EINVAL } from '../errno.js';
 import { writeLock, writeUnlock } from '../kvm/locks.js';
 import { splitCrossBoundaryLeafs, zapPrivateLeafs, zapSharedRange } from '../kvm/tdpMmu.js';
 import type { Path, System } from '../system.js';
-import { invalidateBegin, invalidateEnd } from './convert.js';
+import { invalidateBegin, invalidateEnd, touchIndexRange } from './convert.js';
 
 export function* kvmGmemPunchHole(sys: System, start: number, end: number): Path<number> {
   const gm = sys.gmem;
-  if (start >= end || end > gm.size) return -EINVAL;
+  if (start >= end || sys.index(start) < 0 || sys.index(end - 1) < 0) return -EINVAL;
+  const istart = sys.index(start);
+  const iend = sys.index(end - 1) + 1;
   const huge = gm.backing === 'HUGETLB_2M';
-  const partial = huge && (start % sys.ptrs !== 0 || end % sys.ptrs !== 0);
+  const partial = huge && (istart % sys.ptrs !== 0 || iend % sys.ptrs !== 0);
   if (partial && sys.design.punchPartialHuge === 'REJECT') return -EINVAL;
   gm.invalidateLocked = true;
   yield 'filemap_invalidate_lock';
@@ -32,17 +34,17 @@ export function* kvmGmemPunchHole(sys: System, start: number, end: number): Path
   zapSharedRange(sys, start, end);
   yield* writeUnlock(sys);
   // truncate_inode_pages_range(): free folios wholly inside the range.
-  for (let i = start; i < end; ) {
+  for (let i = istart; i < iend; ) {
     const head = gm.folioHead[i];
     if (head < 0) {
       i++;
       continue;
     }
     const n = gm.folioNrPages(head);
-    const whole = head >= start && head + n <= end && (!huge || isWholeOriginalFolio(sys, head, start, end));
+    const whole = head >= istart && head + n <= iend && (!huge || isWholeOriginalFolio(sys, head, istart, iend));
     if (whole) {
       gm.truncateFolio(head);
-      sys.touch(sys.region(head));
+      touchIndexRange(sys, head, head + n);
       sys.trace.event(`gmem: truncate folio at index ${sys.hex(head)} (${n} pages) back to the host`);
     }
     i = head + n;
@@ -55,8 +57,8 @@ export function* kvmGmemPunchHole(sys: System, start: number, end: number): Path
   return 0;
 }
 
-/** Hugetlb frees a split folio's pages only when the whole original 2M folio is inside the range. */
-function isWholeOriginalFolio(sys: System, head: number, start: number, end: number): boolean {
+/** Hugetlb frees a split folio's pages only when the whole original 2M folio is inside the index range. */
+function isWholeOriginalFolio(sys: System, head: number, istart: number, iend: number): boolean {
   const base = head - (head % sys.ptrs);
-  return base >= start && base + sys.ptrs <= end;
+  return base >= istart && base + sys.ptrs <= iend;
 }

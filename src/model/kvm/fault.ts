@@ -17,7 +17,7 @@ import { RET_PF_FIXED, RET_PF_RETRY, splitCrossBoundaryLeafs, tdpMmuMapPrivate }
  */
 export function maxMappingLevel(sys: System, gfn: number, folioOrder: number, acceptLevel: Level | -1): Level {
   if (!sys.effectiveHuge) return L4K;
-  if (folioOrder < sys.gmem.hugeOrder) return L4K;
+  if (folioOrder < sys.gmem.hugeOrder) return L4K; // "(1) the backend folio is 4KB" (003:L173)
   const r = sys.region(gfn);
   const lp = sys.kvm.lpage;
   if (lp.disallowCount[r] > 0 || lp.guestInhibit[r]) return L4K;
@@ -53,19 +53,24 @@ export function* tdxHonorGuestAcceptLevel(sys: System, gfn: number, acceptLevel:
 /** kvm_tdp_page_fault() for one attempt. Returns RET_PF_FIXED, RET_PF_RETRY or a negative errno. */
 export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, acceptLevel: Level | -1): Path<number> {
   const gm = sys.gmem;
-  if (isPrivate !== (gm.attr[gfn] === PRIVATE)) {
+  const idx = sys.index(gfn);
+  if (idx < 0) {
+    sys.trace.event(`fault at ${sys.hex(gfn)}: no memslot -> exit to userspace`);
+    return -EFAULT;
+  }
+  if (isPrivate !== (gm.attr[idx] === PRIVATE)) {
     sys.trace.event(`fault at ${sys.hex(gfn)}: ${isPrivate ? 'private' : 'shared'} access to a ${isPrivate ? 'shared' : 'private'} gfn -> KVM_EXIT_MEMORY_FAULT`);
     return -EFAULT;
   }
   // kvm_gmem_get_pfn(): allocate the folio on first use.
-  if (gm.pfn[gfn] < 0) {
-    if (!gm.allocFolio(gfn)) return -ENOMEM;
+  if (gm.pfn[idx] < 0) {
+    if (!gm.allocFolio(idx)) return -ENOMEM;
     sys.touch(sys.region(gfn));
-    sys.trace.event(`gmem: allocate folio for index ${sys.hex(gfn)} (order ${gm.orderAt(gfn)})`);
+    sys.trace.event(`gmem: allocate folio for index ${sys.hex(idx)} (order ${gm.orderAt(idx)})`);
     yield 'gmem-alloc-folio';
   }
-  const pfn = gm.pfn[gfn];
-  const order = gm.orderAt(gfn);
+  const pfn = gm.pfn[idx];
+  const order = gm.orderAt(idx);
   const seq = sys.kvm.invalidateSeq;
   yield 'gmem-get-pfn';
   yield* readLock(sys);

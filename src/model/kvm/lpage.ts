@@ -13,3 +13,34 @@ export class LpageInfo {
     this.guestInhibit = new Uint8Array(regions);
   }
 }
+
+/**
+ * kvm_alloc_memslot_metadata()-style disallow counts for the 2M level (003:L176): the head and tail 2M
+ * ranges when the slot's base or end is not 2M-aligned, every range when the gfn and the gmem index (or,
+ * without FIXUP-4, the userspace address) disagree on 2M alignment. Guard G17 off drops the base/size and
+ * gmem-offset terms (BUG-17); G17b off counts the uaddr term for private gmem slots (BUG-17b).
+ */
+export function computeDisallowLpage(sys: {
+  ptrs: number;
+  regions: number;
+  slotBase: number;
+  slotEnd: number;
+  gmemOffset: number;
+  design: { uaddrOffset: number };
+  kvm: { lpage: LpageInfo };
+  guard: (g: 'G17' | 'G17b') => boolean;
+}): void {
+  const { ptrs, slotBase, slotEnd } = sys;
+  const d = sys.kvm.lpage.disallowCount;
+  d.fill(0);
+  for (let r = 0; r < sys.regions; r++) {
+    const lo = r * ptrs;
+    const hi = lo + ptrs;
+    if (hi <= slotBase || lo >= slotEnd) continue; // no part of the slot here: nothing can map it
+    if (sys.guard('G17')) {
+      if (lo < slotBase || hi > slotEnd) d[r]++; // head/tail range partly outside the slot
+      if ((slotBase - sys.gmemOffset) % ptrs !== 0) d[r]++; // gfn and gmem index 2M alignment differ
+    }
+    if (!sys.guard('G17b') && sys.design.uaddrOffset % ptrs !== 0) d[r]++; // (base_gfn ^ ugfn) misaligned
+  }
+}
