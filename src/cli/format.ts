@@ -4,22 +4,12 @@ import { DEFAULT_DESIGN, DESIGN_KEYS, type Design } from '../model/config.js';
 import { guardInfo } from '../model/guards.js';
 import type { FaultSpec } from '../model/faults.js';
 import type { Expect, Op } from '../fuzz/case.js';
+import { describeOp } from '../model/ops.js';
 import type { RunResult } from '../fuzz/result.js';
 
-const hex = (n: number): string => `0x${n.toString(16)}`;
 
-export function formatOp(o: Op): string {
-  switch (o.op) {
-    case 'touch':
-      return `touch   gfn=${hex(o.gfn)} ${o.write === undefined ? 'read' : `write ${hex(o.write)}`}`;
-    case 'accept':
-      return `accept  gfn=${hex(o.gfn)} level=${o.level}`;
-    case 'convert':
-      return `convert [${hex(o.start)}, ${hex(o.end)}) to ${o.to}`;
-    case 'punch':
-      return `punch   [${hex(o.start)}, ${hex(o.end)})`;
-  }
-}
+/** One op as the model's traces name it, e.g. "convert([0x0, 0x1) -> shared)". */
+export const formatOp = (o: Op): string => describeOp(o);
 
 export function formatFault(f: FaultSpec): string {
   return `fault: call ${f.nth} of ${f.leaf} returns ${f.status}`;

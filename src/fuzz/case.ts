@@ -51,6 +51,8 @@ const OP_FIELDS: Record<OpKind, string[]> = {
   accept: ['gfn', 'level'],
   convert: ['start', 'end', 'to'],
   punch: ['start', 'end'],
+  initMemRegion: ['start', 'end', 'data'],
+  finalize: [],
 };
 
 function isObj(x: unknown): x is Record<string, unknown> {
@@ -117,6 +119,14 @@ function parseOp(raw: unknown, file: string, field: string, gfns: number): Op {
       const end = int(raw.end, file, `${field}.end`, 0, gfns);
       return withFaults({ op: 'punch', start, end });
     }
+    case 'initMemRegion': {
+      const start = int(raw.start, file, `${field}.start`, 0, gfns);
+      const end = int(raw.end, file, `${field}.end`, 0, gfns);
+      const data = int(raw.data, file, `${field}.data`, 1, 0x7fffffff - gfns);
+      return withFaults({ op: 'initMemRegion', start, end, data });
+    }
+    case 'finalize':
+      return withFaults({ op: 'finalize' });
   }
 }
 

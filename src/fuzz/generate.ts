@@ -44,6 +44,8 @@ const LEAVES_BY_OP: Record<Op['op'], readonly Leaf[]> = {
   accept: ['TDG.MEM.PAGE.ACCEPT', 'TDH.MEM.PAGE.AUG', 'TDH.MEM.SEPT.ADD', 'TDH.MEM.RANGE.BLOCK', 'TDH.MEM.TRACK', 'TDH.MEM.PAGE.DEMOTE'],
   convert: ['TDH.MEM.RANGE.BLOCK', 'TDH.MEM.TRACK', 'TDH.MEM.PAGE.REMOVE', 'TDH.MEM.PAGE.DEMOTE', 'TDH.PHYMEM.PAGE.WBINVD'],
   punch: ['TDH.MEM.RANGE.BLOCK', 'TDH.MEM.TRACK', 'TDH.MEM.PAGE.REMOVE', 'TDH.PHYMEM.PAGE.WBINVD'],
+  initMemRegion: ['TDH.MEM.PAGE.ADD', 'TDH.MEM.SEPT.ADD'],
+  finalize: ['TDH.MR.FINALIZE'],
 };
 
 /** Hard errors a fuzzer may inject: statuses the design does not expect (fatal by design). */
@@ -83,6 +85,7 @@ function pickLayout(rng: Rng, d: Design): Design {
   if (d.slotBaseGfn === 0 && rng.chance(0.12)) out.slotBaseGfn = rng.pick([P >> 1, 1, P, P + (P >> 1)].filter((b) => b <= P * (d.regions - 1)));
   if (d.gmemOffset === 0 && rng.chance(0.1)) out.gmemOffset = rng.pick([P >> 1, 1, P]);
   if (d.uaddrOffset === 0 && rng.chance(0.08)) out.uaddrOffset = rng.pick([1, P >> 1]);
+  if (d.startPhase === 'RUNNABLE' && rng.chance(0.15)) out.startPhase = 'BUILD';
   return out;
 }
 
@@ -108,6 +111,21 @@ export function generateCase(campaignDesign: Design, campaignSeed: number, index
   const ops: Op[] = [];
   let last = gfnPick();
   let token = 1 + (index % 1000) * 1000;
+  if (design.startPhase === 'BUILD') {
+    // TD build: initial pages through KVM_TDX_INIT_MEM_REGION, then (usually) KVM_TDX_FINALIZE_VM.
+    const n = 1 + rng.int(3);
+    for (let k = 0; k < n; k++) {
+      const start = gfnPick();
+      const len = rng.pick([1, 2, P >> 1, P]);
+      const op: Op = { op: 'initMemRegion', start, end: Math.min(G, start + len), data: token };
+      token += len;
+      const faults = genFaults(rng, 'initMemRegion');
+      if (faults) op.faults = faults;
+      ops.push(op);
+      last = start;
+    }
+    if (rng.chance(0.9)) ops.push({ op: 'finalize' });
+  }
   for (let i = 0; i < nOps; i++) {
     const kind = rng.weighted([
       ['touch', 34],

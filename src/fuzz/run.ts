@@ -3,7 +3,7 @@
 import { describeState } from '../model/describe.js';
 import { Guest } from '../model/guest/guest.js';
 import { applyOp, describeOp } from '../model/ops.js';
-import { describeOutcome, type OpOutcome } from '../model/outcome.js';
+import { describeOutcome, isIoctl, type OpOutcome } from '../model/outcome.js';
 import { System } from '../model/system.js';
 import { faultKind } from '../oracle/faultClass.js';
 import { Oracle, type Violation, WATCHDOG } from '../oracle/oracle.js';
@@ -18,7 +18,7 @@ export interface RunOptions {
 }
 
 function outcomeKey(o: OpOutcome): string {
-  if (o.kind === 'convert' || o.kind === 'punch') return `${o.kind}:${o.ret}`;
+  if (isIoctl(o)) return `${o.kind}:${o.ret}`;
   return `${o.kind}:${o.result}${o.result === 'exit' ? o.errno : ''}`;
 }
 

@@ -5,6 +5,7 @@ import { GUARD_IDS, type GuardId, guardInfo } from './guards.js';
 export type Backing = 'HUGETLB_2M' | '4K';
 export type ConversionOrder = 'V3_ZAP_THEN_SPLIT' | 'WIP_SPLIT_FOLIO_FIRST';
 export type PunchPartialHuge = 'REJECT' | 'ZAP_ONLY';
+export type TdPhase = 'BUILD' | 'RUNNABLE';
 
 export interface Design {
   /** Entries per page table; 512 on real hardware, small values reach 2M boundaries sooner [M]. */
@@ -27,6 +28,8 @@ export interface Design {
   gmemOffset: number;
   /** Misalignment (in pages) of the slot's userspace address against its base gfn (ugfn, 003:L176, L321-324). */
   uaddrOffset: number;
+  /** Where the case starts: a TD still being built (before KVM_TDX_FINALIZE_VM) or a running TD. */
+  startPhase: TdPhase;
   /** Guards switched off (model-spec.md section 6). */
   guardsOff: GuardId[];
 }
@@ -42,6 +45,7 @@ export const DEFAULT_DESIGN: Readonly<Design> = Object.freeze({
   slotBaseGfn: 0,
   gmemOffset: 0,
   uaddrOffset: 0,
+  startPhase: 'RUNNABLE',
   guardsOff: [],
 } satisfies Design);
 
@@ -64,6 +68,7 @@ const ENUMS: Partial<Record<keyof Design, readonly string[]>> = {
   backing: ['HUGETLB_2M', '4K'],
   conversionOrder: ['V3_ZAP_THEN_SPLIT', 'WIP_SPLIT_FOLIO_FIRST'],
   punchPartialHuge: ['REJECT', 'ZAP_ONLY'],
+  startPhase: ['BUILD', 'RUNNABLE'],
 };
 
 export function parseGuardList(list: readonly unknown[], field: string): GuardId[] {

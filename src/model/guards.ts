@@ -29,7 +29,7 @@ export const GUARDS: readonly GuardInfo[] = [
   G('G8', 'BUG-8', true, 'tdx_honor_guest_accept_level: split and GUEST_INHIBIT on ACCEPT-level faults (003:L400-401)'),
   G('G8b', 'BUG-8', false, 'do not force 4K before the guest ACCEPT level is known (003:L134-138)'),
   G('G9', 'BUG-9', false, 'GUEST_INHIBIT one-way, written under write mmu_lock, never clobbered (003:L196-201)'),
-  G('G10', 'BUG-10', false, 'gmem_max_mapping_level() is 4K before finalize (003:L161-165)'),
+  G('G10', 'BUG-10', true, 'gmem_max_mapping_level() is 4K before finalize (003:L161-165)'),
   G('G11', 'BUG-11', false, 'no S-EPT page reclaim while the HKID is assigned (004:L136-138)'),
   G('G12', 'BUG-12', false, 'leak the S-EPT page when RECLAIM fails (004:L18-22)'),
   G('G13', 'BUG-13', false, 'release the HKID before reclaiming S-EPT pages (000; 004:L122-123)'),

@@ -5,10 +5,11 @@ import { kvmGmemConvert } from './gmem/convert.js';
 import { kvmGmemPunchHole } from './gmem/punch.js';
 import { type Guest, guestAccept, guestTouch } from './guest/guest.js';
 import type { OpOutcome } from './outcome.js';
+import { kvmTdxFinalizeVm, kvmTdxInitMemRegion } from './kvm/tdBuild.js';
 import type { Path, System } from './system.js';
 
-export type OpKind = 'touch' | 'accept' | 'convert' | 'punch';
-export const OP_KINDS: readonly OpKind[] = ['touch', 'accept', 'convert', 'punch'];
+export type OpKind = 'touch' | 'accept' | 'convert' | 'punch' | 'initMemRegion' | 'finalize';
+export const OP_KINDS: readonly OpKind[] = ['touch', 'accept', 'convert', 'punch', 'initMemRegion', 'finalize'];
 
 interface OpBase {
   faults?: FaultSpec[];
@@ -21,7 +22,11 @@ export interface AcceptOp extends OpBase { op: 'accept'; gfn: number; level: '4K
 export interface ConvertOp extends OpBase { op: 'convert'; start: number; end: number; to: 'shared' | 'private' }
 /** fallocate(PUNCH_HOLE | KEEP_SIZE) on the guest_memfd over [start, end). */
 export interface PunchOp extends OpBase { op: 'punch'; start: number; end: number }
-export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp;
+/** KVM_TDX_INIT_MEM_REGION of [start, end) at build time; page i gets contents data + i. */
+export interface InitMemRegionOp extends OpBase { op: 'initMemRegion'; start: number; end: number; data: number }
+/** KVM_TDX_FINALIZE_VM. */
+export interface FinalizeOp extends OpBase { op: 'finalize' }
+export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp | InitMemRegionOp | FinalizeOp;
 
 export function* applyOp(sys: System, guest: Guest, op: Op): Path<OpOutcome> {
   switch (op.op) {
@@ -37,6 +42,10 @@ export function* applyOp(sys: System, guest: Guest, op: Op): Path<OpOutcome> {
     }
     case 'punch':
       return { kind: 'punch', ret: yield* kvmGmemPunchHole(sys, op.start, op.end) };
+    case 'initMemRegion':
+      return { kind: 'initMemRegion', ret: yield* kvmTdxInitMemRegion(sys, op.start, op.end, op.data) };
+    case 'finalize':
+      return { kind: 'finalize', ret: yield* kvmTdxFinalizeVm(sys) };
   }
 }
 
@@ -50,5 +59,9 @@ export function describeOp(op: Op): string {
       return `convert([0x${op.start.toString(16)}, 0x${op.end.toString(16)}) -> ${op.to})`;
     case 'punch':
       return `punch([0x${op.start.toString(16)}, 0x${op.end.toString(16)}))`;
+    case 'initMemRegion':
+      return `initMemRegion([0x${op.start.toString(16)}, 0x${op.end.toString(16)}), data=${op.data})`;
+    case 'finalize':
+      return 'finalize()';
   }
 }

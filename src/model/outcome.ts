@@ -16,21 +16,22 @@ export type AcceptOutcome =
   | { kind: 'accept'; result: 'exit'; errno: number }
   | { kind: 'accept'; result: 'vm-dead' };
 
-export interface ConvertOutcome {
-  kind: 'convert';
+/** An ioctl's return value (0 or a negative errno). */
+export interface IoctlOutcome<K extends string> {
+  kind: K;
   ret: number;
 }
+export type IoctlKind = 'convert' | 'punch' | 'initMemRegion' | 'finalize';
 
-export interface PunchOutcome {
-  kind: 'punch';
-  ret: number;
+export type OpOutcome = TouchOutcome | AcceptOutcome | IoctlOutcome<IoctlKind>;
+
+export function isIoctl(o: OpOutcome): o is IoctlOutcome<IoctlKind> {
+  return o.kind !== 'touch' && o.kind !== 'accept';
 }
-
-export type OpOutcome = TouchOutcome | AcceptOutcome | ConvertOutcome | PunchOutcome;
 
 /** One short phrase for traces and messages: "read 7", "exit -14", "ret 0". */
 export function describeOutcome(o: OpOutcome): string {
-  if (o.kind === 'convert' || o.kind === 'punch') return `ret ${o.ret}`;
+  if (isIoctl(o)) return `ret ${o.ret}`;
   switch (o.result) {
     case 'read':
     case 'written':

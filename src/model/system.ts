@@ -66,6 +66,8 @@ export class System {
     this.conversionOrder = effectiveConversionOrder(design);
     this.inj.context = () => ({ afterKick: this.kvm.waitForSeptZap, underWriteLock: this.kvm.mmuLock.writer });
     computeDisallowLpage(this);
+    this.kvm.tdState = design.startPhase;
+    this.tdx.finalized = design.startPhase === 'RUNNABLE';
   }
 
   /** gmem index bound at gfn, or -1 when gfn is outside the memslot. */

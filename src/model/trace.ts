@@ -9,6 +9,14 @@ export interface TraceLine {
   text: string;
 }
 
+export interface TraceObserver {
+  seamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus): void;
+  /** KVM invoked an x86 op on the mirror root (set/remove/split external SPTE) for gfn at level. */
+  hook(name: KvmHook, gfn: number, level: Level): void;
+}
+
+export type KvmHook = 'set_external_spte' | 'remove_external_spte' | 'split_external_spte';
+
 export class Trace {
   h = 0x811c9dc5;
   op = -1;
@@ -16,8 +24,8 @@ export class Trace {
   /** While > 0, successful SEAMCALLs are hashed but not listed (a 512-call WBINVD loop is one line). */
   quiet = 0;
   readonly lines: TraceLine[] | null;
-  /** Called on every SEAMCALL/TDCALL with its arguments and status; the oracle checks call-level rules here. */
-  observer: ((leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus) => void) | null = null;
+  /** The oracle's window on calls as they are made (SEAMCALLs, TDCALLs and KVM's external-SPTE hooks). */
+  observer: TraceObserver | null = null;
   /** (leaf, status code) pairs seen, as LEAF_INDEX * 2^32 + code: a coverage signal. */
   readonly calls = new Set<number>();
 
@@ -43,7 +51,7 @@ export class Trace {
 
   seamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus, forced: boolean): void {
     this.calls.add(LEAF_INDEX[leaf] * 0x100000000 + st.code);
-    if (this.observer) this.observer(leaf, gfn, level, pfn, st);
+    if (this.observer) this.observer.seamcall(leaf, gfn, level, pfn, st);
     this.mixInt(LEAF_INDEX[leaf] + 1);
     this.mixInt(gfn);
     this.mixInt(level + 1);
@@ -55,6 +63,10 @@ export class Trace {
         .join(' ');
       this.push(`${leaf}(${args}) = ${formatStatus(st)}${forced ? '   <- injected' : ''}`);
     }
+  }
+
+  hook(name: KvmHook, gfn: number, level: Level): void {
+    if (this.observer) this.observer.hook(name, gfn, level);
   }
 
   /** A decision or event worth showing and hashing (KVM paths, gmem steps, bugs, warnings). */

@@ -8,6 +8,7 @@ import { SeptState } from '../model/tdx/sept.js';
 import { faultKind, isTolerable } from './faultClass.js';
 import { checkLeafInvariants, checkMirrorMatchesSept, checkMixed, checkNoTransient, hugeMappingMisfit } from './invariants.js';
 import { L2M, type Leaf, type Level } from '../model/tdx/leaf.js';
+import type { KvmHook } from '../model/trace.js';
 import { Reference } from './reference.js';
 import { attrPrivate, septLeafOf } from './view.js';
 
@@ -38,7 +39,18 @@ export class Oracle {
   constructor(private readonly sys: System) {
     this.ref = new Reference(sys.design, sys.gfns);
     this.inhibitSeen = new Uint8Array(sys.regions);
-    sys.trace.observer = (leaf, gfn, level, pfn) => this.onSeamcall(leaf, gfn, level, pfn);
+    sys.trace.observer = {
+      seamcall: (leaf, gfn, level, pfn) => this.onSeamcall(leaf, gfn, level, pfn),
+      hook: (name, gfn, level) => this.onHook(name, gfn, level),
+    };
+  }
+
+  /** Rules about what KVM asks of the TDX side. */
+  private onHook(name: KvmHook, gfn: number, level: Level): void {
+    if (this.pending) return;
+    if (name === 'set_external_spte' && level === L2M && this.sys.kvm.tdState !== 'RUNNABLE') {
+      this.pending = { inv: 'INV-4', message: `2M private mapping of gfn 0x${gfn.toString(16)} requested at TD build time (PAGE.ADD is 4K only)` };
+    }
   }
 
   /** Rules about the calls themselves, checked when they are made. */

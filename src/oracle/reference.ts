@@ -2,7 +2,7 @@
 // the spec alone. Per gfn: attribute, accepted, data (and whether the data is known). It predicts each
 // op's result, then advances on the result it accepted.
 import type { Design } from '../model/config.js';
-import { EFAULT, EINVAL } from '../model/errno.js';
+import { EEXIST, EFAULT, EINVAL } from '../model/errno.js';
 import type { Op } from '../model/ops.js';
 import { describeOutcome, type OpOutcome } from '../model/outcome.js';
 
@@ -13,8 +13,11 @@ export class Reference {
   readonly known: Uint8Array;
 
   private readonly slotBase: number;
+  /** The TD may run only after KVM_TDX_FINALIZE_VM succeeded. */
+  runnable: boolean;
 
   constructor(readonly design: Design, readonly gfns: number) {
+    this.runnable = design.startPhase === 'RUNNABLE';
     this.slotBase = design.slotBaseGfn;
     this.private = new Uint8Array(gfns).fill(1, design.slotBaseGfn); // TD memory in the slot starts private
     this.accepted = new Uint8Array(gfns);
@@ -51,6 +54,7 @@ export class Reference {
       case 'touch': {
         if (out.kind !== 'touch') return `touch returned a ${out.kind} outcome`;
         if (out.result === 'vm-dead') return vmDead ? null : 'touch reported a dead VM but the VM is alive';
+        if (!this.runnable) return out.result === 'exit' && out.errno === -EINVAL ? null : `KVM_RUN before finalize: expected -EINVAL, got ${describeOutcome(out)}`;
         const g = op.gfn;
         if (!this.inSlot(g)) return out.result === 'exit' && out.errno === -EFAULT ? null : `gfn 0x${g.toString(16)} outside the memslot: expected an exit to userspace, got ${describeOutcome(out)}`;
         if (!this.private[g] || this.accepted[g]) {
@@ -70,6 +74,7 @@ export class Reference {
       case 'accept': {
         if (out.kind !== 'accept') return `accept returned a ${out.kind} outcome`;
         if (out.result === 'vm-dead') return vmDead ? null : 'accept reported a dead VM but the VM is alive';
+        if (!this.runnable) return out.result === 'exit' && out.errno === -EINVAL ? null : `KVM_RUN before finalize: expected -EINVAL, got ${describeOutcome(out)}`;
         if (op.level === '4K') {
           const g = op.gfn;
           if (!this.inSlot(g) || !this.private[g]) return out.result === 'exit' && out.errno === -EFAULT ? null : `ACCEPT of shared gfn 0x${g.toString(16)}: expected a memory-fault exit, got ${describeOutcome(out)}`;
@@ -125,6 +130,35 @@ export class Reference {
         }
         if (out.ret !== want) return `punch [0x${op.start.toString(16)}, 0x${op.end.toString(16)}): expected ${want}, got ${out.ret}`;
         if (want === 0) this.forget(op.start, op.end);
+        return null;
+      }
+      case 'initMemRegion': {
+        if (out.kind !== 'initMemRegion') return `initMemRegion returned a ${out.kind} outcome`;
+        // Page by page: each must be private and not yet added; earlier pages stay added [A].
+        let want = 0;
+        let done = op.start;
+        if (this.runnable || !this.validRange(op.start, op.end)) want = -EINVAL;
+        else {
+          for (; done < op.end; done++) {
+            if (!this.private[done]) { want = -EINVAL; break; }
+            if (this.accepted[done]) { want = -EEXIST; break; }
+          }
+        }
+        if (out.ret !== want) return `initMemRegion [0x${op.start.toString(16)}, 0x${op.end.toString(16)}): expected ${want}, got ${out.ret}`;
+        if (!this.runnable) {
+          for (let g = op.start; g < done; g++) {
+            this.accepted[g] = 1; // PAGE.ADD pages are present without a guest ACCEPT
+            this.data[g] = op.data + (g - op.start);
+            this.known[g] = 1;
+          }
+        }
+        return null;
+      }
+      case 'finalize': {
+        if (out.kind !== 'finalize') return `finalize returned a ${out.kind} outcome`;
+        const want = this.runnable ? -EINVAL : 0;
+        if (out.ret !== want) return `finalize: expected ${want}, got ${out.ret}`;
+        this.runnable = true;
         return null;
       }
     }

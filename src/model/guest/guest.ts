@@ -1,6 +1,6 @@
 // The TD guest (model-spec.md 3.5): private and shared accesses and TDG.MEM.PAGE.ACCEPT, re-executed after
 // every EPT-violation exit that KVM resolves. The guest knows which gfns it asked to be private.
-import { EIO } from '../errno.js';
+import { EINVAL, EIO } from '../errno.js';
 import { tdxHandleEptViolation } from '../kvm/fault.js';
 import type { AcceptOutcome, TouchOutcome } from '../outcome.js';
 import type { Path, System } from '../system.js';
@@ -29,6 +29,7 @@ function exit(sys: System): void {
 /** Guest load or store at gfn (a store writes the token `write`). */
 export function* guestTouch(sys: System, guest: Guest, gfn: number, write: number | undefined): Path<TouchOutcome> {
   const isPrivate = guest.believesPrivate[gfn] === 1;
+  if (!sys.kvm.bugged && sys.kvm.tdState !== 'RUNNABLE') return { kind: 'touch', result: 'exit', errno: -EINVAL }; // tdx_vcpu_pre_run()
   for (;;) {
     if (!enter(sys)) return { kind: 'touch', result: 'vm-dead' };
     const pfn = isPrivate ? sys.tdx.guestAccess(gfn) : sys.kvm.sharedEpt[gfn] >= 0 ? sys.kvm.sharedEpt[gfn] : ACCESS_EPT_VIOLATION;
@@ -79,6 +80,7 @@ function* acceptOnce(sys: System, gfn: number, level: Level): Path<AcceptOutcome
 
 /** Guest ACCEPT of the 4K page at gfn, or of the 2M range containing it, falling back to 4K on size mismatch. */
 export function* guestAccept(sys: System, gfn: number, level: '4K' | '2M'): Path<AcceptOutcome> {
+  if (!sys.kvm.bugged && sys.kvm.tdState !== 'RUNNABLE') return { kind: 'accept', result: 'exit', errno: -EINVAL };
   if (level === '4K') {
     const r = yield* acceptOnce(sys, gfn, L4K);
     return r === 'size-mismatch' ? { kind: 'accept', result: 'error', status: 'TDX_PAGE_SIZE_MISMATCH' } : r;

@@ -17,6 +17,7 @@ import { RET_PF_FIXED, RET_PF_RETRY, splitCrossBoundaryLeafs, tdpMmuMapPrivate }
  */
 export function maxMappingLevel(sys: System, gfn: number, folioOrder: number, acceptLevel: Level | -1): Level {
   if (!sys.effectiveHuge) return L4K;
+  if (sys.kvm.tdState !== 'RUNNABLE' && sys.guard('G10')) return L4K; // gmem_max_mapping_level() before finalize (003:L161-165)
   if (folioOrder < sys.gmem.hugeOrder) return L4K; // "(1) the backend folio is 4KB" (003:L173)
   const r = sys.region(gfn);
   const lp = sys.kvm.lpage;

@@ -62,15 +62,34 @@ export function* tdxTrack(sys: System): Path {
  * -EBUSY (the fault is retried); any other error is TDX_BUG_ON and -EIO (kernel-facts.md 2.2).
  */
 export function* tdxSeptSetPrivateSpte(sys: System, gfn: number, level: Level, pfn: number): Path<number> {
-  if (level === L2M && !sys.effectiveHuge) {
-    kvmVmBugged(sys, 'tdx_sept_set_private_spte: 2M mapping with huge pages disabled');
+  sys.trace.hook('set_external_spte', gfn, level);
+  const runnable = sys.kvm.tdState === 'RUNNABLE';
+  // V3-17: KVM_BUG_ON((!enable_tdx_huge_page || state != RUNNABLE) && level != PG_LEVEL_4K)
+  if (level === L2M && (!sys.effectiveHuge || !runnable)) {
+    kvmVmBugged(sys, `tdx_sept_set_private_spte: 2M mapping ${runnable ? 'with huge pages disabled' : 'before the TD is finalized'}`);
     return -EIO;
   }
+  if (!runnable) return yield* tdxMemPageAdd(sys, gfn, pfn);
   const err = sys.tdx.tdhMemPageAug(gfn, level, pfn);
   sys.touch(sys.region(gfn));
   yield 'seamcall';
   if (isOperandBusy(err)) return -EBUSY;
   if (tdxBugOn(sys, err, 'TDH.MEM.PAGE.AUG')) return -EIO;
+  return 0;
+}
+
+/** tdx_mem_page_add(): build time, PAGE.ADD with the source page KVM_TDX_INIT_MEM_REGION supplied. */
+function* tdxMemPageAdd(sys: System, gfn: number, pfn: number): Path<number> {
+  const src = sys.kvm.pageAddSrc;
+  if (src === null) {
+    kvmVmBugged(sys, 'tdx_mem_page_add without a source page');
+    return -EIO;
+  }
+  const err = sys.tdx.tdhMemPageAdd(gfn, pfn, src);
+  sys.touch(sys.region(gfn));
+  yield 'seamcall';
+  if (isOperandBusy(err)) return -EBUSY;
+  if (tdxBugOn(sys, err, 'TDH.MEM.PAGE.ADD')) return -EIO;
   return 0;
 }
 

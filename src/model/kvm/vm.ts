@@ -23,6 +23,10 @@ export class Kvm {
   /** Shared EPT (direct root), 4K only (003:L322): gfn -> pfn or -1. */
   readonly sharedEpt: Int32Array;
   readonly vcpus: Vcpu[] = [new Vcpu()];
+  /** kvm_tdx->state: BUILD until KVM_TDX_FINALIZE_VM, then RUNNABLE. */
+  tdState: 'BUILD' | 'RUNNABLE' = 'RUNNABLE';
+  /** Source contents for the PAGE.ADD of the page KVM_TDX_INIT_MEM_REGION is populating (page_add_src). */
+  pageAddSrc: number | null = null;
   /** kvm_vm_bugged(): KVM_BUG_ON / TDX_BUG_ON fired; the VM is dead (kernel-facts.md 2.1). */
   bugged = false;
   /** kvm_tdx->wait_for_sept_zap: vCPUs may not enter while the one BUSY retry runs. */

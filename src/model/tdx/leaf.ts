@@ -10,6 +10,8 @@ export const LEAVES = [
   'TDH.MEM.PAGE.REMOVE',
   'TDH.PHYMEM.PAGE.WBINVD',
   'TDG.MEM.PAGE.ACCEPT',
+  'TDH.MEM.PAGE.ADD',
+  'TDH.MR.FINALIZE',
 ] as const;
 export type Leaf = (typeof LEAVES)[number];
 
@@ -22,6 +24,8 @@ export const LEAF_NUMBER: Record<Leaf, number> = {
   'TDH.MEM.PAGE.REMOVE': 29,
   'TDH.PHYMEM.PAGE.WBINVD': 41,
   'TDG.MEM.PAGE.ACCEPT': 6, // TDCALL leaf TDG.MEM.PAGE.ACCEPT
+  'TDH.MEM.PAGE.ADD': 2,
+  'TDH.MR.FINALIZE': 17,
 };
 
 export const LEAF_INDEX: Record<Leaf, number> = Object.fromEntries(LEAVES.map((l, i) => [l, i])) as Record<Leaf, number>;

@@ -37,6 +37,8 @@ export class TdxModule {
   hkid = 1;
   /** TD epoch, incremented by TDH.MEM.TRACK. */
   epoch = 1;
+  /** TDH.MR.FINALIZE done: the TD may run; PAGE.ADD is over and AUG begins (003:L161-165). */
+  finalized = true;
 
   constructor(
     readonly phys: PhysMem,
@@ -76,9 +78,10 @@ export class TdxModule {
     return Math.floor(gfn / this.ptrs);
   }
 
-  /** BEPOCH recorded by BLOCK must be older than the current epoch: a TRACK happened since (MOD-remove/demote). */
+  /** BEPOCH recorded by BLOCK must be older than the current epoch: a TRACK happened since (MOD-remove/demote).
+   *  A TD that never ran has no TLB entries to track [A]. */
   private tracked(bepoch: number): boolean {
-    return bepoch < this.epoch;
+    return !this.finalized || bepoch < this.epoch;
   }
 
   // ---- SEAMCALLs -------------------------------------------------------------------------------
@@ -91,7 +94,8 @@ export class TdxModule {
     const s = this.sept;
     const r = this.region(gfn);
     const n = level === L2M ? this.ptrs : 1;
-    if (this.hkid < 0 || gfn % n !== 0 || pfn % n !== 0) return this.ret(leaf, gfn, level, pfn, status('TDX_OPERAND_INVALID', RCX));
+    if (this.hkid < 0 || !this.finalized) return this.ret(leaf, gfn, level, pfn, status('TDX_OPERAND_INVALID', OPERAND_ID.TDR));
+    if (gfn % n !== 0 || pfn % n !== 0) return this.ret(leaf, gfn, level, pfn, status('TDX_OPERAND_INVALID', RCX));
     if (level === L2M) {
       if (s.e2m[r] !== S.FREE) return this.ret(leaf, gfn, level, pfn, status('TDX_EPT_ENTRY_STATE_INCORRECT', RCX));
     } else {
@@ -113,6 +117,39 @@ export class TdxModule {
       this.phys.dirtyHkid[pfn + i] = this.hkid;
     }
     return this.ret(leaf, gfn, level, pfn, SUCCESS);
+  }
+
+  /**
+   * TDH.MEM.PAGE.ADD: at TD build time only, add a 4K page that is MAPPED at once with the source contents
+   * (no ACCEPT needed) [A]; "tdh_mem_page_add() only adds private pages at 4KB" (003:L164).
+   */
+  tdhMemPageAdd(gfn: number, pfn: number, src: number): SeamStatus {
+    const leaf = 'TDH.MEM.PAGE.ADD';
+    const f = this.forced(leaf);
+    if (f) return this.ret(leaf, gfn, L4K, pfn, f, true);
+    const s = this.sept;
+    const r = this.region(gfn);
+    if (this.hkid < 0 || this.finalized) return this.ret(leaf, gfn, L4K, pfn, status('TDX_OPERAND_INVALID', OPERAND_ID.TDR));
+    const p = s.e2m[r];
+    if (p === S.FREE || p === S.NL_BLOCKED) return this.ret(leaf, gfn, L4K, pfn, status('TDX_EPT_WALK_FAILED', RCX));
+    if (p !== S.NL_MAPPED || s.e4k[gfn] !== S.FREE) return this.ret(leaf, gfn, L4K, pfn, status('TDX_EPT_ENTRY_STATE_INCORRECT', RCX));
+    if (this.pamt[pfn] !== PamtType.NDA) return this.ret(leaf, gfn, L4K, pfn, status('TDX_PAGE_METADATA_INCORRECT', 0x02));
+    s.e4k[gfn] = S.MAPPED;
+    s.pfn4k[gfn] = pfn;
+    this.pamt[pfn] = PamtType.REG_4K;
+    this.phys.dirtyHkid[pfn] = this.hkid;
+    this.phys.content[pfn] = src;
+    return this.ret(leaf, gfn, L4K, pfn, SUCCESS);
+  }
+
+  /** TDH.MR.FINALIZE: end of the build; the measurement is sealed and the TD can run. */
+  tdhMrFinalize(): SeamStatus {
+    const leaf = 'TDH.MR.FINALIZE';
+    const f = this.forced(leaf, OPERAND_ID.TDR);
+    if (f) return this.ret(leaf, -1, -1, -1, f, true);
+    if (this.hkid < 0 || this.finalized) return this.ret(leaf, -1, -1, -1, status('TDX_OPERAND_INVALID', OPERAND_ID.TDR));
+    this.finalized = true;
+    return this.ret(leaf, -1, -1, -1, SUCCESS);
   }
 
   /** TDH.MEM.SEPT.ADD: install a 4K S-EPT page under the 2M entry of `gfn` [A]. */
