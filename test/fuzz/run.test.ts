@@ -76,13 +76,13 @@ describe('generateCase', () => {
     expect(ops.size).toBe(20);
     expect(generateCase(d, SEED + 1, 0).ops).not.toEqual(generateCase(d, SEED, 0).ops);
   });
-  it('records provenance and copies the design, varying only the memslot layout', () => {
+  it('records provenance and copies the design, varying only the workload (memslot layout, start phase)', () => {
     const layouts = new Set<string>();
     for (let i = 0; i < 400; i++) {
       const c = generateCase(d, SEED, i);
       expect(c.provenance).toEqual({ campaignSeed: SEED, caseIndex: i, generatorVersion: GENERATOR_VERSION });
-      const { slotBaseGfn, gmemOffset, uaddrOffset, ...rest } = c.design;
-      const { slotBaseGfn: _b, gmemOffset: _o, uaddrOffset: _u, ...want } = d;
+      const { slotBaseGfn, gmemOffset, uaddrOffset, startPhase: _p, ...rest } = c.design;
+      const { slotBaseGfn: _b, gmemOffset: _o, uaddrOffset: _u, startPhase: _q, ...want } = d;
       expect(rest).toEqual(want);
       expect(c.design).not.toBe(d);
       expect(c.design.guardsOff).not.toBe(d.guardsOff);
