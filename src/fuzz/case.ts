@@ -53,6 +53,7 @@ const OP_FIELDS: Record<OpKind, string[]> = {
   punch: ['start', 'end'],
   initMemRegion: ['start', 'end', 'data'],
   finalize: [],
+  destroy: [],
 };
 
 function isObj(x: unknown): x is Record<string, unknown> {
@@ -127,6 +128,8 @@ function parseOp(raw: unknown, file: string, field: string, gfns: number): Op {
     }
     case 'finalize':
       return withFaults({ op: 'finalize' });
+    case 'destroy':
+      return withFaults({ op: 'destroy' });
   }
 }
 

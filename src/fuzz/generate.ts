@@ -46,6 +46,7 @@ const LEAVES_BY_OP: Record<Op['op'], readonly Leaf[]> = {
   punch: ['TDH.MEM.RANGE.BLOCK', 'TDH.MEM.TRACK', 'TDH.MEM.PAGE.REMOVE', 'TDH.PHYMEM.PAGE.WBINVD'],
   initMemRegion: ['TDH.MEM.PAGE.ADD', 'TDH.MEM.SEPT.ADD'],
   finalize: ['TDH.MR.FINALIZE'],
+  destroy: ['TDH.MEM.RANGE.BLOCK', 'TDH.MEM.PAGE.REMOVE', 'TDH.MNG.VPFLUSHDONE', 'TDH.PHYMEM.CACHE.WB', 'TDH.MNG.KEY.FREEID', 'TDH.PHYMEM.PAGE.RECLAIM'],
 };
 
 /** Hard errors a fuzzer may inject: statuses the design does not expect (fatal by design). */
@@ -175,6 +176,14 @@ export function generateCase(campaignDesign: Design, campaignSeed: number, index
     if (faults) op.faults = faults;
     ops.push(op);
     last = gfn;
+  }
+  // Teardown (seed 000) ends a quarter of the cases, occasionally followed by ops that must find nothing.
+  if (rng.chance(0.25)) {
+    const op: Op = { op: 'destroy' };
+    const faults = genFaults(rng, 'destroy');
+    if (faults) op.faults = faults;
+    ops.push(op);
+    if (rng.chance(0.05)) ops.push({ op: 'touch', gfn: gfnPick() });
   }
   return {
     format: CASE_FORMAT,

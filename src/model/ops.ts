@@ -5,11 +5,13 @@ import { kvmGmemConvert } from './gmem/convert.js';
 import { kvmGmemPunchHole } from './gmem/punch.js';
 import { type Guest, guestAccept, guestTouch } from './guest/guest.js';
 import type { OpOutcome } from './outcome.js';
+import { EBADF } from './errno.js';
 import { kvmTdxFinalizeVm, kvmTdxInitMemRegion } from './kvm/tdBuild.js';
+import { kvmDestroy } from './kvm/teardown.js';
 import type { Path, System } from './system.js';
 
-export type OpKind = 'touch' | 'accept' | 'convert' | 'punch' | 'initMemRegion' | 'finalize';
-export const OP_KINDS: readonly OpKind[] = ['touch', 'accept', 'convert', 'punch', 'initMemRegion', 'finalize'];
+export type OpKind = 'touch' | 'accept' | 'convert' | 'punch' | 'initMemRegion' | 'finalize' | 'destroy';
+export const OP_KINDS: readonly OpKind[] = ['touch', 'accept', 'convert', 'punch', 'initMemRegion', 'finalize', 'destroy'];
 
 interface OpBase {
   faults?: FaultSpec[];
@@ -26,9 +28,16 @@ export interface PunchOp extends OpBase { op: 'punch'; start: number; end: numbe
 export interface InitMemRegionOp extends OpBase { op: 'initMemRegion'; start: number; end: number; data: number }
 /** KVM_TDX_FINALIZE_VM. */
 export interface FinalizeOp extends OpBase { op: 'finalize' }
-export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp | InitMemRegionOp | FinalizeOp;
+/** Close the guest_memfd and the VM fd: the whole teardown (seed 000). Later ops find nothing to act on. */
+export interface DestroyOp extends OpBase { op: 'destroy' }
+export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp | InitMemRegionOp | FinalizeOp | DestroyOp;
 
 export function* applyOp(sys: System, guest: Guest, op: Op): Path<OpOutcome> {
+  if (sys.destroyed) {
+    // The fds are closed: the vCPU cannot run and every ioctl fails with -EBADF.
+    if (op.op === 'touch' || op.op === 'accept') return { kind: op.op, result: 'vm-dead' };
+    return { kind: op.op, ret: -EBADF };
+  }
   switch (op.op) {
     case 'touch':
       return yield* guestTouch(sys, guest, op.gfn, op.write);
@@ -46,6 +55,8 @@ export function* applyOp(sys: System, guest: Guest, op: Op): Path<OpOutcome> {
       return { kind: 'initMemRegion', ret: yield* kvmTdxInitMemRegion(sys, op.start, op.end, op.data) };
     case 'finalize':
       return { kind: 'finalize', ret: yield* kvmTdxFinalizeVm(sys) };
+    case 'destroy':
+      return { kind: 'destroy', ret: yield* kvmDestroy(sys) };
   }
 }
 
@@ -63,5 +74,7 @@ export function describeOp(op: Op): string {
       return `initMemRegion([0x${op.start.toString(16)}, 0x${op.end.toString(16)}), data=${op.data})`;
     case 'finalize':
       return 'finalize()';
+    case 'destroy':
+      return 'destroy()';
   }
 }

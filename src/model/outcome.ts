@@ -21,7 +21,7 @@ export interface IoctlOutcome<K extends string> {
   kind: K;
   ret: number;
 }
-export type IoctlKind = 'convert' | 'punch' | 'initMemRegion' | 'finalize';
+export type IoctlKind = 'convert' | 'punch' | 'initMemRegion' | 'finalize' | 'destroy';
 
 export type OpOutcome = TouchOutcome | AcceptOutcome | IoctlOutcome<IoctlKind>;
 

@@ -5,7 +5,7 @@ import { FaultInjector } from './faults.js';
 import { Gmem, PRIVATE } from './gmem/gmem.js';
 import { computeDisallowLpage } from './kvm/lpage.js';
 import type { GuardId } from './guards.js';
-import { PhysMem } from './host/phys.js';
+import { Owner, PhysMem } from './host/phys.js';
 import { Kvm } from './kvm/vm.js';
 import { TdxModule } from './tdx/module.js';
 import { Trace } from './trace.js';
@@ -37,6 +37,10 @@ export class System {
   /** The 2M regions a step touched, for incremental invariant checks (principle 8). */
   readonly touched: Set<number> = new Set();
   readonly effectiveHuge: boolean;
+  /** TD control pages (TDR, TDCS, TDVPR), reclaimed at teardown. */
+  readonly controlPages: number[] = [];
+  /** The VM and its guest_memfd are gone (the destroy op ran). */
+  destroyed = false;
   readonly conversionOrder: ReturnType<typeof effectiveConversionOrder>;
 
   /** The one memslot: gfns [slotBase, slotEnd) map to gmem indices from gmemOffset on. */
@@ -68,6 +72,9 @@ export class System {
     computeDisallowLpage(this);
     this.kvm.tdState = design.startPhase;
     this.tdx.finalized = design.startPhase === 'RUNNABLE';
+    // TDR, TDCS and the vCPU's TDVPR: TD control pages for the TD's lifetime [A].
+    for (let i = 0; i < 3; i++) this.controlPages.push(this.phys.allocSmall(Owner.CTRL, i));
+    for (const p of this.controlPages) this.tdx.addControlPage(p);
   }
 
   /** gmem index bound at gfn, or -1 when gfn is outside the memslot. */

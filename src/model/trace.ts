@@ -15,7 +15,7 @@ export interface TraceObserver {
   hook(name: KvmHook, gfn: number, level: Level): void;
 }
 
-export type KvmHook = 'set_external_spte' | 'remove_external_spte' | 'split_external_spte';
+export type KvmHook = 'set_external_spte' | 'remove_external_spte' | 'split_external_spte' | 'reclaim_external_sp';
 
 export class Trace {
   h = 0x811c9dc5;

@@ -11,6 +11,8 @@ import { L2M, type Leaf, type Level } from '../model/tdx/leaf.js';
 import type { KvmHook } from '../model/trace.js';
 import { Reference } from './reference.js';
 import { attrPrivate, septLeafOf } from './view.js';
+import { LifetimeChecker } from './lifetime.js';
+import { isSuccess, type SeamStatus } from '../model/tdx/status.js';
 
 export interface Violation {
   inv: string;
@@ -33,14 +35,19 @@ export class Oracle {
   /** Reported, not failed (accepted risks and expected-by-design events). */
   readonly notes: string[] = [];
 
+  /** tdx_mmu_release_hkid() has begun (VPFLUSHDONE was issued). */
+  private hkidReleaseTried = false;
   /** A violation seen at a SEAMCALL, reported at the end of the step that made the call. */
   private pending: Violation | null = null;
 
+  private readonly lifetime: LifetimeChecker;
+
   constructor(private readonly sys: System) {
     this.ref = new Reference(sys.design, sys.gfns);
+    this.lifetime = new LifetimeChecker(sys, () => false);
     this.inhibitSeen = new Uint8Array(sys.regions);
     sys.trace.observer = {
-      seamcall: (leaf, gfn, level, pfn) => this.onSeamcall(leaf, gfn, level, pfn),
+      seamcall: (leaf, gfn, level, pfn, st) => this.onSeamcall(leaf, gfn, level, pfn, st),
       hook: (name, gfn, level) => this.onHook(name, gfn, level),
     };
   }
@@ -48,14 +55,22 @@ export class Oracle {
   /** Rules about what KVM asks of the TDX side. */
   private onHook(name: KvmHook, gfn: number, level: Level): void {
     if (this.pending) return;
-    if (name === 'set_external_spte' && level === L2M && this.sys.kvm.tdState !== 'RUNNABLE') {
+    const sys = this.sys;
+    if (name === 'set_external_spte' && level === L2M && sys.kvm.tdState !== 'RUNNABLE') {
       this.pending = { inv: 'INV-4', message: `2M private mapping of gfn 0x${gfn.toString(16)} requested at TD build time (PAGE.ADD is 4K only)` };
+    } else if (name === 'reclaim_external_sp' && sys.tdx.hkid >= 0 && this.op?.op === 'destroy' && !this.hkidReleaseTried) {
+      this.pending = { inv: 'INV-27', message: `teardown reclaims the S-EPT page of 2M range ${sys.region(gfn)} before the HKID is released` };
     }
   }
 
   /** Rules about the calls themselves, checked when they are made. */
-  private onSeamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number): void {
+  private onSeamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus): void {
+    if (leaf === 'TDH.MNG.VPFLUSHDONE') this.hkidReleaseTried = true; // after a failed release, leaking is right
     if (this.pending) return;
+    if (leaf === 'TDH.MNG.KEY.FREEID' && isSuccess(st) && !this.sys.kvm.bugged && septHasLeaves(this.sys)) {
+      this.pending = { inv: 'INV-27', message: 'HKID released while guest pages are still mapped in the S-EPT' };
+      return;
+    }
     if (leaf === 'TDH.MEM.PAGE.AUG' && level === L2M) {
       const m = hugeMappingMisfit(this.sys, gfn, pfn);
       if (m) this.pending = { inv: 'INV-3', message: `TDH.MEM.PAGE.AUG requested: ${m}` };
@@ -69,6 +84,10 @@ export class Oracle {
 
   /** Is the VM's death explained by a fatal-by-design fault? */
   private deathExplained(): boolean {
+    return this.fatalFaultSoFar();
+  }
+
+  private fatalFaultSoFar(): boolean {
     for (const f of this.sys.inj.fired) if (!isTolerable(f)) return true;
     return false;
   }
@@ -83,6 +102,8 @@ export class Oracle {
   afterStep(): Violation | null {
     const sys = this.sys;
     if (this.pending) return this.pending;
+    const freed = this.lifetime.check(); // every free is judged at the step that made it
+    if (freed) return freed;
     if (sys.touched.size === 0 && !sys.kvm.bugged) return null;
     if (sys.kvm.bugged && !this.deathExplained()) {
       const faults = sys.inj.fired.map(faultKind);
@@ -121,7 +142,12 @@ export class Oracle {
   endOp(out: OpOutcome): Violation | null {
     const sys = this.sys;
     const op = this.op!;
-    const dead = sys.kvm.bugged;
+    const dead = sys.kvm.bugged || sys.destroyed;
+    this.notes.push(...this.lifetime.acceptedRisks.splice(0));
+    if (op.op === 'destroy' && sys.destroyed && !this.fatalFaultSoFar()) {
+      const v = this.lifetime.checkTeardownComplete();
+      if (v) return v;
+    }
     if (!dead) {
       const mismatch = this.ref.apply(op, out, dead);
       if (mismatch) {
@@ -133,6 +159,7 @@ export class Oracle {
     } else {
       this.ref.apply(op, out, dead); // keep the reference moving; the guest can no longer observe anything
     }
+    if (sys.destroyed) return null;
     for (let r = 0; r < sys.regions; r++) {
       let m = checkNoTransient(sys, r);
       if (m) return { inv: 'INV-15', message: m };
@@ -176,4 +203,17 @@ export class Oracle {
     }
     return null;
   }
+}
+
+/** Does any private leaf remain in the S-EPT? */
+function septHasLeaves(sys: System): boolean {
+  const s = sys.tdx.sept;
+  for (let r = 0; r < sys.regions; r++) {
+    const e = s.e2m[r];
+    if (e >= SeptState.PENDING && e <= SeptState.PENDING_BLOCKED) return true;
+    if (e === SeptState.NL_MAPPED || e === SeptState.NL_BLOCKED) {
+      for (let g = r * sys.ptrs; g < (r + 1) * sys.ptrs; g++) if (s.e4k[g] !== SeptState.FREE) return true;
+    }
+  }
+  return false;
 }

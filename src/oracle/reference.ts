@@ -2,9 +2,9 @@
 // the spec alone. Per gfn: attribute, accepted, data (and whether the data is known). It predicts each
 // op's result, then advances on the result it accepted.
 import type { Design } from '../model/config.js';
-import { EEXIST, EFAULT, EINVAL } from '../model/errno.js';
+import { EBADF, EEXIST, EFAULT, EINVAL } from '../model/errno.js';
 import type { Op } from '../model/ops.js';
-import { describeOutcome, type OpOutcome } from '../model/outcome.js';
+import { describeOutcome, isIoctl, type OpOutcome } from '../model/outcome.js';
 
 export class Reference {
   readonly private: Uint8Array;
@@ -15,6 +15,8 @@ export class Reference {
   private readonly slotBase: number;
   /** The TD may run only after KVM_TDX_FINALIZE_VM succeeded. */
   runnable: boolean;
+  /** The VM and guest_memfd fds are closed. */
+  destroyed = false;
 
   constructor(readonly design: Design, readonly gfns: number) {
     this.runnable = design.startPhase === 'RUNNABLE';
@@ -50,6 +52,10 @@ export class Reference {
    * `vmDead` is what userspace can see (ioctls fail, vCPUs do not run); guest ops may then say so.
    */
   apply(op: Op, out: OpOutcome, vmDead: boolean): string | null {
+    if (this.destroyed) {
+      if (op.op === 'touch' || op.op === 'accept') return out.kind === op.op && 'result' in out && out.result === 'vm-dead' ? null : `${op.op} after teardown: expected vm-dead, got ${describeOutcome(out)}`;
+      return isIoctl(out) && out.ret === -EBADF ? null : `${op.op} after teardown: expected ${-EBADF}, got ${describeOutcome(out)}`;
+    }
     switch (op.op) {
       case 'touch': {
         if (out.kind !== 'touch') return `touch returned a ${out.kind} outcome`;
@@ -153,6 +159,11 @@ export class Reference {
           }
         }
         return null;
+      }
+      case 'destroy': {
+        if (out.kind !== 'destroy') return `destroy returned a ${out.kind} outcome`;
+        this.destroyed = true;
+        return out.ret === 0 ? null : `destroy: expected 0, got ${out.ret}`;
       }
       case 'finalize': {
         if (out.kind !== 'finalize') return `finalize returned a ${out.kind} outcome`;

@@ -10,9 +10,10 @@ export enum Owner {
   SEPT = 3, // an S-EPT page-table page (external_spt); arg = 2M region it maps
   HOST_OTHER = 4, // used by the host kernel or userspace for something else
   LEAKED = 5, // intentionally leaked after a failure (004:L125-126)
+  CTRL = 6, // TD control structure page (TDR, TDCS, TDVPR); arg = which
 }
 
-export const OWNER_NAMES = ['FREE_HUGE', 'FREE', 'GMEM', 'SEPT', 'HOST_OTHER', 'LEAKED'] as const;
+export const OWNER_NAMES = ['FREE_HUGE', 'FREE', 'GMEM', 'SEPT', 'HOST_OTHER', 'LEAKED', 'CTRL'] as const;
 
 export class PhysMem {
   readonly owner: Uint8Array;
@@ -24,6 +25,8 @@ export class PhysMem {
   readonly hugeBlocks: number;
   readonly smallBase: number;
   readonly total: number;
+  /** Every free, in order: the pfn and the owner it had. The oracle reads this log from its own cursor. */
+  readonly freeLog: { pfn: number; was: Owner }[] = [];
 
   constructor(readonly ptrs: number, hugeBlocks: number, smallPages: number) {
     this.hugeBlocks = hugeBlocks;
@@ -69,6 +72,7 @@ export class PhysMem {
 
   /** Return a page to the pool it came from. */
   free(pfn: number): void {
+    this.freeLog.push({ pfn, was: this.owner[pfn] });
     this.owner[pfn] = pfn < this.smallBase ? Owner.FREE_HUGE : Owner.FREE;
     this.ownerArg[pfn] = 0;
   }

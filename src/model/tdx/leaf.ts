@@ -12,6 +12,10 @@ export const LEAVES = [
   'TDG.MEM.PAGE.ACCEPT',
   'TDH.MEM.PAGE.ADD',
   'TDH.MR.FINALIZE',
+  'TDH.MNG.VPFLUSHDONE',
+  'TDH.PHYMEM.CACHE.WB',
+  'TDH.MNG.KEY.FREEID',
+  'TDH.PHYMEM.PAGE.RECLAIM',
 ] as const;
 export type Leaf = (typeof LEAVES)[number];
 
@@ -26,6 +30,10 @@ export const LEAF_NUMBER: Record<Leaf, number> = {
   'TDG.MEM.PAGE.ACCEPT': 6, // TDCALL leaf TDG.MEM.PAGE.ACCEPT
   'TDH.MEM.PAGE.ADD': 2,
   'TDH.MR.FINALIZE': 17,
+  'TDH.MNG.VPFLUSHDONE': 19,
+  'TDH.PHYMEM.CACHE.WB': 40,
+  'TDH.MNG.KEY.FREEID': 20,
+  'TDH.PHYMEM.PAGE.RECLAIM': 28,
 };
 
 export const LEAF_INDEX: Record<Leaf, number> = Object.fromEntries(LEAVES.map((l, i) => [l, i])) as Record<Leaf, number>;

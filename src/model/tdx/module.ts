@@ -14,6 +14,7 @@ export enum PamtType {
   REG_4K = 1,
   REG_2M = 2, // part of a 2M private page
   SEPT = 3,
+  CTRL = 4, // TDR / TDCS / TDVPR
 }
 
 export interface ModuleFeatures {
@@ -39,6 +40,10 @@ export class TdxModule {
   epoch = 1;
   /** TDH.MR.FINALIZE done: the TD may run; PAGE.ADD is over and AUG begins (003:L161-165). */
   finalized = true;
+  /** TDH.MNG.VPFLUSHDONE succeeded: no vCPU holds TD state on a CPU any more. */
+  vpFlushDone = false;
+  /** TDH.PHYMEM.CACHE.WB done since VPFLUSHDONE: no cache line is tagged with the HKID. */
+  cacheWbDone = false;
 
   constructor(
     readonly phys: PhysMem,
@@ -280,6 +285,70 @@ export class TdxModule {
     if (this.hkid < 0) return this.ret(leaf, -1, L4K, pfn, status('TDX_KEY_STATE_INCORRECT', 0));
     this.phys.dirtyHkid[pfn] = -1;
     return this.ret(leaf, -1, L4K, pfn, SUCCESS);
+  }
+
+  // ---- HKID release and reclaim (kernel-facts.md 2.4) ---------------------------------------------
+
+  /** TDH.MNG.VPFLUSHDONE: every vCPU was flushed (TDH.VP.FLUSH); the TD stops being able to run. */
+  tdhMngVpflushdone(): SeamStatus {
+    const leaf = 'TDH.MNG.VPFLUSHDONE';
+    const f = this.forced(leaf, OPERAND_ID.TDR);
+    if (f) return this.ret(leaf, -1, -1, -1, f, true);
+    if (this.hkid < 0) return this.ret(leaf, -1, -1, -1, status('TDX_KEY_STATE_INCORRECT', OPERAND_ID.TDR));
+    this.vpFlushDone = true;
+    return this.ret(leaf, -1, -1, -1, SUCCESS);
+  }
+
+  /** TDH.PHYMEM.CACHE.WB: write back every cache line tagged with the TD's HKID [A: all pages at once]. */
+  tdhPhymemCacheWb(): SeamStatus {
+    const leaf = 'TDH.PHYMEM.CACHE.WB';
+    const f = this.forced(leaf);
+    if (f) return this.ret(leaf, -1, -1, -1, f, true);
+    if (!this.vpFlushDone || this.hkid < 0) return this.ret(leaf, -1, -1, -1, status('TDX_NO_HKID_READY_TO_WBCACHE'));
+    const d = this.phys.dirtyHkid;
+    for (let p = 0; p < d.length; p++) if (d[p] === this.hkid) d[p] = -1;
+    this.cacheWbDone = true;
+    return this.ret(leaf, -1, -1, -1, SUCCESS);
+  }
+
+  /** TDH.MNG.KEY.FREEID: the HKID goes back to the pool; the TD is in teardown from here on. */
+  tdhMngKeyFreeid(): SeamStatus {
+    const leaf = 'TDH.MNG.KEY.FREEID';
+    const f = this.forced(leaf, OPERAND_ID.TDR);
+    if (f) return this.ret(leaf, -1, -1, -1, f, true);
+    if (this.hkid < 0 || !this.cacheWbDone) return this.ret(leaf, -1, -1, -1, status('TDX_KEY_STATE_INCORRECT', OPERAND_ID.TDR));
+    this.hkid = -1;
+    return this.ret(leaf, -1, -1, -1, SUCCESS);
+  }
+
+  /**
+   * TDH.PHYMEM.PAGE.RECLAIM: take a TD-owned page back from a TD whose HKID is released ("allowed only
+   * when destroying the TD", kernel-facts.md 2.4). An S-EPT page takes its 2M entry with it.
+   */
+  tdhPhymemPageReclaim(pfn: number): SeamStatus {
+    const leaf = 'TDH.PHYMEM.PAGE.RECLAIM';
+    const f = this.forced(leaf);
+    if (f) return this.ret(leaf, -1, -1, pfn, f, true);
+    if (this.hkid >= 0) return this.ret(leaf, -1, -1, pfn, status('TDX_KEY_STATE_INCORRECT', OPERAND_ID.TDR));
+    const t = this.pamt[pfn];
+    if (t === PamtType.NDA) return this.ret(leaf, -1, -1, pfn, status('TDX_PAGE_METADATA_INCORRECT', RCX));
+    if (t === PamtType.SEPT) {
+      const r = this.sept.table.indexOf(pfn);
+      if (r >= 0) {
+        this.sept.e2m[r] = S.FREE;
+        this.sept.table[r] = -1;
+        this.sept.e4k.fill(S.FREE, r * this.ptrs, (r + 1) * this.ptrs);
+        this.sept.pfn4k.fill(-1, r * this.ptrs, (r + 1) * this.ptrs);
+      }
+    }
+    this.pamt[pfn] = PamtType.NDA;
+    return this.ret(leaf, -1, -1, pfn, SUCCESS);
+  }
+
+  /** TD creation: TDR, TDCS and one TDVPR become TD control pages (TDH.MNG.CREATE/ADDCX, TDH.VP.CREATE) [A]. */
+  addControlPage(pfn: number): void {
+    this.pamt[pfn] = PamtType.CTRL;
+    this.phys.dirtyHkid[pfn] = this.hkid;
   }
 
   // ---- guest side (TD context) -------------------------------------------------------------------

@@ -1,0 +1,79 @@
+// Page lifetime (model-spec.md 5, INV-7 and INV-20..22, INV-27, INV-28): every page the host frees is
+// examined once, from the model's free log, against what the TDX module still says about it.
+import { Owner, OWNER_NAMES } from '../model/host/phys.js';
+import type { System } from '../model/system.js';
+import { PamtType } from '../model/tdx/module.js';
+import { SeptState } from '../model/tdx/sept.js';
+import type { Violation } from './oracle.js';
+
+const PAMT_NAMES = ['NDA', 'REG_4K', 'REG_2M', 'SEPT', 'CTRL'];
+
+export class LifetimeChecker {
+  private cursor = 0;
+  /** UAF seen while the VM was bugged under refcount policy NONE: reported, not failed (002, INV-20). */
+  readonly acceptedRisks: string[] = [];
+
+  constructor(private readonly sys: System, private readonly strictUAF: () => boolean) {}
+
+  /** Frees since the last call. */
+  check(): Violation | null {
+    const sys = this.sys;
+    const log = sys.phys.freeLog;
+    const tdAlive = sys.tdx.hkid >= 0;
+    for (; this.cursor < log.length; this.cursor++) {
+      const { pfn, was } = log[this.cursor];
+      const hex = `0x${pfn.toString(16)}`;
+      const pamt = sys.tdx.pamt[pfn];
+      if (was === Owner.LEAKED) return { inv: 'INV-21', message: `leaked page ${hex} was returned to the host allocator` };
+      if (was === Owner.SEPT && tdAlive && pamt !== PamtType.NDA) {
+        return { inv: 'INV-7', message: `S-EPT page ${hex} freed to the host while the HKID is assigned` };
+      }
+      if (pamt !== PamtType.NDA && tdAlive) {
+        const msg = `page ${hex} (${OWNER_NAMES[was]}) freed to the host while the live TD still owns it (PAMT ${PAMT_NAMES[pamt]}${inSept(sys, pfn) ? ', mapped in the S-EPT' : ''})`;
+        if (sys.kvm.bugged && !this.strictUAF()) {
+          // "there is a potential window that a private page mapped in the S-EPT could be reallocated" (002)
+          this.acceptedRisks.push(`ACCEPTED-RISK INV-20: ${msg} after the VM was bugged (refcount policy NONE)`);
+          continue;
+        }
+        return { inv: 'INV-20', message: msg };
+      }
+      if (pamt !== PamtType.NDA || sys.phys.dirtyHkid[pfn] >= 0) {
+        const msg = `page ${hex} freed to the host ${pamt !== PamtType.NDA ? `still PAMT ${PAMT_NAMES[pamt]}` : `with cache lines of HKID ${sys.phys.dirtyHkid[pfn]}`}`;
+        if (sys.kvm.bugged && !this.strictUAF()) {
+          // the same window: after KVM_BUG_ON nothing holds the page back from guest_memfd (002)
+          this.acceptedRisks.push(`ACCEPTED-RISK INV-22: ${msg} after the VM was bugged (refcount policy NONE)`);
+          continue;
+        }
+        return { inv: 'INV-22', message: msg };
+      }
+    }
+    return null;
+  }
+
+  /** INV-28 at the end of a teardown with no fatal-by-design fault: nothing leaked, nothing kept. */
+  checkTeardownComplete(): Violation | null {
+    const sys = this.sys;
+    const kept: string[] = [];
+    for (let p = 0; p < sys.phys.total; p++) {
+      const o = sys.phys.owner[p];
+      if (o === Owner.FREE || o === Owner.FREE_HUGE || o === Owner.HOST_OTHER) continue;
+      kept.push(`0x${p.toString(16)} ${OWNER_NAMES[o]}`);
+    }
+    if (sys.tdx.hkid >= 0) kept.push(`HKID ${sys.tdx.hkid}`);
+    return kept.length ? { inv: 'INV-28', message: `teardown left ${kept.length} resources behind: ${kept.slice(0, 6).join(', ')}${kept.length > 6 ? ', ...' : ''}` } : null;
+  }
+}
+
+/** Is pfn a leaf or table page of the S-EPT right now? */
+export function inSept(sys: System, pfn: number): boolean {
+  const s = sys.tdx.sept;
+  for (let r = 0; r < sys.regions; r++) {
+    const e = s.e2m[r];
+    if (e >= SeptState.PENDING && e <= SeptState.PENDING_BLOCKED && pfn >= s.pfn2m[r] && pfn < s.pfn2m[r] + sys.ptrs) return true;
+    if (e === SeptState.NL_MAPPED || e === SeptState.NL_BLOCKED) {
+      if (s.table[r] === pfn) return true;
+      for (let g = r * sys.ptrs; g < (r + 1) * sys.ptrs; g++) if (s.e4k[g] !== SeptState.FREE && s.pfn4k[g] === pfn) return true;
+    }
+  }
+  return false;
+}
