@@ -2,7 +2,7 @@
 import { relative, isAbsolute } from 'node:path';
 import { DEFAULT_DESIGN, DESIGN_KEYS, type Design } from '../model/config.js';
 import { guardInfo } from '../model/guards.js';
-import type { FaultSpec } from '../model/faults.js';
+import { type FaultSpec, isSiteFault } from '../model/faults.js';
 import type { Expect, Op } from '../fuzz/case.js';
 import { describeOp } from '../model/ops.js';
 import type { RunResult } from '../fuzz/result.js';
@@ -12,6 +12,7 @@ import type { RunResult } from '../fuzz/result.js';
 export const formatOp = (o: Op): string => describeOp(o);
 
 export function formatFault(f: FaultSpec): string {
+  if (isSiteFault(f)) return `fault: visit ${f.nth} of site ${f.site} fails`;
   return `fault: call ${f.nth} of ${f.leaf} returns ${f.status}`;
 }
 

@@ -2,7 +2,7 @@
 // expected verdict and provenance. A case is data; replay never regenerates it from the seed.
 import { readFileSync } from 'node:fs';
 import { canonicalDesign, type Design, DesignError, resolveDesign } from '../model/config.js';
-import type { FaultSpec } from '../model/faults.js';
+import { FAULT_SITES, type FaultSite, type FaultSpec, isSiteFault } from '../model/faults.js';
 import { isLeaf, LEAVES } from '../model/tdx/leaf.js';
 import { isStatusName } from '../model/tdx/status.js';
 import { fnv1a64Hex } from './hash.js';
@@ -54,6 +54,12 @@ const OP_FIELDS: Record<OpKind, string[]> = {
   initMemRegion: ['start', 'end', 'data'],
   finalize: [],
   destroy: [],
+  hostMap: ['gfn'],
+  hostUnmap: ['gfn'],
+  pin: ['gfn'],
+  unpin: ['gfn'],
+  memoryFailure: ['gfn'],
+  hostAlloc: ['pages'],
 };
 
 function isObj(x: unknown): x is Record<string, unknown> {
@@ -69,9 +75,16 @@ function int(v: unknown, file: string, field: string, min: number, max: number):
 function parseFaults(raw: unknown, file: string, field: string): FaultSpec[] | undefined {
   if (raw === undefined) return undefined;
   if (!Array.isArray(raw)) throw new CaseError(file, field, 'must be an array');
-  return raw.map((f, i) => {
+  return raw.map((f, i): FaultSpec => {
     const ff = `${field}[${i}]`;
-    if (!isObj(f)) throw new CaseError(file, ff, 'must be an object {leaf, nth, status}');
+    if (!isObj(f)) throw new CaseError(file, ff, 'must be an object {leaf, nth, status} or {site, nth}');
+    if (f.site !== undefined) {
+      for (const k of Object.keys(f)) if (!['site', 'nth'].includes(k)) throw new CaseError(file, `${ff}.${k}`, 'unknown field for a site fault');
+      if (typeof f.site !== 'string' || !(FAULT_SITES as readonly string[]).includes(f.site)) {
+        throw new CaseError(file, `${ff}.site`, `must be one of ${FAULT_SITES.join(', ')}`);
+      }
+      return { site: f.site as FaultSite, nth: int(f.nth, file, `${ff}.nth`, 1, 1_000_000) };
+    }
     for (const k of Object.keys(f)) if (!['leaf', 'nth', 'status'].includes(k)) throw new CaseError(file, `${ff}.${k}`, 'unknown field');
     if (typeof f.leaf !== 'string' || !isLeaf(f.leaf)) throw new CaseError(file, `${ff}.leaf`, `must be one of ${LEAVES.join(', ')}`);
     const nth = int(f.nth, file, `${ff}.nth`, 1, 1_000_000);
@@ -130,6 +143,14 @@ function parseOp(raw: unknown, file: string, field: string, gfns: number): Op {
       return withFaults({ op: 'finalize' });
     case 'destroy':
       return withFaults({ op: 'destroy' });
+    case 'hostMap':
+    case 'hostUnmap':
+    case 'pin':
+    case 'unpin':
+    case 'memoryFailure':
+      return withFaults({ op: k, gfn: int(raw.gfn, file, `${field}.gfn`, 0, gfns - 1) });
+    case 'hostAlloc':
+      return withFaults({ op: 'hostAlloc', pages: int(raw.pages, file, `${field}.pages`, 1, 4096) });
   }
 }
 
@@ -212,7 +233,7 @@ function canonicalOp(o: Op): Op {
     const v = (o as unknown as Record<string, unknown>)[k];
     if (v !== undefined) out[k] = v;
   }
-  if (o.faults && o.faults.length) out.faults = o.faults.map((f) => ({ leaf: f.leaf, nth: f.nth, status: f.status }));
+  if (o.faults && o.faults.length) out.faults = o.faults.map((f) => (isSiteFault(f) ? { site: f.site, nth: f.nth } : { leaf: f.leaf, nth: f.nth, status: f.status }));
   return out as unknown as Op;
 }
 

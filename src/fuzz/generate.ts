@@ -3,7 +3,7 @@
 // boundaries, the first and last page of a range, accept-after-touch, faults on the calls an op makes.
 import seedrandom from 'seedrandom';
 import type { Design } from '../model/config.js';
-import type { FaultSpec } from '../model/faults.js';
+import type { FaultSite, FaultSpec, SeamcallFault } from '../model/faults.js';
 import type { Leaf } from '../model/tdx/leaf.js';
 import type { StatusName } from '../model/tdx/status.js';
 import { CASE_FORMAT, CASE_VERSION, type Case, type Op } from './case.js';
@@ -47,6 +47,21 @@ const LEAVES_BY_OP: Record<Op['op'], readonly Leaf[]> = {
   initMemRegion: ['TDH.MEM.PAGE.ADD', 'TDH.MEM.SEPT.ADD'],
   finalize: ['TDH.MR.FINALIZE'],
   destroy: ['TDH.MEM.RANGE.BLOCK', 'TDH.MEM.PAGE.REMOVE', 'TDH.MNG.VPFLUSHDONE', 'TDH.PHYMEM.CACHE.WB', 'TDH.MNG.KEY.FREEID', 'TDH.PHYMEM.PAGE.RECLAIM'],
+  hostMap: [],
+  hostUnmap: [],
+  pin: [],
+  unpin: [],
+  memoryFailure: ['TDH.MEM.RANGE.BLOCK', 'TDH.MEM.PAGE.REMOVE'],
+  hostAlloc: [],
+};
+
+/** Non-SEAMCALL fault sites each op kind can reach. */
+const SITES_BY_OP: Partial<Record<Op['op'], readonly FaultSite[]>> = {
+  touch: ['ALLOC'],
+  accept: ['ALLOC'],
+  convert: ['ALLOC', 'FOLIO_SPLIT', 'TRANSIENT_REF'],
+  punch: ['ALLOC'],
+  initMemRegion: ['ALLOC'],
 };
 
 /** Hard errors a fuzzer may inject: statuses the design does not expect (fatal by design). */
@@ -54,7 +69,10 @@ const HARD_ERRORS: readonly StatusName[] = ['TDX_EPT_ENTRY_STATE_INCORRECT', 'TD
 
 function genFaults(rng: Rng, kind: Op['op']): FaultSpec[] | undefined {
   if (!rng.chance(0.18)) return undefined;
-  const out: FaultSpec[] = [];
+  const sites = SITES_BY_OP[kind];
+  if (sites && rng.chance(0.2)) return [{ site: rng.pick(sites), nth: rng.weighted([[1, 6], [2, 2]] as const) }];
+  if (LEAVES_BY_OP[kind].length === 0) return undefined;
+  const out: SeamcallFault[] = [];
   const n = rng.chance(0.8) ? 1 : 2;
   for (let k = 0; k < n; k++) {
     const leaf = rng.pick(LEAVES_BY_OP[kind]);
@@ -133,6 +151,12 @@ export function generateCase(campaignDesign: Design, campaignSeed: number, index
       ['accept', 26],
       ['convert', 28],
       ['punch', 7],
+      ['hostMap', 3],
+      ['hostUnmap', 1.5],
+      ['pin', 2],
+      ['unpin', 1.5],
+      ['memoryFailure', 1.5],
+      ['hostAlloc', 1],
     ] as const);
     const gfn = rng.chance(0.35) ? last : gfnPick();
     let op: Op;
@@ -157,6 +181,16 @@ export function generateCase(campaignDesign: Design, campaignSeed: number, index
         op = { op: 'convert', start, end, to: rng.chance(0.55) ? 'shared' : 'private' };
         break;
       }
+      case 'hostMap':
+      case 'hostUnmap':
+      case 'pin':
+      case 'unpin':
+      case 'memoryFailure':
+        op = { op: kind, gfn };
+        break;
+      case 'hostAlloc':
+        op = { op: 'hostAlloc', pages: rng.pick([1, 4, P]) };
+        break;
       case 'punch': {
         if (rng.chance(0.75)) {
           // whole original folios: 2M-aligned in gmem index space

@@ -1,7 +1,7 @@
 // Minimisation (anchors.md 3.3): syzkaller-style pass order over ops and faults, repeated to a fixed
 // point under an attempt budget, with a cache of cases already tried. The predicate keeps the failure:
 // same invariant, same op kind, and no fault kind the original did not have.
-import type { FaultSpec } from '../model/faults.js';
+import { type FaultSpec, isSiteFault } from '../model/faults.js';
 import { type Case, caseId, type Op } from './case.js';
 import type { RunResult } from './result.js';
 import { runCase } from './run.js';
@@ -74,7 +74,7 @@ function simplerOps(op: Op): Op[] {
 function weakerFaults(f: FaultSpec): FaultSpec[] {
   const out: FaultSpec[] = [];
   if (f.nth > 1) out.push({ ...f, nth: 1 }, { ...f, nth: f.nth - 1 });
-  if (f.status !== 'TDX_OPERAND_BUSY' && f.status !== 'TDX_INTERRUPTED_RESTARTABLE') out.push({ ...f, status: 'TDX_OPERAND_BUSY' });
+  if (!isSiteFault(f) && f.status !== 'TDX_OPERAND_BUSY' && f.status !== 'TDX_INTERRUPTED_RESTARTABLE') out.push({ ...f, status: 'TDX_OPERAND_BUSY' });
   return out;
 }
 

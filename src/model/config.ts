@@ -6,6 +6,9 @@ export type Backing = 'HUGETLB_2M' | '4K';
 export type ConversionOrder = 'V3_ZAP_THEN_SPLIT' | 'WIP_SPLIT_FOLIO_FIRST';
 export type PunchPartialHuge = 'REJECT' | 'ZAP_ONLY';
 export type TdPhase = 'BUILD' | 'RUNNABLE';
+/** What TDX/guest_memfd do about page references and failed zaps (002, 001, 003:L297-307). */
+export type RefcountPolicy = 'NONE' | 'HOLD_WHILE_MAPPED' | 'HOLD_ON_ZAP_FAILURE' | 'HWPOISON_ON_BUG' | 'GMEM_BUGGY_CLEANUP' | 'NO_MORE_SEAMCALLS';
+export const PROTECTIVE_POLICIES: readonly RefcountPolicy[] = ['HOLD_ON_ZAP_FAILURE', 'HWPOISON_ON_BUG', 'GMEM_BUGGY_CLEANUP', 'NO_MORE_SEAMCALLS'];
 
 export interface Design {
   /** Entries per page table; 512 on real hardware, small values reach 2M boundaries sooner [M]. */
@@ -30,6 +33,10 @@ export interface Design {
   uaddrOffset: number;
   /** Where the case starts: a TD still being built (before KVM_TDX_FINALIZE_VM) or a running TD. */
   startPhase: TdPhase;
+  /** Page-reference policy; NONE is v3/upstream: TDX holds no reference and a failed zap is an accepted risk (002). */
+  refcountPolicy: RefcountPolicy;
+  /** Count a freed page the TD still owns as a failure even after KVM_BUG_ON under policy NONE. */
+  strictUAF: boolean;
   /** Guards switched off (model-spec.md section 6). */
   guardsOff: GuardId[];
 }
@@ -46,6 +53,8 @@ export const DEFAULT_DESIGN: Readonly<Design> = Object.freeze({
   gmemOffset: 0,
   uaddrOffset: 0,
   startPhase: 'RUNNABLE',
+  refcountPolicy: 'NONE',
+  strictUAF: false,
   guardsOff: [],
 } satisfies Design);
 
@@ -69,6 +78,7 @@ const ENUMS: Partial<Record<keyof Design, readonly string[]>> = {
   conversionOrder: ['V3_ZAP_THEN_SPLIT', 'WIP_SPLIT_FOLIO_FIRST'],
   punchPartialHuge: ['REJECT', 'ZAP_ONLY'],
   startPhase: ['BUILD', 'RUNNABLE'],
+  refcountPolicy: ['NONE', 'HOLD_WHILE_MAPPED', 'HOLD_ON_ZAP_FAILURE', 'HWPOISON_ON_BUG', 'GMEM_BUGGY_CLEANUP', 'NO_MORE_SEAMCALLS'],
 };
 
 export function parseGuardList(list: readonly unknown[], field: string): GuardId[] {
@@ -131,6 +141,21 @@ export function guardOn(d: Design, g: GuardId): boolean {
 /** Guards that select a design variant rather than remove a check; G1 off means the WIP order. */
 export function effectiveConversionOrder(d: Design): ConversionOrder {
   return guardOn(d, 'G1') ? d.conversionOrder : 'WIP_SPLIT_FOLIO_FIRST';
+}
+
+/**
+ * The refcount policy in force: G14 off means TDX holds a folio reference while a page is mapped (RFC v1,
+ * BUG-14); G5 off means policy NONE with the use-after-free window counted as a failure (BUG-5).
+ */
+export function effectiveRefcountPolicy(d: Design): RefcountPolicy {
+  if (!guardOn(d, 'G14')) return 'HOLD_WHILE_MAPPED';
+  if (!guardOn(d, 'G5')) return 'NONE';
+  return d.refcountPolicy;
+}
+
+/** Is a freed page the TD still owns, after KVM_BUG_ON, a failure rather than the accepted risk of 002? */
+export function uafIsFailure(d: Design): boolean {
+  return d.strictUAF || !guardOn(d, 'G5') || effectiveRefcountPolicy(d) !== 'NONE';
 }
 
 /** effectiveHuge = tdx_huge_page && ENHANCED_DEMOTE (V3-24: KVM clears enable_tdx_huge_page otherwise). */

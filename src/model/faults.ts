@@ -1,21 +1,43 @@
-// Injected SEAMCALL errors (architecture principle 5): "the nth call of SEAMCALL X during this op returns
-// status S". The injector is armed per operation; the module consults it at the entry of every call.
+// Injected faults (architecture principle 5), attached to an operation. Two kinds:
+// - SEAMCALL faults: "the nth call of SEAMCALL X during this op returns status S";
+// - site faults: "the nth time this op reaches site Y, it fails": a host page allocation (-ENOMEM), a
+//   hugetlb folio split (HVO undo needs memory, 003:L436, L759), or a refcount check that sees a
+//   transient reference (002: speculative refcounts).
 import type { Leaf } from './tdx/leaf.js';
 import { LEAF_INDEX, LEAVES } from './tdx/leaf.js';
 import { status, type SeamStatus, type StatusName } from './tdx/status.js';
 
-export interface FaultSpec {
+export const FAULT_SITES = ['ALLOC', 'FOLIO_SPLIT', 'TRANSIENT_REF'] as const;
+export type FaultSite = (typeof FAULT_SITES)[number];
+
+export interface SeamcallFault {
   leaf: Leaf;
   /** 1-based index of the call of `leaf` within the operation. */
   nth: number;
   status: StatusName;
 }
 
+export interface SiteFault {
+  site: FaultSite;
+  /** 1-based index of the visit of `site` within the operation. */
+  nth: number;
+}
+
+export type FaultSpec = SeamcallFault | SiteFault;
+
+export function isSiteFault(f: FaultSpec): f is SiteFault {
+  return (f as SiteFault).site !== undefined;
+}
+
 export interface FiredFault {
   opIndex: number;
-  leaf: Leaf;
+  /** The SEAMCALL that failed, or null for a site fault. */
+  leaf: Leaf | null;
+  /** The site that failed, or null for a SEAMCALL fault. */
+  site: FaultSite | null;
   nth: number;
-  status: StatusName;
+  /** Status name for a SEAMCALL fault; the site name for a site fault. */
+  status: string;
   /** The call was the retry made after kicking all vCPUs out (tdh_do_no_vcpus), where the design says it must succeed. */
   afterKick: boolean;
   /** The call was made with mmu_lock held for write. */
@@ -25,6 +47,7 @@ export interface FiredFault {
 export class FaultInjector {
   private armed: readonly FaultSpec[] = [];
   private readonly counts = new Int32Array(LEAVES.length);
+  private readonly siteCounts = new Int32Array(FAULT_SITES.length);
   private opIndex = -1;
   readonly fired: FiredFault[] = [];
   /** Set by the owner so fired faults carry KVM's context (wait_for_sept_zap, lock mode). */
@@ -34,20 +57,34 @@ export class FaultInjector {
     this.opIndex = opIndex;
     this.armed = faults ?? [];
     this.counts.fill(0);
+    this.siteCounts.fill(0);
   }
 
-  /** Count a call of `leaf`; return the status to force on it, or null. */
-  check(leaf: Leaf): FaultSpec | null {
+  /** Count a call of `leaf`; return the fault to force on it, or null. */
+  check(leaf: Leaf): SeamcallFault | null {
     const n = ++this.counts[LEAF_INDEX[leaf]];
     if (this.armed.length === 0) return null;
-    for (const f of this.armed) if (f.leaf === leaf && f.nth === n) return f;
+    for (const f of this.armed) if (!isSiteFault(f) && f.leaf === leaf && f.nth === n) return f;
     return null;
   }
 
   /** Record that a forced status took effect and return it. */
-  fire(f: FaultSpec, detail: number): SeamStatus {
+  fire(f: SeamcallFault, detail: number): SeamStatus {
     const ctx = this.context();
-    this.fired.push({ opIndex: this.opIndex, leaf: f.leaf, nth: f.nth, status: f.status, ...ctx });
+    this.fired.push({ opIndex: this.opIndex, leaf: f.leaf, site: null, nth: f.nth, status: f.status, ...ctx });
     return status(f.status, detail);
+  }
+
+  /** Count a visit of `site`; true (and recorded) when this visit is to fail. */
+  siteFails(site: FaultSite): boolean {
+    const n = ++this.siteCounts[FAULT_SITES.indexOf(site)];
+    if (this.armed.length === 0) return false;
+    for (const f of this.armed) {
+      if (isSiteFault(f) && f.site === site && f.nth === n) {
+        this.fired.push({ opIndex: this.opIndex, leaf: null, site, nth: n, status: site, ...this.context() });
+        return true;
+      }
+    }
+    return false;
   }
 }

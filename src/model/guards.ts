@@ -22,7 +22,7 @@ export const GUARDS: readonly GuardInfo[] = [
   G('G2', 'BUG-2', true, 'kvm_split_cross_boundary_leafs before zapping a sub-range (patch 16; 003:L254-258)'),
   G('G3', 'BUG-3', false, 'huge pages only with ENHANCED_DEMOTE_INTERRUPTIBILITY (003:L143-160)'),
   G('G4', 'BUG-4', false, 'reject splitting huge pages under shared mmu_lock (003:L121-127, L398)'),
-  G('G5', 'BUG-5', false, 'hold/poison pages when a zap fails (refcountPolicy other than NONE; 000, 002)'),
+  G('G5', 'BUG-5', true, 'a refcount policy that keeps a page whose zap failed from the host (000, 002); the v3 default NONE reports the window as an accepted risk, switching G5 off counts it as a failure'),
   G('G6', 'BUG-6', false, 'disallow page merging (huge page adjustment) for the mirror root (patch 06, 003:L377)'),
   G('G7', 'BUG-7', false, 'write mmu_lock held from split-cache check 2.1 to dequeue 3.2/3.4 (003:L291-293)'),
   G('G7b', 'BUG-7', false, 'prealloc_split_cache_lock around enqueue and dequeue (003:L294-296)'),
@@ -33,7 +33,7 @@ export const GUARDS: readonly GuardInfo[] = [
   G('G11', 'BUG-11', true, 'no S-EPT page reclaim while the HKID is assigned (004:L136-138)'),
   G('G12', 'BUG-12', true, 'leak the S-EPT page when RECLAIM fails (004:L18-22)'),
   G('G13', 'BUG-13', true, 'release the HKID before reclaiming S-EPT pages (000; 004:L122-123)'),
-  G('G14', 'BUG-14', false, 'TDX holds no folio refcount (refcountPolicy NONE; 002, 003:L297-307)'),
+  G('G14', 'BUG-14', true, 'TDX holds no folio refcount while mapped (refcountPolicy is not HOLD_WHILE_MAPPED; 002, 003:L297-307)'),
   G('G15', 'BUG-15', true, 'kick all vCPUs and retry once on TDX_OPERAND_BUSY under write mmu_lock (003:L238-240)'),
   G('G16', 'BUG-16', true, 'MIXED flag in lpage_info forbids huge mappings over mixed attributes (003:L175, L437)'),
   G('G17', 'BUG-17', true, 'disallow huge pages for slot base/size/gmem-offset misalignment (003:L176)'),
@@ -43,7 +43,7 @@ export const GUARDS: readonly GuardInfo[] = [
   G('G20', 'BUG-20', false, 'mmu_invalidate_retry check in the fault path'),
   G('G21', 'BUG-21', false, 'BLOCK + TRACK + kick before REMOVE/DEMOTE (003:L228-230)'),
   G('G22', 'BUG-22', false, 'refuse non-convertible pfns before TDH.MEM.PAGE.AUG (003:L651, L659)'),
-  G('G23', 'BUG-23', false, 'guest_memfd refuses HWPoisoned folios on fault and free (001:L28-37)'),
+  G('G23', 'BUG-23', true, 'guest_memfd refuses HWPoisoned folios on fault and free (001:L28-37)'),
 ];
 
 export function guardInfo(id: string): GuardInfo | undefined {

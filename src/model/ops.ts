@@ -8,10 +8,16 @@ import type { OpOutcome } from './outcome.js';
 import { EBADF } from './errno.js';
 import { kvmTdxFinalizeVm, kvmTdxInitMemRegion } from './kvm/tdBuild.js';
 import { kvmDestroy } from './kvm/teardown.js';
+import { hostAlloc, hostMap, hostUnmap, iommuPin, iommuUnpin, memoryFailure } from './gmem/host.js';
 import type { Path, System } from './system.js';
 
-export type OpKind = 'touch' | 'accept' | 'convert' | 'punch' | 'initMemRegion' | 'finalize' | 'destroy';
-export const OP_KINDS: readonly OpKind[] = ['touch', 'accept', 'convert', 'punch', 'initMemRegion', 'finalize', 'destroy'];
+export type OpKind =
+  | 'touch' | 'accept' | 'convert' | 'punch' | 'initMemRegion' | 'finalize' | 'destroy'
+  | 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure' | 'hostAlloc';
+export const OP_KINDS: readonly OpKind[] = [
+  'touch', 'accept', 'convert', 'punch', 'initMemRegion', 'finalize', 'destroy',
+  'hostMap', 'hostUnmap', 'pin', 'unpin', 'memoryFailure', 'hostAlloc',
+];
 
 interface OpBase {
   faults?: FaultSpec[];
@@ -30,7 +36,11 @@ export interface InitMemRegionOp extends OpBase { op: 'initMemRegion'; start: nu
 export interface FinalizeOp extends OpBase { op: 'finalize' }
 /** Close the guest_memfd and the VM fd: the whole teardown (seed 000). Later ops find nothing to act on. */
 export interface DestroyOp extends OpBase { op: 'destroy' }
-export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp | InitMemRegionOp | FinalizeOp | DestroyOp;
+/** Host-side operations on the page behind one gfn: userspace mmap fault/unmap, IOMMU pin/unpin, memory failure. */
+export interface HostPageOp extends OpBase { op: 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure'; gfn: number }
+/** The host kernel allocates `pages` 4K pages for other use (they may be pages guest_memfd just freed). */
+export interface HostAllocOp extends OpBase { op: 'hostAlloc'; pages: number }
+export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp | InitMemRegionOp | FinalizeOp | DestroyOp | HostPageOp | HostAllocOp;
 
 export function* applyOp(sys: System, guest: Guest, op: Op): Path<OpOutcome> {
   if (sys.destroyed) {
@@ -57,6 +67,18 @@ export function* applyOp(sys: System, guest: Guest, op: Op): Path<OpOutcome> {
       return { kind: 'finalize', ret: yield* kvmTdxFinalizeVm(sys) };
     case 'destroy':
       return { kind: 'destroy', ret: yield* kvmDestroy(sys) };
+    case 'hostMap':
+      return { kind: op.op, ret: yield* hostMap(sys, op.gfn) };
+    case 'hostUnmap':
+      return { kind: op.op, ret: yield* hostUnmap(sys, op.gfn) };
+    case 'pin':
+      return { kind: op.op, ret: yield* iommuPin(sys, op.gfn) };
+    case 'unpin':
+      return { kind: op.op, ret: yield* iommuUnpin(sys, op.gfn) };
+    case 'memoryFailure':
+      return { kind: op.op, ret: yield* memoryFailure(sys, op.gfn) };
+    case 'hostAlloc':
+      return { kind: op.op, ret: yield* hostAlloc(sys, op.pages, 0x0bad0000) };
   }
 }
 
@@ -76,5 +98,13 @@ export function describeOp(op: Op): string {
       return 'finalize()';
     case 'destroy':
       return 'destroy()';
+    case 'hostMap':
+    case 'hostUnmap':
+    case 'pin':
+    case 'unpin':
+    case 'memoryFailure':
+      return `${op.op}(0x${op.gfn.toString(16)})`;
+    case 'hostAlloc':
+      return `hostAlloc(${op.pages})`;
   }
 }

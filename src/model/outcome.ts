@@ -21,7 +21,9 @@ export interface IoctlOutcome<K extends string> {
   kind: K;
   ret: number;
 }
-export type IoctlKind = 'convert' | 'punch' | 'initMemRegion' | 'finalize' | 'destroy';
+export type IoctlKind =
+  | 'convert' | 'punch' | 'initMemRegion' | 'finalize' | 'destroy'
+  | 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure' | 'hostAlloc';
 
 export type OpOutcome = TouchOutcome | AcceptOutcome | IoctlOutcome<IoctlKind>;
 

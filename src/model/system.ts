@@ -17,9 +17,11 @@ export type Path<T = void> = Generator<string, T, void>;
 export class OpCounters {
   eptViolations = 0;
   pageFaultRetries = 0;
+  refcountWaits = 0;
   reset(): void {
     this.eptViolations = 0;
     this.pageFaultRetries = 0;
+    this.refcountWaits = 0;
   }
 }
 

@@ -4,6 +4,8 @@
 import type { FiredFault } from '../model/faults.js';
 
 export function isTolerable(f: FiredFault): boolean {
+  // -ENOMEM, a failed folio split and a transient reference are answered with errors or waits by design.
+  if (f.site !== null) return true;
   if (f.status === 'TDX_INTERRUPTED_RESTARTABLE') {
     // The design only maps huge pages on modules that never return it (003:L157-160, V3-24).
     return true;
@@ -27,5 +29,6 @@ export function isTolerable(f: FiredFault): boolean {
 }
 
 export function faultKind(f: FiredFault): string {
+  if (f.site !== null) return `${f.site}@site`;
   return `${f.status}@${f.leaf}${f.afterKick ? '(after kick)' : ''}`;
 }

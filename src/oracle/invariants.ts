@@ -29,8 +29,12 @@ export const INVARIANTS: readonly InvariantInfo[] = [
   { id: 'INV-20', kind: 'always', meaning: 'a page the TD still owns (in its S-EPT or PAMT-assigned) is never handed back to the host while the TD lives', source: '000; 002' },
   { id: 'INV-21', kind: 'always', meaning: 'a leaked page is never returned to the host allocator', source: '004:L125-126' },
   { id: 'INV-22', kind: 'always', meaning: 'a page freed to the host is PAMT-unassigned (NDA) and has no cache lines of the TD key', source: '004:L132-133' },
+  { id: 'INV-24', kind: 'liveness', meaning: 'a folio split or merge never waits forever for references (no TDX refcount under policy NONE)', source: '002' },
+  { id: 'INV-25', kind: 'per-op', meaning: 'host userspace and the IOMMU never map a private page or one the TD owns', source: '003:L761' },
+  { id: 'INV-26', kind: 'always', meaning: 'a HWPoisoned page is never mapped on a guest or host fault and never returned to the host allocator', source: '001:L28-37' },
   { id: 'INV-27', kind: 'always', meaning: 'teardown order: unmap guest pages, release the HKID, then reclaim S-EPT pages', source: '000; 004:L115-116' },
   { id: 'INV-28', kind: 'per-op', meaning: 'with no fatal-by-design fault, teardown returns every page to the host and leaks nothing', source: '000' },
+  { id: 'INV-32', kind: 'per-op', meaning: 'shared->private conversion of an IOMMU-pinned page fails with an error and changes nothing', source: '003:L661' },
   { id: 'VM-BUGGED', kind: 'always', meaning: 'the VM was bugged (KVM_BUG_ON/TDX_BUG_ON) although no injected fault was fatal by design', source: '000; 002; kernel-facts.md 2.1' },
   { id: 'REF-RESULT', kind: 'per-op', meaning: 'the op returned what the reference model predicts for the guest or userspace', source: 'model-spec.md 8 layer 2' },
   { id: 'REF-ACCEPT', kind: 'per-op', meaning: 'a private gfn is accepted in the S-EPT iff the guest accepted it since its last conversion', source: 'kernel-facts.md 2.6' },
@@ -159,4 +163,50 @@ export function checkMixed(sys: System, r: number): string | null {
   for (let g = lo + 1; g < hi; g++) if (attrPrivate(sys, g) !== attrPrivate(sys, lo)) { mixed = 1; break; }
   const flag = sys.kvm.lpage.mixed[r];
   return flag === mixed ? null : `MIXED is ${flag} for 2M range ${r} but the range ${mixed ? 'has both attributes' : 'is homogeneous'}`;
+}
+
+/** INV-25 and INV-26 for host-side references: host maps and pins only on shared, TD-free, unpoisoned pages. */
+export function checkHostMappings(sys: System, risks: string[], uafIsFailure: boolean): { inv: string; message: string } | null {
+  const gm = sys.gmem;
+  for (let i = 0; i < gm.size; i++) {
+    if (gm.hostMaps[i] === 0 && gm.pins[i] === 0) continue;
+    const what = gm.pins[i] ? 'IOMMU-pinned' : 'host-mapped';
+    const p = gm.pfn[i];
+    if (gm.attr[i] === 1) return { inv: 'INV-25', message: `gmem index 0x${i.toString(16)} is PRIVATE but ${what}` };
+    if (p >= 0 && sys.tdx.pamt[p] !== 0 && !sys.tdx.noMoreSeamcalls) {
+      const message = `pfn 0x${p.toString(16)} is ${what} while the TD owns it`;
+      // After KVM_BUG_ON under policy NONE a page whose zap failed is not held back from guest_memfd (002).
+      if (sys.kvm.bugged && !uafIsFailure) {
+        risks.push(`ACCEPTED-RISK INV-25: ${message} after the VM was bugged (refcount policy NONE)`);
+        continue;
+      }
+      return { inv: 'INV-25', message };
+    }
+    if (p >= 0 && gm.hostMaps[i] > 0 && sys.phys.hwpoison[p]) return { inv: 'INV-26', message: `HWPoisoned pfn 0x${p.toString(16)} is mapped by host userspace` };
+  }
+  for (let g = 0; g < sys.gfns; g++) {
+    const p = sys.kvm.sharedEpt[g];
+    if (p >= 0 && sys.phys.hwpoison[p]) return { inv: 'INV-26', message: `gfn 0x${g.toString(16)} is mapped in the shared EPT to HWPoisoned pfn 0x${p.toString(16)}` };
+  }
+  return null;
+}
+
+/** INV-26 for private mappings: no S-EPT leaf of a live VM maps a HWPoisoned page. */
+export function checkPoisonedPrivateMappings(sys: System): { inv: string; message: string } | null {
+  if (sys.kvm.bugged || sys.destroyed) return null;
+  const hw = sys.phys.hwpoison;
+  const s = sys.tdx.sept;
+  for (let r = 0; r < sys.regions; r++) {
+    const e = s.e2m[r];
+    if (e >= SeptState.PENDING && e <= SeptState.PENDING_BLOCKED) {
+      for (let k = 0; k < sys.ptrs; k++) {
+        if (hw[s.pfn2m[r] + k]) return { inv: 'INV-26', message: `gfn 0x${(r * sys.ptrs + k).toString(16)} is mapped privately (2M) to HWPoisoned pfn 0x${(s.pfn2m[r] + k).toString(16)}` };
+      }
+    } else if (e === SeptState.NL_MAPPED || e === SeptState.NL_BLOCKED) {
+      for (let g = r * sys.ptrs; g < (r + 1) * sys.ptrs; g++) {
+        if (s.e4k[g] !== SeptState.FREE && hw[s.pfn4k[g]]) return { inv: 'INV-26', message: `gfn 0x${g.toString(16)} is mapped privately to HWPoisoned pfn 0x${s.pfn4k[g].toString(16)}` };
+      }
+    }
+  }
+  return null;
 }

@@ -13,7 +13,7 @@ export class LifetimeChecker {
   /** UAF seen while the VM was bugged under refcount policy NONE: reported, not failed (002, INV-20). */
   readonly acceptedRisks: string[] = [];
 
-  constructor(private readonly sys: System, private readonly strictUAF: () => boolean) {}
+  constructor(private readonly sys: System, private readonly uafIsFailure: boolean) {}
 
   /** Frees since the last call. */
   check(): Violation | null {
@@ -25,12 +25,16 @@ export class LifetimeChecker {
       const hex = `0x${pfn.toString(16)}`;
       const pamt = sys.tdx.pamt[pfn];
       if (was === Owner.LEAKED) return { inv: 'INV-21', message: `leaked page ${hex} was returned to the host allocator` };
+      if (sys.phys.hwpoison[pfn]) return { inv: 'INV-26', message: `HWPoisoned page ${hex} was returned to the host allocator` };
+      // NO_MORE_SEAMCALLS: after the bug the module is never asked about this TD again and caches were
+      // written back, so its pages are plain memory (the policy's premise, 001:L80-81).
+      if (sys.tdx.noMoreSeamcalls) continue;
       if (was === Owner.SEPT && tdAlive && pamt !== PamtType.NDA) {
         return { inv: 'INV-7', message: `S-EPT page ${hex} freed to the host while the HKID is assigned` };
       }
       if (pamt !== PamtType.NDA && tdAlive) {
         const msg = `page ${hex} (${OWNER_NAMES[was]}) freed to the host while the live TD still owns it (PAMT ${PAMT_NAMES[pamt]}${inSept(sys, pfn) ? ', mapped in the S-EPT' : ''})`;
-        if (sys.kvm.bugged && !this.strictUAF()) {
+        if (sys.kvm.bugged && !this.uafIsFailure) {
           // "there is a potential window that a private page mapped in the S-EPT could be reallocated" (002)
           this.acceptedRisks.push(`ACCEPTED-RISK INV-20: ${msg} after the VM was bugged (refcount policy NONE)`);
           continue;
@@ -39,7 +43,7 @@ export class LifetimeChecker {
       }
       if (pamt !== PamtType.NDA || sys.phys.dirtyHkid[pfn] >= 0) {
         const msg = `page ${hex} freed to the host ${pamt !== PamtType.NDA ? `still PAMT ${PAMT_NAMES[pamt]}` : `with cache lines of HKID ${sys.phys.dirtyHkid[pfn]}`}`;
-        if (sys.kvm.bugged && !this.strictUAF()) {
+        if (sys.kvm.bugged && !this.uafIsFailure) {
           // the same window: after KVM_BUG_ON nothing holds the page back from guest_memfd (002)
           this.acceptedRisks.push(`ACCEPTED-RISK INV-22: ${msg} after the VM was bugged (refcount policy NONE)`);
           continue;
@@ -57,7 +61,10 @@ export class LifetimeChecker {
     for (let p = 0; p < sys.phys.total; p++) {
       const o = sys.phys.owner[p];
       if (o === Owner.FREE || o === Owner.FREE_HUGE || o === Owner.HOST_OTHER) continue;
-      kept.push(`0x${p.toString(16)} ${OWNER_NAMES[o]}`);
+      // Pages something outside TDX holds on to (a VFIO pin, HWPoison) are not TDX's leak.
+      const why = sys.phys.leakWhy.get(p);
+      if (o === Owner.LEAKED && (why === 'pinned' || why === 'poison')) continue;
+      kept.push(`0x${p.toString(16)} ${OWNER_NAMES[o]}${why ? ` (${why})` : ''}`);
     }
     if (sys.tdx.hkid >= 0) kept.push(`HKID ${sys.tdx.hkid}`);
     return kept.length ? { inv: 'INV-28', message: `teardown left ${kept.length} resources behind: ${kept.slice(0, 6).join(', ')}${kept.length > 6 ? ', ...' : ''}` } : null;

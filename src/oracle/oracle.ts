@@ -1,6 +1,7 @@
 // The oracle: runs the named invariants incrementally after each atomic step (on the 2M ranges the step
 // touched), the quiescent invariants and the reference comparison after each operation, and the
 // liveness watchdogs. It reads model state and never asks the model what is right (principle 4).
+import { uafIsFailure } from '../model/config.js';
 import type { Op } from '../model/ops.js';
 import type { OpOutcome } from '../model/outcome.js';
 import type { System } from '../model/system.js';
@@ -9,7 +10,9 @@ import { faultKind, isTolerable } from './faultClass.js';
 import { checkLeafInvariants, checkMirrorMatchesSept, checkMixed, checkNoTransient, hugeMappingMisfit } from './invariants.js';
 import { L2M, type Leaf, type Level } from '../model/tdx/leaf.js';
 import type { KvmHook } from '../model/trace.js';
-import { Reference } from './reference.js';
+import { Reference, UNKNOWN, YES } from './reference.js';
+import { checkHostMappings, checkPoisonedPrivateMappings } from './invariants.js';
+import type { FaultSite } from '../model/faults.js';
 import { attrPrivate, septLeafOf } from './view.js';
 import { LifetimeChecker } from './lifetime.js';
 import { isSuccess, type SeamStatus } from '../model/tdx/status.js';
@@ -25,6 +28,8 @@ export const WATCHDOG = {
   eptViolationsPerGuestOp: 8,
   /** Atomic steps one operation may take before the watchdog ends it. */
   stepsPerOp: 200_000,
+  /** Waits for safe folio refcounts one operation may make (INV-24); a transient reference costs one. */
+  refcountWaits: 64,
 };
 
 export class Oracle {
@@ -44,7 +49,7 @@ export class Oracle {
 
   constructor(private readonly sys: System) {
     this.ref = new Reference(sys.design, sys.gfns);
-    this.lifetime = new LifetimeChecker(sys, () => false);
+    this.lifetime = new LifetimeChecker(sys, uafIsFailure(sys.design));
     this.inhibitSeen = new Uint8Array(sys.regions);
     sys.trace.observer = {
       seamcall: (leaf, gfn, level, pfn, st) => this.onSeamcall(leaf, gfn, level, pfn, st),
@@ -87,6 +92,13 @@ export class Oracle {
     return this.fatalFaultSoFar();
   }
 
+  private sitesThisOp(): Set<FaultSite> {
+    const out = new Set<FaultSite>();
+    const fired = this.sys.inj.fired;
+    for (let k = this.firedAtOpStart; k < fired.length; k++) if (fired[k].site) out.add(fired[k].site!);
+    return out;
+  }
+
   private fatalFaultSoFar(): boolean {
     for (const f of this.sys.inj.fired) if (!isTolerable(f)) return true;
     return false;
@@ -126,9 +138,12 @@ export class Oracle {
     return null;
   }
 
-  /** Liveness inside an op: EPT violations per guest op (INV-10). */
+  /** Liveness inside an op: EPT violations per guest op (INV-10), refcount waits (INV-24). */
   liveness(): Violation | null {
     const op = this.op;
+    if (this.sys.counters.refcountWaits > WATCHDOG.refcountWaits) {
+      return { inv: 'INV-24', message: `${op?.op} waited ${this.sys.counters.refcountWaits} times for folio references that are never dropped` };
+    }
     if (!op || (op.op !== 'touch' && op.op !== 'accept')) return null;
     const k = this.sys.counters.eptViolations;
     const bound = WATCHDOG.eptViolationsPerGuestOp * (op.op === 'accept' && op.level === '2M' ? this.sys.ptrs + 1 : 1);
@@ -148,16 +163,19 @@ export class Oracle {
       const v = this.lifetime.checkTeardownComplete();
       if (v) return v;
     }
-    if (!dead) {
-      const mismatch = this.ref.apply(op, out, dead);
-      if (mismatch) {
-        // A fatal-by-design fault may change what the caller sees (an error instead of success); it may
-        // not break the invariants checked below.
-        if (!this.fatalFaultThisOp()) return { inv: 'REF-RESULT', message: mismatch };
-        this.notes.push(`expected after a fatal-by-design fault: ${mismatch}`);
-      }
-    } else {
-      this.ref.apply(op, out, dead); // keep the reference moving; the guest can no longer observe anything
+    // Named invariants about mappings first: a wrong mapping explains a wrong result, not the other way round.
+    const risks: string[] = [];
+    const host = checkHostMappings(sys, risks, uafIsFailure(sys.design)) ?? checkPoisonedPrivateMappings(sys);
+    for (const r of risks) if (!this.notes.includes(r)) this.notes.push(r);
+    if (host) return host;
+    const ctx = { vmDead: sys.kvm.bugged, sites: this.sitesThisOp() };
+    const mismatch = this.ref.apply(op, out, ctx);
+    this.notes.push(...this.ref.knownDesignFindings.splice(0));
+    if (mismatch && !dead) {
+      // A fatal-by-design fault may change what the caller sees (an error instead of success); it may
+      // not break the invariants checked below.
+      if (!this.fatalFaultThisOp()) return mismatch;
+      this.notes.push(`expected after a fatal-by-design fault: ${mismatch.message}`);
     }
     if (sys.destroyed) return null;
     for (let r = 0; r < sys.regions; r++) {
@@ -184,7 +202,8 @@ export class Oracle {
       if (!isPriv) continue;
       const v = septLeafOf(sys, g);
       const outside = ranged !== null && (g < ranged.start || g >= ranged.end);
-      if (ref.accepted[g]) {
+      if (ref.accepted[g] === UNKNOWN) continue;
+      if (ref.accepted[g] === YES) {
         if (v.state !== SeptState.MAPPED) {
           return {
             inv: outside ? 'INV-18' : 'REF-ACCEPT',

@@ -2,7 +2,7 @@
 // v3 order with the FIXUP "Zap mappings before splitting backend folios" and patch 16:
 //   invalidate begin -> kvm_split_cross_boundary_leafs -> zap -> split folios -> update attributes -> end.
 // With G1 off the WIP order splits folios first and never splits the S-EPT (BUG-1).
-import { EINVAL } from '../errno.js';
+import { EBUSY, EINVAL, ENOMEM } from '../errno.js';
 import { writeLock, writeUnlock } from '../kvm/locks.js';
 import { splitCrossBoundaryLeafs, zapPrivateLeafs, zapSharedRange } from '../kvm/tdpMmu.js';
 import type { Path, System } from '../system.js';
@@ -23,17 +23,41 @@ export function invalidateEnd(sys: System): void {
   k.invalidateSeq++;
 }
 
-/** Split every huge folio overlapping gmem indices [istart, iend) into 4K folios (HIERARCHICAL: only converted 2M -> 4K). */
-export function splitFoliosInRange(sys: System, istart: number, iend: number): void {
+/**
+ * Wait until the folio at `head` has no reference beyond the filemap's: split and merge need that (003:L661
+ * "how many other users are left?"). A transient reference (fault site TRANSIENT_REF) goes away after one
+ * wait; one that is never dropped (TDX holding it, BUG-14) waits forever, which the oracle calls INV-24.
+ */
+export function* waitSafeRefs(sys: System, head: number): Path {
+  let transient = sys.inj.siteFails('TRANSIENT_REF') ? 1 : 0;
+  while (sys.gmem.extraRefs(head) + transient > 0) {
+    sys.counters.refcountWaits++;
+    transient = 0;
+    yield 'gmem-refcount-wait';
+  }
+}
+
+/**
+ * Split every huge folio overlapping gmem indices [istart, iend) into 4K folios (HIERARCHICAL: only
+ * converted 2M -> 4K). A hugetlb split can fail when undoing HVO needs memory (003:L436, L759; fault site
+ * FOLIO_SPLIT): -ENOMEM, and folios already split stay split (003:L762).
+ */
+export function* splitFoliosInRange(sys: System, istart: number, iend: number): Path<number> {
   const gm = sys.gmem;
   for (let b = istart - (istart % sys.ptrs); b < iend; b += sys.ptrs) {
     const head = gm.folioHead[b];
-    if (head === b && gm.folioOrder[head] === gm.hugeOrder) {
-      gm.splitFolio(head);
-      touchIndexRange(sys, b, b + sys.ptrs);
-      sys.trace.event(`gmem: split 2M folio at index ${sys.hex(b)} into 4K folios`);
+    if (head !== b || gm.folioOrder[head] !== gm.hugeOrder) continue;
+    yield* waitSafeRefs(sys, head);
+    if (sys.inj.siteFails('FOLIO_SPLIT')) {
+      sys.trace.event(`gmem: splitting the 2M folio at index ${sys.hex(b)} failed (HVO undo) -> -ENOMEM`);
+      return -ENOMEM;
     }
+    gm.splitFolio(head);
+    touchIndexRange(sys, b, b + sys.ptrs);
+    sys.trace.event(`gmem: split 2M folio at index ${sys.hex(b)} into 4K folios`);
+    yield 'gmem-split-folio';
   }
+  return 0;
 }
 
 /** FIXUP-3: after a to-private conversion, merge split hugetlb folios whose whole 2M range is private again. */
@@ -47,6 +71,9 @@ export function mergeFoliosInRange(sys: System, istart: number, iend: number): v
       ok = gm.attr[b + i] === PRIVATE && gm.folioHead[b + i] === b + i && gm.pfn[b + i] === gm.pfn[b] + i;
     }
     if (!ok) continue;
+    let refs = 0;
+    for (let i = b; i < b + sys.ptrs; i++) refs += gm.extraRefs(i);
+    if (refs > 0) continue; // merging must not fail, so an unsafe range simply stays split
     gm.mergeFolios(b);
     touchIndexRange(sys, b, b + sys.ptrs);
     sys.trace.event(`gmem: merge 4K folios at index ${sys.hex(b)} back into a 2M folio`);
@@ -78,6 +105,14 @@ export function updateAttributes(sys: System, start: number, end: number, to: nu
   recomputeMixed(sys, start, end);
 }
 
+/** Undo the locks and the invalidation of a conversion that stops early. */
+function* bail(sys: System, ret: number): Path<number> {
+  invalidateEnd(sys);
+  sys.gmem.invalidateLocked = false;
+  yield 'filemap_invalidate_unlock';
+  return ret;
+}
+
 /** The conversion ioctl on [start, end). Returns 0 or a negative errno. */
 export function* kvmGmemConvert(sys: System, start: number, end: number, toPrivate: boolean): Path<number> {
   const gm = sys.gmem;
@@ -91,9 +126,25 @@ export function* kvmGmemConvert(sys: System, start: number, end: number, toPriva
   const wip = sys.conversionOrder === 'WIP_SPLIT_FOLIO_FIRST';
   gm.invalidateLocked = true;
   yield 'filemap_invalidate_lock';
-  if (!toPrivate && wip) {
-    splitFoliosInRange(sys, istart, iend); // BUG-1: folios split while KVM still maps them huge
-    yield 'gmem-split-folios';
+  if (toPrivate) {
+    // 2a: unmap from host page tables, then check for safe refcounts: an IOMMU pin fails the ioctl (003:L661).
+    for (let i = istart; i < iend; i++) gm.hostMaps[i] = 0;
+    let pinned = -1;
+    for (let i = istart; i < iend && pinned < 0; i++) if (gm.pins[i] > 0) pinned = i;
+    if (pinned >= 0) {
+      sys.trace.event(`gmem: index ${sys.hex(pinned)} is IOMMU-pinned -> -EBUSY`);
+      gm.invalidateLocked = false;
+      yield 'filemap_invalidate_unlock';
+      return -EBUSY;
+    }
+    yield 'gmem-unmap-host';
+  } else if (wip) {
+    const ret = yield* splitFoliosInRange(sys, istart, iend); // BUG-1: folios split while KVM still maps them huge
+    if (ret < 0) {
+      gm.invalidateLocked = false;
+      yield 'filemap_invalidate_unlock';
+      return ret;
+    }
   }
   invalidateBegin(sys, start, end);
   yield 'invalidate-begin';
@@ -103,10 +154,7 @@ export function* kvmGmemConvert(sys: System, start: number, end: number, toPriva
       const ret = yield* splitCrossBoundaryLeafs(sys, start, end);
       if (ret < 0) {
         yield* writeUnlock(sys);
-        invalidateEnd(sys);
-        gm.invalidateLocked = false;
-        yield 'filemap_invalidate_unlock';
-        return ret;
+        return yield* bail(sys, ret);
       }
     }
     yield* zapPrivateLeafs(sys, start, end); // the point of no return (003:L436 step 4)
@@ -116,8 +164,8 @@ export function* kvmGmemConvert(sys: System, start: number, end: number, toPriva
   }
   yield* writeUnlock(sys);
   if (!toPrivate && !wip) {
-    splitFoliosInRange(sys, istart, iend);
-    yield 'gmem-split-folios';
+    const ret = yield* splitFoliosInRange(sys, istart, iend);
+    if (ret < 0) return yield* bail(sys, ret); // after the zap: the private pages are gone (BUG-19, open in v3)
   }
   updateAttributes(sys, start, end, to);
   sys.trace.event(`gmem: attributes [${sys.hex(start)}, ${sys.hex(end)}) -> ${toPrivate ? 'PRIVATE' : 'SHARED'}`);

@@ -2,7 +2,7 @@
 // kvm vm_memory_attributes=N, 003:L339), and the page allocations behind them. The memslot binds gfn g to
 // gmem index g (slot base gfn 0, gmem offset 0) in this build.
 import type { Backing } from '../config.js';
-import { Owner, type PhysMem } from '../host/phys.js';
+import { type LeakWhy, Owner, type PhysMem } from '../host/phys.js';
 
 export const SHARED = 0;
 export const PRIVATE = 1;
@@ -18,6 +18,14 @@ export class Gmem {
   readonly folioOrder: Uint8Array;
   /** filemap_invalidate_lock (held for write by conversion and punch) [S] 003:L662. */
   invalidateLocked = false;
+  /** References from host userspace mappings of shared pages (MMAP flag), per index. */
+  readonly hostMaps: Int32Array;
+  /** IOMMU (VFIO) pins of shared pages, per index (003:L661). */
+  readonly pins: Int32Array;
+  /** References TDX holds on the page (refcount policies HOLD_*), per index. */
+  readonly tdxHold: Int32Array;
+  /** kvm_gmem_buggy_cleanup() ran: no folio of this file goes back to the host (001:L42-49). */
+  buggy = false;
   readonly hugeOrder: number;
 
   constructor(readonly phys: PhysMem, readonly ptrs: number, readonly size: number, readonly backing: Backing) {
@@ -26,6 +34,24 @@ export class Gmem {
     this.folioHead = new Int32Array(size).fill(-1);
     this.folioOrder = new Uint8Array(size);
     this.hugeOrder = Math.log2(ptrs);
+    this.hostMaps = new Int32Array(size);
+    this.pins = new Int32Array(size);
+    this.tdxHold = new Int32Array(size);
+  }
+
+  /** References on the folio beyond the filemap's own: what a split or merge must wait for (003:L661). */
+  extraRefs(head: number): number {
+    let n = 0;
+    const end = head + this.folioNrPages(head);
+    for (let i = head; i < end; i++) n += this.hostMaps[i] + this.pins[i] + this.tdxHold[i];
+    return n;
+  }
+
+  /** Any page of the folio HWPoisoned? (folio_test_hwpoison) */
+  folioPoisoned(head: number): boolean {
+    const end = head + this.folioNrPages(head);
+    for (let i = head; i < end; i++) if (this.pfn[i] >= 0 && this.phys.hwpoison[this.pfn[i]]) return true;
+    return false;
   }
 
   folioNrPages(head: number): number {
@@ -86,15 +112,35 @@ export class Gmem {
     this.folioOrder[base] = this.hugeOrder;
   }
 
-  /** Free the folio holding `index` back to the host, dropping every index it covers. */
-  truncateFolio(head: number): void {
+  /**
+   * Drop the folio from the file. Its pages go back to the host unless something keeps them: a reference
+   * TDX holds (the folio is freed only when the last reference goes, i.e. never), HWPoison when
+   * `refusePoisoned` (hugetlb "doesn't actually deal with poisoned folios on freeing", 003:L762, so the
+   * folio is leaked; 001:L28-37), or a buggy-cleaned file. Returns how many pages were leaked.
+   */
+  truncateFolio(head: number, refusePoisoned: boolean): number {
     const n = this.folioNrPages(head);
+    // truncate_inode_pages() unmaps host userspace mappings first; pins and TDX references stay.
+    let pins = 0;
+    let tdx = 0;
+    for (let i = head; i < head + n; i++) {
+      pins += this.pins[i];
+      tdx += this.tdxHold[i];
+    }
+    const why: LeakWhy | null = this.buggy ? 'buggy-gmem' : tdx > 0 ? 'tdx-ref' : pins > 0 ? 'pinned' : refusePoisoned && this.folioPoisoned(head) ? 'poison' : null;
     for (let i = 0; i < n; i++) {
       const p = this.pfn[head + i];
-      if (p >= 0) this.phys.free(p);
+      if (p >= 0) {
+        if (why) this.phys.leak(p, why);
+        else this.phys.free(p);
+      }
       this.pfn[head + i] = -1;
       this.folioHead[head + i] = -1;
       this.folioOrder[head + i] = 0;
+      this.hostMaps[head + i] = 0;
+      this.pins[head + i] = 0;
+      this.tdxHold[head + i] = 0;
     }
+    return why ? n : 0;
   }
 }

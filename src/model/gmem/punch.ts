@@ -43,9 +43,9 @@ export function* kvmGmemPunchHole(sys: System, start: number, end: number): Path
     const n = gm.folioNrPages(head);
     const whole = head >= istart && head + n <= iend && (!huge || isWholeOriginalFolio(sys, head, istart, iend));
     if (whole) {
-      gm.truncateFolio(head);
+      const leaked = gm.truncateFolio(head, sys.guard('G23'));
       touchIndexRange(sys, head, head + n);
-      sys.trace.event(`gmem: truncate folio at index ${sys.hex(head)} (${n} pages) back to the host`);
+      sys.trace.event(`gmem: truncate folio at index ${sys.hex(head)} (${n} pages) ${leaked ? 'and leak it (still referenced, poisoned or buggy file)' : 'back to the host'}`);
     }
     i = head + n;
   }

@@ -15,6 +15,9 @@ export enum Owner {
 
 export const OWNER_NAMES = ['FREE_HUGE', 'FREE', 'GMEM', 'SEPT', 'HOST_OTHER', 'LEAKED', 'CTRL'] as const;
 
+/** Why a page was leaked: TDX could not take it back, or something outside TDX still holds it. */
+export type LeakWhy = 'tdx' | 'tdx-ref' | 'poison' | 'pinned' | 'buggy-gmem';
+
 export class PhysMem {
   readonly owner: Uint8Array;
   readonly ownerArg: Int32Array;
@@ -22,6 +25,10 @@ export class PhysMem {
   readonly content: Int32Array;
   /** HKID whose cache lines may still be dirty for this page; -1 = none [A]. */
   readonly dirtyHkid: Int16Array;
+  /** memory_failure() marked the page HWPoison (001). */
+  readonly hwpoison: Uint8Array;
+  /** For LEAKED pages: why. */
+  readonly leakWhy = new Map<number, LeakWhy>();
   readonly hugeBlocks: number;
   readonly smallBase: number;
   readonly total: number;
@@ -36,7 +43,25 @@ export class PhysMem {
     this.ownerArg = new Int32Array(this.total);
     this.content = new Int32Array(this.total);
     this.dirtyHkid = new Int16Array(this.total).fill(-1);
+    this.hwpoison = new Uint8Array(this.total);
     this.owner.fill(Owner.FREE, this.smallBase);
+  }
+
+  /**
+   * A short-lived host kernel allocation of up to `n` free pages, lowest first (so it lands on pages just
+   * freed): each is written with `token` and freed again. Returns the pages it used.
+   */
+  scribbleFree(n: number, token: number): number[] {
+    const used: number[] = [];
+    for (let p = 0; p < this.total && used.length < n; p++) {
+      if (!this.isFree(p)) continue;
+      const was = this.owner[p];
+      this.owner[p] = Owner.HOST_OTHER;
+      this.content[p] = token;
+      used.push(p);
+      this.owner[p] = was;
+    }
+    return used;
   }
 
   /** A free 2M-aligned hugetlb block, or -1 when the pool is empty. Pages come back zeroed. */
@@ -77,8 +102,9 @@ export class PhysMem {
     this.ownerArg[pfn] = 0;
   }
 
-  leak(pfn: number): void {
+  leak(pfn: number, why: LeakWhy): void {
     this.owner[pfn] = Owner.LEAKED;
+    this.leakWhy.set(pfn, why);
   }
 
   isFree(pfn: number): boolean {

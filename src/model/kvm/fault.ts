@@ -1,7 +1,7 @@
 // The EPT-violation path of a TD vCPU (model-spec.md 3.3, kernel-facts.md 2.2 and 2.6): attribute check,
 // honouring the guest's ACCEPT level, kvm_gmem_get_pfn, the invalidation retry check, the maximum mapping
 // level, and the local retry loop of tdx_handle_ept_violation().
-import { EFAULT, EIO, ENOMEM } from '../errno.js';
+import { EFAULT, EHWPOISON, EIO, ENOMEM } from '../errno.js';
 import { PRIVATE } from '../gmem/gmem.js';
 import type { Path, System } from '../system.js';
 import { L2M, L4K, type Level } from '../tdx/leaf.js';
@@ -69,6 +69,11 @@ export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, a
     sys.touch(sys.region(gfn));
     sys.trace.event(`gmem: allocate folio for index ${sys.hex(idx)} (order ${gm.orderAt(idx)})`);
     yield 'gmem-alloc-folio';
+  }
+  // __kvm_gmem_get_pfn() returns -EHWPOISON for a hwpoisoned folio (kernel-facts.md 3.1); G23 off skips it.
+  if (sys.guard('G23') && gm.folioPoisoned(gm.folioHead[idx])) {
+    sys.trace.event(`fault at ${sys.hex(gfn)}: guest_memfd folio is HWPoisoned -> -EHWPOISON`);
+    return -EHWPOISON;
   }
   const pfn = gm.pfn[idx];
   const order = gm.orderAt(idx);

@@ -66,7 +66,7 @@ export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number
     if (m.m2m[r] !== Spte.LEAF) continue;
     if (base >= start && base + ptrs <= end) continue; // wholly inside: zapped whole, no split needed
     // (1) tdp_mmu_alloc_sp_for_split(): the external S-EPT page comes from the host page allocator.
-    const newSept = sys.phys.allocSmall(Owner.SEPT, r);
+    const newSept = sys.inj.siteFails('ALLOC') ? -1 : sys.phys.allocSmall(Owner.SEPT, r);
     yield 'alloc-sp-for-split';
     if (newSept < 0) return -ENOMEM;
     // (3) tdp_mmu_split_huge_page(): the mirror gets the 4K children first, then the S-EPT follows.
@@ -126,7 +126,7 @@ export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: n
   }
   if (cur === Spte.FROZEN) return RET_PF_RETRY;
   if (cur === Spte.NONE) {
-    const table = sys.phys.allocSmall(Owner.SEPT, r);
+    const table = sys.inj.siteFails('ALLOC') ? -1 : sys.phys.allocSmall(Owner.SEPT, r);
     yield 'alloc-sp';
     if (table < 0) return -ENOMEM;
     m.m2m[r] = Spte.FROZEN;

@@ -5,12 +5,14 @@ import { EBUSY, EIO } from '../errno.js';
 import type { Path, System } from '../system.js';
 import { L2M, type Level } from '../tdx/leaf.js';
 import { formatStatus, isOperandBusy, isSuccess, type SeamStatus } from '../tdx/status.js';
+import { onMapped, onRemoved, onVmBugged, onZapFailure } from './refcount.js';
 
 /** kvm_vm_bugged(): the VM is dead; vCPUs are kicked and may not re-enter (kernel-facts.md 2.1). */
 export function kvmVmBugged(sys: System, why: string): void {
   if (!sys.kvm.bugged) sys.trace.event(`KVM_BUG_ON: ${why} -> VM bugged (dead)`);
   sys.kvm.bugged = true;
   kickAllVcpus(sys);
+  onVmBugged(sys);
 }
 
 /** TDX_BUG_ON(err, leaf): any non-zero status marks the VM bugged. Returns true when it fired. */
@@ -75,6 +77,7 @@ export function* tdxSeptSetPrivateSpte(sys: System, gfn: number, level: Level, p
   yield 'seamcall';
   if (isOperandBusy(err)) return -EBUSY;
   if (tdxBugOn(sys, err, 'TDH.MEM.PAGE.AUG')) return -EIO;
+  onMapped(sys, gfn, level === L2M ? sys.ptrs : 1);
   return 0;
 }
 
@@ -90,6 +93,7 @@ function* tdxMemPageAdd(sys: System, gfn: number, pfn: number): Path<number> {
   yield 'seamcall';
   if (isOperandBusy(err)) return -EBUSY;
   if (tdxBugOn(sys, err, 'TDH.MEM.PAGE.ADD')) return -EIO;
+  onMapped(sys, gfn, 1);
   return 0;
 }
 
@@ -109,16 +113,24 @@ export function* tdxSeptLinkPrivateSpt(sys: System, gfn: number, tablePfn: numbe
  * code up the stack is not worthwhile", seed 000): TDX_BUG_ON and the page stays in the S-EPT.
  */
 export function* tdxSeptRemovePrivateSpte(sys: System, gfn: number, level: Level, pfn: number): Path {
+  const n = level === L2M ? sys.ptrs : 1;
+  sys.trace.hook('remove_external_spte', gfn, level);
+  if (yield* removeLeaf(sys, gfn, level, pfn)) onRemoved(sys, gfn, n);
+  else onZapFailure(sys, gfn, n);
+}
+
+/** The body of tdx_sept_remove_private_spte(); false when a step failed and the page may still be mapped. */
+function* removeLeaf(sys: System, gfn: number, level: Level, pfn: number): Path<boolean> {
   if (sys.tdx.hkid < 0) {
     kvmVmBugged(sys, 'remove_external_spte with the HKID released');
-    return;
+    return false;
   }
   sys.touch(sys.region(gfn));
   let err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemRangeBlock(gfn, level));
-  if (tdxBugOn(sys, err, 'TDH.MEM.RANGE.BLOCK')) return;
+  if (tdxBugOn(sys, err, 'TDH.MEM.RANGE.BLOCK')) return false;
   yield* tdxTrack(sys);
   err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemPageRemove(gfn, level));
-  if (tdxBugOn(sys, err, 'TDH.MEM.PAGE.REMOVE')) return;
+  if (tdxBugOn(sys, err, 'TDH.MEM.PAGE.REMOVE')) return false;
   const n = level === L2M ? sys.ptrs : 1;
   sys.trace.quiet++;
   for (let i = 0; i < n; i++) {
@@ -126,11 +138,12 @@ export function* tdxSeptRemovePrivateSpte(sys: System, gfn: number, level: Level
     if (!isSuccess(err)) break;
   }
   sys.trace.quiet--;
-  if (tdxBugOn(sys, err, 'TDH.PHYMEM.PAGE.WBINVD')) return;
+  if (tdxBugOn(sys, err, 'TDH.PHYMEM.PAGE.WBINVD')) return false;
   if (n > 1) sys.trace.note(`TDH.PHYMEM.PAGE.WBINVD x${n} (pfn ${sys.hex(pfn)}..${sys.hex(pfn + n - 1)}) = TDX_SUCCESS`);
   yield 'wbinvd';
   for (let i = 0; i < n; i++) sys.phys.content[pfn + i] = 0; // tdx_quirk_reset_folio
   yield 'quirk-reset';
+  return true;
 }
 
 /**

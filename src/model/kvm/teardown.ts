@@ -64,7 +64,7 @@ function* reclaimExternalSp(sys: System, r: number): Path {
       return;
     }
     kvmVmBugged(sys, 'reclaim_external_sp with the HKID assigned; S-EPT page leaked');
-    sys.phys.leak(pfn);
+    sys.phys.leak(pfn, 'tdx');
     yield 'leak-external-spt';
     return;
   }
@@ -75,7 +75,7 @@ function* reclaimExternalSp(sys: System, r: number): Path {
     yield 'free-external-spt';
     return;
   }
-  sys.phys.leak(pfn);
+  sys.phys.leak(pfn, 'tdx');
   yield 'leak-external-spt';
 }
 
@@ -94,12 +94,12 @@ function* freeMirrorTables(sys: System): Path {
 function* reclaimControlPages(sys: System): Path {
   for (const pfn of sys.controlPages) {
     if (sys.tdx.hkid >= 0) {
-      sys.phys.leak(pfn);
+      sys.phys.leak(pfn, 'tdx');
       continue;
     }
     const err = reclaimPage(sys, pfn);
     if (isSuccess(err)) sys.phys.free(pfn);
-    else sys.phys.leak(pfn);
+    else sys.phys.leak(pfn, 'tdx');
   }
   yield 'reclaim-control-pages';
 }
@@ -124,7 +124,7 @@ export function* kvmDestroy(sys: System): Path<number> {
   const gm = sys.gmem;
   for (let i = 0; i < gm.size; i++) {
     const head = gm.folioHead[i];
-    if (head === i) gm.truncateFolio(head);
+    if (head === i) gm.truncateFolio(head, sys.guard('G23'));
   }
   sys.touchRange(0, sys.gfns);
   sys.destroyed = true;

@@ -40,6 +40,8 @@ export class TdxModule {
   epoch = 1;
   /** TDH.MR.FINALIZE done: the TD may run; PAGE.ADD is over and AUG begins (003:L161-165). */
   finalized = true;
+  /** After a bug under policy NO_MORE_SEAMCALLS the host issues no SEAMCALL again; the wrappers refuse [A]. */
+  noMoreSeamcalls = false;
   /** TDH.MNG.VPFLUSHDONE succeeded: no vCPU holds TD state on a CPU any more. */
   vpFlushDone = false;
   /** TDH.PHYMEM.CACHE.WB done since VPFLUSHDONE: no cache line is tagged with the HKID. */
@@ -59,6 +61,7 @@ export class TdxModule {
 
   /** Common entry: a forced status for this call, or null to run it for real. */
   private forced(leaf: Leaf, busyDetail: number = RCX): SeamStatus | null {
+    if (this.noMoreSeamcalls && leaf !== 'TDG.MEM.PAGE.ACCEPT') return status('TDX_SW_ERROR');
     const f = this.inj.check(leaf);
     if (!f) return null;
     // A pending host interrupt only matters to DEMOTE, and only without ENHANCED_DEMOTE_INTERRUPTIBILITY
