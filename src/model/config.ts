@@ -21,6 +21,8 @@ export interface Design {
   tdxHugePage: boolean;
   /** TDX module feature ENHANCED_DEMOTE_INTERRUPTIBILITY (003:L35-37, L152-160). */
   enhancedDemoteInterruptibility: boolean;
+  /** TDX module feature Dynamic PAMT (003:L41-56, L261-296). */
+  dpamt: boolean;
   /** Private->shared conversion order (003:L30-34, L436). Switching G1 off selects WIP_SPLIT_FOLIO_FIRST. */
   conversionOrder: ConversionOrder;
   /** Partial punch of a huge folio: refused (003:L762) or only zapped [A]. */
@@ -47,6 +49,7 @@ export const DEFAULT_DESIGN: Readonly<Design> = Object.freeze({
   backing: 'HUGETLB_2M',
   tdxHugePage: true,
   enhancedDemoteInterruptibility: true,
+  dpamt: true,
   conversionOrder: 'V3_ZAP_THEN_SPLIT',
   punchPartialHuge: 'REJECT',
   slotBaseGfn: 0,

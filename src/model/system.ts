@@ -4,6 +4,7 @@ import { type Design, effectiveConversionOrder, effectiveHuge, guardOn } from '.
 import { FaultInjector } from './faults.js';
 import { Gmem, PRIVATE } from './gmem/gmem.js';
 import { computeDisallowLpage } from './kvm/lpage.js';
+import { pamtGetAtCreate } from './kvm/pamt.js';
 import type { GuardId } from './guards.js';
 import { Owner, PhysMem } from './host/phys.js';
 import { Kvm } from './kvm/vm.js';
@@ -59,14 +60,15 @@ export class System {
     this.gmemOffset = design.gmemOffset;
     // hugetlb files are a whole number of huge pages long [A].
     const gmemSize = Math.ceil((this.slotEnd - this.slotBase + this.gmemOffset) / this.ptrs) * this.ptrs;
-    // Enough hugetlb blocks to back every range twice over, 4K pages for S-EPT tables, and with 4K backing
-    // every guest page twice over [M].
+    // Enough hugetlb blocks to back every range twice over, and 4K pages for S-EPT tables, control pages,
+    // PAMT pairs and caches (and, with 4K backing, every guest page twice over) so that a correct design
+    // never runs out: -ENOMEM comes from injected faults only [M].
     const hugeBlocks = (gmemSize / this.ptrs) * 2;
-    const small = design.regions * 4 + 8 + (design.backing === '4K' ? gmemSize * 2 : 0);
+    const small = design.regions * 16 + 32 + (design.backing === '4K' ? gmemSize * 3 : 0);
     this.phys = new PhysMem(design.ptrs, hugeBlocks, small);
     this.trace = new Trace(keepTrace);
-    this.tdx = new TdxModule(this.phys, this.ptrs, this.regions, { enhancedDemoteInterruptibility: design.enhancedDemoteInterruptibility }, this.inj, this.trace);
-    this.kvm = new Kvm(this.ptrs, this.regions);
+    this.tdx = new TdxModule(this.phys, this.ptrs, this.regions, { enhancedDemoteInterruptibility: design.enhancedDemoteInterruptibility, dpamt: design.dpamt }, this.inj, this.trace);
+    this.kvm = new Kvm(this.ptrs, this.regions, this.phys.total);
     this.gmem = new Gmem(this.phys, this.ptrs, gmemSize, design.backing);
     this.effectiveHuge = effectiveHuge(design);
     this.conversionOrder = effectiveConversionOrder(design);
@@ -74,9 +76,13 @@ export class System {
     computeDisallowLpage(this);
     this.kvm.tdState = design.startPhase;
     this.tdx.finalized = design.startPhase === 'RUNNABLE';
-    // TDR, TDCS and the vCPU's TDVPR: TD control pages for the TD's lifetime [A].
-    for (let i = 0; i < 3; i++) this.controlPages.push(this.phys.allocSmall(Owner.CTRL, i));
-    for (const p of this.controlPages) this.tdx.addControlPage(p);
+    // TDR, TDCS and the vCPU's TDVPR: TD control pages for the TD's lifetime [A], each a 4K TDX use.
+    for (let i = 0; i < 3; i++) {
+      const p = this.phys.allocSmall(Owner.CTRL, i);
+      if (!pamtGetAtCreate(this, p)) throw new Error('TD creation: no memory for a PAMT pair');
+      this.tdx.addControlPage(p);
+      this.controlPages.push(p);
+    }
   }
 
   /** gmem index bound at gfn, or -1 when gfn is outside the memslot. */

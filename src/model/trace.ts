@@ -15,7 +15,15 @@ export interface TraceObserver {
   hook(name: KvmHook, gfn: number, level: Level): void;
 }
 
-export type KvmHook = 'set_external_spte' | 'remove_external_spte' | 'split_external_spte' | 'reclaim_external_sp';
+export type KvmHook =
+  | 'set_external_spte'
+  | 'remove_external_spte'
+  | 'split_external_spte'
+  | 'reclaim_external_sp'
+  /** A page entered the per-VM split cache (gfn = pfn). */
+  | 'split_cache_enqueue'
+  /** Pages are about to leave the per-VM split cache (gfn = how many). */
+  | 'split_cache_dequeue';
 
 export class Trace {
   h = 0x811c9dc5;

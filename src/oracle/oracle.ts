@@ -12,6 +12,7 @@ import { L2M, type Leaf, type Level } from '../model/tdx/leaf.js';
 import type { KvmHook } from '../model/trace.js';
 import { Reference, UNKNOWN, YES } from './reference.js';
 import { checkHostMappings, checkPoisonedPrivateMappings } from './invariants.js';
+import { checkDpamtRefcounts, checkPageConservation } from './pamt.js';
 import type { FaultSite } from '../model/faults.js';
 import { attrPrivate, septLeafOf } from './view.js';
 import { LifetimeChecker } from './lifetime.js';
@@ -63,6 +64,16 @@ export class Oracle {
     const sys = this.sys;
     if (name === 'set_external_spte' && level === L2M && sys.kvm.tdState !== 'RUNNABLE') {
       this.pending = { inv: 'INV-4', message: `2M private mapping of gfn 0x${gfn.toString(16)} requested at TD build time (PAGE.ADD is 4K only)` };
+    } else if (name === 'split_cache_dequeue') {
+      // INV-13: "the write mmu_lock is held across the checking of enough pages in cache in step 2.1 and the
+      // page dequeuing in steps 3.2 and 3.4", under prealloc_split_cache_lock (003:L291-296).
+      const k = sys.kvm;
+      if (k.splitCache.length < gfn) this.pending = { inv: 'INV-13', message: `split cache underflow: dequeue of ${gfn} pages from ${k.splitCache.length}` };
+      else if (!k.mmuLock.writer || k.splitCacheCheckedAt !== k.mmuWriteEpoch) {
+        this.pending = { inv: 'INV-13', message: 'split cache dequeued after mmu_lock was dropped since the step 2.1 check' };
+      } else if (!k.splitCacheLocked) this.pending = { inv: 'INV-13', message: 'split cache dequeued without prealloc_split_cache_lock' };
+    } else if (name === 'split_cache_enqueue' && !sys.kvm.splitCacheLocked) {
+      this.pending = { inv: 'INV-13', message: 'split cache enqueue without prealloc_split_cache_lock' };
     } else if (name === 'reclaim_external_sp' && sys.tdx.hkid >= 0 && this.op?.op === 'destroy' && !this.hkidReleaseTried) {
       this.pending = { inv: 'INV-27', message: `teardown reclaims the S-EPT page of 2M range ${sys.region(gfn)} before the HKID is released` };
     }
@@ -178,6 +189,8 @@ export class Oracle {
       this.notes.push(`expected after a fatal-by-design fault: ${mismatch.message}`);
     }
     if (sys.destroyed) return null;
+    const pages = checkPageConservation(sys) ?? (sys.kvm.bugged ? null : checkDpamtRefcounts(sys));
+    if (pages) return pages;
     for (let r = 0; r < sys.regions; r++) {
       let m = checkNoTransient(sys, r);
       if (m) return { inv: 'INV-15', message: m };

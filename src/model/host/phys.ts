@@ -11,9 +11,11 @@ export enum Owner {
   HOST_OTHER = 4, // used by the host kernel or userspace for something else
   LEAKED = 5, // intentionally leaked after a failure (004:L125-126)
   CTRL = 6, // TD control structure page (TDR, TDCS, TDVPR); arg = which
+  PAMT_PAIR = 7, // one of the two pages of an installed Dynamic PAMT pair; arg = physical 2M region
+  PAMT_CACHE = 8, // waiting in a PAMT page cache; arg = 0 per-vCPU cache, 1 per-VM split cache
 }
 
-export const OWNER_NAMES = ['FREE_HUGE', 'FREE', 'GMEM', 'SEPT', 'HOST_OTHER', 'LEAKED', 'CTRL'] as const;
+export const OWNER_NAMES = ['FREE_HUGE', 'FREE', 'GMEM', 'SEPT', 'HOST_OTHER', 'LEAKED', 'CTRL', 'PAMT_PAIR', 'PAMT_CACHE'] as const;
 
 /** Why a page was leaked: TDX could not take it back, or something outside TDX still holds it. */
 export type LeakWhy = 'tdx' | 'tdx-ref' | 'poison' | 'pinned' | 'buggy-gmem';

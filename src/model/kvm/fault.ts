@@ -7,6 +7,7 @@ import type { Path, System } from '../system.js';
 import { L2M, L4K, type Level } from '../tdx/leaf.js';
 import { readLock, readUnlock, writeLock, writeUnlock } from './locks.js';
 import { Spte } from './mirror.js';
+import { fillCache, VCPU_CACHE } from './pamt.js';
 import { RET_PF_FIXED, RET_PF_RETRY, splitCrossBoundaryLeafs, tdpMmuMapPrivate } from './tdpMmu.js';
 
 /**
@@ -77,6 +78,9 @@ export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, a
   }
   const pfn = gm.pfn[idx];
   const order = gm.orderAt(idx);
+  // kvm_mmu_topup_memory_cache() and the per-vCPU DPAMT cache, before mmu_lock: up to a table page and a
+  // 4K guest page, a pair each (003:L56).
+  if (sys.design.dpamt && isPrivate && !fillCache(sys, VCPU_CACHE, 4)) return -ENOMEM;
   const seq = sys.kvm.invalidateSeq;
   yield 'gmem-get-pfn';
   yield* readLock(sys);

@@ -11,6 +11,7 @@ export function* writeLock(sys: System): Path {
 
 export function* writeUnlock(sys: System): Path {
   sys.kvm.mmuLock.writer = false;
+  sys.kvm.mmuWriteEpoch++;
   yield 'mmu_unlock:write';
 }
 

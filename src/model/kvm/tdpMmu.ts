@@ -6,6 +6,8 @@ import type { Path, System } from '../system.js';
 import { L2M, L4K } from '../tdx/leaf.js';
 import { Spte } from './mirror.js';
 import { tdxSeptLinkPrivateSpt, tdxSeptRemovePrivateSpte, tdxSeptSetPrivateSpte, tdxSeptSplitPrivateSpte } from './tdxGlue.js';
+import { writeLock, writeUnlock } from './locks.js';
+import { fillCache, SPLIT_CACHE, splitCacheNeed } from './pamt.js';
 
 export const RET_PF_FIXED = 0;
 export const RET_PF_RETRY = 1;
@@ -53,7 +55,9 @@ export function zapSharedRange(sys: System, start: number, end: number): void {
 /**
  * kvm_split_cross_boundary_leafs(kvm, [start, end)) (003:L98, L264-290): split to 4K every mirror 2M leaf
  * that crosses a boundary of the range; leaves wholly inside or outside stay. Per leaf: (1) allocate the
- * child sp and its external S-EPT page, (3) link the 4K table in the mirror, then split_external_spte.
+ * child sp and its external S-EPT page (may drop mmu_lock), (2.1) check the split cache holds enough PAMT
+ * pages and, if not, (2.2) drop mmu_lock, top it up and walk again; (3) link the 4K table in the mirror,
+ * then split_external_spte. With G7 off the check comes before the allocation that drops the lock (BUG-7).
  * A DEMOTE failure is not propagated (kernel-facts.md 2.5). Returns 0 or a negative errno.
  */
 export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number): Path<number> {
@@ -65,27 +69,68 @@ export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number
     const base = r * ptrs;
     if (m.m2m[r] !== Spte.LEAF) continue;
     if (base >= start && base + ptrs <= end) continue; // wholly inside: zapped whole, no split needed
-    // (1) tdp_mmu_alloc_sp_for_split(): the external S-EPT page comes from the host page allocator.
+    const guestPfn = m.pfn2m[r];
+    if (!sys.guard('G7')) {
+      // BUG-7: check and top up first, then drop the lock in (1); another splitter may drain the cache.
+      const short = checkSplitCache(sys, -1, guestPfn);
+      if (short > 0 && !topupSplitCache(sys, sys.kvm.splitCache.length + short)) return -ENOMEM;
+    }
+    // (1) tdp_mmu_alloc_sp_for_split(): may drop mmu_lock to allocate the sp and its external S-EPT page.
+    yield* writeUnlock(sys);
     const newSept = sys.inj.siteFails('ALLOC') ? -1 : sys.phys.allocSmall(Owner.SEPT, r);
-    yield 'alloc-sp-for-split';
+    yield* writeLock(sys);
     if (newSept < 0) return -ENOMEM;
+    if (m.m2m[r] !== Spte.LEAF) {
+      sys.phys.free(newSept); // someone else changed it while the lock was dropped: walk on
+      continue;
+    }
+    if (sys.guard('G7') && checkSplitCache(sys, newSept, guestPfn) > 0) {
+      // (2.2) topup_external_split_cache(): drop mmu_lock, allocate, enqueue under the spinlock, re-walk.
+      sys.phys.free(newSept);
+      yield* writeUnlock(sys);
+      const ok = topupSplitCache(sys, splitCacheNeed(sys, newSept, guestPfn));
+      yield 'topup-split-cache';
+      yield* writeLock(sys);
+      if (!ok) return -ENOMEM;
+      r--; // walk this range again
+      continue;
+    }
     // (3) tdp_mmu_split_huge_page(): the mirror gets the 4K children first, then the S-EPT follows.
-    const pfn = m.pfn2m[r];
     m.m2m[r] = Spte.NONLEAF;
     m.pfn2m[r] = -1;
     m.externalSpt[r] = newSept;
     for (let i = 0; i < ptrs; i++) {
       m.m4k[base + i] = Spte.LEAF;
-      m.pfn4k[base + i] = pfn + i;
+      m.pfn4k[base + i] = guestPfn + i;
     }
     sys.kvm.stats.pages2m--;
     sys.kvm.stats.pages4k += ptrs;
     sys.touch(r);
-    sys.trace.event(`split 2M leaf gfn ${sys.hex(base)} pfn ${sys.hex(pfn)} into 4K (S-EPT page ${sys.hex(newSept)})`);
+    sys.trace.event(`split 2M leaf gfn ${sys.hex(base)} pfn ${sys.hex(guestPfn)} into 4K (S-EPT page ${sys.hex(newSept)})`);
     yield 'mirror-split';
-    yield* tdxSeptSplitPrivateSpte(sys, base, newSept);
+    yield* tdxSeptSplitPrivateSpte(sys, base, newSept, guestPfn);
   }
   return 0;
+}
+
+/**
+ * Step 2.1, need_topup_external_split_cache(): how many pages the cache is short of (0 = enough). Records
+ * the mmu_lock epoch of the check: the dequeue must happen without the write lock dropped in between (INV-13).
+ */
+function checkSplitCache(sys: System, newSeptPfn: number, guestPfn: number): number {
+  sys.kvm.splitCacheCheckedAt = sys.kvm.mmuWriteEpoch;
+  // Before the S-EPT page exists (G7 off) its region is unknown: assume it needs a pair.
+  const need = newSeptPfn < 0 ? 2 + splitCacheNeed(sys, sys.phys.smallBase, guestPfn) : splitCacheNeed(sys, newSeptPfn, guestPfn);
+  return Math.max(0, need - sys.kvm.splitCache.length);
+}
+
+/** Step 2.2: allocate and enqueue under prealloc_split_cache_lock (G7b off: without it). */
+function topupSplitCache(sys: System, want: number): boolean {
+  const spin = sys.guard('G7b');
+  if (spin) sys.kvm.splitCacheLocked = true;
+  const ok = fillCache(sys, SPLIT_CACHE, want);
+  if (spin) sys.kvm.splitCacheLocked = false;
+  return ok;
 }
 
 /**

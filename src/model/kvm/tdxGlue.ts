@@ -6,6 +6,8 @@ import type { Path, System } from '../system.js';
 import { L2M, type Level } from '../tdx/leaf.js';
 import { formatStatus, isOperandBusy, isSuccess, type SeamStatus } from '../tdx/status.js';
 import { onMapped, onRemoved, onVmBugged, onZapFailure } from './refcount.js';
+import { dequeue, SPLIT_CACHE, tdxPamtGet, tdxPamtPut, VCPU_CACHE } from './pamt.js';
+import { Owner } from '../host/phys.js';
 
 /** kvm_vm_bugged(): the VM is dead; vCPUs are kicked and may not re-enter (kernel-facts.md 2.1). */
 export function kvmVmBugged(sys: System, why: string): void {
@@ -71,13 +73,23 @@ export function* tdxSeptSetPrivateSpte(sys: System, gfn: number, level: Level, p
     kvmVmBugged(sys, `tdx_sept_set_private_spte: 2M mapping ${runnable ? 'with huge pages disabled' : 'before the TD is finalized'}`);
     return -EIO;
   }
-  if (!runnable) return yield* tdxMemPageAdd(sys, gfn, pfn);
+  // DPAMT: "if (level == PG_LEVEL_4K) { ret = tdx_pamt_get(page, &tdx->prealloc); ... }" (V3-17)
+  if (level !== L2M) {
+    const r = yield* tdxPamtGet(sys, pfn, VCPU_CACHE);
+    if (r < 0) return r;
+  }
+  const ret = runnable ? yield* tdxMemPageAug(sys, gfn, level, pfn) : yield* tdxMemPageAdd(sys, gfn, pfn);
+  if (ret < 0 && level !== L2M) yield* tdxPamtPut(sys, pfn);
+  if (ret === 0) onMapped(sys, gfn, level === L2M ? sys.ptrs : 1);
+  return ret;
+}
+
+function* tdxMemPageAug(sys: System, gfn: number, level: Level, pfn: number): Path<number> {
   const err = sys.tdx.tdhMemPageAug(gfn, level, pfn);
   sys.touch(sys.region(gfn));
   yield 'seamcall';
   if (isOperandBusy(err)) return -EBUSY;
   if (tdxBugOn(sys, err, 'TDH.MEM.PAGE.AUG')) return -EIO;
-  onMapped(sys, gfn, level === L2M ? sys.ptrs : 1);
   return 0;
 }
 
@@ -93,18 +105,21 @@ function* tdxMemPageAdd(sys: System, gfn: number, pfn: number): Path<number> {
   yield 'seamcall';
   if (isOperandBusy(err)) return -EBUSY;
   if (tdxBugOn(sys, err, 'TDH.MEM.PAGE.ADD')) return -EIO;
-  onMapped(sys, gfn, 1);
   return 0;
 }
 
 /** link_external_spt -> TDH.MEM.SEPT.ADD of a new 4K S-EPT page: BUSY -> -EBUSY, other -> TDX_BUG_ON. */
 export function* tdxSeptLinkPrivateSpt(sys: System, gfn: number, tablePfn: number): Path<number> {
+  const got = yield* tdxPamtGet(sys, tablePfn, VCPU_CACHE); // an S-EPT page is a 4K TDX use too
+  if (got < 0) return got;
   const err = sys.tdx.tdhMemSeptAdd(gfn, tablePfn);
   sys.touch(sys.region(gfn));
   yield 'seamcall';
-  if (isOperandBusy(err)) return -EBUSY;
-  if (tdxBugOn(sys, err, 'TDH.MEM.SEPT.ADD')) return -EIO;
-  return 0;
+  let ret = 0;
+  if (isOperandBusy(err)) ret = -EBUSY;
+  else if (tdxBugOn(sys, err, 'TDH.MEM.SEPT.ADD')) ret = -EIO;
+  if (ret < 0) yield* tdxPamtPut(sys, tablePfn);
+  return ret;
 }
 
 /**
@@ -143,20 +158,59 @@ function* removeLeaf(sys: System, gfn: number, level: Level, pfn: number): Path<
   yield 'wbinvd';
   for (let i = 0; i < n; i++) sys.phys.content[pfn + i] = 0; // tdx_quirk_reset_folio
   yield 'quirk-reset';
+  if (level !== L2M) yield* tdxPamtPut(sys, pfn); // "if (level == PG_LEVEL_4K) tdx_pamt_put(page)"
   return true;
 }
 
 /**
- * split_external_spte -> tdx_sept_split_private_spte() (V3-08): write mmu_lock only; BLOCK, TRACK + kick,
- * DEMOTE, each BUSY handled by the one-retry helper, other errors TDX_BUG_ON. "No UNBLOCK is needed after
- * a successful DEMOTE." Returns 0 or -EIO (the TDP MMU ignores it, kernel-facts.md 2.5).
+ * split_external_spte -> tdx_sept_split_private_spte() (V3-08, V3-21/23): write mmu_lock only; 3.1 BLOCK and
+ * TRACK + kick; under prealloc_split_cache_lock 3.2 dequeue a pair for the new S-EPT page and 3.3 PAMT.ADD
+ * it, 3.4 dequeue a pair for the guest 2M region; 3.5 DEMOTE; 3.6 the guest region's PAMT refcount goes
+ * 0 -> 512. BUSY is handled by the one-retry helper, other errors are TDX_BUG_ON. "No UNBLOCK is needed
+ * after a successful DEMOTE." Returns 0 or -EIO (the TDP MMU ignores it, kernel-facts.md 2.5).
  */
-export function* tdxSeptSplitPrivateSpte(sys: System, gfn: number, newSeptPfn: number): Path<number> {
+export function* tdxSeptSplitPrivateSpte(sys: System, gfn: number, newSeptPfn: number, guestPfn: number): Path<number> {
   sys.touch(sys.region(gfn));
+  sys.trace.hook('split_external_spte', gfn, L2M);
   let err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemRangeBlock(gfn, L2M));
   if (tdxBugOn(sys, err, 'TDH.MEM.RANGE.BLOCK')) return -EIO;
   yield* tdxTrack(sys);
-  err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemPageDemote(gfn, newSeptPfn));
-  if (tdxBugOn(sys, err, 'TDH.MEM.PAGE.DEMOTE')) return -EIO;
+  let guestPair: number[] | null = null;
+  const guestRegion = sys.tdx.pamtRegion(guestPfn);
+  if (sys.design.dpamt) {
+    const spin = sys.guard('G7b');
+    if (spin) sys.kvm.splitCacheLocked = true; // spin_lock(&kvm_tdx->prealloc_split_cache_lock)
+    const ret = yield* tdxPamtGet(sys, newSeptPfn, SPLIT_CACHE); // 3.2 + 3.3
+    if (ret === 0 && !sys.tdx.pairInstalled(guestRegion)) {
+      guestPair = dequeue(sys, SPLIT_CACHE, 2); // 3.4
+      if (!guestPair) kvmVmBugged(sys, 'split cache underflow: no PAMT pages for the guest 2M region');
+    }
+    sys.kvm.splitCacheLocked = false;
+    if (ret < 0 || (!guestPair && !sys.tdx.pairInstalled(guestRegion))) {
+      if (ret < 0) kvmVmBugged(sys, 'tdx_pamt_get for the new S-EPT page failed');
+      yield 'split-cache';
+      return -EIO;
+    }
+    yield 'split-cache';
+  }
+  const pair = guestPair as [number, number] | null;
+  err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemPageDemote(gfn, newSeptPfn, pair));
+  if (!isSuccess(err)) {
+    if (pair) sys.kvm.splitCache.push(...pair); // the module did not take them
+    yield* tdxPamtPut(sys, newSeptPfn);
+    tdxBugOn(sys, err, 'TDH.MEM.PAGE.DEMOTE');
+    return -EIO;
+  }
+  if (pair) {
+    for (const p of pair) {
+      sys.phys.owner[p] = Owner.PAMT_PAIR;
+      sys.phys.ownerArg[p] = guestRegion;
+    }
+    // 3.6: WARN_ON_ONCE(atomic_cmpxchg_release(pamt_refcount, 0, PTRS_PER_PMD))
+    if (sys.kvm.pamtRefcount[guestRegion] !== 0) sys.trace.event(`WARN: PAMT refcount of region ${guestRegion} was ${sys.kvm.pamtRefcount[guestRegion]}, not 0`);
+    sys.kvm.pamtRefcount[guestRegion] = sys.ptrs;
+  } else if (sys.design.dpamt) {
+    sys.kvm.pamtRefcount[guestRegion] += sys.ptrs;
+  }
   return 0;
 }

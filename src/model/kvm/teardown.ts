@@ -10,6 +10,7 @@ import { writeLock, writeUnlock } from './locks.js';
 import { Spte } from './mirror.js';
 import { zapPrivateLeafs, zapSharedRange } from './tdpMmu.js';
 import { kvmVmBugged, tdxBugOn } from './tdxGlue.js';
+import { freeCaches, tdxPamtPut } from './pamt.js';
 
 /** TDX_SEAMCALL_RETRIES: how often tdx_mmu_release_hkid() retries CACHE.WB on TDX_INTERRUPTED_RESUMABLE. */
 const CACHE_WB_RETRIES = 10000;
@@ -70,6 +71,7 @@ function* reclaimExternalSp(sys: System, r: number): Path {
   }
   const err = reclaimPage(sys, pfn);
   yield 'seamcall';
+  if (isSuccess(err)) yield* tdxPamtPut(sys, pfn);
   if (isSuccess(err) || !sys.guard('G12')) {
     sys.phys.free(pfn); // tdp_mmu_free_sp_rcu_callback frees external_spt when it is not NULL
     yield 'free-external-spt';
@@ -98,8 +100,10 @@ function* reclaimControlPages(sys: System): Path {
       continue;
     }
     const err = reclaimPage(sys, pfn);
-    if (isSuccess(err)) sys.phys.free(pfn);
-    else sys.phys.leak(pfn, 'tdx');
+    if (isSuccess(err)) {
+      yield* tdxPamtPut(sys, pfn);
+      sys.phys.free(pfn);
+    } else sys.phys.leak(pfn, 'tdx');
   }
   yield 'reclaim-control-pages';
 }
@@ -120,6 +124,7 @@ export function* kvmDestroy(sys: System): Path<number> {
   yield* tdxMmuReleaseHkid(sys);
   yield* freeMirrorTables(sys);
   yield* reclaimControlPages(sys);
+  freeCaches(sys); // the per-vCPU and split caches go with the VM
   // The guest_memfd inode goes with its last reference: every folio is freed.
   const gm = sys.gmem;
   for (let i = 0; i < gm.size; i++) {

@@ -37,10 +37,22 @@ export class Kvm {
   invalidateStart = 0;
   invalidateEnd = 0;
   readonly stats = { pages2m: 0, pages4k: 0 };
+  /** Dynamic PAMT: KVM's count of 4K TDX uses per physical 2M region (tdx_pamt_get/put). */
+  readonly pamtRefcount: Int32Array;
+  /** Per-vCPU PAMT page cache, topped up before a fault (tdx->prealloc, 003:L56). */
+  readonly vcpuPamtCache: number[] = [];
+  /** Per-VM external split cache (prealloc_split_cache) and its spinlock (003:L291-296). */
+  readonly splitCache: number[] = [];
+  splitCacheLocked = false;
+  /** Bumped at every release of mmu_lock held for write: tells whether the lock was dropped in between. */
+  mmuWriteEpoch = 0;
+  /** mmuWriteEpoch at the last split-cache check (step 2.1), or -1. */
+  splitCacheCheckedAt = -1;
 
-  constructor(ptrs: number, regions: number) {
+  constructor(ptrs: number, regions: number, physPages: number) {
     this.mirror = new MirrorRoot(ptrs, regions);
     this.lpage = new LpageInfo(regions);
     this.sharedEpt = new Int32Array(ptrs * regions).fill(-1);
+    this.pamtRefcount = new Int32Array(Math.ceil(physPages / ptrs));
   }
 }

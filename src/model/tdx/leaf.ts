@@ -16,6 +16,8 @@ export const LEAVES = [
   'TDH.PHYMEM.CACHE.WB',
   'TDH.MNG.KEY.FREEID',
   'TDH.PHYMEM.PAGE.RECLAIM',
+  'TDH.PHYMEM.PAMT.ADD',
+  'TDH.PHYMEM.PAMT.REMOVE',
 ] as const;
 export type Leaf = (typeof LEAVES)[number];
 
@@ -34,6 +36,8 @@ export const LEAF_NUMBER: Record<Leaf, number> = {
   'TDH.PHYMEM.CACHE.WB': 40,
   'TDH.MNG.KEY.FREEID': 20,
   'TDH.PHYMEM.PAGE.RECLAIM': 28,
+  'TDH.PHYMEM.PAMT.ADD': 58,
+  'TDH.PHYMEM.PAMT.REMOVE': 59,
 };
 
 export const LEAF_INDEX: Record<Leaf, number> = Object.fromEntries(LEAVES.map((l, i) => [l, i])) as Record<Leaf, number>;

@@ -15,10 +15,13 @@ export enum PamtType {
   REG_2M = 2, // part of a 2M private page
   SEPT = 3,
   CTRL = 4, // TDR / TDCS / TDVPR
+  PAMT_PAIR = 5, // a Dynamic PAMT page of some 2M region
 }
 
 export interface ModuleFeatures {
   enhancedDemoteInterruptibility: boolean;
+  /** Dynamic PAMT: the 4K-level PAMT of a 2M region exists only while a page pair is installed (003:L41-56). */
+  dpamt: boolean;
 }
 
 /** Result of a guest private access: the pfn, or one of the two exits. */
@@ -47,6 +50,9 @@ export class TdxModule {
   /** TDH.PHYMEM.CACHE.WB done since VPFLUSHDONE: no cache line is tagged with the HKID. */
   cacheWbDone = false;
 
+  /** Installed Dynamic PAMT pair per physical 2M region: two pfns, or -1. */
+  readonly pamtPair: Int32Array;
+
   constructor(
     readonly phys: PhysMem,
     readonly ptrs: number,
@@ -57,6 +63,55 @@ export class TdxModule {
   ) {
     this.sept = new Sept(ptrs, regions);
     this.pamt = new Uint8Array(phys.total);
+    this.pamtPair = new Int32Array(2 * Math.ceil(phys.total / ptrs)).fill(-1);
+  }
+
+  /** Physical 2M region of a pfn (the unit Dynamic PAMT pairs cover). */
+  pamtRegion(pfn: number): number {
+    return Math.floor(pfn / this.ptrs);
+  }
+
+  pairInstalled(region: number): boolean {
+    return this.pamtPair[2 * region] >= 0;
+  }
+
+  /** Without its region's pair a 4K page has no PAMT entry to record a TD use in (DPAMT only). */
+  private no4kPamt(pfn: number): boolean {
+    return this.features.dpamt && !this.pairInstalled(this.pamtRegion(pfn));
+  }
+
+  /** TDH.PHYMEM.PAMT.ADD: install the 4K-level PAMT pages of a 2M region [S names, A semantics]. */
+  tdhPhymemPamtAdd(region: number, p1: number, p2: number): SeamStatus {
+    const leaf = 'TDH.PHYMEM.PAMT.ADD';
+    const f = this.forced(leaf);
+    const base = region * this.ptrs;
+    if (f) return this.ret(leaf, -1, -1, base, f, true);
+    if (this.pairInstalled(region)) return this.ret(leaf, -1, -1, base, status('TDX_HPA_RANGE_NOT_FREE', RCX));
+    if (this.pamt[p1] !== PamtType.NDA || this.pamt[p2] !== PamtType.NDA) return this.ret(leaf, -1, -1, base, status('TDX_PAGE_METADATA_INCORRECT', 0x02));
+    this.pamtPair[2 * region] = p1;
+    this.pamtPair[2 * region + 1] = p2;
+    this.pamt[p1] = PamtType.PAMT_PAIR;
+    this.pamt[p2] = PamtType.PAMT_PAIR;
+    return this.ret(leaf, -1, -1, base, SUCCESS);
+  }
+
+  /** TDH.PHYMEM.PAMT.REMOVE: take the pair back once no 4K page of the region is assigned. Returns the pair. */
+  tdhPhymemPamtRemove(region: number): { st: SeamStatus; pair: [number, number] | null } {
+    const leaf = 'TDH.PHYMEM.PAMT.REMOVE';
+    const f = this.forced(leaf);
+    const base = region * this.ptrs;
+    if (f) return { st: this.ret(leaf, -1, -1, base, f, true), pair: null };
+    if (!this.pairInstalled(region)) return { st: this.ret(leaf, -1, -1, base, status('TDX_OPERAND_INVALID', RCX)), pair: null };
+    for (let p = base; p < base + this.ptrs && p < this.pamt.length; p++) {
+      const t = this.pamt[p];
+      if (t === PamtType.REG_4K || t === PamtType.SEPT || t === PamtType.CTRL) return { st: this.ret(leaf, -1, -1, base, status('TDX_HPA_RANGE_NOT_FREE', RCX)), pair: null };
+    }
+    const pair: [number, number] = [this.pamtPair[2 * region], this.pamtPair[2 * region + 1]];
+    this.pamtPair[2 * region] = -1;
+    this.pamtPair[2 * region + 1] = -1;
+    this.pamt[pair[0]] = PamtType.NDA;
+    this.pamt[pair[1]] = PamtType.NDA;
+    return { st: this.ret(leaf, -1, -1, base, SUCCESS), pair };
   }
 
   /** Common entry: a forced status for this call, or null to run it for real. */
@@ -113,6 +168,8 @@ export class TdxModule {
       if (s.e4k[gfn] !== S.FREE) return this.ret(leaf, gfn, level, pfn, status('TDX_EPT_ENTRY_STATE_INCORRECT', RCX));
     }
     if (!this.pamtAllNda(pfn, n)) return this.ret(leaf, gfn, level, pfn, status('TDX_PAGE_METADATA_INCORRECT', 0x02));
+    // "Get/Put DPAMT page pair only when mapping size is 4KB" (003:L383)
+    if (level === L4K && this.no4kPamt(pfn)) return this.ret(leaf, gfn, level, pfn, status('TDX_OPERAND_INVALID', 0x02));
     if (level === L2M) {
       s.e2m[r] = S.PENDING;
       s.pfn2m[r] = pfn;
@@ -142,6 +199,7 @@ export class TdxModule {
     if (p === S.FREE || p === S.NL_BLOCKED) return this.ret(leaf, gfn, L4K, pfn, status('TDX_EPT_WALK_FAILED', RCX));
     if (p !== S.NL_MAPPED || s.e4k[gfn] !== S.FREE) return this.ret(leaf, gfn, L4K, pfn, status('TDX_EPT_ENTRY_STATE_INCORRECT', RCX));
     if (this.pamt[pfn] !== PamtType.NDA) return this.ret(leaf, gfn, L4K, pfn, status('TDX_PAGE_METADATA_INCORRECT', 0x02));
+    if (this.no4kPamt(pfn)) return this.ret(leaf, gfn, L4K, pfn, status('TDX_OPERAND_INVALID', 0x02));
     s.e4k[gfn] = S.MAPPED;
     s.pfn4k[gfn] = pfn;
     this.pamt[pfn] = PamtType.REG_4K;
@@ -170,6 +228,7 @@ export class TdxModule {
     if (this.hkid < 0) return this.ret(leaf, gfn, L2M, tablePfn, status('TDX_OPERAND_INVALID', RCX));
     if (s.e2m[r] !== S.FREE) return this.ret(leaf, gfn, L2M, tablePfn, status('TDX_EPT_ENTRY_STATE_INCORRECT', RCX));
     if (this.pamt[tablePfn] !== PamtType.NDA) return this.ret(leaf, gfn, L2M, tablePfn, status('TDX_PAGE_METADATA_INCORRECT', 0x08));
+    if (this.no4kPamt(tablePfn)) return this.ret(leaf, gfn, L2M, tablePfn, status('TDX_OPERAND_INVALID', 0x08));
     s.e2m[r] = S.NL_MAPPED;
     s.table[r] = tablePfn;
     const base = r * this.ptrs;
@@ -223,7 +282,7 @@ export class TdxModule {
   }
 
   /** TDH.MEM.PAGE.DEMOTE: a blocked, tracked 2M leaf becomes a table of 4K leaves in the same state (MOD-demote). */
-  tdhMemPageDemote(gfn: number, newSeptPfn: number): SeamStatus {
+  tdhMemPageDemote(gfn: number, newSeptPfn: number, guestPair: [number, number] | null = null): SeamStatus {
     const leaf = 'TDH.MEM.PAGE.DEMOTE';
     const f = this.forced(leaf);
     if (f) return this.ret(leaf, gfn, L2M, newSeptPfn, f, true);
@@ -236,8 +295,22 @@ export class TdxModule {
     }
     if (!this.tracked(s.bepoch2m[r])) return this.ret(leaf, gfn, L2M, newSeptPfn, status('TDX_TLB_TRACKING_NOT_DONE', RCX));
     if (this.pamt[newSeptPfn] !== PamtType.NDA) return this.ret(leaf, gfn, L2M, newSeptPfn, status('TDX_PAGE_METADATA_INCORRECT', 0x08));
-    const child = cur === S.BLOCKED ? S.MAPPED : S.PENDING; // "If the page was blocked, it gets unblocked"
+    if (this.no4kPamt(newSeptPfn)) return this.ret(leaf, gfn, L2M, newSeptPfn, status('TDX_OPERAND_INVALID', 0x08));
     const pfn = s.pfn2m[r];
+    // DPAMT: the 512 new 4K PAMT entries of the guest 2M region live in a pair handed in from the split cache
+    // (steps 3.4-3.5, 003:L282-289).
+    const guestRegion = this.pamtRegion(pfn);
+    const needPair = this.features.dpamt && !this.pairInstalled(guestRegion);
+    if (needPair && (!guestPair || this.pamt[guestPair[0]] !== PamtType.NDA || this.pamt[guestPair[1]] !== PamtType.NDA)) {
+      return this.ret(leaf, gfn, L2M, newSeptPfn, status('TDX_OPERAND_INVALID', 0x04));
+    }
+    if (needPair && guestPair) {
+      this.pamtPair[2 * guestRegion] = guestPair[0];
+      this.pamtPair[2 * guestRegion + 1] = guestPair[1];
+      this.pamt[guestPair[0]] = PamtType.PAMT_PAIR;
+      this.pamt[guestPair[1]] = PamtType.PAMT_PAIR;
+    }
+    const child = cur === S.BLOCKED ? S.MAPPED : S.PENDING; // "If the page was blocked, it gets unblocked"
     const base = r * this.ptrs;
     for (let i = 0; i < this.ptrs; i++) {
       s.e4k[base + i] = child;
@@ -350,6 +423,7 @@ export class TdxModule {
 
   /** TD creation: TDR, TDCS and one TDVPR become TD control pages (TDH.MNG.CREATE/ADDCX, TDH.VP.CREATE) [A]. */
   addControlPage(pfn: number): void {
+    if (this.no4kPamt(pfn)) throw new Error(`control page 0x${pfn.toString(16)} added without a PAMT pair`);
     this.pamt[pfn] = PamtType.CTRL;
     this.phys.dirtyHkid[pfn] = this.hkid;
   }
