@@ -85,7 +85,8 @@ function parseFaults(raw: unknown, file: string, field: string): FaultSpec[] | u
       }
       return { site: f.site as FaultSite, nth: int(f.nth, file, `${ff}.nth`, 1, 1_000_000) };
     }
-    for (const k of Object.keys(f)) if (!['leaf', 'nth', 'status'].includes(k)) throw new CaseError(file, `${ff}.${k}`, 'unknown field');
+    for (const k of Object.keys(f)) if (!['leaf', 'nth', 'status', 'every'].includes(k)) throw new CaseError(file, `${ff}.${k}`, 'unknown field');
+    if (f.every !== undefined && f.every !== true) throw new CaseError(file, `${ff}.every`, 'must be true when present (every later call fails too)');
     if (typeof f.leaf !== 'string' || !isLeaf(f.leaf)) throw new CaseError(file, `${ff}.leaf`, `must be one of ${LEAVES.join(', ')}`);
     const nth = int(f.nth, file, `${ff}.nth`, 1, 1_000_000);
     if (typeof f.status !== 'string' || !isStatusName(f.status) || f.status === 'TDX_SUCCESS') {
@@ -94,7 +95,7 @@ function parseFaults(raw: unknown, file: string, field: string): FaultSpec[] | u
     if (f.status === 'TDX_INTERRUPTED_RESTARTABLE' && f.leaf !== 'TDH.MEM.PAGE.DEMOTE') {
       throw new CaseError(file, `${ff}.status`, 'TDX_INTERRUPTED_RESTARTABLE is only returned by TDH.MEM.PAGE.DEMOTE');
     }
-    return { leaf: f.leaf, nth, status: f.status };
+    return f.every ? { leaf: f.leaf, nth, status: f.status, every: true } : { leaf: f.leaf, nth, status: f.status };
   });
 }
 
@@ -233,7 +234,11 @@ function canonicalOp(o: Op): Op {
     const v = (o as unknown as Record<string, unknown>)[k];
     if (v !== undefined) out[k] = v;
   }
-  if (o.faults && o.faults.length) out.faults = o.faults.map((f) => (isSiteFault(f) ? { site: f.site, nth: f.nth } : { leaf: f.leaf, nth: f.nth, status: f.status }));
+  if (o.faults && o.faults.length) {
+    out.faults = o.faults.map((f) =>
+      isSiteFault(f) ? { site: f.site, nth: f.nth } : f.every ? { leaf: f.leaf, nth: f.nth, status: f.status, every: true } : { leaf: f.leaf, nth: f.nth, status: f.status },
+    );
+  }
   return out as unknown as Op;
 }
 

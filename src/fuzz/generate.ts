@@ -57,8 +57,8 @@ const LEAVES_BY_OP: Record<Op['op'], readonly Leaf[]> = {
 
 /** Non-SEAMCALL fault sites each op kind can reach. */
 const SITES_BY_OP: Partial<Record<Op['op'], readonly FaultSite[]>> = {
-  touch: ['ALLOC'],
-  accept: ['ALLOC'],
+  touch: ['ALLOC', 'ALLOC', 'NON_TDX_PFN'],
+  accept: ['ALLOC', 'ALLOC', 'NON_TDX_PFN'],
   convert: ['ALLOC', 'FOLIO_SPLIT', 'TRANSIENT_REF'],
   punch: ['ALLOC'],
   initMemRegion: ['ALLOC'],
@@ -84,7 +84,10 @@ function genFaults(rng: Rng, kind: Op['op']): FaultSpec[] | undefined {
         : leaf !== 'TDG.MEM.PAGE.ACCEPT' && rng.chance(0.06)
           ? rng.pick(HARD_ERRORS)
           : 'TDX_OPERAND_BUSY';
-    if (!out.some((f) => f.leaf === leaf && f.nth === nth)) out.push({ leaf, nth, status });
+    if (out.some((f) => f.leaf === leaf && f.nth === nth)) continue;
+    // An IRQ/NMI storm: every DEMOTE from here on is interrupted (003:L143-155).
+    if (status === 'TDX_INTERRUPTED_RESTARTABLE' && rng.chance(0.3)) out.push({ leaf, nth, status, every: true });
+    else out.push({ leaf, nth, status });
     // BUSY on the retry after the kick as well: the design says that retry must succeed.
     if (status === 'TDX_OPERAND_BUSY' && rng.chance(0.1) && !out.some((f) => f.leaf === leaf && f.nth === nth + 1)) {
       out.push({ leaf, nth: nth + 1, status });

@@ -59,7 +59,7 @@ export function runCase(c: Case, opts: RunOptions = {}): RunResult {
       }
       label = res.value;
       steps++;
-      const v = oracle.afterStep() ?? oracle.liveness();
+      const v = oracle.liveness() ?? oracle.afterStep();
       if (v) {
         failure = fail(v, i, op, label);
         break;

@@ -161,9 +161,13 @@ export function uafIsFailure(d: Design): boolean {
   return d.strictUAF || !guardOn(d, 'G5') || effectiveRefcountPolicy(d) !== 'NONE';
 }
 
-/** effectiveHuge = tdx_huge_page && ENHANCED_DEMOTE (V3-24: KVM clears enable_tdx_huge_page otherwise). */
+/**
+ * effectiveHuge = tdx_huge_page && ENHANCED_DEMOTE (V3-24: KVM clears enable_tdx_huge_page otherwise).
+ * G3 off keeps huge pages on an older module with the "Loop for TDX_INTERRUPTED_RESTARTABLE" workaround
+ * (003:L356-362), which an interrupt storm turns into an endless loop (BUG-3).
+ */
 export function effectiveHuge(d: Design): boolean {
-  return d.tdxHugePage && d.enhancedDemoteInterruptibility;
+  return d.tdxHugePage && (d.enhancedDemoteInterruptibility || !guardOn(d, 'G3'));
 }
 
 /** Canonical key order for writing a design into a case file. */

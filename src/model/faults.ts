@@ -2,12 +2,13 @@
 // - SEAMCALL faults: "the nth call of SEAMCALL X during this op returns status S";
 // - site faults: "the nth time this op reaches site Y, it fails": a host page allocation (-ENOMEM), a
 //   hugetlb folio split (HVO undo needs memory, 003:L436, L759), or a refcount check that sees a
-//   transient reference (002: speculative refcounts).
+//   transient reference (002: speculative refcounts), or a guest_memfd allocation that hands out memory the
+//   TDX module cannot convert (NON_TDX_PFN, BUG-22).
 import type { Leaf } from './tdx/leaf.js';
 import { LEAF_INDEX, LEAVES } from './tdx/leaf.js';
 import { status, type SeamStatus, type StatusName } from './tdx/status.js';
 
-export const FAULT_SITES = ['ALLOC', 'FOLIO_SPLIT', 'TRANSIENT_REF'] as const;
+export const FAULT_SITES = ['ALLOC', 'FOLIO_SPLIT', 'TRANSIENT_REF', 'NON_TDX_PFN'] as const;
 export type FaultSite = (typeof FAULT_SITES)[number];
 
 export interface SeamcallFault {
@@ -15,6 +16,8 @@ export interface SeamcallFault {
   /** 1-based index of the call of `leaf` within the operation. */
   nth: number;
   status: StatusName;
+  /** Also every later call of `leaf` in the op: a storm (e.g. an IRQ/NMI storm during DEMOTE, 003:L143-155). */
+  every?: boolean;
 }
 
 export interface SiteFault {
@@ -64,7 +67,7 @@ export class FaultInjector {
   check(leaf: Leaf): SeamcallFault | null {
     const n = ++this.counts[LEAF_INDEX[leaf]];
     if (this.armed.length === 0) return null;
-    for (const f of this.armed) if (!isSiteFault(f) && f.leaf === leaf && f.nth === n) return f;
+    for (const f of this.armed) if (!isSiteFault(f) && f.leaf === leaf && (f.nth === n || (f.every && n > f.nth))) return f;
     return null;
   }
 

@@ -19,10 +19,12 @@ export class OpCounters {
   eptViolations = 0;
   pageFaultRetries = 0;
   refcountWaits = 0;
+  demoteRestarts = 0;
   reset(): void {
     this.eptViolations = 0;
     this.pageFaultRetries = 0;
     this.refcountWaits = 0;
+    this.demoteRestarts = 0;
   }
 }
 

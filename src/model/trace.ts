@@ -10,7 +10,7 @@ export interface TraceLine {
 }
 
 export interface TraceObserver {
-  seamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus): void;
+  seamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus, forced: boolean): void;
   /** KVM invoked an x86 op on the mirror root (set/remove/split external SPTE) for gfn at level. */
   hook(name: KvmHook, gfn: number, level: Level): void;
 }
@@ -59,7 +59,7 @@ export class Trace {
 
   seamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus, forced: boolean): void {
     this.calls.add(LEAF_INDEX[leaf] * 0x100000000 + st.code);
-    if (this.observer) this.observer.seamcall(leaf, gfn, level, pfn, st);
+    if (this.observer) this.observer.seamcall(leaf, gfn, level, pfn, st, forced);
     this.mixInt(LEAF_INDEX[leaf] + 1);
     this.mixInt(gfn);
     this.mixInt(level + 1);

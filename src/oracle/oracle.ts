@@ -16,7 +16,8 @@ import { checkDpamtRefcounts, checkPageConservation } from './pamt.js';
 import type { FaultSite } from '../model/faults.js';
 import { attrPrivate, septLeafOf } from './view.js';
 import { LifetimeChecker } from './lifetime.js';
-import { isSuccess, type SeamStatus } from '../model/tdx/status.js';
+import { isSuccess, type SeamStatus, statusIs } from '../model/tdx/status.js';
+import { PfnKind } from '../model/host/phys.js';
 
 export interface Violation {
   inv: string;
@@ -31,6 +32,8 @@ export const WATCHDOG = {
   stepsPerOp: 200_000,
   /** Waits for safe folio refcounts one operation may make (INV-24); a transient reference costs one. */
   refcountWaits: 64,
+  /** DEMOTE restarts one operation may make on TDX_INTERRUPTED_RESTARTABLE (INV-30). */
+  demoteRestarts: 1000,
 };
 
 export class Oracle {
@@ -53,7 +56,7 @@ export class Oracle {
     this.lifetime = new LifetimeChecker(sys, uafIsFailure(sys.design));
     this.inhibitSeen = new Uint8Array(sys.regions);
     sys.trace.observer = {
-      seamcall: (leaf, gfn, level, pfn, st) => this.onSeamcall(leaf, gfn, level, pfn, st),
+      seamcall: (leaf, gfn, level, pfn, st, forced) => this.onSeamcall(leaf, gfn, level, pfn, st, forced),
       hook: (name, gfn, level) => this.onHook(name, gfn, level),
     };
   }
@@ -69,7 +72,7 @@ export class Oracle {
       // page dequeuing in steps 3.2 and 3.4", under prealloc_split_cache_lock (003:L291-296).
       const k = sys.kvm;
       if (k.splitCache.length < gfn) this.pending = { inv: 'INV-13', message: `split cache underflow: dequeue of ${gfn} pages from ${k.splitCache.length}` };
-      else if (!k.mmuLock.writer || k.splitCacheCheckedAt !== k.mmuWriteEpoch) {
+      else if (k.splitCacheCheckedAt !== k.mmuReleases) {
         this.pending = { inv: 'INV-13', message: 'split cache dequeued after mmu_lock was dropped since the step 2.1 check' };
       } else if (!k.splitCacheLocked) this.pending = { inv: 'INV-13', message: 'split cache dequeued without prealloc_split_cache_lock' };
     } else if (name === 'split_cache_enqueue' && !sys.kvm.splitCacheLocked) {
@@ -80,7 +83,7 @@ export class Oracle {
   }
 
   /** Rules about the calls themselves, checked when they are made. */
-  private onSeamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus): void {
+  private onSeamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus, forced: boolean): void {
     if (leaf === 'TDH.MNG.VPFLUSHDONE') this.hkidReleaseTried = true; // after a failed release, leaking is right
     if (this.pending) return;
     if (leaf === 'TDH.MNG.KEY.FREEID' && isSuccess(st) && !this.sys.kvm.bugged && septHasLeaves(this.sys)) {
@@ -90,6 +93,28 @@ export class Oracle {
     if (leaf === 'TDH.MEM.PAGE.AUG' && level === L2M) {
       const m = hugeMappingMisfit(this.sys, gfn, pfn);
       if (m) this.pending = { inv: 'INV-3', message: `TDH.MEM.PAGE.AUG requested: ${m}` };
+    }
+    if (!this.pending && (leaf === 'TDH.MEM.PAGE.AUG' || leaf === 'TDH.MEM.PAGE.ADD') && pfn >= 0) {
+      const n = level === L2M ? this.sys.ptrs : 1;
+      for (let i = 0; i < n; i++) {
+        if (this.sys.phys.kind[pfn + i] !== PfnKind.TDX_RAM) {
+          this.pending = { inv: 'TDX-PFN', message: `${leaf} reached the module with ${PfnKind[this.sys.phys.kind[pfn + i]]} pfn 0x${(pfn + i).toString(16)} (BUG-22)` };
+          break;
+        }
+      }
+    }
+    // (a TRACK that failed already bugged the VM: that REMOVE failing too is expected)
+    if (!this.pending && (leaf === 'TDH.MEM.PAGE.REMOVE' || leaf === 'TDH.MEM.PAGE.DEMOTE') && statusIs(st, 'TDX_TLB_TRACKING_NOT_DONE') && !forced && !this.sys.kvm.bugged) {
+      this.pending = { inv: 'INV-19', message: `${leaf} of gfn 0x${gfn.toString(16)} without TDH.MEM.TRACK and a vCPU kick after the BLOCK` };
+    }
+    if (!this.pending && (leaf === 'TDH.MEM.PAGE.DEMOTE' || leaf === 'TDH.MEM.PAGE.PROMOTE') && this.sys.kvm.tdState !== 'RUNNABLE') {
+      this.pending = { inv: 'INV-4', message: `${leaf} while the TD is being built` };
+    }
+    if (!this.pending && leaf === 'TDH.MEM.PAGE.DEMOTE' && !this.sys.kvm.mmuLock.writer) {
+      this.pending = { inv: 'INV-12', message: 'TDH.MEM.PAGE.DEMOTE for the mirror root without mmu_lock held for write' };
+    }
+    if (!this.pending && leaf === 'TDH.MEM.PAGE.PROMOTE') {
+      this.pending = { inv: 'INV-6', message: `TDH.MEM.PAGE.PROMOTE of gfn 0x${gfn.toString(16)} while the TD is active (merging is disallowed for the mirror root)` };
     }
   }
 
@@ -152,6 +177,9 @@ export class Oracle {
   /** Liveness inside an op: EPT violations per guest op (INV-10), refcount waits (INV-24). */
   liveness(): Violation | null {
     const op = this.op;
+    if (this.sys.counters.demoteRestarts > WATCHDOG.demoteRestarts) {
+      return { inv: 'INV-30', message: `TDH.MEM.PAGE.DEMOTE restarted ${this.sys.counters.demoteRestarts} times on TDX_INTERRUPTED_RESTARTABLE: an interrupt storm keeps the loop going (no maximum retry count)` };
+    }
     if (this.sys.counters.refcountWaits > WATCHDOG.refcountWaits) {
       return { inv: 'INV-24', message: `${op?.op} waited ${this.sys.counters.refcountWaits} times for folio references that are never dropped` };
     }

@@ -95,6 +95,8 @@ export function recomputeMixed(sys: System, start: number, end: number): void {
     let mixed = 0;
     for (let g = lo + 1; g < hi && !mixed; g++) if (sys.isPrivate(g) !== sys.isPrivate(lo)) mixed = 1;
     sys.kvm.lpage.mixed[r] = mixed;
+    // G9 off: the recompute rewrites the whole lpage_info word and GUEST_INHIBIT with it (BUG-9).
+    if (!sys.guard('G9')) sys.kvm.lpage.guestInhibit[r] = 0;
     sys.touch(r);
   }
 }

@@ -69,9 +69,9 @@ export class Gmem {
    * attributes are mixed is restructured to 4K folios at once, before anything can map it [M].
    * Returns false when the pool is empty (-ENOMEM).
    */
-  allocFolio(index: number): boolean {
+  allocFolio(index: number, nonTdx = false): boolean {
     if (this.backing === '4K') {
-      const p = this.phys.allocSmall(Owner.GMEM, index);
+      const p = nonTdx ? this.phys.allocNonTdxPage(Owner.GMEM, index) : this.phys.allocSmall(Owner.GMEM, index);
       if (p < 0) return false;
       this.pfn[index] = p;
       this.folioHead[index] = index;
@@ -79,7 +79,7 @@ export class Gmem {
       return true;
     }
     const base = index - (index % this.ptrs);
-    const block = this.phys.allocHuge();
+    const block = nonTdx ? this.phys.allocNonTdxHuge() : this.phys.allocHuge();
     if (block < 0) return false;
     for (let i = 0; i < this.ptrs; i++) {
       this.phys.take(block + i, Owner.GMEM, base + i);

@@ -17,6 +17,13 @@ export enum Owner {
 
 export const OWNER_NAMES = ['FREE_HUGE', 'FREE', 'GMEM', 'SEPT', 'HOST_OTHER', 'LEAKED', 'CTRL', 'PAMT_PAIR', 'PAMT_CACHE'] as const;
 
+/** What kind of memory a pfn is (model-spec.md 2.1; 003:L446, L606): only TDX_RAM can become private. */
+export enum PfnKind {
+  TDX_RAM = 0,
+  NON_TDX_RAM = 1,
+  NO_STRUCT_PAGE = 2,
+}
+
 /** Why a page was leaked: TDX could not take it back, or something outside TDX still holds it. */
 export type LeakWhy = 'tdx' | 'tdx-ref' | 'poison' | 'pinned' | 'buggy-gmem';
 
@@ -31,6 +38,10 @@ export class PhysMem {
   readonly hwpoison: Uint8Array;
   /** For LEAKED pages: why. */
   readonly leakWhy = new Map<number, LeakWhy>();
+  /** Memory kind per pfn; the last hugetlb block is RAM the TDX module cannot convert. */
+  readonly kind: Uint8Array;
+  /** The non-convertible hugetlb block, handed out only through the fault site NON_TDX_PFN. */
+  readonly nonTdxBlock: number;
   readonly hugeBlocks: number;
   readonly smallBase: number;
   readonly total: number;
@@ -39,13 +50,16 @@ export class PhysMem {
 
   constructor(readonly ptrs: number, hugeBlocks: number, smallPages: number) {
     this.hugeBlocks = hugeBlocks;
-    this.smallBase = hugeBlocks * ptrs;
+    this.nonTdxBlock = hugeBlocks * ptrs;
+    this.smallBase = (hugeBlocks + 1) * ptrs;
     this.total = this.smallBase + smallPages;
     this.owner = new Uint8Array(this.total);
     this.ownerArg = new Int32Array(this.total);
     this.content = new Int32Array(this.total);
     this.dirtyHkid = new Int16Array(this.total).fill(-1);
     this.hwpoison = new Uint8Array(this.total);
+    this.kind = new Uint8Array(this.total);
+    this.kind.fill(PfnKind.NON_TDX_RAM, this.nonTdxBlock, this.smallBase);
     this.owner.fill(Owner.FREE, this.smallBase);
   }
 
@@ -64,6 +78,22 @@ export class PhysMem {
       this.owner[p] = was;
     }
     return used;
+  }
+
+  /** One page of the non-convertible block, for 4K backing. */
+  allocNonTdxPage(owner: Owner, arg: number): number {
+    for (let p = this.nonTdxBlock; p < this.smallBase; p++) {
+      if (this.owner[p] === Owner.FREE_HUGE) {
+        this.take(p, owner, arg);
+        return p;
+      }
+    }
+    return -1;
+  }
+
+  /** The non-convertible block, if free (a misconfigured or buggy allocator handing it to guest_memfd). */
+  allocNonTdxHuge(): number {
+    return this.isHugeBlockFree(this.nonTdxBlock) ? this.nonTdxBlock : -1;
   }
 
   /** A free 2M-aligned hugetlb block, or -1 when the pool is empty. Pages come back zeroed. */

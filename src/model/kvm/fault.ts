@@ -25,7 +25,9 @@ export function maxMappingLevel(sys: System, gfn: number, folioOrder: number, ac
   if (lp.disallowCount[r] > 0 || lp.guestInhibit[r]) return L4K;
   if (lp.mixed[r] && sys.guard('G16')) return L4K;
   if (acceptLevel === L4K) return L4K;
-  if (sys.kvm.mirror.m2m[r] === Spte.NONLEAF) return L4K;
+  // G8b off: 4K whenever the fault carries no ACCEPT level ("would disable huge pages for non-Linux TDs", 003:L134-138)
+  if (acceptLevel === -1 && !sys.guard('G8b') && sys.kvm.tdState === 'RUNNABLE') return L4K;
+  if (sys.kvm.mirror.m2m[r] === Spte.NONLEAF && sys.guard('G6')) return L4K; // no merging for the mirror root (patch 06)
   return L2M;
 }
 
@@ -38,18 +40,37 @@ export function* tdxHonorGuestAcceptLevel(sys: System, gfn: number, acceptLevel:
   if (acceptLevel !== L4K) return 0; // a 2M ACCEPT inhibits 1G, which TDX never maps privately
   const r = sys.region(gfn);
   if (sys.kvm.lpage.guestInhibit[r]) return 0;
-  yield* writeLock(sys);
+  if (!sys.guard('G9')) {
+    // BUG-9: the inhibit bit written under the shared lock, before the split.
+    yield* readLock(sys);
+    setGuestInhibit(sys, gfn, r);
+    yield 'set-guest-inhibit';
+    yield* readUnlock(sys);
+  }
+  // G4 off: the split under the shared lock instead of the write lock (BUG-4).
+  const write = sys.guard('G4');
+  yield* (write ? writeLock(sys) : readLock(sys));
   const ret = yield* splitCrossBoundaryLeafs(sys, gfn, gfn + 1);
   if (ret < 0) {
-    yield* writeUnlock(sys);
+    yield* (write ? writeUnlock(sys) : readUnlock(sys));
     return ret;
   }
-  sys.kvm.lpage.guestInhibit[r] = 1; // hugepage_set_guest_inhibit()
-  sys.touch(r);
-  sys.trace.event(`honor ACCEPT level 4K at ${sys.hex(gfn)}: GUEST_INHIBIT set for 2M range ${r}`);
-  yield 'set-guest-inhibit';
+  if (!write) {
+    yield* readUnlock(sys);
+    yield* writeLock(sys); // the inhibit bit is G9's business: keep it under the write lock here
+  }
+  if (sys.guard('G9')) {
+    setGuestInhibit(sys, gfn, r); // hugepage_set_guest_inhibit(), one-way, under the write lock
+    yield 'set-guest-inhibit';
+  }
   yield* writeUnlock(sys);
   return 0;
+}
+
+function setGuestInhibit(sys: System, gfn: number, r: number): void {
+  sys.kvm.lpage.guestInhibit[r] = 1;
+  sys.touch(r);
+  sys.trace.event(`honor ACCEPT level 4K at ${sys.hex(gfn)}: GUEST_INHIBIT set for 2M range ${r}`);
 }
 
 /** kvm_tdp_page_fault() for one attempt. Returns RET_PF_FIXED, RET_PF_RETRY or a negative errno. */
@@ -66,7 +87,7 @@ export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, a
   }
   // kvm_gmem_get_pfn(): allocate the folio on first use.
   if (gm.pfn[idx] < 0) {
-    if (!gm.allocFolio(idx)) return -ENOMEM;
+    if (!gm.allocFolio(idx, sys.inj.siteFails('NON_TDX_PFN'))) return -ENOMEM;
     sys.touch(sys.region(gfn));
     sys.trace.event(`gmem: allocate folio for index ${sys.hex(idx)} (order ${gm.orderAt(idx)})`);
     yield 'gmem-alloc-folio';
@@ -85,7 +106,7 @@ export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, a
   yield 'gmem-get-pfn';
   yield* readLock(sys);
   const k = sys.kvm;
-  if ((k.invalidateInProgress > 0 && gfn >= k.invalidateStart && gfn < k.invalidateEnd) || seq !== k.invalidateSeq) {
+  if (sys.guard('G20') && ((k.invalidateInProgress > 0 && gfn >= k.invalidateStart && gfn < k.invalidateEnd) || seq !== k.invalidateSeq)) {
     yield* readUnlock(sys); // mmu_invalidate_retry_gfn()
     return RET_PF_RETRY;
   }

@@ -11,7 +11,7 @@ export function* writeLock(sys: System): Path {
 
 export function* writeUnlock(sys: System): Path {
   sys.kvm.mmuLock.writer = false;
-  sys.kvm.mmuWriteEpoch++;
+  sys.kvm.mmuReleases++;
   yield 'mmu_unlock:write';
 }
 
@@ -24,5 +24,6 @@ export function* readLock(sys: System): Path {
 
 export function* readUnlock(sys: System): Path {
   sys.kvm.mmuLock.readers--;
+  sys.kvm.mmuReleases++;
   yield 'mmu_unlock:read';
 }

@@ -5,9 +5,9 @@ import { Owner } from '../host/phys.js';
 import type { Path, System } from '../system.js';
 import { L2M, L4K } from '../tdx/leaf.js';
 import { Spte } from './mirror.js';
-import { tdxSeptLinkPrivateSpt, tdxSeptRemovePrivateSpte, tdxSeptSetPrivateSpte, tdxSeptSplitPrivateSpte } from './tdxGlue.js';
-import { writeLock, writeUnlock } from './locks.js';
-import { fillCache, SPLIT_CACHE, splitCacheNeed } from './pamt.js';
+import { tdhDoNoVcpus, tdxBugOn, tdxSeptLinkPrivateSpt, tdxSeptRemovePrivateSpte, tdxSeptSetPrivateSpte, tdxSeptSplitPrivateSpte, tdxTrack } from './tdxGlue.js';
+import { readLock, readUnlock, writeLock, writeUnlock } from './locks.js';
+import { fillCache, SPLIT_CACHE, splitCacheNeed, tdxPamtPut } from './pamt.js';
 
 export const RET_PF_FIXED = 0;
 export const RET_PF_RETRY = 1;
@@ -61,8 +61,11 @@ export function zapSharedRange(sys: System, start: number, end: number): void {
  * A DEMOTE failure is not propagated (kernel-facts.md 2.5). Returns 0 or a negative errno.
  */
 export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number): Path<number> {
-  // "Reject splitting huge pages under shared mmu_lock in TDX" (V3-09, 003:L398).
-  if (!sys.kvm.mmuLock.writer) return -EOPNOTSUPP;
+  // "Reject splitting huge pages under shared mmu_lock in TDX" (V3-09, 003:L398); G4 off lets it through (BUG-4).
+  const shared = !sys.kvm.mmuLock.writer;
+  if (shared && sys.guard('G4')) return -EOPNOTSUPP;
+  const drop = (): Path => (shared ? readUnlock(sys) : writeUnlock(sys));
+  const retake = (): Path => (shared ? readLock(sys) : writeLock(sys));
   const m = sys.kvm.mirror;
   const ptrs = sys.ptrs;
   for (let r = sys.region(start); r <= sys.region(end - 1); r++) {
@@ -76,9 +79,9 @@ export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number
       if (short > 0 && !topupSplitCache(sys, sys.kvm.splitCache.length + short)) return -ENOMEM;
     }
     // (1) tdp_mmu_alloc_sp_for_split(): may drop mmu_lock to allocate the sp and its external S-EPT page.
-    yield* writeUnlock(sys);
+    yield* drop();
     const newSept = sys.inj.siteFails('ALLOC') ? -1 : sys.phys.allocSmall(Owner.SEPT, r);
-    yield* writeLock(sys);
+    yield* retake();
     if (newSept < 0) return -ENOMEM;
     if (m.m2m[r] !== Spte.LEAF) {
       sys.phys.free(newSept); // someone else changed it while the lock was dropped: walk on
@@ -87,10 +90,10 @@ export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number
     if (sys.guard('G7') && checkSplitCache(sys, newSept, guestPfn) > 0) {
       // (2.2) topup_external_split_cache(): drop mmu_lock, allocate, enqueue under the spinlock, re-walk.
       sys.phys.free(newSept);
-      yield* writeUnlock(sys);
+      yield* drop();
       const ok = topupSplitCache(sys, splitCacheNeed(sys, newSept, guestPfn));
       yield 'topup-split-cache';
-      yield* writeLock(sys);
+      yield* retake();
       if (!ok) return -ENOMEM;
       r--; // walk this range again
       continue;
@@ -115,10 +118,10 @@ export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number
 
 /**
  * Step 2.1, need_topup_external_split_cache(): how many pages the cache is short of (0 = enough). Records
- * the mmu_lock epoch of the check: the dequeue must happen without the write lock dropped in between (INV-13).
+ * when it checked: the dequeue must happen without mmu_lock dropped in between (INV-13).
  */
 function checkSplitCache(sys: System, newSeptPfn: number, guestPfn: number): number {
-  sys.kvm.splitCacheCheckedAt = sys.kvm.mmuWriteEpoch;
+  sys.kvm.splitCacheCheckedAt = sys.kvm.mmuReleases;
   // Before the S-EPT page exists (G7 off) its region is unknown: assume it needs a pair.
   const need = newSeptPfn < 0 ? 2 + splitCacheNeed(sys, sys.phys.smallBase, guestPfn) : splitCacheNeed(sys, newSeptPfn, guestPfn);
   return Math.max(0, need - sys.kvm.splitCache.length);
@@ -145,6 +148,7 @@ export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: n
   const cur = m.m2m[r];
   if (level === L2M) {
     if (cur === Spte.LEAF) return RET_PF_FIXED; // spurious: already mapped
+    if (cur === Spte.NONLEAF) return yield* hugepageAdjust(sys, r);
     if (cur !== Spte.NONE) return RET_PF_RETRY;
     const pfnBase = pfn - (gfn - base);
     m.m2m[r] = Spte.FROZEN;
@@ -207,5 +211,40 @@ export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: n
   sys.touch(r);
   sys.trace.event(`map 4K leaf gfn ${sys.hex(gfn)} pfn ${sys.hex(pfn)}`);
   yield 'mirror-set';
+  return RET_PF_FIXED;
+}
+
+/**
+ * Huge page adjustment over an existing 4K table, which patch 06 forbids for the mirror root (guard G6;
+ * maxMappingLevel never asks for it while G6 is on). Without it KVM merges the table back: RANGE.BLOCK the
+ * non-leaf entry, TRACK, TDH.MEM.PAGE.PROMOTE, which needs all 512 children in the same state (003:L242-253);
+ * on success the S-EPT page is freed while the HKID is assigned (BUG-6, BUG-11).
+ */
+function* hugepageAdjust(sys: System, r: number): Path<number> {
+  const base = r * sys.ptrs;
+  const m = sys.kvm.mirror;
+  sys.trace.event(`hugepage adjust: merge the 4K table of gfn ${sys.hex(base)} back into a 2M leaf (G6 off)`);
+  let err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemRangeBlock(base, L2M));
+  if (tdxBugOn(sys, err, 'TDH.MEM.RANGE.BLOCK')) return RET_PF_RETRY;
+  yield* tdxTrack(sys);
+  err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemPagePromote(base));
+  if (tdxBugOn(sys, err, 'TDH.MEM.PAGE.PROMOTE')) return RET_PF_RETRY;
+  const table = m.externalSpt[r];
+  let pfn0 = m.pfn4k[base];
+  let n4k = 0;
+  for (let g = base; g < base + sys.ptrs; g++) if (m.m4k[g] === Spte.LEAF) n4k++;
+  pfn0 = pfn0 - (pfn0 % sys.ptrs);
+  m.m4k.fill(Spte.NONE, base, base + sys.ptrs);
+  m.m2m[r] = Spte.LEAF;
+  m.pfn2m[r] = pfn0;
+  m.externalSpt[r] = -1;
+  sys.kvm.stats.pages4k -= n4k;
+  sys.kvm.stats.pages2m++;
+  sys.touch(r);
+  if (table >= 0) {
+    yield* tdxPamtPut(sys, table);
+    sys.phys.free(table); // the mirror page table and its external_spt go
+  }
+  yield 'hugepage-adjust';
   return RET_PF_FIXED;
 }

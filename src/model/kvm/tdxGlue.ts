@@ -1,13 +1,13 @@
 // arch/x86/kvm/vmx/tdx.c as the v3 series shapes it: the one-retry BUSY helper, TDX_BUG_ON, TRACK with
 // the vCPU kick, and the external-SPTE hooks that turn mirror changes into SEAMCALLs
 // (kernel-facts.md 2.1-2.5).
-import { EBUSY, EIO } from '../errno.js';
+import { EBUSY, EIO, EOPNOTSUPP } from '../errno.js';
 import type { Path, System } from '../system.js';
 import { L2M, type Level } from '../tdx/leaf.js';
-import { formatStatus, isOperandBusy, isSuccess, type SeamStatus } from '../tdx/status.js';
+import { formatStatus, isOperandBusy, isSuccess, type SeamStatus, status, statusIs } from '../tdx/status.js';
 import { onMapped, onRemoved, onVmBugged, onZapFailure } from './refcount.js';
 import { dequeue, SPLIT_CACHE, tdxPamtGet, tdxPamtPut, VCPU_CACHE } from './pamt.js';
-import { Owner } from '../host/phys.js';
+import { Owner, PfnKind } from '../host/phys.js';
 
 /** kvm_vm_bugged(): the VM is dead; vCPUs are kicked and may not re-enter (kernel-facts.md 2.1). */
 export function kvmVmBugged(sys: System, why: string): void {
@@ -78,6 +78,19 @@ export function* tdxSeptSetPrivateSpte(sys: System, gfn: number, level: Level, p
     const r = yield* tdxPamtGet(sys, pfn, VCPU_CACHE);
     if (r < 0) return r;
   }
+  // KVM_MMU_WARN_ON(!tdx_is_convertible_pfn(pfn)) for every 4K page of the mapping, and the wrapper fails
+  // (003:L651, L658-660; G22). Without it a non-convertible pfn reaches the module (BUG-22).
+  const n = level === L2M ? sys.ptrs : 1;
+  if (sys.guard('G22')) {
+    for (let i = 0; i < n; i++) {
+      if (sys.phys.kind[pfn + i] !== PfnKind.TDX_RAM) {
+        sys.trace.event(`WARN: pfn ${sys.hex(pfn + i)} is not TDX-convertible memory; mapping refused`);
+        if (level !== L2M) yield* tdxPamtPut(sys, pfn);
+        tdxBugOn(sys, status('TDX_SW_ERROR'), 'tdx_is_convertible_pfn');
+        return -EIO;
+      }
+    }
+  }
   const ret = runnable ? yield* tdxMemPageAug(sys, gfn, level, pfn) : yield* tdxMemPageAdd(sys, gfn, pfn);
   if (ret < 0 && level !== L2M) yield* tdxPamtPut(sys, pfn);
   if (ret === 0) onMapped(sys, gfn, level === L2M ? sys.ptrs : 1);
@@ -143,7 +156,7 @@ function* removeLeaf(sys: System, gfn: number, level: Level, pfn: number): Path<
   sys.touch(sys.region(gfn));
   let err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemRangeBlock(gfn, level));
   if (tdxBugOn(sys, err, 'TDH.MEM.RANGE.BLOCK')) return false;
-  yield* tdxTrack(sys);
+  if (sys.guard('G21')) yield* tdxTrack(sys); // TRACK + kick before REMOVE (003:L228-230)
   err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemPageRemove(gfn, level));
   if (tdxBugOn(sys, err, 'TDH.MEM.PAGE.REMOVE')) return false;
   const n = level === L2M ? sys.ptrs : 1;
@@ -163,6 +176,23 @@ function* removeLeaf(sys: System, gfn: number, level: Level, pfn: number): Path<
 }
 
 /**
+ * tdh_mem_page_demote() with the workaround "Loop for TDX_INTERRUPTED_RESTARTABLE" (003:L359-361): the module
+ * restores RCX/RDX and nothing is committed, so the same call may be retried; "no guaranteed maximum retry
+ * count ... Interrupt storms could then result in DoS" (003:L143-155). Each retry is counted for INV-30.
+ */
+function demoteLooping(sys: System, gfn: number, newSeptPfn: number, pair: [number, number] | null): SeamStatus {
+  for (;;) {
+    const err = sys.tdx.tdhMemPageDemote(gfn, newSeptPfn, pair);
+    if (!statusIs(err, 'TDX_INTERRUPTED_RESTARTABLE')) return err;
+    sys.counters.demoteRestarts++;
+    if (sys.counters.demoteRestarts > DEMOTE_LOOP_CAP) return err; // the model stops; the oracle calls it INV-30
+  }
+}
+
+/** Where the model stops an endless DEMOTE loop so the watchdog can name it (far above any sane retry count). */
+const DEMOTE_LOOP_CAP = 10_000;
+
+/**
  * split_external_spte -> tdx_sept_split_private_spte() (V3-08, V3-21/23): write mmu_lock only; 3.1 BLOCK and
  * TRACK + kick; under prealloc_split_cache_lock 3.2 dequeue a pair for the new S-EPT page and 3.3 PAMT.ADD
  * it, 3.4 dequeue a pair for the guest 2M region; 3.5 DEMOTE; 3.6 the guest region's PAMT refcount goes
@@ -170,11 +200,16 @@ function* removeLeaf(sys: System, gfn: number, level: Level, pfn: number): Path<
  * after a successful DEMOTE." Returns 0 or -EIO (the TDP MMU ignores it, kernel-facts.md 2.5).
  */
 export function* tdxSeptSplitPrivateSpte(sys: System, gfn: number, newSeptPfn: number, guestPfn: number): Path<number> {
+  // V3-09: WARN_ON_ONCE(mmu_lock_shared) -> -EOPNOTSUPP until the module has NON-BLOCKING-RESIZE (G4).
+  if (!sys.kvm.mmuLock.writer && sys.guard('G4')) {
+    sys.trace.event('WARN: split_external_spte under shared mmu_lock refused');
+    return -EOPNOTSUPP;
+  }
   sys.touch(sys.region(gfn));
   sys.trace.hook('split_external_spte', gfn, L2M);
   let err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemRangeBlock(gfn, L2M));
   if (tdxBugOn(sys, err, 'TDH.MEM.RANGE.BLOCK')) return -EIO;
-  yield* tdxTrack(sys);
+  if (sys.guard('G21')) yield* tdxTrack(sys);
   let guestPair: number[] | null = null;
   const guestRegion = sys.tdx.pamtRegion(guestPfn);
   if (sys.design.dpamt) {
@@ -194,7 +229,12 @@ export function* tdxSeptSplitPrivateSpte(sys: System, gfn: number, newSeptPfn: n
     yield 'split-cache';
   }
   const pair = guestPair as [number, number] | null;
-  err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemPageDemote(gfn, newSeptPfn, pair));
+  if (!sys.design.enhancedDemoteInterruptibility && sys.guard('G3')) {
+    // V3-02: the wrapper refuses DEMOTE on a module that may interrupt it (never reached: no huge pages then)
+    err = status('TDX_SW_ERROR');
+  } else {
+    err = yield* tdhDoNoVcpus(sys, () => demoteLooping(sys, gfn, newSeptPfn, pair));
+  }
   if (!isSuccess(err)) {
     if (pair) sys.kvm.splitCache.push(...pair); // the module did not take them
     yield* tdxPamtPut(sys, newSeptPfn);

@@ -44,9 +44,9 @@ export class Kvm {
   /** Per-VM external split cache (prealloc_split_cache) and its spinlock (003:L291-296). */
   readonly splitCache: number[] = [];
   splitCacheLocked = false;
-  /** Bumped at every release of mmu_lock held for write: tells whether the lock was dropped in between. */
-  mmuWriteEpoch = 0;
-  /** mmuWriteEpoch at the last split-cache check (step 2.1), or -1. */
+  /** Bumped at every release of mmu_lock (either mode): tells whether the lock was dropped in between. */
+  mmuReleases = 0;
+  /** mmuReleases at the last split-cache check (step 2.1), or -1. */
   splitCacheCheckedAt = -1;
 
   constructor(ptrs: number, regions: number, physPages: number) {

@@ -18,6 +18,7 @@ export const LEAVES = [
   'TDH.PHYMEM.PAGE.RECLAIM',
   'TDH.PHYMEM.PAMT.ADD',
   'TDH.PHYMEM.PAMT.REMOVE',
+  'TDH.MEM.PAGE.PROMOTE',
 ] as const;
 export type Leaf = (typeof LEAVES)[number];
 
@@ -38,6 +39,7 @@ export const LEAF_NUMBER: Record<Leaf, number> = {
   'TDH.PHYMEM.PAGE.RECLAIM': 28,
   'TDH.PHYMEM.PAMT.ADD': 58,
   'TDH.PHYMEM.PAMT.REMOVE': 59,
+  'TDH.MEM.PAGE.PROMOTE': 23,
 };
 
 export const LEAF_INDEX: Record<Leaf, number> = Object.fromEntries(LEAVES.map((l, i) => [l, i])) as Record<Leaf, number>;

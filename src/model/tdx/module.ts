@@ -132,6 +132,12 @@ export class TdxModule {
     return st;
   }
 
+  /** Only TDX-convertible RAM can be assigned to a TD: TDX_OPERAND_ADDR_RANGE_ERROR otherwise (003:L655). */
+  private convertible(pfn: number, n: number): boolean {
+    for (let i = 0; i < n; i++) if (pfn + i < 0 || pfn + i >= this.phys.total || this.phys.kind[pfn + i] !== 0) return false;
+    return true;
+  }
+
   private pamtAllNda(pfn: number, n: number): boolean {
     for (let i = 0; i < n; i++) if (this.pamt[pfn + i] !== PamtType.NDA) return false;
     return true;
@@ -167,6 +173,7 @@ export class TdxModule {
       if (p !== S.NL_MAPPED) return this.ret(leaf, gfn, level, pfn, status('TDX_EPT_ENTRY_STATE_INCORRECT', RCX));
       if (s.e4k[gfn] !== S.FREE) return this.ret(leaf, gfn, level, pfn, status('TDX_EPT_ENTRY_STATE_INCORRECT', RCX));
     }
+    if (!this.convertible(pfn, n)) return this.ret(leaf, gfn, level, pfn, status('TDX_OPERAND_ADDR_RANGE_ERROR', RCX));
     if (!this.pamtAllNda(pfn, n)) return this.ret(leaf, gfn, level, pfn, status('TDX_PAGE_METADATA_INCORRECT', 0x02));
     // "Get/Put DPAMT page pair only when mapping size is 4KB" (003:L383)
     if (level === L4K && this.no4kPamt(pfn)) return this.ret(leaf, gfn, level, pfn, status('TDX_OPERAND_INVALID', 0x02));
@@ -198,6 +205,7 @@ export class TdxModule {
     const p = s.e2m[r];
     if (p === S.FREE || p === S.NL_BLOCKED) return this.ret(leaf, gfn, L4K, pfn, status('TDX_EPT_WALK_FAILED', RCX));
     if (p !== S.NL_MAPPED || s.e4k[gfn] !== S.FREE) return this.ret(leaf, gfn, L4K, pfn, status('TDX_EPT_ENTRY_STATE_INCORRECT', RCX));
+    if (!this.convertible(pfn, 1)) return this.ret(leaf, gfn, L4K, pfn, status('TDX_OPERAND_ADDR_RANGE_ERROR', RCX));
     if (this.pamt[pfn] !== PamtType.NDA) return this.ret(leaf, gfn, L4K, pfn, status('TDX_PAGE_METADATA_INCORRECT', 0x02));
     if (this.no4kPamt(pfn)) return this.ret(leaf, gfn, L4K, pfn, status('TDX_OPERAND_INVALID', 0x02));
     s.e4k[gfn] = S.MAPPED;
@@ -323,6 +331,38 @@ export class TdxModule {
     this.pamt[newSeptPfn] = PamtType.SEPT;
     this.phys.dirtyHkid[newSeptPfn] = this.hkid;
     return this.ret(leaf, gfn, L2M, newSeptPfn, SUCCESS);
+  }
+
+  /**
+   * TDH.MEM.PAGE.PROMOTE: a blocked, tracked 4K table whose children are all PENDING or all MAPPED ("all
+   * PENDING or all ACCEPTED", 003:L244-245) over 2M-contiguous pfns becomes one 2M leaf; the S-EPT page is
+   * released. Returns the status; the released table page is in `sept.table` no more.
+   */
+  tdhMemPagePromote(gfn: number): SeamStatus {
+    const leaf = 'TDH.MEM.PAGE.PROMOTE';
+    const f = this.forced(leaf);
+    if (f) return this.ret(leaf, gfn, L2M, -1, f, true);
+    const s = this.sept;
+    const r = this.region(gfn);
+    if (s.e2m[r] !== S.NL_BLOCKED) return this.ret(leaf, gfn, L2M, -1, status(s.e2m[r] === S.NL_MAPPED ? 'TDX_GPA_RANGE_NOT_BLOCKED' : 'TDX_EPT_ENTRY_STATE_INCORRECT', RCX));
+    if (!this.tracked(s.bepoch2m[r])) return this.ret(leaf, gfn, L2M, -1, status('TDX_TLB_TRACKING_NOT_DONE', RCX));
+    const base = r * this.ptrs;
+    const first = s.e4k[base];
+    const pfn0 = s.pfn4k[base];
+    let ok = (first === S.PENDING || first === S.MAPPED) && pfn0 >= 0 && pfn0 % this.ptrs === 0;
+    for (let i = 1; i < this.ptrs && ok; i++) ok = s.e4k[base + i] === first && s.pfn4k[base + i] === pfn0 + i;
+    if (!ok) return this.ret(leaf, gfn, L2M, -1, status('TDX_EPT_INVALID_PROMOTE_CONDITIONS', RCX));
+    const table = s.table[r];
+    for (let i = 0; i < this.ptrs; i++) {
+      this.pamt[pfn0 + i] = PamtType.REG_2M;
+      s.e4k[base + i] = S.FREE;
+      s.pfn4k[base + i] = -1;
+    }
+    this.pamt[table] = PamtType.NDA;
+    s.table[r] = -1;
+    s.e2m[r] = first;
+    s.pfn2m[r] = pfn0;
+    return this.ret(leaf, gfn, L2M, table, SUCCESS);
   }
 
   /** TDH.MEM.PAGE.REMOVE: a blocked, tracked leaf becomes FREE; its pages go back to PAMT NDA. */
