@@ -3,7 +3,9 @@
 import { GUARD_IDS, type GuardId, guardInfo } from './guards.js';
 
 export type Backing = 'HUGETLB_2M' | '4K';
-export type ConversionOrder = 'V3_ZAP_THEN_SPLIT' | 'WIP_SPLIT_FOLIO_FIRST';
+export type ConversionOrder = 'V3_ZAP_THEN_SPLIT' | 'WIP_SPLIT_FOLIO_FIRST' | 'SEPT_SPLIT_FIRST' | 'PREPARE_THEN_ZAP';
+/** How large a private mapping may be: no larger than the folio, or than the contiguous, homogeneous range (open question 7.1). */
+export type MappingRule = 'STRICT_FOLIO' | 'CONTIGUITY';
 export type PunchPartialHuge = 'REJECT' | 'ZAP_ONLY';
 export type TdPhase = 'BUILD' | 'RUNNABLE';
 /** What TDX/guest_memfd do about page references and failed zaps (002, 001, 003:L297-307). */
@@ -23,8 +25,10 @@ export interface Design {
   enhancedDemoteInterruptibility: boolean;
   /** TDX module feature Dynamic PAMT (003:L41-56, L261-296). */
   dpamt: boolean;
-  /** Private->shared conversion order (003:L30-34, L436). Switching G1 off selects WIP_SPLIT_FOLIO_FIRST. */
+  /** Private->shared conversion order (003:L30-34, L436, L763). G1 off selects WIP_SPLIT_FOLIO_FIRST. */
   conversionOrder: ConversionOrder;
+  /** STRICT_FOLIO (mapping <= folio, 003:L23-24) or CONTIGUITY (003:L439, L759-760); PREPARE_THEN_ZAP needs CONTIGUITY. */
+  mappingRule: MappingRule;
   /** Partial punch of a huge folio: refused (003:L762) or only zapped [A]. */
   punchPartialHuge: PunchPartialHuge;
   /** First gfn of the memslot; the slot runs to the end of the GPA space (003:L176 slot base_gfn). */
@@ -51,6 +55,7 @@ export const DEFAULT_DESIGN: Readonly<Design> = Object.freeze({
   enhancedDemoteInterruptibility: true,
   dpamt: true,
   conversionOrder: 'V3_ZAP_THEN_SPLIT',
+  mappingRule: 'STRICT_FOLIO',
   punchPartialHuge: 'REJECT',
   slotBaseGfn: 0,
   gmemOffset: 0,
@@ -78,7 +83,8 @@ export class DesignError extends Error {
 
 const ENUMS: Partial<Record<keyof Design, readonly string[]>> = {
   backing: ['HUGETLB_2M', '4K'],
-  conversionOrder: ['V3_ZAP_THEN_SPLIT', 'WIP_SPLIT_FOLIO_FIRST'],
+  conversionOrder: ['V3_ZAP_THEN_SPLIT', 'WIP_SPLIT_FOLIO_FIRST', 'SEPT_SPLIT_FIRST', 'PREPARE_THEN_ZAP'],
+  mappingRule: ['STRICT_FOLIO', 'CONTIGUITY'],
   punchPartialHuge: ['REJECT', 'ZAP_ONLY'],
   startPhase: ['BUILD', 'RUNNABLE'],
   refcountPolicy: ['NONE', 'HOLD_WHILE_MAPPED', 'HOLD_ON_ZAP_FAILURE', 'HWPOISON_ON_BUG', 'GMEM_BUGGY_CLEANUP', 'NO_MORE_SEAMCALLS'],
@@ -134,6 +140,9 @@ export function resolveDesign(raw: unknown, field = 'design', base: Readonly<Des
   }
   if (d.gmemOffset < 0 || d.gmemOffset > 4 * d.ptrs) throw new DesignError(`${field}.gmemOffset`, `must be from 0 to ${4 * d.ptrs}`);
   if (d.uaddrOffset < 0 || d.uaddrOffset >= d.ptrs) throw new DesignError(`${field}.uaddrOffset`, `must be from 0 to ${d.ptrs - 1}`);
+  if (d.conversionOrder === 'PREPARE_THEN_ZAP' && d.mappingRule !== 'CONTIGUITY') {
+    throw new DesignError(`${field}.conversionOrder`, 'PREPARE_THEN_ZAP splits folios while KVM still maps them huge, so it needs mappingRule CONTIGUITY');
+  }
   return d;
 }
 
@@ -141,9 +150,14 @@ export function guardOn(d: Design, g: GuardId): boolean {
   return !d.guardsOff.includes(g);
 }
 
-/** Guards that select a design variant rather than remove a check; G1 off means the WIP order. */
+/**
+ * Guards that select a design variant rather than remove a check: G1 off means the WIP order; G19 off means
+ * the v3 order with its open question counted as a failure (otherwise a known-design finding, BUG-19).
+ */
 export function effectiveConversionOrder(d: Design): ConversionOrder {
-  return guardOn(d, 'G1') ? d.conversionOrder : 'WIP_SPLIT_FOLIO_FIRST';
+  if (!guardOn(d, 'G1')) return 'WIP_SPLIT_FOLIO_FIRST';
+  if (!guardOn(d, 'G19')) return 'V3_ZAP_THEN_SPLIT';
+  return d.conversionOrder;
 }
 
 /**

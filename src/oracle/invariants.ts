@@ -41,6 +41,7 @@ export const INVARIANTS: readonly InvariantInfo[] = [
   { id: 'INV-27', kind: 'always', meaning: 'teardown order: unmap guest pages, release the HKID, then reclaim S-EPT pages', source: '000; 004:L115-116' },
   { id: 'INV-28', kind: 'per-op', meaning: 'with no fatal-by-design fault, teardown returns every page to the host and leaks nothing', source: '000' },
   { id: 'INV-30', kind: 'liveness', meaning: 'huge pages only with ENHANCED_DEMOTE_INTERRUPTIBILITY; every SEAMCALL retry loop is bounded', source: '003:L35-37, L143-160' },
+  { id: 'INV-31', kind: 'per-op', meaning: 'a failed conversion changes no attribute and (desired form, open in v3) removes no accepted private page', source: '003:L435-436' },
   { id: 'INV-32', kind: 'per-op', meaning: 'shared->private conversion of an IOMMU-pinned page fails with an error and changes nothing', source: '003:L661' },
   { id: 'TDX-PFN', kind: 'always', meaning: 'only TDX-convertible RAM reaches TDH.MEM.PAGE.AUG/ADD (BUG-22)', source: '003:L446, L651, L655-660' },
   { id: 'VM-BUGGED', kind: 'always', meaning: 'the VM was bugged (KVM_BUG_ON/TDX_BUG_ON) although no injected fault was fatal by design', source: '000; 002; kernel-facts.md 2.1' },
@@ -57,7 +58,15 @@ function folioCovers(sys: System, gfn: number, pfn: number, level: number): stri
   const idx = indexOf(sys, gfn);
   const head = idx < 0 ? -1 : gm.folioHead[idx];
   if (head < 0 || gm.pfn[idx] !== pfn) return `pfn 0x${pfn.toString(16)} is not the guest_memfd page at index 0x${idx.toString(16)} (folio truncated or replaced)`;
-  if (level === 1 && (head !== idx || gm.folioOrder[head] < gm.hugeOrder)) {
+  if (level !== 1) return null;
+  if (sys.design.mappingRule === 'CONTIGUITY') {
+    // within one original-folio contiguity domain (003:L439 "contiguous and homogenous", L765)
+    for (let i = 1; i < sys.ptrs; i++) {
+      if (gm.pfn[idx + i] !== pfn + i) return `2M leaf at gfn 0x${gfn.toString(16)} is not backed by contiguous guest_memfd pages at index 0x${(idx + i).toString(16)}`;
+    }
+    return null;
+  }
+  if (head !== idx || gm.folioOrder[head] < gm.hugeOrder) {
     return `2M leaf at gfn 0x${gfn.toString(16)} but the folio at index 0x${idx.toString(16)} has order ${gm.folioOrder[head]} (split while mapped huge)`;
   }
   return null;

@@ -115,7 +115,18 @@ function* bail(sys: System, ret: number): Path<number> {
   return ret;
 }
 
-/** The conversion ioctl on [start, end). Returns 0 or a negative errno. */
+/**
+ * The conversion ioctl on [start, end). Returns 0 or a negative errno. Private->shared follows the
+ * design's order (003:L436, L763; model-spec.md 3.4):
+ * - WIP_SPLIT_FOLIO_FIRST: split folios, invalidate, zap (no S-EPT split): the folio is split under a huge
+ *   mapping (BUG-1);
+ * - V3_ZAP_THEN_SPLIT: invalidate, split cross-boundary leaves, zap, split folios: a failed folio split comes
+ *   after the point of no return (BUG-19, open in v3);
+ * - SEPT_SPLIT_FIRST (Yan): split every huge leaf over the folios about to be split, then the folios ("if it
+ *   fails, don't split the backend folio"), then zap only the range;
+ * - PREPARE_THEN_ZAP (Ackerley): split folios first (2b), then S-EPT split and zap after invalidate begin;
+ *   sound only under the CONTIGUITY mapping rule.
+ */
 export function* kvmGmemConvert(sys: System, start: number, end: number, toPrivate: boolean): Path<number> {
   const gm = sys.gmem;
   if (start >= end || sys.index(start) < 0 || sys.index(end - 1) < 0) return -EINVAL;
@@ -125,9 +136,14 @@ export function* kvmGmemConvert(sys: System, start: number, end: number, toPriva
   let already = true;
   for (let i = istart; i < iend && already; i++) already = gm.attr[i] === to;
   if (already) return 0; // the whole range already has the attribute: no-op
-  const wip = sys.conversionOrder === 'WIP_SPLIT_FOLIO_FIRST';
+  const order = sys.conversionOrder;
   gm.invalidateLocked = true;
   yield 'filemap_invalidate_lock';
+  const unlockOnly = function* (ret: number): Path<number> {
+    gm.invalidateLocked = false;
+    yield 'filemap_invalidate_unlock';
+    return ret;
+  };
   if (toPrivate) {
     // 2a: unmap from host page tables, then check for safe refcounts: an IOMMU pin fails the ioctl (003:L661).
     for (let i = istart; i < iend; i++) gm.hostMaps[i] = 0;
@@ -135,37 +151,37 @@ export function* kvmGmemConvert(sys: System, start: number, end: number, toPriva
     for (let i = istart; i < iend && pinned < 0; i++) if (gm.pins[i] > 0) pinned = i;
     if (pinned >= 0) {
       sys.trace.event(`gmem: index ${sys.hex(pinned)} is IOMMU-pinned -> -EBUSY`);
-      gm.invalidateLocked = false;
-      yield 'filemap_invalidate_unlock';
-      return -EBUSY;
+      return yield* unlockOnly(-EBUSY);
     }
     yield 'gmem-unmap-host';
-  } else if (wip) {
-    const ret = yield* splitFoliosInRange(sys, istart, iend); // BUG-1: folios split while KVM still maps them huge
-    if (ret < 0) {
-      gm.invalidateLocked = false;
-      yield 'filemap_invalidate_unlock';
-      return ret;
-    }
+  } else if (order === 'WIP_SPLIT_FOLIO_FIRST' || order === 'PREPARE_THEN_ZAP') {
+    const ret = yield* splitFoliosInRange(sys, istart, iend); // 2b, before anything is zapped
+    if (ret < 0) return yield* unlockOnly(ret);
   }
   invalidateBegin(sys, start, end);
   yield 'invalidate-begin';
   yield* writeLock(sys);
-  if (!toPrivate) {
-    if (!wip && sys.guard('G2')) {
-      const ret = yield* splitCrossBoundaryLeafs(sys, start, end);
-      if (ret < 0) {
-        yield* writeUnlock(sys);
-        return yield* bail(sys, ret);
-      }
-    }
-    yield* zapPrivateLeafs(sys, start, end); // the point of no return (003:L436 step 4)
-  } else {
+  if (toPrivate) {
     zapSharedRange(sys, start, end);
     yield 'zap-shared';
+  } else {
+    let ret = 0;
+    if (order === 'SEPT_SPLIT_FIRST') ret = yield* splitCrossBoundaryLeafs(sys, start, end, true);
+    else if (order !== 'WIP_SPLIT_FOLIO_FIRST' && sys.guard('G2')) ret = yield* splitCrossBoundaryLeafs(sys, start, end);
+    if (ret < 0) {
+      yield* writeUnlock(sys);
+      return yield* bail(sys, ret);
+    }
+    if (order === 'SEPT_SPLIT_FIRST') {
+      yield* writeUnlock(sys);
+      const split = yield* splitFoliosInRange(sys, istart, iend);
+      if (split < 0) return yield* bail(sys, split); // nothing zapped yet: the guest keeps its pages
+      yield* writeLock(sys);
+    }
+    yield* zapPrivateLeafs(sys, start, end); // the point of no return (003:L436 step 4)
   }
   yield* writeUnlock(sys);
-  if (!toPrivate && !wip) {
+  if (!toPrivate && order === 'V3_ZAP_THEN_SPLIT') {
     const ret = yield* splitFoliosInRange(sys, istart, iend);
     if (ret < 0) return yield* bail(sys, ret); // after the zap: the private pages are gone (BUG-19, open in v3)
   }
@@ -178,7 +194,5 @@ export function* kvmGmemConvert(sys: System, start: number, end: number, toPriva
     mergeFoliosInRange(sys, istart, iend); // step 7, after the attribute update (FIXUP-3)
     yield 'gmem-merge-folios';
   }
-  gm.invalidateLocked = false;
-  yield 'filemap_invalidate_unlock';
-  return 0;
+  return yield* unlockOnly(0);
 }

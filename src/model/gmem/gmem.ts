@@ -47,6 +47,15 @@ export class Gmem {
     return n;
   }
 
+  /** Under CONTIGUITY: is the 2M index block of `index` allocated over 2M-aligned contiguous pfns? */
+  contiguousBlock(index: number): boolean {
+    const base = index - (index % this.ptrs);
+    const p0 = this.pfn[base];
+    if (p0 < 0 || p0 % this.ptrs !== 0 || base + this.ptrs > this.size) return false;
+    for (let i = 1; i < this.ptrs; i++) if (this.pfn[base + i] !== p0 + i) return false;
+    return true;
+  }
+
   /** Any page of the folio HWPoisoned? (folio_test_hwpoison) */
   folioPoisoned(head: number): boolean {
     const end = head + this.folioNrPages(head);

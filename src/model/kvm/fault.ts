@@ -19,7 +19,11 @@ import { RET_PF_FIXED, RET_PF_RETRY, splitCrossBoundaryLeafs, tdpMmuMapPrivate }
 export function maxMappingLevel(sys: System, gfn: number, folioOrder: number, acceptLevel: Level | -1): Level {
   if (!sys.effectiveHuge) return L4K;
   if (sys.kvm.tdState !== 'RUNNABLE' && sys.guard('G10')) return L4K; // gmem_max_mapping_level() before finalize (003:L161-165)
-  if (folioOrder < sys.gmem.hugeOrder) return L4K; // "(1) the backend folio is 4KB" (003:L173)
+  if (sys.design.mappingRule === 'STRICT_FOLIO') {
+    if (folioOrder < sys.gmem.hugeOrder) return L4K; // "(1) the backend folio is 4KB" (003:L173)
+  } else if (!sys.gmem.contiguousBlock(sys.index(gfn))) {
+    return L4K; // CONTIGUITY: "contiguous and homogenous" (003:L439), attributes through MIXED
+  }
   const r = sys.region(gfn);
   const lp = sys.kvm.lpage;
   if (lp.disallowCount[r] > 0 || lp.guestInhibit[r]) return L4K;

@@ -54,13 +54,14 @@ export function zapSharedRange(sys: System, start: number, end: number): void {
 
 /**
  * kvm_split_cross_boundary_leafs(kvm, [start, end)) (003:L98, L264-290): split to 4K every mirror 2M leaf
- * that crosses a boundary of the range; leaves wholly inside or outside stay. Per leaf: (1) allocate the
+ * that crosses a boundary of the range; leaves wholly outside stay, and so do those wholly inside unless
+ * `splitWhole`. Per leaf: (1) allocate the
  * child sp and its external S-EPT page (may drop mmu_lock), (2.1) check the split cache holds enough PAMT
  * pages and, if not, (2.2) drop mmu_lock, top it up and walk again; (3) link the 4K table in the mirror,
  * then split_external_spte. With G7 off the check comes before the allocation that drops the lock (BUG-7).
  * A DEMOTE failure is not propagated (kernel-facts.md 2.5). Returns 0 or a negative errno.
  */
-export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number): Path<number> {
+export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number, splitWhole = false): Path<number> {
   // "Reject splitting huge pages under shared mmu_lock in TDX" (V3-09, 003:L398); G4 off lets it through (BUG-4).
   const shared = !sys.kvm.mmuLock.writer;
   if (shared && sys.guard('G4')) return -EOPNOTSUPP;
@@ -71,7 +72,9 @@ export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number
   for (let r = sys.region(start); r <= sys.region(end - 1); r++) {
     const base = r * ptrs;
     if (m.m2m[r] !== Spte.LEAF) continue;
-    if (base >= start && base + ptrs <= end) continue; // wholly inside: zapped whole, no split needed
+    // A leaf wholly inside the range is zapped whole: no split needed, unless the caller splits the folios
+    // under it before zapping (splitWhole, SEPT_SPLIT_FIRST: "split S-EPT around every future folio boundary").
+    if (!splitWhole && base >= start && base + ptrs <= end) continue;
     const guestPfn = m.pfn2m[r];
     if (!sys.guard('G7')) {
       // BUG-7: check and top up first, then drop the lock in (1); another splitter may drain the cache.
