@@ -18,6 +18,7 @@ interface FuzzOptions {
   config?: string;
   json?: boolean;
   progress: boolean;
+  failOn?: string;
 }
 
 const DEFAULT_DURATION = '30s';
@@ -90,6 +91,7 @@ async function fuzz(o: FuzzOptions): Promise<void> {
       progress: o.progress,
       json: o.json,
       signal: ac.signal,
+      failOnPerf: o.failOn === 'perf',
     });
   } finally {
     release();
@@ -131,6 +133,9 @@ export function registerFuzz(program: Command): void {
       ),
     )
     .addOption(new Option('-c, --config <file>', 'JSON object of design settings (as in a case file\'s "design"; keys left out take the campaign defaults: the v3 design with ptrs 16); --guard-off adds to its guardsOff'))
+    .addOption(
+      new Option('--fail-on <class>', 'also count performance findings as failures: a 2M range mapped 4K where the design should map it 2M (PERF-2M), folios not merged back (INV-33)').choices(['perf']),
+    )
     .addOption(new Option('--json', 'print the final summary as one JSON object on stdout, and no status line'))
     .addOption(new Option('--no-progress', 'no status line on stderr (by default: a live bar on a terminal, else a plain line every 5 s)'))
     .action((o: FuzzOptions) => fuzz(o));

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { type Case, faultsOf, loadCase, serializeCase } from '../fuzz/case.js';
 import { minimizeCase } from '../fuzz/minimize.js';
 import { runCase } from '../fuzz/run.js';
+import { isPerfSignature } from '../fuzz/signature.js';
 import { writeFileAtomic } from '../fuzz/store.js';
 import { UsageError } from './common.js';
 
@@ -14,7 +15,7 @@ const size = (c: Case): string => `${c.ops.length} ops, ${faultsOf(c)} faults`;
 
 function minimize(file: string, o: MinimizeOptions): void {
   const c = loadCase(file);
-  const before = runCase(c);
+  const before = runCase(c, { failOnPerf: isPerfSignature(c.expect?.signature) });
   if (before.verdict !== 'fail' || before.signature === null) {
     throw new UsageError(`${file}: the case passes; only a failing case can be minimised`);
   }

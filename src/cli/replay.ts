@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { type Case, loadCase } from '../fuzz/case.js';
 import type { RunResult } from '../fuzz/result.js';
 import { runCase } from '../fuzz/run.js';
+import { isPerfSignature } from '../fuzz/signature.js';
 import { EXIT_FOUND, EXIT_OK, expandCasePaths } from './common.js';
 import { formatExpect, matchesExpect } from './format.js';
 
@@ -20,7 +21,7 @@ interface Replayed {
 }
 
 function replayOne(file: string, c: Case): Replayed {
-  const r: RunResult = runCase(c);
+  const r: RunResult = runCase(c, { failOnPerf: isPerfSignature(c.expect?.signature) });
   const f = r.failure;
   return {
     file,

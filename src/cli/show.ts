@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { loadCase } from '../fuzz/case.js';
 import { runCase } from '../fuzz/run.js';
+import { isPerfSignature } from '../fuzz/signature.js';
 import type { TraceLine } from '../model/trace.js';
 import { describeGuardsOff, formatDesign, formatExpect, formatFault, formatOp, matchesExpect } from './format.js';
 
@@ -18,7 +19,7 @@ function traceByOp(lines: readonly TraceLine[]): Map<number, TraceLine[]> {
 
 function show(file: string): void {
   const c = loadCase(file);
-  const r = runCase(c, { trace: true });
+  const r = runCase(c, { trace: true, failOnPerf: isPerfSignature(c.expect?.signature) });
   const out: string[] = [];
   const traced = (group: TraceLine[] | undefined, indent: string): void => {
     for (const l of group ?? []) out.push(`${indent}${'  '.repeat(l.depth)}${l.text}`);

@@ -39,6 +39,8 @@ export interface CampaignOptions {
   signal?: AbortSignal;
   /** Where warnings go (unreadable corpus files). Default: stderr. */
   warn?: (message: string) => void;
+  /** Performance findings (INV-33, PERF-2M) fail cases (--fail-on perf). */
+  failOnPerf?: boolean;
 }
 
 export interface UniqueFailure {
@@ -216,6 +218,7 @@ class Campaign {
       campaignSeed: o.seed,
       countersBuffer: this.counters.buffer,
       knownFeatures: Uint32Array.from(this.features),
+      failOnPerf: o.failOnPerf ?? false,
     };
     this.pool = new Piscina({
       filename: workerFile(),

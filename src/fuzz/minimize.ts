@@ -5,11 +5,13 @@ import { type FaultSpec, isSiteFault } from '../model/faults.js';
 import { type Case, caseId, type Op } from './case.js';
 import type { RunResult } from './result.js';
 import { runCase } from './run.js';
-import { coreSignature, signatureFaultKinds } from './signature.js';
+import { coreSignature, isPerfSignature, signatureFaultKinds } from './signature.js';
 
 export interface MinimizeOptions {
   /** Most candidate runs to try (default 3000). */
   maxAttempts?: number;
+  /** Run candidates with performance findings failing (as the campaign that found the case did). */
+  failOnPerf?: boolean;
 }
 
 export interface MinimizeResult {
@@ -20,7 +22,7 @@ export interface MinimizeResult {
 
 type Pred = (c: Case) => RunResult | null;
 
-function makePredicate(sig: string, budget: { left: number; attempts: number }): Pred {
+function makePredicate(sig: string, budget: { left: number; attempts: number }, failOnPerf: boolean): Pred {
   const core = coreSignature(sig);
   const kinds = new Set(signatureFaultKinds(sig));
   const seen = new Map<string, RunResult | null>();
@@ -30,7 +32,7 @@ function makePredicate(sig: string, budget: { left: number; attempts: number }):
     if (budget.left <= 0) return null;
     budget.left--;
     budget.attempts++;
-    const r = runCase(c);
+    const r = runCase(c, { failOnPerf });
     const keep = r.verdict === 'fail' && r.signature !== null && coreSignature(r.signature) === core && signatureFaultKinds(r.signature).every((k) => kinds.has(k));
     seen.set(id, keep ? r : null);
     return keep ? r : null;
@@ -80,9 +82,10 @@ function weakerFaults(f: FaultSpec): FaultSpec[] {
 
 export function minimizeCase(c: Case, opts: MinimizeOptions = {}): MinimizeResult {
   const budget = { left: opts.maxAttempts ?? 3000, attempts: 0 };
-  const first = runCase(c);
+  const failOnPerf = opts.failOnPerf ?? isPerfSignature(c.expect?.signature);
+  const first = runCase(c, { failOnPerf });
   if (first.verdict !== 'fail' || !first.signature) return { case: c, result: first, attempts: 0 };
-  const pred = makePredicate(first.signature, budget);
+  const pred = makePredicate(first.signature, budget, failOnPerf);
   let cur = c;
   let res = first;
   const accept = (cand: Case): boolean => {

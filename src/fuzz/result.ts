@@ -31,6 +31,8 @@ export interface RunResult {
   features: Uint32Array;
   /** Findings that are reported but do not fail the case (accepted risks, expected-by-design events). */
   notes: string[];
+  /** Performance findings ("INV-33: ...", "PERF-2M: ..."); they fail the case only with failOnPerf. */
+  perf: string[];
   /** Step-by-step trace, only when requested. */
   trace?: TraceLine[];
   /** Picture of mirror, S-EPT, folios and attributes where the case stopped, only with the trace. */

@@ -15,6 +15,8 @@ import { signatureOf } from './signature.js';
 export interface RunOptions {
   /** Keep the step-by-step trace lines (for `show`). */
   trace?: boolean;
+  /** A performance finding fails the case (--fail-on perf). */
+  failOnPerf?: boolean;
 }
 
 function outcomeKey(o: OpOutcome): string {
@@ -73,6 +75,7 @@ export function runCase(c: Case, opts: RunOptions = {}): RunResult {
     sys.trace.event(`  -> ${describeOutcome(outcome)}`);
     const v = oracle.afterStep() ?? oracle.endOp(outcome);
     if (v) failure = fail(v, i, op, 'end of op');
+    else if (opts.failOnPerf && oracle.perf.length) failure = fail(oracle.perf[0], i, op, 'end of op');
     // coverage: op outcomes, fired faults, S-EPT state of each range with its folio order and inhibit bit
     features.add(fnv1a32(`o:${outcomeKey(outcome)}`));
     for (let k = firedBefore; k < sys.inj.fired.length; k++) features.add(fnv1a32(`f:${faultKind(sys.inj.fired[k])}`));
@@ -94,6 +97,7 @@ export function runCase(c: Case, opts: RunOptions = {}): RunResult {
     steps,
     features: Uint32Array.from([...features].sort((a, b) => a - b)),
     notes: oracle.notes,
+    perf: oracle.perf.map((p) => `${p.inv}: ${p.message}`),
   };
   if (opts.trace && sys.trace.lines) {
     result.trace = sys.trace.lines;

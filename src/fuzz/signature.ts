@@ -28,3 +28,8 @@ export function signatureFaultKinds(sig: string): string[] {
 export function signatureFileStem(sig: string): string {
   return sig.replace(/[^A-Za-z0-9_.-]+/g, '_');
 }
+
+/** Performance findings (INV-33, PERF-2M) fail only when a campaign or replay asks for them (--fail-on perf). */
+export function isPerfSignature(sig: string | undefined | null): boolean {
+  return !!sig && (sig.startsWith('INV-33@') || sig.startsWith('PERF-2M@'));
+}

@@ -16,6 +16,8 @@ export interface WorkerSettings {
   countersBuffer?: SharedArrayBuffer;
   /** Feature ids the campaign already has (from the corpus); they are never reported. */
   knownFeatures?: Uint32Array;
+  /** Performance findings fail cases (--fail-on perf). */
+  failOnPerf?: boolean;
 }
 
 export interface BatchTask {
@@ -90,7 +92,7 @@ function runBatch(t: BatchTask): BatchReply {
   for (let i = t.start; i < t.start + t.count; i++) {
     let r;
     try {
-      r = runCase(generateCase(settings.design, settings.campaignSeed, i));
+      r = runCase(generateCase(settings.design, settings.campaignSeed, i), { failOnPerf: settings.failOnPerf });
     } catch (e) {
       throw caseError(i, e);
     }
@@ -123,13 +125,13 @@ function runBatch(t: BatchTask): BatchReply {
 function runMinimize(t: MinimizeTask): MinimizeReply {
   try {
     const c = generateCase(settings.design, settings.campaignSeed, t.index);
-    const m = minimizeCase(c);
+    const m = minimizeCase(c, { failOnPerf: settings.failOnPerf });
     counters?.add(MINIMIZED, 1);
     if (m.result.verdict === 'fail' && m.result.signature !== null) {
       return { index: t.index, case: m.case, signature: m.result.signature, originalOps: c.ops.length, attempts: m.attempts };
     }
     // The minimiser handed back a passing case: keep the original reproducer rather than lose the bug.
-    const raw = runCase(c);
+    const raw = runCase(c, { failOnPerf: settings.failOnPerf });
     if (raw.signature === null) throw new Error('the case failed in its batch but passes when run again (nondeterminism)');
     return { index: t.index, case: c, signature: raw.signature, originalOps: c.ops.length, attempts: m.attempts };
   } catch (e) {

@@ -5,7 +5,7 @@ import type { System } from '../model/system.js';
 import { isBlockedState, SEPT_STATE_NAMES, SeptState } from '../model/tdx/sept.js';
 import { attrPrivate, indexOf } from './view.js';
 
-export type InvariantKind = 'always' | 'quiescent' | 'per-op' | 'liveness';
+export type InvariantKind = 'always' | 'quiescent' | 'per-op' | 'liveness' | 'perf';
 
 export interface InvariantInfo {
   id: string;
@@ -43,6 +43,8 @@ export const INVARIANTS: readonly InvariantInfo[] = [
   { id: 'INV-30', kind: 'liveness', meaning: 'huge pages only with ENHANCED_DEMOTE_INTERRUPTIBILITY; every SEAMCALL retry loop is bounded', source: '003:L35-37, L143-160' },
   { id: 'INV-31', kind: 'per-op', meaning: 'a failed conversion changes no attribute and (desired form, open in v3) removes no accepted private page', source: '003:L435-436' },
   { id: 'INV-32', kind: 'per-op', meaning: 'shared->private conversion of an IOMMU-pinned page fails with an error and changes nothing', source: '003:L661' },
+  { id: 'INV-33', kind: 'perf', meaning: 'after a to-private conversion makes a whole huge range private again, its folios are merged back (FIXUP-3)', source: '003:L319-320, L325' },
+  { id: 'PERF-2M', kind: 'perf', meaning: 'a 2M range the design should map with one 2M leaf gets a 4K table ("expected 2M" predicate: BUG-8b, BUG-17b)', source: 'model-spec.md 8; 003:L134-138, L321-324' },
   { id: 'TDX-PFN', kind: 'always', meaning: 'only TDX-convertible RAM reaches TDH.MEM.PAGE.AUG/ADD (BUG-22)', source: '003:L446, L651, L655-660' },
   { id: 'VM-BUGGED', kind: 'always', meaning: 'the VM was bugged (KVM_BUG_ON/TDX_BUG_ON) although no injected fault was fatal by design', source: '000; 002; kernel-facts.md 2.1' },
   { id: 'REF-RESULT', kind: 'per-op', meaning: 'the op returned what the reference model predicts for the guest or userspace', source: 'model-spec.md 8 layer 2' },

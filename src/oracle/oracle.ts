@@ -16,6 +16,8 @@ import { checkDpamtRefcounts, checkPageConservation } from './pamt.js';
 import type { FaultSite } from '../model/faults.js';
 import { attrPrivate, septLeafOf } from './view.js';
 import { LifetimeChecker } from './lifetime.js';
+import { expect2M, unmergedFolios } from './perf.js';
+import { isIoctl } from '../model/outcome.js';
 import { isSuccess, type SeamStatus, statusIs } from '../model/tdx/status.js';
 import { PfnKind } from '../model/host/phys.js';
 
@@ -43,6 +45,8 @@ export class Oracle {
   private firedAtOpStart = 0;
   /** Reported, not failed (accepted risks and expected-by-design events). */
   readonly notes: string[] = [];
+  /** Performance findings: the first one fails the case only with failOnPerf. */
+  readonly perf: { inv: string; message: string }[] = [];
 
   /** tdx_mmu_release_hkid() has begun (VPFLUSHDONE was issued). */
   private hkidReleaseTried = false;
@@ -85,6 +89,9 @@ export class Oracle {
   /** Rules about the calls themselves, checked when they are made. */
   private onSeamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus, forced: boolean): void {
     if (leaf === 'TDH.MNG.VPFLUSHDONE') this.hkidReleaseTried = true; // after a failed release, leaking is right
+    if (leaf === 'TDH.MEM.SEPT.ADD' && isSuccess(st) && expect2M(this.sys, this.sys.region(gfn))) {
+      this.perf.push({ inv: 'PERF-2M', message: `a 4K table is linked for 2M range ${this.sys.region(gfn)}, which the design should map with one 2M leaf` });
+    }
     if (this.pending) return;
     if (leaf === 'TDH.MNG.KEY.FREEID' && isSuccess(st) && !this.sys.kvm.bugged && septHasLeaves(this.sys)) {
       this.pending = { inv: 'INV-27', message: 'HKID released while guest pages are still mapped in the S-EPT' };
@@ -207,6 +214,10 @@ export class Oracle {
     const host = checkHostMappings(sys, risks, uafIsFailure(sys.design)) ?? checkPoisonedPrivateMappings(sys);
     for (const r of risks) if (!this.notes.includes(r)) this.notes.push(r);
     if (host) return host;
+    if (op.op === 'convert' && op.to === 'private' && isIoctl(out) && out.ret === 0 && !sys.kvm.bugged) {
+      const m = unmergedFolios(sys, op.start, op.end, (g) => this.ref.private[g] === 0); // the reference still holds the old attributes
+      if (m) this.perf.push({ inv: 'INV-33', message: m });
+    }
     const ctx = { vmDead: sys.kvm.bugged, sites: this.sitesThisOp() };
     const mismatch = this.ref.apply(op, out, ctx);
     this.notes.push(...this.ref.knownDesignFindings.splice(0));
