@@ -60,6 +60,8 @@ const OP_FIELDS: Record<OpKind, string[]> = {
   unpin: ['gfn'],
   memoryFailure: ['gfn'],
   hostAlloc: ['pages'],
+  prefault: ['start', 'end'],
+  deleteSlot: [],
 };
 
 function isObj(x: unknown): x is Record<string, unknown> {
@@ -152,6 +154,10 @@ function parseOp(raw: unknown, file: string, field: string, gfns: number): Op {
       return withFaults({ op: k, gfn: int(raw.gfn, file, `${field}.gfn`, 0, gfns - 1) });
     case 'hostAlloc':
       return withFaults({ op: 'hostAlloc', pages: int(raw.pages, file, `${field}.pages`, 1, 4096) });
+    case 'prefault':
+      return withFaults({ op: 'prefault', start: int(raw.start, file, `${field}.start`, 0, gfns), end: int(raw.end, file, `${field}.end`, 0, gfns) });
+    case 'deleteSlot':
+      return withFaults({ op: 'deleteSlot' });
   }
 }
 

@@ -53,6 +53,8 @@ const LEAVES_BY_OP: Record<Op['op'], readonly Leaf[]> = {
   unpin: [],
   memoryFailure: ['TDH.MEM.RANGE.BLOCK', 'TDH.MEM.PAGE.REMOVE'],
   hostAlloc: [],
+  prefault: ['TDH.MEM.PAGE.AUG', 'TDH.MEM.SEPT.ADD'],
+  deleteSlot: ['TDH.MEM.RANGE.BLOCK', 'TDH.MEM.PAGE.REMOVE'],
 };
 
 /** Non-SEAMCALL fault sites each op kind can reach. */
@@ -62,6 +64,7 @@ const SITES_BY_OP: Partial<Record<Op['op'], readonly FaultSite[]>> = {
   convert: ['ALLOC', 'FOLIO_SPLIT', 'TRANSIENT_REF'],
   punch: ['ALLOC'],
   initMemRegion: ['ALLOC'],
+  prefault: ['ALLOC'],
 };
 
 /** Hard errors a fuzzer may inject: statuses the design does not expect (fatal by design). */
@@ -160,6 +163,8 @@ export function generateCase(campaignDesign: Design, campaignSeed: number, index
       ['unpin', 1.5],
       ['memoryFailure', 1.5],
       ['hostAlloc', 1],
+      ['prefault', 3],
+      ['deleteSlot', 0.3],
     ] as const);
     const gfn = rng.chance(0.35) ? last : gfnPick();
     let op: Op;
@@ -193,6 +198,14 @@ export function generateCase(campaignDesign: Design, campaignSeed: number, index
         break;
       case 'hostAlloc':
         op = { op: 'hostAlloc', pages: rng.pick([1, 4, P]) };
+        break;
+      case 'prefault': {
+        const start = rng.chance(0.6) ? gfn - (gfn % P) : gfn;
+        op = { op: 'prefault', start, end: Math.min(G, start + rng.pick([1, P >> 1, P])) };
+        break;
+      }
+      case 'deleteSlot':
+        op = { op: 'deleteSlot' };
         break;
       case 'punch': {
         if (rng.chance(0.75)) {

@@ -27,6 +27,13 @@ export interface Design {
   dpamt: boolean;
   /** Private->shared conversion order (003:L30-34, L436, L763). G1 off selects WIP_SPLIT_FOLIO_FIRST. */
   conversionOrder: ConversionOrder;
+  /**
+   * kvm.vm_memory_attributes: true keeps attributes in the VM (KVM_SET_MEMORY_ATTRIBUTES, shared memory from
+   * ordinary userspace pages); false (v3, 003:L339) keeps them in guest_memfd with in-place conversion.
+   */
+  vmMemoryAttributes: boolean;
+  /** A memslot delete that also zaps page tables (a variant that needs G11 to stay safe, BUG-11) [M]. */
+  slotDeleteZapsTables: boolean;
   /** STRICT_FOLIO (mapping <= folio, 003:L23-24) or CONTIGUITY (003:L439, L759-760); PREPARE_THEN_ZAP needs CONTIGUITY. */
   mappingRule: MappingRule;
   /** Partial punch of a huge folio: refused (003:L762) or only zapped [A]. */
@@ -56,6 +63,8 @@ export const DEFAULT_DESIGN: Readonly<Design> = Object.freeze({
   dpamt: true,
   conversionOrder: 'V3_ZAP_THEN_SPLIT',
   mappingRule: 'STRICT_FOLIO',
+  vmMemoryAttributes: false,
+  slotDeleteZapsTables: false,
   punchPartialHuge: 'REJECT',
   slotBaseGfn: 0,
   gmemOffset: 0,

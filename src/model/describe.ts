@@ -1,6 +1,5 @@
 // A text picture of the system for `tdxfuzz show`: per 2M range, the mirror SPTE, the S-EPT entry, the
 // guest_memfd folios and attributes, and lpage_info; 4K entries are run-length compressed.
-import { PRIVATE } from './gmem/gmem.js';
 import { SPTE_NAMES, Spte } from './kvm/mirror.js';
 import type { System } from './system.js';
 import { SEPT_STATE_NAMES, SeptState } from './tdx/sept.js';
@@ -42,8 +41,13 @@ export function describeState(sys: System): string[] {
           ? 'FREE'
           : `2M ${SEPT_STATE_NAMES[e]} pfn ${hex(s.pfn2m[r])}`;
     lines.push(`  S-EPT   ${sept}`);
-    lines.push(`  folios  ${runs(sys.ptrs, (i) => (gm.folioHead[base + i] < 0 ? 'none' : gm.folioOrder[gm.folioHead[base + i]] > 0 ? '2M' : '4K'))}`);
-    lines.push(`  attrs   ${runs(sys.ptrs, (i) => (gm.attr[base + i] === PRIVATE ? 'P' : 'S'))}`);
+    const folio = (g: number): string => {
+      const idx = sys.index(g);
+      const head = idx < 0 ? -1 : gm.folioHead[idx];
+      return idx < 0 ? '-' : head < 0 ? 'none' : gm.folioOrder[head] > 0 ? '2M' : '4K';
+    };
+    lines.push(`  folios  ${runs(sys.ptrs, (i) => folio(base + i))}`);
+    lines.push(`  attrs   ${runs(sys.ptrs, (i) => (sys.index(base + i) < 0 ? '-' : sys.isPrivate(base + i) ? 'P' : 'S'))}`);
   }
   lines.push(`VM ${sys.kvm.bugged ? 'BUGGED (dead)' : 'alive'}, TD epoch ${sys.tdx.epoch}, pages_2m ${sys.kvm.stats.pages2m}, pages_4k ${sys.kvm.stats.pages4k}`);
   return lines;

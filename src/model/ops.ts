@@ -8,15 +8,17 @@ import type { OpOutcome } from './outcome.js';
 import { EBADF } from './errno.js';
 import { kvmTdxFinalizeVm, kvmTdxInitMemRegion } from './kvm/tdBuild.js';
 import { kvmDestroy } from './kvm/teardown.js';
+import { kvmVmSetMemAttributes } from './kvm/memAttributes.js';
+import { kvmDeleteSlot, kvmPreFaultMemory } from './kvm/slot.js';
 import { hostAlloc, hostMap, hostUnmap, iommuPin, iommuUnpin, memoryFailure } from './gmem/host.js';
 import type { Path, System } from './system.js';
 
 export type OpKind =
   | 'touch' | 'accept' | 'convert' | 'punch' | 'initMemRegion' | 'finalize' | 'destroy'
-  | 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure' | 'hostAlloc';
+  | 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure' | 'hostAlloc' | 'prefault' | 'deleteSlot';
 export const OP_KINDS: readonly OpKind[] = [
   'touch', 'accept', 'convert', 'punch', 'initMemRegion', 'finalize', 'destroy',
-  'hostMap', 'hostUnmap', 'pin', 'unpin', 'memoryFailure', 'hostAlloc',
+  'hostMap', 'hostUnmap', 'pin', 'unpin', 'memoryFailure', 'hostAlloc', 'prefault', 'deleteSlot',
 ];
 
 interface OpBase {
@@ -40,7 +42,11 @@ export interface DestroyOp extends OpBase { op: 'destroy' }
 export interface HostPageOp extends OpBase { op: 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure'; gfn: number }
 /** The host kernel allocates `pages` 4K pages for other use (they may be pages guest_memfd just freed). */
 export interface HostAllocOp extends OpBase { op: 'hostAlloc'; pages: number }
-export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp | InitMemRegionOp | FinalizeOp | DestroyOp | HostPageOp | HostAllocOp;
+/** KVM_PRE_FAULT_MEMORY of [start, end). */
+export interface PrefaultOp extends OpBase { op: 'prefault'; start: number; end: number }
+/** Delete the memslot (KVM_SET_USER_MEMORY_REGION2 with size 0). */
+export interface DeleteSlotOp extends OpBase { op: 'deleteSlot' }
+export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp | InitMemRegionOp | FinalizeOp | DestroyOp | HostPageOp | HostAllocOp | PrefaultOp | DeleteSlotOp;
 
 export function* applyOp(sys: System, guest: Guest, op: Op): Path<OpOutcome> {
   if (sys.destroyed) {
@@ -55,7 +61,9 @@ export function* applyOp(sys: System, guest: Guest, op: Op): Path<OpOutcome> {
       return yield* guestAccept(sys, op.gfn, op.level);
     case 'convert': {
       const toPrivate = op.to === 'private';
-      const ret = yield* kvmGmemConvert(sys, op.start, op.end, toPrivate);
+      const ret = sys.design.vmMemoryAttributes
+        ? yield* kvmVmSetMemAttributes(sys, op.start, op.end, toPrivate)
+        : yield* kvmGmemConvert(sys, op.start, op.end, toPrivate);
       if (ret === 0) guest.believesPrivate.fill(toPrivate ? 1 : 0, op.start, op.end);
       return { kind: 'convert', ret };
     }
@@ -79,6 +87,10 @@ export function* applyOp(sys: System, guest: Guest, op: Op): Path<OpOutcome> {
       return { kind: op.op, ret: yield* memoryFailure(sys, op.gfn) };
     case 'hostAlloc':
       return { kind: op.op, ret: yield* hostAlloc(sys, op.pages, 0x0bad0000) };
+    case 'prefault':
+      return { kind: op.op, ret: yield* kvmPreFaultMemory(sys, op.start, op.end) };
+    case 'deleteSlot':
+      return { kind: op.op, ret: yield* kvmDeleteSlot(sys) };
   }
 }
 
@@ -106,5 +118,9 @@ export function describeOp(op: Op): string {
       return `${op.op}(0x${op.gfn.toString(16)})`;
     case 'hostAlloc':
       return `hostAlloc(${op.pages})`;
+    case 'prefault':
+      return `prefault([0x${op.start.toString(16)}, 0x${op.end.toString(16)}))`;
+    case 'deleteSlot':
+      return 'deleteSlot()';
   }
 }

@@ -23,7 +23,7 @@ export interface IoctlOutcome<K extends string> {
 }
 export type IoctlKind =
   | 'convert' | 'punch' | 'initMemRegion' | 'finalize' | 'destroy'
-  | 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure' | 'hostAlloc';
+  | 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure' | 'hostAlloc' | 'prefault' | 'deleteSlot';
 
 export type OpOutcome = TouchOutcome | AcceptOutcome | IoctlOutcome<IoctlKind>;
 

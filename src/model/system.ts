@@ -66,7 +66,7 @@ export class System {
     // PAMT pairs and caches (and, with 4K backing, every guest page twice over) so that a correct design
     // never runs out: -ENOMEM comes from injected faults only [M].
     const hugeBlocks = (gmemSize / this.ptrs) * 2;
-    const small = design.regions * 16 + 32 + (design.backing === '4K' ? gmemSize * 3 : 0);
+    const small = design.regions * 16 + 32 + (design.backing === '4K' ? gmemSize * 3 : 0) + (design.vmMemoryAttributes ? this.gfns : 0);
     this.phys = new PhysMem(design.ptrs, hugeBlocks, small);
     this.trace = new Trace(keepTrace);
     this.tdx = new TdxModule(this.phys, this.ptrs, this.regions, { enhancedDemoteInterruptibility: design.enhancedDemoteInterruptibility, dpamt: design.dpamt }, this.inj, this.trace);
@@ -77,6 +77,7 @@ export class System {
     this.inj.context = () => ({ afterKick: this.kvm.waitForSeptZap, underWriteLock: this.kvm.mmuLock.writer });
     computeDisallowLpage(this);
     this.kvm.tdState = design.startPhase;
+    this.kvm.attrs.fill(PRIVATE, this.slotBase, this.slotEnd);
     this.tdx.finalized = design.startPhase === 'RUNNABLE';
     // TDR, TDCS and the vCPU's TDVPR: TD control pages for the TD's lifetime [A], each a 4K TDX use.
     for (let i = 0; i < 3; i++) {
@@ -85,10 +86,18 @@ export class System {
       this.tdx.addControlPage(p);
       this.controlPages.push(p);
     }
+    // The S-EPT levels above the 2M entries (PDPT, PD) exist from TD creation; they go at teardown [M].
+    for (let i = 0; i < 2; i++) {
+      const p = this.phys.allocSmall(Owner.SEPT, -1);
+      if (!pamtGetAtCreate(this, p)) throw new Error('TD creation: no memory for a PAMT pair');
+      this.tdx.addUpperSeptPage(p);
+      this.kvm.mirror.upperSpt.push(p);
+    }
   }
 
-  /** gmem index bound at gfn, or -1 when gfn is outside the memslot. */
+  /** gmem index bound at gfn, or -1 when gfn is outside the memslot (or the slot is gone). */
   index(gfn: number): number {
+    if (this.kvm.slotDeleted) return -1;
     return gfn >= this.slotBase && gfn < this.slotEnd ? gfn - this.slotBase + this.gmemOffset : -1;
   }
 
@@ -106,7 +115,8 @@ export class System {
   /** Is gfn private now? Gfns outside the slot have no attribute and count as shared. */
   isPrivate(gfn: number): boolean {
     const i = this.index(gfn);
-    return i >= 0 && this.gmem.attr[i] === PRIVATE;
+    if (i < 0) return false;
+    return this.design.vmMemoryAttributes ? this.kvm.attrs[gfn] === PRIVATE : this.gmem.attr[i] === PRIVATE;
   }
 
   guard(g: GuardId): boolean {

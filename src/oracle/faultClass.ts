@@ -11,6 +11,8 @@ export function isTolerable(f: FiredFault): boolean {
     // The design only maps huge pages on modules that never return it (003:L157-160, V3-24).
     return true;
   }
+  // tdx_mmu_release_hkid() loops on TDX_INTERRUPTED_RESUMABLE and takes TDX_NO_HKID_READY_TO_WBCACHE as success.
+  if (f.leaf === 'TDH.PHYMEM.CACHE.WB' && (f.status === 'TDX_INTERRUPTED_RESUMABLE' || f.status === 'TDX_NO_HKID_READY_TO_WBCACHE')) return true;
   if (f.status !== 'TDX_OPERAND_BUSY') return false; // "Other errors ... are not expected, triggering TDX_BUG_ON()"
   switch (f.leaf) {
     case 'TDH.MEM.PAGE.AUG':

@@ -77,7 +77,9 @@ function folioCovers(sys: System, gfn: number, pfn: number, level: number): stri
 /** INV-3 for a 2M mapping: gfn and pfn 2M-aligned, every gfn inside the memslot (003:L172-178). */
 export function hugeMappingMisfit(sys: System, gfn: number, pfn: number): string | null {
   if (gfn % sys.ptrs !== 0 || pfn % sys.ptrs !== 0) return `2M mapping gfn 0x${gfn.toString(16)} pfn ${pfn < 0 ? '-0x' + (-pfn).toString(16) : '0x' + pfn.toString(16)} not 2M-aligned`;
-  if (indexOf(sys, gfn) < 0 || indexOf(sys, gfn + sys.ptrs - 1) < 0) return `2M mapping at gfn 0x${gfn.toString(16)} reaches outside the memslot`;
+  const idx = indexOf(sys, gfn);
+  if (idx < 0 || indexOf(sys, gfn + sys.ptrs - 1) < 0) return `2M mapping at gfn 0x${gfn.toString(16)} reaches outside the memslot`;
+  if (idx % sys.ptrs !== 0) return `2M mapping at gfn 0x${gfn.toString(16)} over guest_memfd index 0x${idx.toString(16)}: gfn and index are not 2M-aligned alike`;
   return null;
 }
 

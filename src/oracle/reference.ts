@@ -4,7 +4,7 @@
 // leaves the model a choice the reference cannot see (how big a folio is, so how much a memory failure
 // zaps), it widens what it accepts and learns from the outcome.
 import { type Design, effectiveConversionOrder, guardOn } from '../model/config.js';
-import { EBADF, EBUSY, EEXIST, EFAULT, EHWPOISON, EINVAL, ENOMEM } from '../model/errno.js';
+import { EBADF, EBUSY, EEXIST, EFAULT, EHWPOISON, EINVAL, ENOMEM, EOPNOTSUPP } from '../model/errno.js';
 import type { FaultSite } from '../model/faults.js';
 import type { Op } from '../model/ops.js';
 import { type AcceptOutcome, describeOutcome, isIoctl, type OpOutcome, type TouchOutcome } from '../model/outcome.js';
@@ -40,6 +40,8 @@ export class Reference {
   runnable: boolean;
   /** The VM and guest_memfd fds are closed. */
   destroyed = false;
+  /** The memslot was deleted: no gfn reaches guest_memfd any more. */
+  slotDeleted = false;
   /** Conversions that failed after zapping accepted pages: the open v3 question (BUG-19, INV-31 desired form). */
   readonly knownDesignFindings: string[] = [];
   private readonly slotBase: number;
@@ -62,7 +64,12 @@ export class Reference {
   }
 
   private inSlot(g: number): boolean {
-    return g >= this.slotBase && g < this.gfns;
+    return !this.slotDeleted && g >= this.slotBase && g < this.gfns;
+  }
+
+  /** Does an access to g go to guest_memfd? Not for a shared gfn when attributes live in the VM. */
+  private viaGmem(g: number): boolean {
+    return !this.design.vmMemoryAttributes || this.private[g] === 1;
   }
 
   /** A valid ioctl range: non-empty and inside the memslot. */
@@ -136,7 +143,37 @@ export class Reference {
         return this.memoryFailure(op.gfn, retOf(out));
       case 'hostAlloc':
         return retOf(out) >= 0 && retOf(out) <= op.pages ? null : `hostAlloc(${op.pages}) returned ${retOf(out)}`;
+      case 'prefault':
+        return this.prefault(op.start, op.end, retOf(out), ctx);
+      case 'deleteSlot': {
+        const want = this.slotDeleted ? -EFAULT : 0;
+        if (retOf(out) !== want) return `deleteSlot: expected ${want}, got ${retOf(out)}`;
+        if (want === 0) {
+          for (let g = 0; g < this.gfns; g++) if (this.private[g]) this.lose(g); // every guest leaf is zapped
+          this.slotDeleted = true;
+        }
+        return null;
+      }
     }
+  }
+
+  /** KVM_PRE_FAULT_MEMORY: maps without accepting, so nothing the guest sees changes. */
+  private prefault(start: number, end: number, ret: number, ctx: RefContext): string | null {
+    const where = `prefault [0x${start.toString(16)}, 0x${end.toString(16)})`;
+    if (ctx.vmDead) return null;
+    if (!this.runnable) return ret === -EOPNOTSUPP ? null : `${where} before finalize: expected ${-EOPNOTSUPP}, got ${ret}`;
+    if (!this.validRange(start, end)) return ret === -EINVAL ? null : `${where}: expected ${-EINVAL}, got ${ret}`;
+    if (ret === -ENOMEM && ctx.sites.has('ALLOC')) return null;
+    let poisoned = false;
+    let maybe = false;
+    for (let g = start; g < end; g++) {
+      if (!this.viaGmem(g)) continue;
+      if (this.poison[g] === POISONED) poisoned = true;
+      else if (this.poison[g] === MAYBE) maybe = true;
+    }
+    if (poisoned) return ret === -EHWPOISON ? null : `${where} over a HWPoisoned page: expected ${-EHWPOISON}, got ${ret}`;
+    if (maybe && ret === -EHWPOISON) return null;
+    return ret === 0 ? null : `${where}: expected 0, got ${ret}`;
   }
 
   /** Outcomes every guest op may have regardless of the page: a dead VM, a TD not yet finalized. */
@@ -147,9 +184,9 @@ export class Reference {
     if (out.result === 'exit' && out.errno === -ENOMEM && ctx.sites.has('ALLOC')) return null; // an injected -ENOMEM goes to userspace
     // A private access to a shared gfn exits on the attribute mismatch, before guest_memfd is asked.
     if (privateAccess && !this.private[g]) return out.result === 'exit' && out.errno === -EFAULT ? null : `${what} of shared gfn 0x${g.toString(16)}: expected a memory-fault exit, got ${describeOutcome(out)}`;
-    if (this.poison[g] === POISONED) return out.result === 'exit' && out.errno === -EHWPOISON ? null : `HWPoisoned gfn 0x${g.toString(16)}: expected -EHWPOISON, got ${describeOutcome(out)}`;
+    if (this.poison[g] === POISONED && this.viaGmem(g)) return out.result === 'exit' && out.errno === -EHWPOISON ? null : `HWPoisoned gfn 0x${g.toString(16)}: expected -EHWPOISON, got ${describeOutcome(out)}`;
     // Another page of its folio is poisoned: refused while the folio lasts (a later split may free it).
-    if (this.poison[g] === MAYBE && out.result === 'exit' && out.errno === -EHWPOISON) return null;
+    if (this.poison[g] === MAYBE && this.viaGmem(g) && out.result === 'exit' && out.errno === -EHWPOISON) return null;
     return undefined; // nothing decided: page-specific expectations follow
   }
 
@@ -248,6 +285,7 @@ export class Reference {
     let noop = true;
     for (let g = start; g < end && noop; g++) noop = this.private[g] === to;
     if (noop) return ret === 0 ? null : `${where}: the range already has the attribute, expected 0, got ${ret}`;
+    if (ret === -ENOMEM && ctx.sites.has('ALLOC') && (to === 1 || this.design.vmMemoryAttributes)) return null; // failed before any change
     if (to === 1) {
       this.hostMaps.fill(0, start, end); // step 2a tears userspace mappings down first
       let pinned = -1;
@@ -340,7 +378,7 @@ export class Reference {
 
   private hostRef(kind: 'hostMap' | 'pin', g: number, ret: number): string | null {
     const where = `${kind}(0x${g.toString(16)})`;
-    if (!this.inSlot(g)) return ret === -EINVAL ? null : `${where}: outside the memslot, expected ${-EINVAL}, got ${ret}`;
+    if (!this.inSlot(g) || this.design.vmMemoryAttributes) return ret === -EINVAL ? null : `${where}: outside the memslot or no guest_memfd shared memory, expected ${-EINVAL}, got ${ret}`;
     if (this.private[g]) return ret === -EFAULT ? null : `${where}: a private page must not be mapped by the host, expected ${-EFAULT}, got ${ret}`;
     if (this.poison[g] === POISONED) return ret === -EHWPOISON ? null : `${where}: HWPoisoned, expected ${-EHWPOISON}, got ${ret}`;
     if (this.poison[g] === MAYBE && ret === -EHWPOISON) return null;

@@ -30,6 +30,7 @@ export function septLeafOf(sys: System, gfn: number): LeafView {
 /** gmem index bound at gfn (the memslot of the design), or -1 outside the slot. */
 export function indexOf(sys: System, gfn: number): number {
   const d = sys.design;
+  if (sys.kvm.slotDeleted) return -1;
   const end = d.ptrs * d.regions;
   return gfn >= d.slotBaseGfn && gfn < end ? gfn - d.slotBaseGfn + d.gmemOffset : -1;
 }
@@ -37,5 +38,6 @@ export function indexOf(sys: System, gfn: number): number {
 /** The gfn's memory attribute as guest_memfd holds it; gfns outside the slot count as not private. */
 export function attrPrivate(sys: System, gfn: number): boolean {
   const i = indexOf(sys, gfn);
-  return i >= 0 && sys.gmem.attr[i] === 1;
+  if (i < 0) return false;
+  return sys.design.vmMemoryAttributes ? sys.kvm.attrs[gfn] === 1 : sys.gmem.attr[i] === 1;
 }

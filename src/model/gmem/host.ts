@@ -16,7 +16,7 @@ import { PRIVATE } from './gmem.js';
 function* sharedPageFor(sys: System, gfn: number): Path<number> {
   const gm = sys.gmem;
   const idx = sys.index(gfn);
-  if (idx < 0) return -EINVAL;
+  if (idx < 0 || sys.design.vmMemoryAttributes) return -EINVAL; // with VM attributes guest_memfd has no shared pages
   if (gm.attr[idx] === PRIVATE) return -EFAULT; // guest_memfd never maps private memory to userspace (003:L761)
   if (gm.pfn[idx] < 0 && !gm.allocFolio(idx)) return -ENOMEM;
   if (sys.guard('G23') && gm.folioPoisoned(gm.folioHead[idx])) return -EHWPOISON;

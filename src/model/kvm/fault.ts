@@ -2,11 +2,11 @@
 // honouring the guest's ACCEPT level, kvm_gmem_get_pfn, the invalidation retry check, the maximum mapping
 // level, and the local retry loop of tdx_handle_ept_violation().
 import { EFAULT, EHWPOISON, EIO, ENOMEM } from '../errno.js';
-import { PRIVATE } from '../gmem/gmem.js';
 import type { Path, System } from '../system.js';
 import { L2M, L4K, type Level } from '../tdx/leaf.js';
 import { readLock, readUnlock, writeLock, writeUnlock } from './locks.js';
 import { Spte } from './mirror.js';
+import { Owner } from '../host/phys.js';
 import { fillCache, VCPU_CACHE } from './pamt.js';
 import { RET_PF_FIXED, RET_PF_RETRY, splitCrossBoundaryLeafs, tdpMmuMapPrivate } from './tdpMmu.js';
 
@@ -42,6 +42,7 @@ export function maxMappingLevel(sys: System, gfn: number, folioOrder: number, ac
  */
 export function* tdxHonorGuestAcceptLevel(sys: System, gfn: number, acceptLevel: Level): Path<number> {
   if (acceptLevel !== L4K) return 0; // a 2M ACCEPT inhibits 1G, which TDX never maps privately
+  if (sys.index(gfn) < 0) return 0; // "returns 0 if no slot" (V3-13)
   const r = sys.region(gfn);
   if (sys.kvm.lpage.guestInhibit[r]) return 0;
   if (!sys.guard('G9')) {
@@ -85,10 +86,11 @@ export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, a
     sys.trace.event(`fault at ${sys.hex(gfn)}: no memslot -> exit to userspace`);
     return -EFAULT;
   }
-  if (isPrivate !== (gm.attr[idx] === PRIVATE)) {
+  if (isPrivate !== sys.isPrivate(gfn)) {
     sys.trace.event(`fault at ${sys.hex(gfn)}: ${isPrivate ? 'private' : 'shared'} access to a ${isPrivate ? 'shared' : 'private'} gfn -> KVM_EXIT_MEMORY_FAULT`);
     return -EFAULT;
   }
+  if (!isPrivate && sys.design.vmMemoryAttributes) return yield* mapSharedUserspace(sys, gfn);
   // kvm_gmem_get_pfn(): allocate the folio on first use.
   if (gm.pfn[idx] < 0) {
     if (!gm.allocFolio(idx, sys.inj.siteFails('NON_TDX_PFN'))) return -ENOMEM;
@@ -147,4 +149,18 @@ export function* tdxHandleEptViolation(sys: System, gfn: number, isPrivate: bool
     if (sys.kvm.bugged) return -EIO; // KVM_REQ_VM_DEAD
     yield 'pf-local-retry';
   }
+}
+
+/** vm_memory_attributes=Y: a shared gfn is ordinary userspace memory, mapped 4K in the shared EPT. */
+function* mapSharedUserspace(sys: System, gfn: number): Path<number> {
+  const k = sys.kvm;
+  if (k.sharedBacking[gfn] < 0) {
+    const p = sys.phys.allocSmall(Owner.HOST_OTHER, gfn);
+    if (p < 0) return -ENOMEM;
+    k.sharedBacking[gfn] = p;
+  }
+  yield* readLock(sys);
+  k.sharedEpt[gfn] = k.sharedBacking[gfn];
+  yield* readUnlock(sys);
+  return RET_PF_FIXED;
 }

@@ -20,6 +20,8 @@ export class MirrorRoot {
   /** 4K SPTEs, region-major; meaningful while the 2M SPTE is NONLEAF. */
   readonly m4k: Uint8Array;
   readonly pfn4k: Int32Array;
+  /** S-EPT pages of the levels above 2M (PD, PDPT), present from TD creation [M]. */
+  readonly upperSpt: number[] = [];
 
   constructor(readonly ptrs: number, readonly regions: number) {
     this.m2m = new Uint8Array(regions);

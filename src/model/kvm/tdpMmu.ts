@@ -153,7 +153,7 @@ export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: n
     if (cur === Spte.LEAF) return RET_PF_FIXED; // spurious: already mapped
     if (cur === Spte.NONLEAF) return yield* hugepageAdjust(sys, r);
     if (cur !== Spte.NONE) return RET_PF_RETRY;
-    const pfnBase = pfn - (gfn - base);
+    const pfnBase = pfn - (pfn % sys.ptrs); // kvm_mmu_hugepage_adjust(): fault->pfn &= ~(KVM_PAGES_PER_HPAGE - 1)
     m.m2m[r] = Spte.FROZEN;
     sys.touch(r);
     yield 'mirror-frozen';

@@ -55,6 +55,7 @@ export function* tdhDoNoVcpus(sys: System, call: () => SeamStatus): Path<SeamSta
 
 /** tdx_track(): TDH.MEM.TRACK through the no-vCPUs helper, then always kick the vCPUs (kernel-facts.md 2.3). */
 export function* tdxTrack(sys: System): Path {
+  if (sys.kvm.tdState !== 'RUNNABLE') return; // no-op until the TD can run (kernel-facts.md 2.3)
   const err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemTrack());
   tdxBugOn(sys, err, 'TDH.MEM.TRACK');
   kickAllVcpus(sys);

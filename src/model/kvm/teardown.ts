@@ -50,16 +50,20 @@ function reclaimPage(sys: System, pfn: number): SeamStatus {
  * HKID is assigned, or when RECLAIM fails, and the page is leaked (external_spt = NULL). G11 off frees it
  * without either check; G12 off frees it although RECLAIM failed.
  */
-function* reclaimExternalSp(sys: System, r: number): Path {
+export function* reclaimExternalSp(sys: System, r: number): Path {
   const m = sys.kvm.mirror;
   const pfn = m.externalSpt[r];
   if (pfn < 0) return;
-  sys.trace.hook('reclaim_external_sp', r * sys.ptrs, 1);
   m.externalSpt[r] = -1;
   sys.touch(r);
+  yield* reclaimSeptPage(sys, pfn, r * sys.ptrs, `of 2M range ${r}`);
+}
+
+function* reclaimSeptPage(sys: System, pfn: number, gfn: number, what: string): Path {
+  sys.trace.hook('reclaim_external_sp', gfn, 1);
   if (sys.tdx.hkid >= 0) {
     if (!sys.guard('G11')) {
-      sys.trace.event(`free S-EPT page ${sys.hex(pfn)} of 2M range ${r} while the HKID is assigned (G11 off)`);
+      sys.trace.event(`free S-EPT page ${sys.hex(pfn)} ${what} while the HKID is assigned (G11 off)`);
       sys.phys.free(pfn);
       yield 'free-external-spt';
       return;
@@ -81,7 +85,7 @@ function* reclaimExternalSp(sys: System, r: number): Path {
   yield 'leak-external-spt';
 }
 
-/** Free the mirror root's page tables (handle_removed_pt on every 4K table). */
+/** Free the mirror root's page tables (handle_removed_pt on every 4K table, then the levels above 2M). */
 function* freeMirrorTables(sys: System): Path {
   const m = sys.kvm.mirror;
   for (let r = 0; r < sys.regions; r++) {
@@ -90,6 +94,7 @@ function* freeMirrorTables(sys: System): Path {
     m.m4k.fill(Spte.NONE, r * sys.ptrs, (r + 1) * sys.ptrs);
     yield* reclaimExternalSp(sys, r);
   }
+  while (m.upperSpt.length) yield* reclaimSeptPage(sys, m.upperSpt.pop()!, 0, 'above the 2M level');
 }
 
 /** tdx_reclaim_td_control_pages(): nothing while the HKID is assigned (all leaked); else RECLAIM each. */

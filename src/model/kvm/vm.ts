@@ -22,6 +22,12 @@ export class Kvm {
   readonly lpage: LpageInfo;
   /** Shared EPT (direct root), 4K only (003:L322): gfn -> pfn or -1. */
   readonly sharedEpt: Int32Array;
+  /** vm_memory_attributes=Y: the VM's attribute xarray, 1 = private, per gfn. */
+  readonly attrs: Uint8Array;
+  /** vm_memory_attributes=Y: the userspace page behind each shared gfn, or -1. */
+  readonly sharedBacking: Int32Array;
+  /** The memslot was deleted: no gfn has one any more. */
+  slotDeleted = false;
   readonly vcpus: Vcpu[] = [new Vcpu()];
   /** kvm_tdx->state: BUILD until KVM_TDX_FINALIZE_VM, then RUNNABLE. */
   tdState: 'BUILD' | 'RUNNABLE' = 'RUNNABLE';
@@ -53,6 +59,8 @@ export class Kvm {
     this.mirror = new MirrorRoot(ptrs, regions);
     this.lpage = new LpageInfo(regions);
     this.sharedEpt = new Int32Array(ptrs * regions).fill(-1);
+    this.attrs = new Uint8Array(ptrs * regions);
+    this.sharedBacking = new Int32Array(ptrs * regions).fill(-1);
     this.pamtRefcount = new Int32Array(Math.ceil(physPages / ptrs));
   }
 }

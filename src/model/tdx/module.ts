@@ -6,7 +6,7 @@ import type { PhysMem } from '../host/phys.js';
 import type { Trace } from '../trace.js';
 import { L2M, L4K, type Leaf, type Level } from './leaf.js';
 import { Sept, SeptState as S } from './sept.js';
-import { OPERAND_ID, status, SUCCESS, type SeamStatus } from './status.js';
+import { OPERAND_ID, status, statusIs, SUCCESS, type SeamStatus } from './status.js';
 
 /** PAMT entry type per 4K page [A: names from the TDX ABI]. */
 export enum PamtType {
@@ -419,6 +419,7 @@ export class TdxModule {
   tdhPhymemCacheWb(): SeamStatus {
     const leaf = 'TDH.PHYMEM.CACHE.WB';
     const f = this.forced(leaf);
+    if (f && statusIs(f, 'TDX_NO_HKID_READY_TO_WBCACHE')) this.cacheWbDone = true; // "nothing to write back"
     if (f) return this.ret(leaf, -1, -1, -1, f, true);
     if (!this.vpFlushDone || this.hkid < 0) return this.ret(leaf, -1, -1, -1, status('TDX_NO_HKID_READY_TO_WBCACHE'));
     const d = this.phys.dirtyHkid;
@@ -459,6 +460,13 @@ export class TdxModule {
     }
     this.pamt[pfn] = PamtType.NDA;
     return this.ret(leaf, -1, -1, pfn, SUCCESS);
+  }
+
+  /** TD creation: the S-EPT pages above the 2M level (TDH.MEM.SEPT.ADD at PD/PDPT level) [M]. */
+  addUpperSeptPage(pfn: number): void {
+    if (this.no4kPamt(pfn)) throw new Error(`S-EPT page 0x${pfn.toString(16)} added without a PAMT pair`);
+    this.pamt[pfn] = PamtType.SEPT;
+    this.phys.dirtyHkid[pfn] = this.hkid;
   }
 
   /** TD creation: TDR, TDCS and one TDVPR become TD control pages (TDH.MNG.CREATE/ADDCX, TDH.VP.CREATE) [A]. */

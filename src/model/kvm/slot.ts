@@ -1,0 +1,53 @@
+// KVM_PRE_FAULT_MEMORY and memslot deletion (model-spec.md 3.3).
+import { EFAULT, EINVAL, EIO, EOPNOTSUPP } from '../errno.js';
+import type { Path, System } from '../system.js';
+import { kvmTdpPageFault } from './fault.js';
+import { writeLock, writeUnlock } from './locks.js';
+import { Spte } from './mirror.js';
+import { RET_PF_RETRY, zapPrivateLeafs, zapSharedRange } from './tdpMmu.js';
+import { reclaimExternalSp } from './teardown.js';
+
+/**
+ * KVM_PRE_FAULT_MEMORY over [start, end): map each gfn as a fault without ACCEPT information would, which is
+ * how a pre-faulted range reaches the guest's ACCEPT at 2M (003:L129-131). Only after finalize.
+ */
+export function* kvmPreFaultMemory(sys: System, start: number, end: number): Path<number> {
+  if (sys.kvm.bugged) return -EIO;
+  if (sys.kvm.tdState !== 'RUNNABLE') return -EOPNOTSUPP; // pre_fault_allowed is set by finalize
+  if (start >= end || sys.index(start) < 0 || sys.index(end - 1) < 0) return -EINVAL;
+  for (let g = start; g < end; g++) {
+    let ret: number;
+    do {
+      ret = yield* kvmTdpPageFault(sys, g, sys.isPrivate(g), -1);
+      if (sys.kvm.bugged) ret = -EIO;
+    } while (ret === RET_PF_RETRY);
+    if (ret < 0) return ret;
+  }
+  return 0;
+}
+
+/**
+ * Delete the memslot: zap its guest leaves while the TD runs, never its page tables (004:L117-120). With
+ * slotDeleteZapsTables the mirror tables go too, which reclaim_external_sp must refuse while the HKID is
+ * assigned (G11, BUG-11).
+ */
+export function* kvmDeleteSlot(sys: System): Path<number> {
+  const k = sys.kvm;
+  if (k.slotDeleted) return -EFAULT;
+  yield* writeLock(sys);
+  yield* zapPrivateLeafs(sys, sys.slotBase, sys.slotEnd);
+  zapSharedRange(sys, sys.slotBase, sys.slotEnd);
+  if (sys.design.slotDeleteZapsTables) {
+    for (let r = 0; r < sys.regions; r++) {
+      if (k.mirror.m2m[r] !== Spte.NONLEAF) continue;
+      k.mirror.m2m[r] = Spte.NONE;
+      yield* reclaimExternalSp(sys, r);
+    }
+  }
+  k.slotDeleted = true;
+  sys.touchRange(0, sys.gfns);
+  sys.trace.event('memslot deleted');
+  yield* writeUnlock(sys);
+  return 0;
+}
+
