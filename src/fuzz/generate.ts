@@ -108,7 +108,7 @@ function pickLayout(rng: Rng, d: Design): Design {
   const P = d.ptrs;
   const out = { ...d, guardsOff: [...d.guardsOff] };
   if (d.slotBaseGfn === 0 && rng.chance(0.12)) out.slotBaseGfn = rng.pick([P >> 1, 1, P, P + (P >> 1)].filter((b) => b <= P * (d.regions - 1)));
-  if (d.gmemOffset === 0 && rng.chance(0.1)) out.gmemOffset = rng.pick([P >> 1, 1, P]);
+  if (d.gmemOffset === 0 && rng.chance(0.1)) out.gmemOffset = d.backing === 'HUGETLB_1G' ? P : rng.pick([P >> 1, 1, P]);
   if (d.uaddrOffset === 0 && rng.chance(0.08)) out.uaddrOffset = rng.pick([1, P >> 1]);
   if (d.startPhase === 'RUNNABLE' && rng.chance(0.15)) out.startPhase = 'BUILD';
   return out;

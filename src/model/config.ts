@@ -2,7 +2,9 @@
 // edge (raw JSON -> Design) so the model never sees a half-filled or unknown setting.
 import { GUARD_IDS, type GuardId, guardInfo } from './guards.js';
 
-export type Backing = 'HUGETLB_2M' | '4K';
+export type Backing = 'HUGETLB_2M' | 'HUGETLB_1G' | 'THP_2M' | '4K';
+/** How hugetlb-1G folios split: 1G -> 2M first, only converted 2M -> 4K, or straight to 4K (003:L443, L759). */
+export type SplitPolicy = 'HIERARCHICAL' | 'UNIFORM_4K';
 export type ConversionOrder = 'V3_ZAP_THEN_SPLIT' | 'WIP_SPLIT_FOLIO_FIRST' | 'SEPT_SPLIT_FIRST' | 'PREPARE_THEN_ZAP';
 /** How large a private mapping may be: no larger than the folio, or than the contiguous, homogeneous range (open question 7.1). */
 export type MappingRule = 'STRICT_FOLIO' | 'CONTIGUITY';
@@ -17,8 +19,10 @@ export interface Design {
   ptrs: number;
   /** Number of 2M ranges in the single memslot (slot base gfn 0, gmem offset 0). */
   regions: number;
-  /** guest_memfd backing (003:L110-118). */
+  /** guest_memfd backing (003:L110-118, L443, L759). */
   backing: Backing;
+  /** How a hugetlb-1G folio splits. */
+  splitPolicy: SplitPolicy;
   /** kvm_intel.tdx_huge_page (003:L38-40). */
   tdxHugePage: boolean;
   /** TDX module feature ENHANCED_DEMOTE_INTERRUPTIBILITY (003:L35-37, L152-160). */
@@ -58,6 +62,7 @@ export const DEFAULT_DESIGN: Readonly<Design> = Object.freeze({
   ptrs: 512,
   regions: 2,
   backing: 'HUGETLB_2M',
+  splitPolicy: 'HIERARCHICAL',
   tdxHugePage: true,
   enhancedDemoteInterruptibility: true,
   dpamt: true,
@@ -91,7 +96,8 @@ export class DesignError extends Error {
 }
 
 const ENUMS: Partial<Record<keyof Design, readonly string[]>> = {
-  backing: ['HUGETLB_2M', '4K'],
+  backing: ['HUGETLB_2M', 'HUGETLB_1G', 'THP_2M', '4K'],
+  splitPolicy: ['HIERARCHICAL', 'UNIFORM_4K'],
   conversionOrder: ['V3_ZAP_THEN_SPLIT', 'WIP_SPLIT_FOLIO_FIRST', 'SEPT_SPLIT_FIRST', 'PREPARE_THEN_ZAP'],
   mappingRule: ['STRICT_FOLIO', 'CONTIGUITY'],
   punchPartialHuge: ['REJECT', 'ZAP_ONLY'],
@@ -149,6 +155,9 @@ export function resolveDesign(raw: unknown, field = 'design', base: Readonly<Des
   }
   if (d.gmemOffset < 0 || d.gmemOffset > 4 * d.ptrs) throw new DesignError(`${field}.gmemOffset`, `must be from 0 to ${4 * d.ptrs}`);
   if (d.uaddrOffset < 0 || d.uaddrOffset >= d.ptrs) throw new DesignError(`${field}.uaddrOffset`, `must be from 0 to ${d.ptrs - 1}`);
+  if (d.backing === 'HUGETLB_1G' && (d.regions % d.ptrs !== 0 || d.gmemOffset % d.ptrs !== 0)) {
+    throw new DesignError(`${field}.backing`, `a 1G folio spans ptrs (${d.ptrs}) 2M ranges: HUGETLB_1G needs regions a multiple of ptrs (e.g. ptrs 4, regions 4 or 8) and a 2M-aligned gmemOffset`);
+  }
   if (d.conversionOrder === 'PREPARE_THEN_ZAP' && d.mappingRule !== 'CONTIGUITY') {
     throw new DesignError(`${field}.conversionOrder`, 'PREPARE_THEN_ZAP splits folios while KVM still maps them huge, so it needs mappingRule CONTIGUITY');
   }

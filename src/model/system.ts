@@ -61,17 +61,18 @@ export class System {
     this.slotEnd = this.gfns;
     this.gmemOffset = design.gmemOffset;
     // hugetlb files are a whole number of huge pages long [A].
-    const gmemSize = Math.ceil((this.slotEnd - this.slotBase + this.gmemOffset) / this.ptrs) * this.ptrs;
+    const unit = design.backing === 'HUGETLB_1G' ? this.ptrs * this.ptrs : this.ptrs;
+    const gmemSize = Math.ceil((this.slotEnd - this.slotBase + this.gmemOffset) / unit) * unit;
     // Enough hugetlb blocks to back every range twice over, and 4K pages for S-EPT tables, control pages,
     // PAMT pairs and caches (and, with 4K backing, every guest page twice over) so that a correct design
     // never runs out: -ENOMEM comes from injected faults only [M].
     const hugeBlocks = (gmemSize / this.ptrs) * 2;
-    const small = design.regions * 16 + 32 + (design.backing === '4K' ? gmemSize * 3 : 0) + (design.vmMemoryAttributes ? this.gfns : 0);
+    const small = design.regions * 16 + 32 + (design.backing === '4K' ? gmemSize * 3 : design.backing === 'THP_2M' ? gmemSize * 2 : 0) + (design.vmMemoryAttributes ? this.gfns : 0);
     this.phys = new PhysMem(design.ptrs, hugeBlocks, small);
     this.trace = new Trace(keepTrace);
     this.tdx = new TdxModule(this.phys, this.ptrs, this.regions, { enhancedDemoteInterruptibility: design.enhancedDemoteInterruptibility, dpamt: design.dpamt }, this.inj, this.trace);
     this.kvm = new Kvm(this.ptrs, this.regions, this.phys.total);
-    this.gmem = new Gmem(this.phys, this.ptrs, gmemSize, design.backing);
+    this.gmem = new Gmem(this.phys, this.ptrs, gmemSize, design.backing, design.splitPolicy);
     this.effectiveHuge = effectiveHuge(design);
     this.conversionOrder = effectiveConversionOrder(design);
     this.inj.context = () => ({ afterKick: this.kvm.waitForSeptZap, underWriteLock: this.kvm.mmuLock.writer });

@@ -68,7 +68,7 @@ function folioCovers(sys: System, gfn: number, pfn: number, level: number): stri
     }
     return null;
   }
-  if (head !== idx || gm.folioOrder[head] < gm.hugeOrder) {
+  if (gm.folioOrder[head] < gm.hugeOrder || idx + sys.ptrs > head + (1 << gm.folioOrder[head])) {
     return `2M leaf at gfn 0x${gfn.toString(16)} but the folio at index 0x${idx.toString(16)} has order ${gm.folioOrder[head]} (split while mapped huge)`;
   }
   return null;

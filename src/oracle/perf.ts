@@ -19,7 +19,7 @@ export function expect2M(sys: System, r: number): boolean {
   for (let g = base; g < base + sys.ptrs; g++) if (!attrPrivate(sys, g)) return false;
   const gm = sys.gmem;
   if (d.mappingRule === 'CONTIGUITY') return gm.contiguousBlock(idx);
-  return gm.folioHead[idx] === idx && gm.folioOrder[idx] === gm.hugeOrder;
+  return gm.orderAt(idx) >= gm.hugeOrder;
 }
 
 /**
@@ -29,12 +29,12 @@ export function expect2M(sys: System, r: number): boolean {
  */
 export function unmergedFolios(sys: System, start: number, end: number, wasShared: (gfn: number) => boolean): string | null {
   const gm = sys.gmem;
-  if (gm.backing !== 'HUGETLB_2M' || sys.design.mappingRule === 'CONTIGUITY') return null;
+  if (!gm.hugetlb || sys.design.mappingRule === 'CONTIGUITY') return null;
   for (let r = sys.region(start); r <= sys.region(end - 1); r++) {
     const base = r * sys.ptrs;
     const idx = indexOf(sys, base);
     if (idx < 0 || idx % sys.ptrs !== 0 || indexOf(sys, base + sys.ptrs - 1) < 0) continue;
-    if (!gm.contiguousBlock(idx) || gm.folioOrder[gm.folioHead[idx]] === gm.hugeOrder) continue;
+    if (!gm.contiguousBlock(idx) || gm.orderAt(idx) >= gm.hugeOrder) continue;
     let converted = false;
     for (let g = Math.max(base, start); g < Math.min(base + sys.ptrs, end) && !converted; g++) converted = wasShared(g);
     if (!converted) continue;

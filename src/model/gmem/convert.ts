@@ -38,24 +38,29 @@ export function* waitSafeRefs(sys: System, head: number): Path {
 }
 
 /**
- * Split every huge folio overlapping gmem indices [istart, iend) into 4K folios (HIERARCHICAL: only
- * converted 2M -> 4K). A hugetlb split can fail when undoing HVO needs memory (003:L436, L759; fault site
- * FOLIO_SPLIT): -ENOMEM, and folios already split stay split (003:L762).
+ * Split every huge folio overlapping gmem indices [istart, iend) down to 4K where the range is: a 1G folio
+ * first to 2M (HIERARCHICAL, only converted 2M -> 4K) or straight to 4K (UNIFORM_4K) (003:L443, L759). A
+ * hugetlb split can fail when undoing HVO needs memory (003:L436, L759; fault site FOLIO_SPLIT): -ENOMEM, and
+ * folios already split stay split (003:L762).
  */
 export function* splitFoliosInRange(sys: System, istart: number, iend: number): Path<number> {
   const gm = sys.gmem;
   for (let b = istart - (istart % sys.ptrs); b < iend; b += sys.ptrs) {
-    const head = gm.folioHead[b];
-    if (head !== b || gm.folioOrder[head] !== gm.hugeOrder) continue;
-    yield* waitSafeRefs(sys, head);
-    if (sys.inj.siteFails('FOLIO_SPLIT')) {
-      sys.trace.event(`gmem: splitting the 2M folio at index ${sys.hex(b)} failed (HVO undo) -> -ENOMEM`);
-      return -ENOMEM;
+    for (;;) {
+      const head = gm.folioHead[b];
+      if (head < 0 || gm.folioOrder[head] === 0) break;
+      const to = gm.folioOrder[head] > gm.hugeOrder && gm.splitPolicy === 'HIERARCHICAL' ? gm.hugeOrder : 0;
+      yield* waitSafeRefs(sys, head);
+      if (gm.hugetlb && sys.inj.siteFails('FOLIO_SPLIT')) {
+        sys.trace.event(`gmem: splitting the folio at index ${sys.hex(head)} failed (HVO undo) -> -ENOMEM`);
+        return -ENOMEM;
+      }
+      const n = gm.folioNrPages(head);
+      gm.splitFolio(head, to);
+      touchIndexRange(sys, head, head + n);
+      sys.trace.event(`gmem: split ${n === sys.ptrs ? '2M' : n === sys.ptrs * sys.ptrs ? '1G' : `${n}-page`} folio at index ${sys.hex(head)} into ${to ? '2M' : '4K'} folios`);
+      yield 'gmem-split-folio';
     }
-    gm.splitFolio(head);
-    touchIndexRange(sys, b, b + sys.ptrs);
-    sys.trace.event(`gmem: split 2M folio at index ${sys.hex(b)} into 4K folios`);
-    yield 'gmem-split-folio';
   }
   return 0;
 }
@@ -63,7 +68,7 @@ export function* splitFoliosInRange(sys: System, istart: number, iend: number): 
 /** FIXUP-3: after a to-private conversion, merge split hugetlb folios whose whole 2M range is private again. */
 export function mergeFoliosInRange(sys: System, istart: number, iend: number): void {
   const gm = sys.gmem;
-  if (gm.backing !== 'HUGETLB_2M') return;
+  if (!gm.hugetlb) return; // FIXUP-3 "Allow merging folios after to-private conversion" is for hugetlb
   for (let b = istart - (istart % sys.ptrs); b < iend; b += sys.ptrs) {
     if (gm.folioHead[b] !== b || gm.folioOrder[b] === gm.hugeOrder) continue;
     let ok = true;

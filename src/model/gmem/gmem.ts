@@ -1,7 +1,7 @@
 // guest_memfd (model-spec.md 2.6): folios per index, the per-index memory attribute (in-place conversion,
 // kvm vm_memory_attributes=N, 003:L339), and the page allocations behind them. The memslot binds gfn g to
 // gmem index g (slot base gfn 0, gmem offset 0) in this build.
-import type { Backing } from '../config.js';
+import type { Backing, SplitPolicy } from '../config.js';
 import { type LeakWhy, Owner, type PhysMem } from '../host/phys.js';
 
 export const SHARED = 0;
@@ -26,14 +26,27 @@ export class Gmem {
   readonly tdxHold: Int32Array;
   /** kvm_gmem_buggy_cleanup() ran: no folio of this file goes back to the host (001:L42-49). */
   buggy = false;
+  /** Order of a 2M folio (log2 ptrs). */
   readonly hugeOrder: number;
+  /** Order of a folio as the backing allocates it: 0 (4K), 2M (THP, hugetlb-2M) or 1G (hugetlb-1G). */
+  readonly allocOrder: number;
+  /** hugetlb backings restructure folios (split can fail undoing HVO; truncation below the original size is refused). */
+  readonly hugetlb: boolean;
 
-  constructor(readonly phys: PhysMem, readonly ptrs: number, readonly size: number, readonly backing: Backing) {
+  constructor(
+    readonly phys: PhysMem,
+    readonly ptrs: number,
+    readonly size: number,
+    readonly backing: Backing,
+    readonly splitPolicy: SplitPolicy = 'HIERARCHICAL',
+  ) {
     this.attr = new Uint8Array(size).fill(PRIVATE);
     this.pfn = new Int32Array(size).fill(-1);
     this.folioHead = new Int32Array(size).fill(-1);
     this.folioOrder = new Uint8Array(size);
     this.hugeOrder = Math.log2(ptrs);
+    this.allocOrder = backing === '4K' ? 0 : backing === 'HUGETLB_1G' ? 2 * this.hugeOrder : this.hugeOrder;
+    this.hugetlb = backing === 'HUGETLB_2M' || backing === 'HUGETLB_1G';
     this.hostMaps = new Int32Array(size);
     this.pins = new Int32Array(size);
     this.tdxHold = new Int32Array(size);
@@ -74,12 +87,13 @@ export class Gmem {
   }
 
   /**
-   * Allocate the folio for `index` (kvm_gmem_get_folio). Hugetlb allocates the whole 2M folio; a range whose
-   * attributes are mixed is restructured to 4K folios at once, before anything can map it [M].
+   * Allocate the folio for `index` (kvm_gmem_get_folio): one folio of the backing's size (4K, 2M or 1G). A
+   * range whose attributes are mixed is restructured at once, before anything can map it [M].
    * Returns false when the pool is empty (-ENOMEM).
    */
   allocFolio(index: number, nonTdx = false): boolean {
-    if (this.backing === '4K') {
+    if (this.backing === '4K' || (this.backing === 'THP_2M' && this.blockPartlyPopulated(index))) {
+      // 4K backing, or a THP range with a hole punched in it: the hole is refilled with a small page.
       const p = nonTdx ? this.phys.allocNonTdxPage(Owner.GMEM, index) : this.phys.allocSmall(Owner.GMEM, index);
       if (p < 0) return false;
       this.pfn[index] = p;
@@ -87,17 +101,29 @@ export class Gmem {
       this.folioOrder[index] = 0;
       return true;
     }
-    const base = index - (index % this.ptrs);
-    const block = nonTdx ? this.phys.allocNonTdxHuge() : this.phys.allocHuge();
+    const n = 1 << this.allocOrder;
+    const base = index - (index % n);
+    if (base + n > this.size) return false;
+    const block = nonTdx ? (n === this.ptrs ? this.phys.allocNonTdxHuge() : -1) : this.phys.allocHugeRun(n / this.ptrs);
     if (block < 0) return false;
-    for (let i = 0; i < this.ptrs; i++) {
+    for (let i = 0; i < n; i++) {
       this.phys.take(block + i, Owner.GMEM, base + i);
       this.pfn[base + i] = block + i;
       this.folioHead[base + i] = base;
     }
-    this.folioOrder[base] = this.hugeOrder;
-    if (!this.attrsHomogeneous(base, base + this.ptrs)) this.splitFolio(base);
+    this.folioOrder[base] = this.allocOrder;
+    for (let b = base; b < base + n; b += this.ptrs) {
+      if (this.attrsHomogeneous(b, b + this.ptrs)) continue;
+      if (this.folioOrder[this.folioHead[b]] > this.hugeOrder) this.splitFolio(this.folioHead[b], this.splitPolicy === 'UNIFORM_4K' ? 0 : this.hugeOrder);
+      if (this.folioOrder[this.folioHead[b]] > 0) this.splitFolio(this.folioHead[b], 0);
+    }
     return true;
+  }
+
+  private blockPartlyPopulated(index: number): boolean {
+    const base = index - (index % this.ptrs);
+    for (let i = base; i < base + this.ptrs; i++) if (this.pfn[i] >= 0) return true;
+    return false;
   }
 
   attrsHomogeneous(start: number, end: number): boolean {
@@ -106,16 +132,18 @@ export class Gmem {
     return true;
   }
 
-  /** Split a huge folio into 4K folios (hugetlb restructuring). */
-  splitFolio(head: number): void {
+  /** Split a folio into folios of order `to` (0 = 4K; a 1G folio to 2M under HIERARCHICAL, 003:L443). */
+  splitFolio(head: number, to = 0): void {
     const n = this.folioNrPages(head);
+    const step = 1 << to;
     for (let i = 0; i < n; i++) {
-      this.folioHead[head + i] = head + i;
-      this.folioOrder[head + i] = 0;
+      const h = head + i - (i % step);
+      this.folioHead[head + i] = h;
+      if (i % step === 0) this.folioOrder[h] = to;
     }
   }
 
-  /** Merge the 4K folios of one original 2M hugetlb folio back into a 2M folio (FIXUP-3). */
+  /** Merge the 4K folios of one original 2M range back into a 2M folio (FIXUP-3). */
   mergeFolios(base: number): void {
     for (let i = 0; i < this.ptrs; i++) this.folioHead[base + i] = base;
     this.folioOrder[base] = this.hugeOrder;

@@ -5,15 +5,16 @@ import { EINVAL } from '../errno.js';
 import { writeLock, writeUnlock } from '../kvm/locks.js';
 import { splitCrossBoundaryLeafs, zapPrivateLeafs, zapSharedRange } from '../kvm/tdpMmu.js';
 import type { Path, System } from '../system.js';
-import { invalidateBegin, invalidateEnd, touchIndexRange } from './convert.js';
+import { invalidateBegin, invalidateEnd, splitFoliosInRange, touchIndexRange } from './convert.js';
 
 export function* kvmGmemPunchHole(sys: System, start: number, end: number): Path<number> {
   const gm = sys.gmem;
   if (start >= end || sys.index(start) < 0 || sys.index(end - 1) < 0) return -EINVAL;
   const istart = sys.index(start);
   const iend = sys.index(end - 1) + 1;
-  const huge = gm.backing === 'HUGETLB_2M';
-  const partial = huge && (istart % sys.ptrs !== 0 || iend % sys.ptrs !== 0);
+  const orig = 1 << gm.allocOrder;
+  const partial = gm.hugetlb && (istart % orig !== 0 || iend % orig !== 0);
+  // "truncation of anything less than the original size of the folio before restructuring is blocked" (003:L762)
   if (partial && sys.design.punchPartialHuge === 'REJECT') return -EINVAL;
   gm.invalidateLocked = true;
   yield 'filemap_invalidate_lock';
@@ -33,6 +34,16 @@ export function* kvmGmemPunchHole(sys: System, start: number, end: number): Path
   yield* zapPrivateLeafs(sys, start, end);
   zapSharedRange(sys, start, end);
   yield* writeUnlock(sys);
+  if (gm.backing === 'THP_2M') {
+    // A THP straddling an edge of the hole is split so the 4K pages inside it can go.
+    for (const edge of [istart, iend - 1]) {
+      const head = gm.folioHead[edge];
+      if (head >= 0 && gm.folioOrder[head] > 0 && (head < istart || head + gm.folioNrPages(head) > iend)) {
+        const ret = yield* splitFoliosInRange(sys, edge, edge + 1);
+        if (ret < 0) return yield* bail(sys, ret);
+      }
+    }
+  }
   // truncate_inode_pages_range(): free folios wholly inside the range.
   for (let i = istart; i < iend; ) {
     const head = gm.folioHead[i];
@@ -41,7 +52,7 @@ export function* kvmGmemPunchHole(sys: System, start: number, end: number): Path
       continue;
     }
     const n = gm.folioNrPages(head);
-    const whole = head >= istart && head + n <= iend && (!huge || isWholeOriginalFolio(sys, head, istart, iend));
+    const whole = head >= istart && head + n <= iend && (!gm.hugetlb || isWholeOriginalFolio(sys, head, istart, iend));
     if (whole) {
       const leaked = gm.truncateFolio(head, sys.guard('G23'));
       touchIndexRange(sys, head, head + n);
@@ -57,8 +68,16 @@ export function* kvmGmemPunchHole(sys: System, start: number, end: number): Path
   return 0;
 }
 
-/** Hugetlb frees a split folio's pages only when the whole original 2M folio is inside the index range. */
+/** Hugetlb frees a split folio's pages only when the whole original folio is inside the index range. */
 function isWholeOriginalFolio(sys: System, head: number, istart: number, iend: number): boolean {
-  const base = head - (head % sys.ptrs);
-  return base >= istart && base + sys.ptrs <= iend;
+  const orig = 1 << sys.gmem.allocOrder;
+  const base = head - (head % orig);
+  return base >= istart && base + orig <= iend;
+}
+
+function* bail(sys: System, ret: number): Path<number> {
+  invalidateEnd(sys);
+  sys.gmem.invalidateLocked = false;
+  yield 'filemap_invalidate_unlock';
+  return ret;
 }

@@ -96,6 +96,17 @@ export class PhysMem {
     return this.isHugeBlockFree(this.nonTdxBlock) ? this.nonTdxBlock : -1;
   }
 
+  /** `k` consecutive free 2M blocks starting at a multiple of k (a 1G hugetlb page when k = ptrs), or -1. */
+  allocHugeRun(k: number): number {
+    if (k === 1) return this.allocHuge();
+    for (let b = 0; b + k <= this.hugeBlocks; b += k) {
+      let ok = true;
+      for (let j = 0; j < k && ok; j++) ok = this.isHugeBlockFree((b + j) * this.ptrs);
+      if (ok) return b * this.ptrs;
+    }
+    return -1;
+  }
+
   /** A free 2M-aligned hugetlb block, or -1 when the pool is empty. Pages come back zeroed. */
   allocHuge(): number {
     for (let b = 0; b < this.hugeBlocks; b++) {
