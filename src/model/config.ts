@@ -29,6 +29,8 @@ export interface Design {
   enhancedDemoteInterruptibility: boolean;
   /** TDX module feature Dynamic PAMT (003:L41-56, L261-296). */
   dpamt: boolean;
+  /** TDX module feature NON-BLOCKING-RESIZE: DEMOTE without BLOCK, so splitting under the shared lock is possible (003:L121-127). */
+  nonBlockingResize: boolean;
   /** Private->shared conversion order (003:L30-34, L436, L763). G1 off selects WIP_SPLIT_FOLIO_FIRST. */
   conversionOrder: ConversionOrder;
   /**
@@ -66,6 +68,7 @@ export const DEFAULT_DESIGN: Readonly<Design> = Object.freeze({
   tdxHugePage: true,
   enhancedDemoteInterruptibility: true,
   dpamt: true,
+  nonBlockingResize: false,
   conversionOrder: 'V3_ZAP_THEN_SPLIT',
   mappingRule: 'STRICT_FOLIO',
   vmMemoryAttributes: false,

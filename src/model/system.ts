@@ -70,7 +70,7 @@ export class System {
     const small = design.regions * 16 + 32 + (design.backing === '4K' ? gmemSize * 3 : design.backing === 'THP_2M' ? gmemSize * 2 : 0) + (design.vmMemoryAttributes ? this.gfns : 0);
     this.phys = new PhysMem(design.ptrs, hugeBlocks, small);
     this.trace = new Trace(keepTrace);
-    this.tdx = new TdxModule(this.phys, this.ptrs, this.regions, { enhancedDemoteInterruptibility: design.enhancedDemoteInterruptibility, dpamt: design.dpamt }, this.inj, this.trace);
+    this.tdx = new TdxModule(this.phys, this.ptrs, this.regions, { enhancedDemoteInterruptibility: design.enhancedDemoteInterruptibility, dpamt: design.dpamt, nonBlockingResize: design.nonBlockingResize }, this.inj, this.trace);
     this.kvm = new Kvm(this.ptrs, this.regions, this.phys.total);
     this.gmem = new Gmem(this.phys, this.ptrs, gmemSize, design.backing, design.splitPolicy);
     this.effectiveHuge = effectiveHuge(design);

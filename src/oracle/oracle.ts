@@ -117,7 +117,7 @@ export class Oracle {
     if (!this.pending && (leaf === 'TDH.MEM.PAGE.DEMOTE' || leaf === 'TDH.MEM.PAGE.PROMOTE') && this.sys.kvm.tdState !== 'RUNNABLE') {
       this.pending = { inv: 'INV-4', message: `${leaf} while the TD is being built` };
     }
-    if (!this.pending && leaf === 'TDH.MEM.PAGE.DEMOTE' && !this.sys.kvm.mmuLock.writer) {
+    if (!this.pending && leaf === 'TDH.MEM.PAGE.DEMOTE' && !this.sys.kvm.mmuLock.writer && !this.sys.design.nonBlockingResize) {
       this.pending = { inv: 'INV-12', message: 'TDH.MEM.PAGE.DEMOTE for the mirror root without mmu_lock held for write' };
     }
     if (!this.pending && leaf === 'TDH.MEM.PAGE.PROMOTE') {

@@ -1,7 +1,7 @@
 // The EPT-violation path of a TD vCPU (model-spec.md 3.3, kernel-facts.md 2.2 and 2.6): attribute check,
 // honouring the guest's ACCEPT level, kvm_gmem_get_pfn, the invalidation retry check, the maximum mapping
 // level, and the local retry loop of tdx_handle_ept_violation().
-import { EFAULT, EHWPOISON, EIO, ENOMEM } from '../errno.js';
+import { EBUSY, EFAULT, EHWPOISON, EIO, ENOMEM } from '../errno.js';
 import type { Path, System } from '../system.js';
 import { L2M, L4K, type Level } from '../tdx/leaf.js';
 import { readLock, readUnlock, writeLock, writeUnlock } from './locks.js';
@@ -40,6 +40,9 @@ export function maxMappingLevel(sys: System, gfn: number, folioOrder: number, ac
  * carrying level 4K. Unless GUEST_INHIBIT is already set, take mmu_lock for write, split the huge leaf
  * covering gfn and set GUEST_INHIBIT one-way (003:L196-201). An error goes back to userspace.
  */
+/** tdxHonorGuestAcceptLevel(): the split was given up, resume the guest so it faults again. */
+export const HONOR_RETRY = 1;
+
 export function* tdxHonorGuestAcceptLevel(sys: System, gfn: number, acceptLevel: Level): Path<number> {
   if (acceptLevel !== L4K) return 0; // a 2M ACCEPT inhibits 1G, which TDX never maps privately
   if (sys.index(gfn) < 0) return 0; // "returns 0 if no slot" (V3-13)
@@ -52,13 +55,15 @@ export function* tdxHonorGuestAcceptLevel(sys: System, gfn: number, acceptLevel:
     yield 'set-guest-inhibit';
     yield* readUnlock(sys);
   }
-  // G4 off: the split under the shared lock instead of the write lock (BUG-4).
-  const write = sys.guard('G4');
+  // G4 off: the split under the shared lock instead of the write lock (BUG-4); with NON-BLOCKING-RESIZE the
+  // shared lock is enough (the future design of 003:L121-127).
+  const write = sys.guard('G4') && !sys.design.nonBlockingResize;
   yield* (write ? writeLock(sys) : readLock(sys));
   const ret = yield* splitCrossBoundaryLeafs(sys, gfn, gfn + 1);
   if (ret < 0) {
     yield* (write ? writeUnlock(sys) : readUnlock(sys));
-    return ret;
+    // Under the shared lock a BUSY split is given up and the vCPU faults again (RET_PF_RETRY).
+    return !write && ret === -EBUSY ? HONOR_RETRY : ret;
   }
   if (!write) {
     yield* readUnlock(sys);
@@ -140,6 +145,7 @@ export function* tdxHandleEptViolation(sys: System, gfn: number, isPrivate: bool
   if (isPrivate && acceptLevel >= 0 && sys.guard('G8')) {
     const r = yield* tdxHonorGuestAcceptLevel(sys, gfn, acceptLevel as Level);
     if (r < 0) return r;
+    if (r === HONOR_RETRY) return 0;
   }
   for (;;) {
     const ret = yield* kvmTdpPageFault(sys, gfn, isPrivate, acceptLevel);

@@ -64,7 +64,7 @@ export function zapSharedRange(sys: System, start: number, end: number): void {
 export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number, splitWhole = false): Path<number> {
   // "Reject splitting huge pages under shared mmu_lock in TDX" (V3-09, 003:L398); G4 off lets it through (BUG-4).
   const shared = !sys.kvm.mmuLock.writer;
-  if (shared && sys.guard('G4')) return -EOPNOTSUPP;
+  if (shared && sys.guard('G4') && !sys.design.nonBlockingResize) return -EOPNOTSUPP;
   const drop = (): Path => (shared ? readUnlock(sys) : writeUnlock(sys));
   const retake = (): Path => (shared ? readLock(sys) : writeLock(sys));
   const m = sys.kvm.mirror;
@@ -114,7 +114,19 @@ export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number
     sys.touch(r);
     sys.trace.event(`split 2M leaf gfn ${sys.hex(base)} pfn ${sys.hex(guestPfn)} into 4K (S-EPT page ${sys.hex(newSept)})`);
     yield 'mirror-split';
-    yield* tdxSeptSplitPrivateSpte(sys, base, newSept, guestPfn);
+    const ret = yield* tdxSeptSplitPrivateSpte(sys, base, newSept, guestPfn);
+    if (ret < 0 && shared) {
+      // tdp_mmu_set_spte_atomic() failed: the old SPTE goes back and the caller retries (kernel-facts.md 2.2).
+      m.m2m[r] = Spte.LEAF;
+      m.pfn2m[r] = guestPfn;
+      m.externalSpt[r] = -1;
+      m.m4k.fill(Spte.NONE, base, base + ptrs);
+      sys.kvm.stats.pages2m++;
+      sys.kvm.stats.pages4k -= ptrs;
+      sys.phys.free(newSept);
+      yield 'mirror-restore';
+      return ret;
+    }
   }
   return 0;
 }

@@ -201,16 +201,23 @@ const DEMOTE_LOOP_CAP = 10_000;
  * after a successful DEMOTE." Returns 0 or -EIO (the TDP MMU ignores it, kernel-facts.md 2.5).
  */
 export function* tdxSeptSplitPrivateSpte(sys: System, gfn: number, newSeptPfn: number, guestPfn: number): Path<number> {
+  const shared = !sys.kvm.mmuLock.writer;
+  const nbr = sys.design.nonBlockingResize;
   // V3-09: WARN_ON_ONCE(mmu_lock_shared) -> -EOPNOTSUPP until the module has NON-BLOCKING-RESIZE (G4).
-  if (!sys.kvm.mmuLock.writer && sys.guard('G4')) {
+  if (shared && !nbr && sys.guard('G4')) {
     sys.trace.event('WARN: split_external_spte under shared mmu_lock refused');
     return -EOPNOTSUPP;
   }
   sys.touch(sys.region(gfn));
   sys.trace.hook('split_external_spte', gfn, L2M);
-  let err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemRangeBlock(gfn, L2M));
-  if (tdxBugOn(sys, err, 'TDH.MEM.RANGE.BLOCK')) return -EIO;
-  if (sys.guard('G21')) yield* tdxTrack(sys);
+  let err: SeamStatus;
+  if (!nbr) {
+    // Under the shared lock vCPUs cannot be kept out, so BUSY cannot be kicked away: return and retry (BUG-4).
+    err = shared ? sys.tdx.tdhMemRangeBlock(gfn, L2M) : yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemRangeBlock(gfn, L2M));
+    if (shared && isOperandBusy(err)) return -EBUSY;
+    if (tdxBugOn(sys, err, 'TDH.MEM.RANGE.BLOCK')) return -EIO;
+    if (sys.guard('G21')) yield* tdxTrack(sys);
+  }
   let guestPair: number[] | null = null;
   const guestRegion = sys.tdx.pamtRegion(guestPfn);
   if (sys.design.dpamt) {
@@ -233,12 +240,24 @@ export function* tdxSeptSplitPrivateSpte(sys: System, gfn: number, newSeptPfn: n
   if (!sys.design.enhancedDemoteInterruptibility && sys.guard('G3')) {
     // V3-02: the wrapper refuses DEMOTE on a module that may interrupt it (never reached: no huge pages then)
     err = status('TDX_SW_ERROR');
+  } else if (shared) {
+    err = demoteLooping(sys, gfn, newSeptPfn, pair);
+    yield 'seamcall';
   } else {
     err = yield* tdhDoNoVcpus(sys, () => demoteLooping(sys, gfn, newSeptPfn, pair));
   }
   if (!isSuccess(err)) {
     if (pair) sys.kvm.splitCache.push(...pair); // the module did not take them
     yield* tdxPamtPut(sys, newSeptPfn);
+    if (shared && isOperandBusy(err)) {
+      // "requires invoking tdh_mem_range_unblock(), which may also encounter BUSY errors" (003:L123-125)
+      if (!nbr) {
+        const un = sys.tdx.tdhMemRangeUnblock(gfn, L2M);
+        yield 'seamcall';
+        if (!isSuccess(un)) sys.trace.event('TDH.MEM.RANGE.UNBLOCK failed: the 2M entry stays BLOCKED');
+      }
+      return -EBUSY;
+    }
     tdxBugOn(sys, err, 'TDH.MEM.PAGE.DEMOTE');
     return -EIO;
   }

@@ -19,6 +19,7 @@ export const LEAVES = [
   'TDH.PHYMEM.PAMT.ADD',
   'TDH.PHYMEM.PAMT.REMOVE',
   'TDH.MEM.PAGE.PROMOTE',
+  'TDH.MEM.RANGE.UNBLOCK',
 ] as const;
 export type Leaf = (typeof LEAVES)[number];
 
@@ -40,6 +41,7 @@ export const LEAF_NUMBER: Record<Leaf, number> = {
   'TDH.PHYMEM.PAMT.ADD': 58,
   'TDH.PHYMEM.PAMT.REMOVE': 59,
   'TDH.MEM.PAGE.PROMOTE': 23,
+  'TDH.MEM.RANGE.UNBLOCK': 39,
 };
 
 export const LEAF_INDEX: Record<Leaf, number> = Object.fromEntries(LEAVES.map((l, i) => [l, i])) as Record<Leaf, number>;

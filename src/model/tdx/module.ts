@@ -22,6 +22,8 @@ export interface ModuleFeatures {
   enhancedDemoteInterruptibility: boolean;
   /** Dynamic PAMT: the 4K-level PAMT of a 2M region exists only while a page pair is installed (003:L41-56). */
   dpamt: boolean;
+  /** NON-BLOCKING-RESIZE: DEMOTE of a present leaf without BLOCK and TRACK (003:L121-127). */
+  nonBlockingResize: boolean;
 }
 
 /** Result of a guest private access: the pfn, or one of the two exits. */
@@ -280,6 +282,22 @@ export class TdxModule {
     return this.ret(leaf, gfn, level, -1, SUCCESS);
   }
 
+  /** TDH.MEM.RANGE.UNBLOCK: undo a BLOCK (BLOCKED -> MAPPED, PENDING_BLOCKED -> PENDING, NL_BLOCKED -> NL_MAPPED) [A]. */
+  tdhMemRangeUnblock(gfn: number, level: Level): SeamStatus {
+    const leaf = 'TDH.MEM.RANGE.UNBLOCK';
+    const f = this.forced(leaf);
+    if (f) return this.ret(leaf, gfn, level, -1, f, true);
+    const s = this.sept;
+    const r = this.region(gfn);
+    if (level === L4K && s.e2m[r] !== S.NL_MAPPED) return this.ret(leaf, gfn, level, -1, status('TDX_EPT_WALK_FAILED', RCX));
+    const cur = level === L2M ? s.e2m[r] : s.e4k[gfn];
+    const next = cur === S.BLOCKED ? S.MAPPED : cur === S.PENDING_BLOCKED ? S.PENDING : cur === S.NL_BLOCKED ? S.NL_MAPPED : -1;
+    if (next < 0) return this.ret(leaf, gfn, level, -1, status('TDX_GPA_RANGE_NOT_BLOCKED', RCX));
+    if (level === L2M) s.e2m[r] = next;
+    else s.e4k[gfn] = next;
+    return this.ret(leaf, gfn, level, -1, SUCCESS);
+  }
+
   /** TDH.MEM.TRACK: advance the TD epoch (MOD-track). KVM kicks the vCPUs afterwards. */
   tdhMemTrack(): SeamStatus {
     const leaf = 'TDH.MEM.TRACK';
@@ -297,11 +315,12 @@ export class TdxModule {
     const s = this.sept;
     const r = this.region(gfn);
     const cur = s.e2m[r];
-    if (cur !== S.BLOCKED && cur !== S.PENDING_BLOCKED) {
+    const nonBlocking = this.features.nonBlockingResize && (cur === S.MAPPED || cur === S.PENDING);
+    if (!nonBlocking && cur !== S.BLOCKED && cur !== S.PENDING_BLOCKED) {
       const st = cur === S.MAPPED || cur === S.PENDING ? 'TDX_GPA_RANGE_NOT_BLOCKED' : 'TDX_EPT_ENTRY_STATE_INCORRECT';
       return this.ret(leaf, gfn, L2M, newSeptPfn, status(st, RCX));
     }
-    if (!this.tracked(s.bepoch2m[r])) return this.ret(leaf, gfn, L2M, newSeptPfn, status('TDX_TLB_TRACKING_NOT_DONE', RCX));
+    if (!nonBlocking && !this.tracked(s.bepoch2m[r])) return this.ret(leaf, gfn, L2M, newSeptPfn, status('TDX_TLB_TRACKING_NOT_DONE', RCX));
     if (this.pamt[newSeptPfn] !== PamtType.NDA) return this.ret(leaf, gfn, L2M, newSeptPfn, status('TDX_PAGE_METADATA_INCORRECT', 0x08));
     if (this.no4kPamt(newSeptPfn)) return this.ret(leaf, gfn, L2M, newSeptPfn, status('TDX_OPERAND_INVALID', 0x08));
     const pfn = s.pfn2m[r];
@@ -318,7 +337,7 @@ export class TdxModule {
       this.pamt[guestPair[0]] = PamtType.PAMT_PAIR;
       this.pamt[guestPair[1]] = PamtType.PAMT_PAIR;
     }
-    const child = cur === S.BLOCKED ? S.MAPPED : S.PENDING; // "If the page was blocked, it gets unblocked"
+    const child = cur === S.BLOCKED || cur === S.MAPPED ? S.MAPPED : S.PENDING; // "If the page was blocked, it gets unblocked"
     const base = r * this.ptrs;
     for (let i = 0; i < this.ptrs; i++) {
       s.e4k[base + i] = child;
