@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { packageRoot } from '../fuzz/coordinator.js';
 import { EXIT_INTERNAL, EXIT_USAGE, userErrorMessage } from './common.js';
 import { registerFuzz } from './fuzz.js';
+import { registerInvariants } from './invariants.js';
 import { registerMinimize } from './minimize.js';
 import { registerReplay } from './replay.js';
 import { registerShow } from './show.js';
@@ -26,6 +27,7 @@ Examples:
   tdxfuzz triage                              list unique failures in ./crashes
   tdxfuzz show crashes/<signature>.json       explain one failure step by step
   tdxfuzz replay corpus/                      CI: every case gives its verdict
+  tdxfuzz invariants                          what the oracle checks, and where each rule comes from
 
 Run "tdxfuzz <command> --help" for the options of a command.`;
 
@@ -54,6 +56,7 @@ function buildProgram(): Command {
   registerMinimize(program);
   registerShow(program);
   registerTriage(program);
+  registerInvariants(program);
   return program;
 }
 

@@ -12,7 +12,7 @@ export interface TraceLine {
 export interface TraceObserver {
   seamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus, forced: boolean): void;
   /** KVM invoked an x86 op on the mirror root (set/remove/split external SPTE) for gfn at level. */
-  hook(name: KvmHook, gfn: number, level: Level): void;
+  hook(name: KvmHook, gfn: number, level: number): void;
 }
 
 export type KvmHook =
@@ -73,7 +73,7 @@ export class Trace {
     }
   }
 
-  hook(name: KvmHook, gfn: number, level: Level): void {
+  hook(name: KvmHook, gfn: number, level: number): void {
     if (this.observer) this.observer.hook(name, gfn, level);
   }
 

@@ -20,8 +20,10 @@ export const INVARIANTS: readonly InvariantInfo[] = [
   { id: 'INV-3', kind: 'always', meaning: 'a 2M leaf has a 2M-aligned gfn and pfn', source: '003:L172-178' },
   { id: 'INV-4', kind: 'always', meaning: 'no 2M private mapping and no DEMOTE/PROMOTE while the TD is being built; PAGE.ADD only at 4K', source: '003:L161-165' },
   { id: 'INV-7', kind: 'always', meaning: 'no S-EPT page-table page is freed while the HKID is assigned', source: '004:L122-123' },
+  { id: 'INV-5', kind: 'always', meaning: 'no TDX private mapping larger than 2M', source: '003:L166' },
   { id: 'INV-6', kind: 'always', meaning: 'TDH.MEM.PAGE.PROMOTE is never issued and a mirror 4K table is never merged into a 2M leaf while the TD is active', source: '003:L242-253, L377' },
   { id: 'INV-8', kind: 'always', meaning: 'GUEST_INHIBIT is one-way and only written under write mmu_lock', source: '003:L196-201' },
+  { id: 'INV-9', kind: 'quiescent', meaning: 'a 2M range with GUEST_INHIBIT is not mapped by a 2M leaf', source: '003:L181-183' },
   { id: 'INV-10', kind: 'liveness', meaning: 'a guest access or ACCEPT completes within a bounded number of EPT violations', source: '003:L184-186' },
   { id: 'INV-11', kind: 'quiescent', meaning: 'MIXED equals "the 2M range has both attributes"', source: '003:L175' },
   { id: 'INV-12', kind: 'always', meaning: 'DEMOTE on the mirror root only with mmu_lock held for write', source: '003:L121-127, L396-398' },
@@ -29,6 +31,7 @@ export const INVARIANTS: readonly InvariantInfo[] = [
   { id: 'INV-14', kind: 'quiescent', meaning: 'page conservation: cache and PAMT-pair pages are exactly the caches\' contents and the installed pairs', source: 'model-spec.md 2.1' },
   { id: 'INV-15', kind: 'quiescent', meaning: 'no BLOCKED S-EPT entry and no FROZEN mirror SPTE unless the VM is bugged', source: '004:L75' },
   { id: 'INV-16', kind: 'quiescent', meaning: 'the mirror root equals the S-EPT (leaves, levels, pfns, tables) unless the VM is bugged', source: '004:L68-69' },
+  { id: 'INV-17', kind: 'always', meaning: 'BUSY is retried once after kicking the vCPUs, and that retry does not see BUSY again; a benign BUSY never kills the VM', source: '003:L238-240' },
   { id: 'INV-18', kind: 'per-op', meaning: 'a conversion or punch of R keeps acceptance and data of every gfn outside R', source: '003:L254-258' },
   { id: 'INV-19', kind: 'always', meaning: 'REMOVE and DEMOTE only after BLOCK, TRACK and a vCPU kick', source: '003:L228-230' },
   { id: 'INV-20', kind: 'always', meaning: 'a page the TD still owns (in its S-EPT or PAMT-assigned) is never handed back to the host while the TD lives', source: '000; 002' },
@@ -40,6 +43,7 @@ export const INVARIANTS: readonly InvariantInfo[] = [
   { id: 'INV-26', kind: 'always', meaning: 'a HWPoisoned page is never mapped on a guest or host fault and never returned to the host allocator', source: '001:L28-37' },
   { id: 'INV-27', kind: 'always', meaning: 'teardown order: unmap guest pages, release the HKID, then reclaim S-EPT pages', source: '000; 004:L115-116' },
   { id: 'INV-28', kind: 'per-op', meaning: 'with no fatal-by-design fault, teardown returns every page to the host and leaks nothing', source: '000' },
+  { id: 'INV-29', kind: 'always', meaning: 'after the VM is bugged no vCPU enters the guest and VM ioctls fail with -EIO', source: '002; kernel-facts.md 2.1' },
   { id: 'INV-30', kind: 'liveness', meaning: 'huge pages only with ENHANCED_DEMOTE_INTERRUPTIBILITY; every SEAMCALL retry loop is bounded', source: '003:L35-37, L143-160' },
   { id: 'INV-31', kind: 'per-op', meaning: 'a failed conversion changes no attribute and (desired form, open in v3) removes no accepted private page', source: '003:L435-436' },
   { id: 'INV-32', kind: 'per-op', meaning: 'shared->private conversion of an IOMMU-pinned page fails with an error and changes nothing', source: '003:L661' },
@@ -230,4 +234,10 @@ export function checkPoisonedPrivateMappings(sys: System): { inv: string; messag
     }
   }
   return null;
+}
+
+/** INVARIANTS in id order: INV-n by n, then the other checks as listed. */
+export function invariantsInOrder(): InvariantInfo[] {
+  const n = (id: string): number => (id.startsWith('INV-') ? Number(id.slice(4)) : 1000);
+  return [...INVARIANTS].sort((a, b) => n(a.id) - n(b.id));
 }

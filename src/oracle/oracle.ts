@@ -2,10 +2,12 @@
 // touched), the quiescent invariants and the reference comparison after each operation, and the
 // liveness watchdogs. It reads model state and never asks the model what is right (principle 4).
 import { uafIsFailure } from '../model/config.js';
+import { EIO } from '../model/errno.js';
 import type { Op } from '../model/ops.js';
 import type { OpOutcome } from '../model/outcome.js';
 import type { System } from '../model/system.js';
 import { SeptState } from '../model/tdx/sept.js';
+import { Spte } from '../model/kvm/mirror.js';
 import { faultKind, isTolerable } from './faultClass.js';
 import { checkLeafInvariants, checkMirrorMatchesSept, checkMixed, checkNoTransient, hugeMappingMisfit } from './invariants.js';
 import { L2M, type Leaf, type Level } from '../model/tdx/leaf.js';
@@ -18,7 +20,7 @@ import { attrPrivate, septLeafOf } from './view.js';
 import { LifetimeChecker } from './lifetime.js';
 import { expect2M, unmergedFolios } from './perf.js';
 import { isIoctl } from '../model/outcome.js';
-import { isSuccess, type SeamStatus, statusIs } from '../model/tdx/status.js';
+import { isOperandBusy, isSuccess, type SeamStatus, statusIs } from '../model/tdx/status.js';
 import { PfnKind } from '../model/host/phys.js';
 
 export interface Violation {
@@ -66,9 +68,13 @@ export class Oracle {
   }
 
   /** Rules about what KVM asks of the TDX side. */
-  private onHook(name: KvmHook, gfn: number, level: Level): void {
+  private onHook(name: KvmHook, gfn: number, level: number): void {
     if (this.pending) return;
     const sys = this.sys;
+    if (name === 'set_external_spte' && level > L2M) {
+      this.pending = { inv: 'INV-5', message: `a private mapping of gfn 0x${gfn.toString(16)} larger than 2M was requested` };
+      return;
+    }
     if (name === 'set_external_spte' && level === L2M && sys.kvm.tdState !== 'RUNNABLE') {
       this.pending = { inv: 'INV-4', message: `2M private mapping of gfn 0x${gfn.toString(16)} requested at TD build time (PAGE.ADD is 4K only)` };
     } else if (name === 'split_cache_dequeue') {
@@ -120,13 +126,20 @@ export class Oracle {
     if (!this.pending && leaf === 'TDH.MEM.PAGE.DEMOTE' && !this.sys.kvm.mmuLock.writer && !this.sys.design.nonBlockingResize) {
       this.pending = { inv: 'INV-12', message: 'TDH.MEM.PAGE.DEMOTE for the mirror root without mmu_lock held for write' };
     }
+    if (!this.pending && leaf === 'TDH.MEM.PAGE.DEMOTE' && isOperandBusy(st) && !forced && this.sys.kvm.waitForSeptZap) {
+      this.pending = { inv: 'INV-17', message: 'TDX_OPERAND_BUSY on the retry after every vCPU was kicked out, with no other host actor' };
+    }
     if (!this.pending && leaf === 'TDH.MEM.PAGE.PROMOTE') {
       this.pending = { inv: 'INV-6', message: `TDH.MEM.PAGE.PROMOTE of gfn 0x${gfn.toString(16)} while the TD is active (merging is disallowed for the mirror root)` };
     }
   }
 
+  /** The VM was already bugged when the current op began. */
+  private deadAtOpStart = false;
+
   beginOp(op: Op): void {
     this.op = op;
+    this.deadAtOpStart = this.sys.kvm.bugged;
     this.firedAtOpStart = this.sys.inj.fired.length;
   }
 
@@ -162,11 +175,16 @@ export class Oracle {
     if (sys.touched.size === 0 && !sys.kvm.bugged) return null;
     if (sys.kvm.bugged && !this.deathExplained()) {
       const faults = sys.inj.fired.map(faultKind);
+      // INV-17: a tolerable TDX_OPERAND_BUSY must be absorbed by kicking the vCPUs and retrying once (003:L238-240)
+      if (sys.inj.fired.some((f) => f.status === 'TDX_OPERAND_BUSY')) {
+        return { inv: 'INV-17', message: `a benign TDX_OPERAND_BUSY killed the VM (${faults.join(', ')}): BUSY must be absorbed by kicking the vCPUs and retrying once` };
+      }
       return {
         inv: 'VM-BUGGED',
         message: `VM bugged with ${faults.length ? 'only tolerable faults injected (' + faults.join(', ') + ')' : 'no injected fault'}`,
       };
     }
+    if (sys.kvm.bugged && sys.kvm.vcpus.some((v) => v.inGuest)) return { inv: 'INV-29', message: 'a vCPU entered the guest after the VM was bugged' };
     for (const r of sys.touched) {
       const leaf = checkLeafInvariants(sys, r);
       if (leaf) return { inv: leaf[0], message: leaf[1] };
@@ -204,7 +222,8 @@ export class Oracle {
     const sys = this.sys;
     const op = this.op!;
     const dead = sys.kvm.bugged || sys.destroyed;
-    this.notes.push(...this.lifetime.acceptedRisks.splice(0));
+    const risks = this.lifetime.acceptedRisks.splice(0);
+    if (risks.length) this.notes.push(risks.length === 1 ? risks[0] : `${risks[0]} (and ${risks.length - 1} more page(s) in this op)`);
     if (op.op === 'destroy' && sys.destroyed && !this.fatalFaultSoFar()) {
       const v = this.lifetime.checkTeardownComplete();
       if (v) return v;
@@ -217,6 +236,9 @@ export class Oracle {
     if (op.op === 'convert' && op.to === 'private' && isIoctl(out) && out.ret === 0 && !sys.kvm.bugged) {
       const m = unmergedFolios(sys, op.start, op.end, (g) => this.ref.private[g] === 0); // the reference still holds the old attributes
       if (m) this.perf.push({ inv: 'INV-33', message: m });
+    }
+    if (this.deadAtOpStart && !sys.destroyed && isIoctl(out) && isVmIoctl(op, sys) && out.ret !== -EIO) {
+      return { inv: 'INV-29', message: `${op.op} on a bugged VM returned ${out.ret}, not -EIO` };
     }
     const ctx = { vmDead: sys.kvm.bugged, sites: this.sitesThisOp() };
     const mismatch = this.ref.apply(op, out, ctx);
@@ -235,6 +257,9 @@ export class Oracle {
       if (m) return { inv: 'INV-15', message: m };
       m = checkMirrorMatchesSept(sys, r);
       if (m) return { inv: 'INV-16', message: m };
+      if (!sys.kvm.bugged && sys.kvm.lpage.guestInhibit[r] && sys.kvm.mirror.m2m[r] === Spte.LEAF) {
+        return { inv: 'INV-9', message: `2M range ${r} has GUEST_INHIBIT but is still mapped by a 2M leaf` };
+      }
       // with the memslot gone there are no attributes for MIXED to describe and no guest view to compare
       m = sys.kvm.slotDeleted ? null : checkMixed(sys, r);
       if (m) return { inv: 'INV-11', message: m };
@@ -288,4 +313,9 @@ function septHasLeaves(sys: System): boolean {
     }
   }
   return false;
+}
+
+/** Ioctls on the VM fd, which a dead VM refuses (guest_memfd file operations are not among them). */
+function isVmIoctl(op: Op, sys: System): boolean {
+  return op.op === 'initMemRegion' || op.op === 'finalize' || op.op === 'prefault' || op.op === 'deleteSlot' || (op.op === 'convert' && sys.design.vmMemoryAttributes);
 }

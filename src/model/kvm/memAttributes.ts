@@ -2,13 +2,14 @@
 // the VM, guest_memfd only backs private memory, and shared memory is ordinary userspace memory. The
 // pre-set hook splits cross-boundary leaves (private->shared) and unmaps; a split failure fails the ioctl
 // with the attributes unchanged; the post-set hook recomputes MIXED.
-import { EINVAL, ENOMEM } from '../errno.js';
+import { EINVAL, EIO, ENOMEM } from '../errno.js';
 import { recomputeMixed } from '../gmem/convert.js';
 import type { Path, System } from '../system.js';
 import { writeLock, writeUnlock } from './locks.js';
 import { splitCrossBoundaryLeafs, zapPrivateLeafs, zapSharedRange } from './tdpMmu.js';
 
 export function* kvmVmSetMemAttributes(sys: System, start: number, end: number, toPrivate: boolean): Path<number> {
+  if (sys.kvm.bugged) return -EIO; // a VM ioctl on a dead VM
   if (start >= end || sys.index(start) < 0 || sys.index(end - 1) < 0) return -EINVAL;
   const to = toPrivate ? 1 : 0;
   const attrs = sys.kvm.attrs;

@@ -33,6 +33,7 @@ export function* kvmPreFaultMemory(sys: System, start: number, end: number): Pat
  */
 export function* kvmDeleteSlot(sys: System): Path<number> {
   const k = sys.kvm;
+  if (k.bugged) return -EIO; // a VM ioctl on a dead VM
   if (k.slotDeleted) return -EFAULT;
   yield* writeLock(sys);
   yield* zapPrivateLeafs(sys, sys.slotBase, sys.slotEnd);
