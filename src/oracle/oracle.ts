@@ -222,8 +222,8 @@ export class Oracle {
     const sys = this.sys;
     const op = this.op!;
     const dead = sys.kvm.bugged || sys.destroyed;
-    const risks = this.lifetime.acceptedRisks.splice(0);
-    if (risks.length) this.notes.push(risks.length === 1 ? risks[0] : `${risks[0]} (and ${risks.length - 1} more page(s) in this op)`);
+    const freedRisks = this.lifetime.acceptedRisks.splice(0);
+    if (freedRisks.length) this.notes.push(freedRisks.length === 1 ? freedRisks[0] : `${freedRisks[0]} (and ${freedRisks.length - 1} more page(s) in this op)`);
     if (op.op === 'destroy' && sys.destroyed && !this.fatalFaultSoFar()) {
       const v = this.lifetime.checkTeardownComplete();
       if (v) return v;
