@@ -41,6 +41,8 @@ export interface CampaignOptions {
   warn?: (message: string) => void;
   /** Performance findings (INV-33, PERF-2M) fail cases (--fail-on perf). */
   failOnPerf?: boolean;
+  /** Stop dispatching once this many failing cases are committed (benchmarks: time to first failure). */
+  stopAfterFailingCases?: number;
 }
 
 export interface UniqueFailure {
@@ -75,6 +77,8 @@ export interface CampaignSummary {
   corpusSeeded: number;
   /** Stopped early by an abort (Ctrl-C). */
   interrupted: boolean;
+  /** The first failing case in index order and when it was committed, if any. */
+  firstFailure: { caseIndex: number; signature: string; elapsedMs: number } | null;
 }
 
 /** The directory holding package.json, found from this module's location (works from dist/ and from src/). */
@@ -196,6 +200,7 @@ class Campaign {
   private readonly rawSignatures = new Set<string>();
   private readonly savedSignatures = new Set<string>();
   private readonly unique: UniqueFailure[] = [];
+  private firstFailure: CampaignSummary['firstFailure'] = null;
   private readonly known: { signature: string; file: string }[] = [];
   private readonly batches = new InOrder<BatchReply>((r) => this.commitBatch(r));
   private readonly minimized = new InOrder<MinimizeReply>((r) => this.commitMinimize(r));
@@ -312,6 +317,8 @@ class Campaign {
     this.steps += r.steps;
     for (const f of r.failures) {
       this.failingCases++;
+      this.firstFailure ??= { caseIndex: f.index, signature: f.signature, elapsedMs: performance.now() - this.t0 };
+      if (this.o.stopAfterFailingCases !== undefined && this.failingCases >= this.o.stopAfterFailingCases) this.stopping = true;
       if (this.rawSignatures.has(f.signature)) continue;
       this.rawSignatures.add(f.signature);
       this.dispatchMinimize(f.index);
@@ -406,6 +413,7 @@ class Campaign {
       corpusAdded: this.corpusAdded,
       corpusSeeded: this.seeded.files,
       interrupted: this.interrupted,
+      firstFailure: this.firstFailure,
     };
   }
 }

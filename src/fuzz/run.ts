@@ -17,6 +17,8 @@ export interface RunOptions {
   trace?: boolean;
   /** A performance finding fails the case (--fail-on perf). */
   failOnPerf?: boolean;
+  /** Run without the oracle (benchmarks measure its share of the time); only the step watchdog remains. */
+  noOracle?: boolean;
 }
 
 function outcomeKey(o: OpOutcome): string {
@@ -27,7 +29,7 @@ function outcomeKey(o: OpOutcome): string {
 export function runCase(c: Case, opts: RunOptions = {}): RunResult {
   const sys = new System(c.design, !!opts.trace);
   const guest = new Guest(sys.gfns);
-  const oracle = new Oracle(sys);
+  const oracle = opts.noOracle ? null : new Oracle(sys);
   const features = new Set<number>();
   const regionState = new Uint8Array(sys.regions);
   let steps = 0;
@@ -48,7 +50,7 @@ export function runCase(c: Case, opts: RunOptions = {}): RunResult {
     const firedBefore = sys.inj.fired.length;
     sys.inj.arm(i, op.faults);
     sys.counters.reset();
-    oracle.beginOp(op);
+    oracle?.beginOp(op);
     const path = applyOp(sys, guest, op);
     let opSteps = 0;
     let outcome: OpOutcome | null = null;
@@ -61,7 +63,7 @@ export function runCase(c: Case, opts: RunOptions = {}): RunResult {
       }
       label = res.value;
       steps++;
-      const v = oracle.liveness() ?? oracle.afterStep();
+      const v = oracle ? oracle.liveness() ?? oracle.afterStep() : null;
       if (v) {
         failure = fail(v, i, op, label);
         break;
@@ -73,9 +75,9 @@ export function runCase(c: Case, opts: RunOptions = {}): RunResult {
     }
     if (failure || !outcome) break;
     sys.trace.event(`  -> ${describeOutcome(outcome)}`);
-    const v = oracle.afterStep() ?? oracle.endOp(outcome);
+    const v = oracle ? oracle.afterStep() ?? oracle.endOp(outcome) : null;
     if (v) failure = fail(v, i, op, 'end of op');
-    else if (opts.failOnPerf && oracle.perf.length) failure = fail(oracle.perf[0], i, op, 'end of op');
+    else if (opts.failOnPerf && oracle?.perf.length) failure = fail(oracle.perf[0], i, op, 'end of op');
     // coverage: op outcomes, fired faults, S-EPT state of each range with its folio order and inhibit bit
     features.add(fnv1a32(`o:${outcomeKey(outcome)}`));
     for (let k = firedBefore; k < sys.inj.fired.length; k++) features.add(fnv1a32(`f:${faultKind(sys.inj.fired[k])}`));
@@ -96,8 +98,8 @@ export function runCase(c: Case, opts: RunOptions = {}): RunResult {
     opsRun,
     steps,
     features: Uint32Array.from([...features].sort((a, b) => a - b)),
-    notes: oracle.notes,
-    perf: oracle.perf.map((p) => `${p.inv}: ${p.message}`),
+    notes: oracle?.notes ?? [],
+    perf: oracle?.perf.map((p) => `${p.inv}: ${p.message}`) ?? [],
   };
   if (opts.trace && sys.trace.lines) {
     result.trace = sys.trace.lines;
