@@ -55,6 +55,11 @@ export class CaseRunner {
     return { inv: v.inv, opIndex: i, opKind: op.op, step, message: v.message, faultKinds: sys.inj.fired.map(faultKind) };
   }
 
+  /** Ops run so far (the index the next op gets). */
+  get opCount(): number {
+    return this.opsRun;
+  }
+
   /** Run op number i; returns the failure it caused, or null. Call no more ops after a failure. */
   runOp(op: Op, i: number): Failure | null {
     const { sys, oracle, opts, features } = this;

@@ -14,7 +14,7 @@ import { L2M, type Leaf, type Level } from '../model/tdx/leaf.js';
 import type { KvmHook } from '../model/trace.js';
 import { Reference, UNKNOWN, YES } from './reference.js';
 import { checkHostMappings, checkPoisonedPrivateMappings } from './invariants.js';
-import { checkDpamtRefcounts, checkPageConservation } from './pamt.js';
+import { PageChecks } from './pamt.js';
 import type { FaultSite } from '../model/faults.js';
 import { attrPrivate, septLeafOf } from './view.js';
 import { LifetimeChecker } from './lifetime.js';
@@ -56,10 +56,12 @@ export class Oracle {
   private pending: Violation | null = null;
 
   private readonly lifetime: LifetimeChecker;
+  private readonly pages: PageChecks;
 
   constructor(private readonly sys: System) {
     this.ref = new Reference(sys.design, sys.gfns);
     this.lifetime = new LifetimeChecker(sys, uafIsFailure(sys.design));
+    this.pages = new PageChecks(sys);
     this.inhibitSeen = new Uint8Array(sys.regions);
     sys.trace.observer = {
       seamcall: (leaf, gfn, level, pfn, st, forced) => this.onSeamcall(leaf, gfn, level, pfn, st, forced),
@@ -250,7 +252,7 @@ export class Oracle {
       this.notes.push(`expected after a fatal-by-design fault: ${mismatch.message}`);
     }
     if (sys.destroyed) return null;
-    const pages = checkPageConservation(sys) ?? (sys.kvm.bugged ? null : checkDpamtRefcounts(sys));
+    const pages = this.pages.conservation() ?? (sys.kvm.bugged ? null : this.pages.dpamtRefcounts());
     if (pages) return pages;
     for (let r = 0; r < sys.regions; r++) {
       let m = checkNoTransient(sys, r);

@@ -1,47 +1,71 @@
 // Dynamic PAMT and page-conservation checks (INV-14, INV-23), from the module's PAMT and the host's page
-// owners, compared with KVM's own bookkeeping.
+// owners, compared with KVM's own bookkeeping. They run after every op, so they allocate nothing.
 import { Owner } from '../model/host/phys.js';
 import type { System } from '../model/system.js';
 import { PamtType } from '../model/tdx/module.js';
 import type { Violation } from './oracle.js';
 
-/** INV-14: every cache page is in exactly one cache, every PAMT_PAIR page is in exactly one installed pair. */
-export function checkPageConservation(sys: System): Violation | null {
-  const owner = sys.phys.owner;
-  const inCache = new Set<number>();
-  for (const c of [sys.kvm.vcpuPamtCache, sys.kvm.splitCache]) {
-    for (const p of c) {
-      if (inCache.has(p)) return { inv: 'INV-14', message: `page 0x${p.toString(16)} is in a PAMT cache twice` };
-      inCache.add(p);
-      if (owner[p] !== Owner.PAMT_CACHE) return { inv: 'INV-14', message: `cached page 0x${p.toString(16)} is owned by someone else` };
+const IN_CACHE = 1;
+const IN_PAIR = 2;
+
+export class PageChecks {
+  /** Per pfn: where KVM's and the module's lists put it (IN_CACHE, IN_PAIR). */
+  private readonly mark: Uint8Array;
+
+  constructor(private readonly sys: System) {
+    this.mark = new Uint8Array(sys.phys.total);
+  }
+
+  /** INV-14: every cache page is in exactly one cache, every PAMT_PAIR page is in exactly one installed pair. */
+  conservation(): Violation | null {
+    const { sys, mark } = this;
+    const owner = sys.phys.owner;
+    mark.fill(0);
+    for (const c of [sys.kvm.vcpuPamtCache, sys.kvm.splitCache]) {
+      for (const p of c) {
+        if (mark[p]) return { inv: 'INV-14', message: `page 0x${p.toString(16)} is in a PAMT cache twice` };
+        mark[p] = IN_CACHE;
+        if (owner[p] !== Owner.PAMT_CACHE) return { inv: 'INV-14', message: `cached page 0x${p.toString(16)} is owned by someone else` };
+      }
     }
+    const pair = sys.tdx.pamtPair;
+    for (let i = 0; i < pair.length; i++) {
+      const p = pair[i];
+      if (p < 0) continue;
+      if (mark[p]) return { inv: 'INV-14', message: `PAMT page 0x${p.toString(16)} is in two places` };
+      mark[p] = IN_PAIR;
+    }
+    for (let p = 0; p < owner.length; p++) {
+      const o = owner[p];
+      if (o === Owner.PAMT_CACHE && mark[p] !== IN_CACHE) return { inv: 'INV-14', message: `page 0x${p.toString(16)} was lost from a PAMT cache` };
+      if (o === Owner.PAMT_PAIR && mark[p] !== IN_PAIR) return { inv: 'INV-14', message: `PAMT page 0x${p.toString(16)} belongs to no installed pair` };
+      if (mark[p] === IN_PAIR && o !== Owner.PAMT_PAIR) return { inv: 'INV-14', message: `installed PAMT page 0x${p.toString(16)} is owned by someone else` };
+    }
+    return null;
   }
-  const pair = sys.tdx.pamtPair;
-  const inPair = new Set<number>();
-  for (let i = 0; i < pair.length; i++) if (pair[i] >= 0) inPair.add(pair[i]);
-  for (let p = 0; p < sys.phys.total; p++) {
-    if (owner[p] === Owner.PAMT_CACHE && !inCache.has(p)) return { inv: 'INV-14', message: `page 0x${p.toString(16)} was lost from a PAMT cache` };
-    if (owner[p] === Owner.PAMT_PAIR && !inPair.has(p)) return { inv: 'INV-14', message: `PAMT page 0x${p.toString(16)} belongs to no installed pair` };
-    if (inPair.has(p) && owner[p] !== Owner.PAMT_PAIR) return { inv: 'INV-14', message: `installed PAMT page 0x${p.toString(16)} is owned by someone else` };
+
+  /** INV-23: per physical 2M region, KVM's refcount = 4K TDX uses in the PAMT; pair installed iff refcount > 0. */
+  dpamtRefcounts(): Violation | null {
+    const sys = this.sys;
+    if (!sys.design.dpamt) return null;
+    const pamt = sys.tdx.pamt;
+    const ptrs = sys.ptrs;
+    const rc = sys.kvm.pamtRefcount;
+    for (let r = 0; r < rc.length; r++) {
+      let uses = 0;
+      const end = Math.min((r + 1) * ptrs, pamt.length);
+      for (let p = r * ptrs; p < end; p++) {
+        const t = pamt[p];
+        if (t === PamtType.REG_4K || t === PamtType.SEPT || t === PamtType.CTRL) uses++;
+      }
+      if (uses !== rc[r]) return { inv: 'INV-23', message: `physical 2M region ${r}: KVM counts ${rc[r]} 4K TDX uses, the PAMT has ${uses}` };
+      const installed = sys.tdx.pairInstalled(r);
+      if (installed !== rc[r] > 0) return { inv: 'INV-23', message: `physical 2M region ${r}: refcount ${rc[r]} but PAMT pair ${installed ? 'installed' : 'missing'}` };
+    }
+    return null;
   }
-  return null;
 }
 
-/** INV-23: per physical 2M region, KVM's refcount = 4K TDX uses in the PAMT; pair installed iff refcount > 0. */
-export function checkDpamtRefcounts(sys: System): Violation | null {
-  if (!sys.design.dpamt) return null;
-  const pamt = sys.tdx.pamt;
-  const ptrs = sys.ptrs;
-  const rc = sys.kvm.pamtRefcount;
-  for (let r = 0; r < rc.length; r++) {
-    let uses = 0;
-    for (let p = r * ptrs; p < (r + 1) * ptrs && p < pamt.length; p++) {
-      const t = pamt[p];
-      if (t === PamtType.REG_4K || t === PamtType.SEPT || t === PamtType.CTRL) uses++;
-    }
-    if (uses !== rc[r]) return { inv: 'INV-23', message: `physical 2M region ${r}: KVM counts ${rc[r]} 4K TDX uses, the PAMT has ${uses}` };
-    const installed = sys.tdx.pairInstalled(r);
-    if (installed !== rc[r] > 0) return { inv: 'INV-23', message: `physical 2M region ${r}: refcount ${rc[r]} but PAMT pair ${installed ? 'installed' : 'missing'}` };
-  }
-  return null;
-}
+/** One-off forms of the checks (tests and tools; the oracle keeps a PageChecks). */
+export const checkPageConservation = (sys: System): Violation | null => new PageChecks(sys).conservation();
+export const checkDpamtRefcounts = (sys: System): Violation | null => new PageChecks(sys).dpamtRefcounts();
