@@ -52,7 +52,7 @@ export class CaseRunner {
     const sys = this.sys;
     sys.trace.op = i;
     sys.trace.event(`VIOLATION ${v.inv}: ${v.message}`);
-    return { inv: v.inv, opIndex: i, opKind: op.op, step, message: v.message, faultKinds: sys.inj.fired.map(faultKind) };
+    return { inv: v.inv, opIndex: i, opKind: op.op, step, message: v.message, faultKinds: [...new Set(sys.inj.fired.map(faultKind))] };
   }
 
   /** Ops run so far (the index the next op gets). */

@@ -177,7 +177,7 @@ export function guardOn(d: Design, g: GuardId): boolean {
  */
 export function effectiveConversionOrder(d: Design): ConversionOrder {
   if (!guardOn(d, 'G1')) return 'WIP_SPLIT_FOLIO_FIRST';
-  if (!guardOn(d, 'G19')) return 'V3_ZAP_THEN_SPLIT';
+  if (!guardOn(d, 'G19') && d.conversionOrder !== 'WIP_SPLIT_FOLIO_FIRST') return 'V3_ZAP_THEN_SPLIT';
   return d.conversionOrder;
 }
 

@@ -28,6 +28,9 @@ export interface Violation {
   message: string;
 }
 
+/** TDX_SEAMCALL_RETRIES: the most retries KVM makes of a SEAMCALL it loops on (kernel-facts.md 2.4). */
+const KERNEL_RETRY_BOUND = 10000;
+
 /** Liveness bounds (model-spec.md 8 layer 3). */
 export const WATCHDOG = {
   /** EPT violations one guest access or 4K ACCEPT may take (INV-10: "within K"); 2M fallbacks get K per 4K page. */
@@ -145,9 +148,20 @@ export class Oracle {
     this.firedAtOpStart = this.sys.inj.fired.length;
   }
 
-  /** Is the VM's death explained by a fatal-by-design fault? */
+  /**
+   * Is the VM's death explained: a fatal-by-design fault, or a storm of tolerable ones on one call that
+   * outlasted the kernel's own retry bound (TDX_SEAMCALL_RETRIES for CACHE.WB) so KVM gave up by design.
+   */
   private deathExplained(): boolean {
-    return this.fatalFaultSoFar();
+    if (this.fatalFaultSoFar()) return true;
+    const perLeaf = new Map<string, number>();
+    for (const f of this.sys.inj.fired) {
+      const k = `${f.opIndex}:${f.leaf}`;
+      const n = (perLeaf.get(k) ?? 0) + 1;
+      if (n >= KERNEL_RETRY_BOUND) return true;
+      perLeaf.set(k, n);
+    }
+    return false;
   }
 
   private sitesThisOp(): Set<FaultSite> {
@@ -176,7 +190,7 @@ export class Oracle {
     if (freed) return freed;
     if (sys.touched.size === 0 && !sys.kvm.bugged) return null;
     if (sys.kvm.bugged && !this.deathExplained()) {
-      const faults = sys.inj.fired.map(faultKind);
+      const faults = [...new Set(sys.inj.fired.map(faultKind))];
       // INV-17: a tolerable TDX_OPERAND_BUSY must be absorbed by kicking the vCPUs and retrying once (003:L238-240)
       if (sys.inj.fired.some((f) => f.status === 'TDX_OPERAND_BUSY')) {
         return { inv: 'INV-17', message: `a benign TDX_OPERAND_BUSY killed the VM (${faults.join(', ')}): BUSY must be absorbed by kicking the vCPUs and retrying once` };

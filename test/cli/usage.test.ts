@@ -48,7 +48,9 @@ describe('usage errors exit 2', () => {
   it('--seed out of range', () => usageError(['fuzz', '--seed', '4294967296'], 'must be an integer from 0 to 4294967295'));
   it('--cases with --duration', () => usageError(['fuzz', '--cases', '10', '--duration', '1s'], 'cannot be used with'));
   it('unknown guard', () => usageError(['fuzz', '--guard-off', 'G1,G99'], 'unknown guard "G99"'));
-  it('guard not modelled yet', () => usageError(['fuzz', '--guard-off', 'G3'], 'guard G3 (BUG-3) is not modelled'));
+  // every guard G1..G23 (and G7b, G8b, G17b) is modelled: only an id that names no guard is refused
+  it.each(['G99', 'G24', 'G7c'])('a guard id that names no guard (%s)', (id) =>
+    usageError(['fuzz', '--guard-off', id], new RegExp(`unknown guard "${id}" \\(known: G1, G2, .*G17b, G18, G19, G20, G21, G22, G23\\)`)));
   it('unreadable --config', () => usageError(['fuzz', '--config', 'missing.json'], 'tdxfuzz: error: missing.json: cannot read: ENOENT'));
   it('--config that is not JSON', () =>
     usageError(['fuzz', '--config', 'c.json'], /tdxfuzz: error: c\.json: not valid JSON/, (d) => writeFileSync(join(d, 'c.json'), '{ptrs: 16}')));

@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { type Case, CaseError, caseId, canonicalCase, loadCase, parseCase, serializeCase } from '../../src/fuzz/case.js';
 import { generateCase } from '../../src/fuzz/generate.js';
 import { DEFAULT_DESIGN, resolveDesign } from '../../src/model/config.js';
+import { GUARD_IDS, GUARDS } from '../../src/model/guards.js';
+import { LEAVES } from '../../src/model/tdx/leaf.js';
 
 const good = () => ({
   format: 'tdxfuzz-case',
@@ -76,7 +78,7 @@ describe('parseCase: a good case', () => {
 
   it('accepts INTERRUPTED_RESTARTABLE on DEMOTE', () => {
     const c = parseCase(withOp({ op: 'accept', gfn: 3, level: '4K', faults: [{ leaf: 'TDH.MEM.PAGE.DEMOTE', nth: 1, status: 'TDX_INTERRUPTED_RESTARTABLE' }] }));
-    expect(c.ops[0].faults![0].status).toBe('TDX_INTERRUPTED_RESTARTABLE');
+    expect(c.ops[0].faults![0]).toEqual({ leaf: 'TDH.MEM.PAGE.DEMOTE', nth: 1, status: 'TDX_INTERRUPTED_RESTARTABLE' });
   });
 });
 
@@ -95,13 +97,23 @@ describe('parseCase: refusals name the field', () => {
   it('bad design values', () => {
     refuses({ ...good(), design: { ptrs: 12 } }, 'design.ptrs');
     refuses({ ...good(), design: { regions: 1 } }, 'design.regions');
-    refuses({ ...good(), design: { backing: 'THP_2M' } }, 'design.backing');
+    refuses({ ...good(), design: { backing: 'HUGETLB_4M' } }, 'design.backing');
     refuses({ ...good(), design: { tdxHugePage: 'yes' } }, 'design.tdxHugePage');
     refuses({ ...good(), design: { guardsOff: 'G1' } }, 'design.guardsOff');
     refuses({ ...good(), design: [] }, 'design');
   });
   it('bad guard id', () => refuses({ ...good(), design: { guardsOff: ['G1', 'G99'] } }, 'design.guardsOff[1]', /unknown guard "G99"/));
-  it('guard not modelled (G7)', () => refuses({ ...good(), design: { guardsOff: ['G7'] } }, 'design.guardsOff[0]', /not modelled/));
+  // Every guard of model-spec.md section 6 is modelled now: each one can be switched off, and only an id
+  // that names no guard is refused.
+  it('every guard id is modelled and accepted; an id that names no guard (G99, G24, G7c) is refused', () => {
+    expect(GUARDS.filter((g) => !g.modelled).map((g) => g.id)).toEqual([]);
+    expect(parseCase({ ...good(), design: { guardsOff: [...GUARD_IDS] } }).design.guardsOff).toEqual([...GUARD_IDS]);
+    for (const id of GUARD_IDS) expect(parseCase({ ...good(), design: { guardsOff: [id.toLowerCase()] } }).design.guardsOff).toEqual([id]);
+    for (const id of ['G99', 'G24', 'G7c', 'G0']) {
+      const e = refuses({ ...good(), design: { guardsOff: [id] } }, 'design.guardsOff[0]', new RegExp(`^unknown guard "${id}" \\(known: G1, G2, `));
+      expect(e.reason).toContain('G17b, G18, G19, G20, G21, G22, G23)');
+    }
+  });
   it('ops not an array', () => refuses({ ...good(), ops: {} }, 'ops'));
   it('bad op kind', () => {
     refuses(withOp({ op: 'poke', gfn: 0 }), 'ops[0].op');
@@ -120,7 +132,16 @@ describe('parseCase: refusals name the field', () => {
     refuses(withOp({ op: 'convert', start: 0, end: 1, to: 'both' }), 'ops[0].to');
     refuses(withOp({ op: 'touch', gfn: 0, write: 0 }), 'ops[0].write');
   });
-  it('bad fault leaf', () => refuses(withOp({ op: 'touch', gfn: 0, faults: [{ leaf: 'TDH.MEM.PAGE.PROMOTE', nth: 1, status: 'TDX_OPERAND_BUSY' }] }), 'ops[0].faults[0].leaf'));
+  it('bad fault leaf', () => {
+    refuses(withOp({ op: 'touch', gfn: 0, faults: [{ leaf: 'TDH.MEM.PAGE.MERGE', nth: 1, status: 'TDX_OPERAND_BUSY' }] }), 'ops[0].faults[0].leaf', /^must be one of TDH\.MEM\.PAGE\.AUG, /);
+    refuses(withOp({ op: 'touch', gfn: 0, faults: [{ leaf: 'tdh.mem.page.aug', nth: 1, status: 'TDX_OPERAND_BUSY' }] }), 'ops[0].faults[0].leaf');
+  });
+  it('every SEAMCALL the model issues is a valid fault leaf (PROMOTE and the PAMT and teardown leaves too)', () => {
+    for (const leaf of LEAVES) {
+      const c = parseCase(withOp({ op: 'touch', gfn: 0, faults: [{ leaf, nth: 1, status: 'TDX_OPERAND_BUSY' }] }));
+      expect(c.ops[0].faults).toEqual([{ leaf, nth: 1, status: 'TDX_OPERAND_BUSY' }]);
+    }
+  });
   it('bad fault status', () => {
     refuses(withOp({ op: 'touch', gfn: 0, faults: [{ leaf: 'TDH.MEM.PAGE.AUG', nth: 1, status: 'TDX_BUSY' }] }), 'ops[0].faults[0].status');
     refuses(withOp({ op: 'touch', gfn: 0, faults: [{ leaf: 'TDH.MEM.PAGE.AUG', nth: 1, status: 'TDX_SUCCESS' }] }), 'ops[0].faults[0].status');

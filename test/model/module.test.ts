@@ -12,8 +12,10 @@ import { formatStatus, isSuccess, type SeamStatus, STATUS_CODES } from '../../sr
 const P = 16;
 const RCX = 0x01;
 
+/** A fresh System. These tests are about the base S-EPT state machine, so Dynamic PAMT is off: with it, a 4K
+ *  page additionally needs its 2M region's PAMT pair installed first (TDH.PHYMEM.PAMT.ADD). */
 function fresh(extra: Record<string, unknown> = {}): System {
-  return new System(resolveDesign({ ptrs: P, ...extra }));
+  return new System(resolveDesign({ ptrs: P, dpamt: false, ...extra }));
 }
 
 /** A 4K page for an S-EPT table, owned as the KVM glue would own it. */
@@ -454,7 +456,7 @@ describe('fault injection', () => {
     expectOk(sys.tdx.tdhMemRangeBlock(P, L2M)); // call 3: real again
     expect(sys.tdx.sept.e2m[1]).toBe(S.PENDING_BLOCKED);
     expect(sys.inj.fired).toEqual([
-      { opIndex: 4, leaf: 'TDH.MEM.RANGE.BLOCK', nth: 2, status: 'TDX_OPERAND_BUSY', afterKick: false, underWriteLock: false },
+      { opIndex: 4, leaf: 'TDH.MEM.RANGE.BLOCK', site: null, nth: 2, status: 'TDX_OPERAND_BUSY', afterKick: false, underWriteLock: false },
     ]);
   });
 
@@ -526,5 +528,216 @@ describe('fault injection', () => {
     sys.inj.arm(0, [{ leaf: 'TDH.MEM.PAGE.AUG', nth: 1, status: 'TDX_INTERRUPTED_RESTARTABLE' }]);
     expectOk(sys.tdx.tdhMemPageAug(0, L2M, 0));
     expect(sys.inj.fired).toHaveLength(0);
+  });
+});
+
+describe('TD build time: TDH.MEM.PAGE.ADD and TDH.MR.FINALIZE', () => {
+  const building = () => fresh({ startPhase: 'BUILD' });
+  const TDR = 0x80;
+
+  it('a TD that starts at build time is not finalized; a runnable one is', () => {
+    expect(building().tdx.finalized).toBe(false);
+    expect(fresh().tdx.finalized).toBe(true);
+  });
+
+  it('PAGE.ADD maps a 4K page MAPPED at once with the source contents: PAMT REG_4K, dirty with the HKID', () => {
+    const sys = building();
+    table(sys);
+    sys.phys.content[2 * P + 3] = 9;
+    expectOk(sys.tdx.tdhMemPageAdd(3, 2 * P + 3, 77));
+    const s = sys.tdx.sept;
+    expect(s.e4k[3]).toBe(S.MAPPED);
+    expect(s.pfn4k[3]).toBe(2 * P + 3);
+    expect(s.e4k[2]).toBe(S.FREE);
+    expect(s.e4k[4]).toBe(S.FREE);
+    expect(sys.tdx.pamt[2 * P + 3]).toBe(PamtType.REG_4K);
+    expect(sys.phys.dirtyHkid[2 * P + 3]).toBe(sys.tdx.hkid);
+    expect(sys.phys.content[2 * P + 3]).toBe(77);
+    // present without a guest ACCEPT: the guest reaches it, and an ACCEPT finds it already accepted
+    expect(sys.tdx.guestAccess(3)).toBe(2 * P + 3);
+    const r = sys.tdx.tdgMemPageAccept(3, L4K);
+    if (r.kind !== 'status') throw new Error('expected a status');
+    expectStatus(r.st, 'TDX_PAGE_ALREADY_ACCEPTED', L4K);
+  });
+
+  it('after TDH.MR.FINALIZE -> TDX_OPERAND_INVALID|TDR, nothing added', () => {
+    const sys = building();
+    table(sys);
+    expectOk(sys.tdx.tdhMrFinalize());
+    expectStatus(sys.tdx.tdhMemPageAdd(3, 3, 1), 'TDX_OPERAND_INVALID', TDR);
+    expect(sys.tdx.sept.e4k[3]).toBe(S.FREE);
+    expect(sys.tdx.pamt[3]).toBe(PamtType.NDA);
+    // a TD that starts runnable was finalized long ago
+    const run = fresh();
+    table(run);
+    expectStatus(run.tdx.tdhMemPageAdd(3, 3, 1), 'TDX_OPERAND_INVALID', TDR);
+  });
+
+  it('without a table -> TDX_EPT_WALK_FAILED|RCX (PAGE.ADD is 4K only)', () => {
+    const sys = building();
+    expectStatus(sys.tdx.tdhMemPageAdd(3, 3, 1), 'TDX_EPT_WALK_FAILED', RCX);
+    expect(sys.tdx.pamt[3]).toBe(PamtType.NDA);
+    expect(sys.phys.content[3]).toBe(0);
+  });
+
+  it('on an entry that is not FREE -> TDX_EPT_ENTRY_STATE_INCORRECT|RCX; the page already there is kept', () => {
+    const sys = building();
+    table(sys);
+    expectOk(sys.tdx.tdhMemPageAdd(3, 3, 5));
+    expectStatus(sys.tdx.tdhMemPageAdd(3, 4, 6), 'TDX_EPT_ENTRY_STATE_INCORRECT', RCX);
+    expect(sys.tdx.sept.pfn4k[3]).toBe(3);
+    expect(sys.phys.content[3]).toBe(5);
+    expect(sys.tdx.pamt[4]).toBe(PamtType.NDA);
+    expect(sys.phys.content[4]).toBe(0);
+  });
+
+  it('a pfn already assigned in the PAMT -> TDX_PAGE_METADATA_INCORRECT, nothing added', () => {
+    const sys = building();
+    const t = table(sys);
+    expectOk(sys.tdx.tdhMemPageAdd(3, 3, 5));
+    expect(sys.tdx.tdhMemPageAdd(4, 3, 6).code).toBe(STATUS_CODES.TDX_PAGE_METADATA_INCORRECT); // the page of gfn 3
+    expect(sys.tdx.tdhMemPageAdd(5, t, 6).code).toBe(STATUS_CODES.TDX_PAGE_METADATA_INCORRECT); // the S-EPT page
+    expect(sys.tdx.sept.e4k[4]).toBe(S.FREE);
+    expect(sys.tdx.sept.e4k[5]).toBe(S.FREE);
+    expect(sys.phys.content[3]).toBe(5);
+  });
+
+  it('AUG before finalize -> TDX_OPERAND_INVALID|TDR (build time adds pages with PAGE.ADD)', () => {
+    const sys = building();
+    expectStatus(sys.tdx.tdhMemPageAug(0, L2M, 0), 'TDX_OPERAND_INVALID', TDR);
+    table(sys, 1);
+    expectStatus(sys.tdx.tdhMemPageAug(P + 1, L4K, P + 1), 'TDX_OPERAND_INVALID', TDR);
+    expect(sys.tdx.sept.e2m[0]).toBe(S.FREE);
+    expect(sys.tdx.sept.e4k[P + 1]).toBe(S.FREE);
+  });
+
+  it('MR.FINALIZE succeeds once; again -> TDX_OPERAND_INVALID|TDR', () => {
+    const sys = building();
+    expectOk(sys.tdx.tdhMrFinalize());
+    expect(sys.tdx.finalized).toBe(true);
+    expectStatus(sys.tdx.tdhMrFinalize(), 'TDX_OPERAND_INVALID', TDR);
+    expect(sys.tdx.finalized).toBe(true);
+    expectStatus(fresh().tdx.tdhMrFinalize(), 'TDX_OPERAND_INVALID', TDR);
+  });
+
+  it('REMOVE before finalize needs no TRACK (the TD never ran); after finalize it does', () => {
+    const sys = building();
+    table(sys);
+    expectOk(sys.tdx.tdhMemPageAdd(3, 3, 5));
+    expectOk(sys.tdx.tdhMemRangeBlock(3, L4K));
+    expect(sys.tdx.sept.e4k[3]).toBe(S.BLOCKED);
+    const epoch = sys.tdx.epoch;
+    expectOk(sys.tdx.tdhMemPageRemove(3, L4K));
+    expect(sys.tdx.epoch).toBe(epoch);
+    expect(sys.tdx.sept.e4k[3]).toBe(S.FREE);
+    expect(sys.tdx.pamt[3]).toBe(PamtType.NDA);
+
+    expectOk(sys.tdx.tdhMemPageAdd(4, 4, 6));
+    expectOk(sys.tdx.tdhMrFinalize());
+    expectOk(sys.tdx.tdhMemRangeBlock(4, L4K));
+    expectStatus(sys.tdx.tdhMemPageRemove(4, L4K), 'TDX_TLB_TRACKING_NOT_DONE', RCX);
+    expectOk(sys.tdx.tdhMemTrack());
+    expectOk(sys.tdx.tdhMemPageRemove(4, L4K));
+  });
+});
+
+describe('HKID release and TDH.PHYMEM.PAGE.RECLAIM (kernel-facts.md 2.4)', () => {
+  const TDR = 0x80;
+
+  function release(sys: System): void {
+    expectOk(sys.tdx.tdhMngVpflushdone());
+    expectOk(sys.tdx.tdhPhymemCacheWb());
+    expectOk(sys.tdx.tdhMngKeyFreeid());
+  }
+
+  it('a TD has three control pages (TDR, TDCS, TDVPR): owner CTRL, PAMT CTRL, dirty with the HKID', () => {
+    const sys = fresh();
+    expect(sys.controlPages).toHaveLength(3);
+    expect(new Set(sys.controlPages).size).toBe(3);
+    for (const p of sys.controlPages) {
+      expect(sys.phys.owner[p]).toBe(Owner.CTRL);
+      expect(sys.tdx.pamt[p]).toBe(PamtType.CTRL);
+      expect(sys.phys.dirtyHkid[p]).toBe(sys.tdx.hkid);
+    }
+  });
+
+  it('VPFLUSHDONE, CACHE.WB, KEY.FREEID in that order release the HKID and write back every line of it', () => {
+    const sys = fresh();
+    aug2m(sys);
+    const t = table(sys, 1);
+    expect(sys.tdx.hkid).toBe(1);
+    release(sys);
+    expect(sys.tdx.hkid).toBe(-1);
+    for (let p = 0; p < sys.phys.total; p++) expect(sys.phys.dirtyHkid[p], `pfn ${p}`).toBe(-1);
+    // the S-EPT and PAMT are untouched: pages come back only through RECLAIM
+    expect(sys.tdx.sept.e2m[0]).toBe(S.PENDING);
+    expect(sys.tdx.pamt[t]).toBe(PamtType.SEPT);
+  });
+
+  it('CACHE.WB before VPFLUSHDONE -> TDX_NO_HKID_READY_TO_WBCACHE, nothing written back', () => {
+    const sys = fresh();
+    aug2m(sys);
+    expectStatus(sys.tdx.tdhPhymemCacheWb(), 'TDX_NO_HKID_READY_TO_WBCACHE');
+    expect(sys.phys.dirtyHkid[0]).toBe(sys.tdx.hkid);
+    expect(sys.tdx.cacheWbDone).toBe(false);
+  });
+
+  it('KEY.FREEID before CACHE.WB -> TDX_KEY_STATE_INCORRECT|TDR, the HKID stays', () => {
+    const sys = fresh();
+    expectStatus(sys.tdx.tdhMngKeyFreeid(), 'TDX_KEY_STATE_INCORRECT', TDR);
+    expectOk(sys.tdx.tdhMngVpflushdone());
+    expectStatus(sys.tdx.tdhMngKeyFreeid(), 'TDX_KEY_STATE_INCORRECT', TDR);
+    expect(sys.tdx.hkid).toBe(1);
+  });
+
+  it('after the release VPFLUSHDONE and KEY.FREEID -> TDX_KEY_STATE_INCORRECT|TDR', () => {
+    const sys = fresh();
+    release(sys);
+    expectStatus(sys.tdx.tdhMngVpflushdone(), 'TDX_KEY_STATE_INCORRECT', TDR);
+    expectStatus(sys.tdx.tdhMngKeyFreeid(), 'TDX_KEY_STATE_INCORRECT', TDR);
+  });
+
+  it('RECLAIM while the HKID is assigned -> TDX_KEY_STATE_INCORRECT|TDR, PAMT unchanged', () => {
+    const sys = fresh();
+    const t = table(sys);
+    expectStatus(sys.tdx.tdhPhymemPageReclaim(t), 'TDX_KEY_STATE_INCORRECT', TDR);
+    expectStatus(sys.tdx.tdhPhymemPageReclaim(sys.controlPages[0]), 'TDX_KEY_STATE_INCORRECT', TDR);
+    expect(sys.tdx.pamt[t]).toBe(PamtType.SEPT);
+    expect(sys.tdx.sept.e2m[0]).toBe(S.NL_MAPPED);
+    expect(sys.tdx.pamt[sys.controlPages[0]]).toBe(PamtType.CTRL);
+  });
+
+  it('RECLAIM of a page no TD owns (PAMT NDA) -> TDX_PAGE_METADATA_INCORRECT|RCX', () => {
+    const sys = fresh();
+    release(sys);
+    expectStatus(sys.tdx.tdhPhymemPageReclaim(5), 'TDX_PAGE_METADATA_INCORRECT', RCX);
+    expectStatus(sys.tdx.tdhPhymemPageReclaim(septPage(sys)), 'TDX_PAGE_METADATA_INCORRECT', RCX);
+  });
+
+  it('RECLAIM after the release: an S-EPT page takes its 2M entry with it; control pages go to NDA; twice -> error', () => {
+    const sys = fresh();
+    const t = table(sys, 1);
+    release(sys);
+    expectOk(sys.tdx.tdhPhymemPageReclaim(t));
+    expect(sys.tdx.pamt[t]).toBe(PamtType.NDA);
+    expect(sys.tdx.sept.e2m[1]).toBe(S.FREE);
+    expect(sys.tdx.sept.table[1]).toBe(-1);
+    for (const p of sys.controlPages) {
+      expectOk(sys.tdx.tdhPhymemPageReclaim(p));
+      expect(sys.tdx.pamt[p]).toBe(PamtType.NDA);
+    }
+    expectStatus(sys.tdx.tdhPhymemPageReclaim(t), 'TDX_PAGE_METADATA_INCORRECT', RCX);
+  });
+
+  it('an injected RECLAIM failure changes nothing and is recorded', () => {
+    const sys = fresh();
+    const t = table(sys);
+    release(sys);
+    sys.inj.arm(0, [{ leaf: 'TDH.PHYMEM.PAGE.RECLAIM', nth: 1, status: 'TDX_OPERAND_BUSY' }]);
+    expectStatus(sys.tdx.tdhPhymemPageReclaim(t), 'TDX_OPERAND_BUSY', RCX);
+    expect(sys.tdx.pamt[t]).toBe(PamtType.SEPT);
+    expect(sys.tdx.sept.e2m[0]).toBe(S.NL_MAPPED);
+    expect(sys.inj.fired).toEqual([expect.objectContaining({ leaf: 'TDH.PHYMEM.PAGE.RECLAIM', nth: 1, status: 'TDX_OPERAND_BUSY' })]);
+    expectOk(sys.tdx.tdhPhymemPageReclaim(t));
   });
 });

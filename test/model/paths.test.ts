@@ -6,7 +6,7 @@ import { type Case, type Op, parseCase } from '../../src/fuzz/case.js';
 import type { RunResult } from '../../src/fuzz/result.js';
 import { runCase } from '../../src/fuzz/run.js';
 import { resolveDesign } from '../../src/model/config.js';
-import { EINVAL } from '../../src/model/errno.js';
+import { EEXIST, EINVAL } from '../../src/model/errno.js';
 import { PRIVATE, SHARED } from '../../src/model/gmem/gmem.js';
 import { Guest } from '../../src/model/guest/guest.js';
 import { Owner } from '../../src/model/host/phys.js';
@@ -14,6 +14,7 @@ import { Spte } from '../../src/model/kvm/mirror.js';
 import { applyOp } from '../../src/model/ops.js';
 import type { OpOutcome } from '../../src/model/outcome.js';
 import { type Path, System } from '../../src/model/system.js';
+import { PamtType } from '../../src/model/tdx/module.js';
 import { SeptState as S } from '../../src/model/tdx/sept.js';
 
 const P = 16;
@@ -75,6 +76,8 @@ const accept = (gfn: number, level: '4K' | '2M'): Op => ({ op: 'accept', gfn, le
 const convert = (start: number, end: number, to: 'shared' | 'private'): Op => ({ op: 'convert', start, end, to });
 const punch = (start: number, end: number): Op => ({ op: 'punch', start, end });
 const BUSY = (leaf: string, nth: number) => ({ leaf, nth, status: 'TDX_OPERAND_BUSY' });
+const initMem = (start: number, end: number, data: number): Op => ({ op: 'initMemRegion', start, end, data });
+const finalize: Op = { op: 'finalize' };
 
 describe('guest ACCEPT level (V3-13)', () => {
   it('scenario a: touch maps 2M PENDING; a 4K ACCEPT splits via BLOCK/TRACK/DEMOTE, sets GUEST_INHIBIT, then succeeds', () => {
@@ -513,5 +516,137 @@ describe('guest_memfd backing', () => {
     expect(r.verdict).toBe('pass');
     expectInOrder(opLines(0), ['allocate folio for index 0x0 (order 0)', 'TDH.MEM.PAGE.AUG(gfn=0x0 level=4K', 'TDX_PAGE_SIZE_MISMATCH', '-> fallback-4k (4 accepted, 0 already)']);
     expect(r.trace!.filter((l) => l.text.startsWith('TDH.MEM.PAGE.AUG') && l.text.includes('level=2M'))).toEqual([]);
+  });
+});
+
+describe('TD build time: KVM_TDX_INIT_MEM_REGION and KVM_TDX_FINALIZE_VM', () => {
+  const BUILD = { startPhase: 'BUILD' };
+
+  it('INIT_MEM_REGION adds 4K pages with PAGE.ADD (no AUG, no 2M even over a 2M folio); page i holds data + i', () => {
+    const { r, opLines } = traced(BUILD, [initMem(0, 4, 100)]);
+    expect(r.verdict).toBe('pass');
+    const l = opLines(0);
+    expectInOrder(l, [
+      'gmem: allocate folio for index 0x0 (order 4)',
+      'TDH.MEM.SEPT.ADD(gfn=0x0 level=2M',
+      'TDH.MEM.PAGE.ADD(gfn=0x0 level=4K pfn=0x0) = TDX_SUCCESS',
+      'map 4K leaf gfn 0x0',
+      'TDH.MEM.PAGE.ADD(gfn=0x3 level=4K pfn=0x3) = TDX_SUCCESS',
+      '-> ret 0',
+    ]);
+    expect(count(l, 'TDH.MEM.PAGE.ADD')).toBe(4);
+    expect(count(l, 'AUG')).toBe(0);
+    expect(count(l, 'level=2M pfn=0x0')).toBe(0);
+
+    const rig = new Rig(BUILD);
+    expect(rig.run(initMem(0, 4, 100))).toEqual({ kind: 'initMemRegion', ret: 0 });
+    const { sys } = rig;
+    expect(sys.gmem.orderAt(0)).toBe(sys.gmem.hugeOrder);
+    for (let g = 0; g < 4; g++) {
+      expect(sys.tdx.sept.e4k[g]).toBe(S.MAPPED);
+      expect(sys.kvm.mirror.m4k[g]).toBe(Spte.LEAF);
+      expect(sys.phys.content[sys.tdx.sept.pfn4k[g]]).toBe(100 + g);
+      expect(sys.tdx.pamt[sys.tdx.sept.pfn4k[g]]).toBe(PamtType.REG_4K);
+    }
+    expect(sys.tdx.sept.e4k[4]).toBe(S.FREE);
+    expect(sys.kvm.stats).toEqual({ pages2m: 0, pages4k: 4 });
+    expect(sys.kvm.tdState).toBe('BUILD');
+  });
+
+  it('after KVM_TDX_FINALIZE_VM the guest reads the added pages without an ACCEPT', () => {
+    const { r, opLines } = traced(BUILD, [initMem(0, 4, 100), finalize, touch(0), touch(3), accept(2, '4K'), touch(2, 9), touch(2)]);
+    expect(r.verdict).toBe('pass');
+    expectInOrder(opLines(1), ['TDH.MR.FINALIZE() = TDX_SUCCESS', 'TD finalized: state RUNNABLE', '-> ret 0']);
+    expect(opLines(2)).toContain('  -> read 100');
+    expect(opLines(3)).toContain('  -> read 103');
+    expectInOrder(opLines(4), ['TDG.MEM.PAGE.ACCEPT(gfn=0x2 level=4K) = TDX_PAGE_ALREADY_ACCEPTED', '-> already']);
+    expect(opLines(6)).toContain('  -> read 9');
+  });
+
+  it('after finalize a new range maps 2M; the built range stays 4K (no merging of its table)', () => {
+    const rig = new Rig(BUILD);
+    rig.runAll([initMem(0, 4, 100), finalize]);
+    expect(rig.run(touch(P))).toEqual({ kind: 'touch', result: 've' });
+    expect(rig.run(touch(5))).toEqual({ kind: 'touch', result: 've' });
+    expect(rig.sys.tdx.sept.e2m[1]).toBe(S.PENDING);
+    expect(rig.sys.tdx.sept.e4k[5]).toBe(S.PENDING);
+    expect(rig.sys.kvm.stats).toEqual({ pages2m: 1, pages4k: 5 });
+    expect(rig.run(accept(0, '2M'))).toEqual({ kind: 'accept', result: 'fallback-4k', accepted: P - 4, already: 4 });
+    expect(rig.run(touch(1))).toEqual({ kind: 'touch', result: 'read', value: 101 });
+  });
+
+  it('a second INIT_MEM_REGION over an added page returns -EEXIST; pages added before it, and earlier ones, stay', () => {
+    const rig = new Rig(BUILD);
+    expect(rig.run(initMem(2, 4, 100))).toEqual({ kind: 'initMemRegion', ret: 0 });
+    expect(rig.run(initMem(0, 6, 200))).toEqual({ kind: 'initMemRegion', ret: -EEXIST });
+    const { sept } = rig.sys.tdx;
+    expect([0, 1, 2, 3, 4, 5].map((g) => sept.e4k[g])).toEqual([S.MAPPED, S.MAPPED, S.MAPPED, S.MAPPED, S.FREE, S.FREE]);
+    rig.run(finalize);
+    expect([0, 1, 2, 3].map((g) => rig.run(touch(g)))).toEqual([200, 201, 100, 101].map((value) => ({ kind: 'touch', result: 'read', value })));
+    expect(rig.run(touch(4))).toEqual({ kind: 'touch', result: 've' });
+    const { r } = traced(BUILD, [initMem(2, 4, 100), initMem(0, 6, 200), finalize, touch(0), touch(2)]);
+    expect(r.verdict).toBe('pass');
+  });
+
+  it('INIT_MEM_REGION over a shared gfn -> -EINVAL after the private pages before it', () => {
+    const rig = new Rig(BUILD);
+    rig.run(convert(3, 4, 'shared'));
+    expect(rig.run(initMem(0, 6, 100))).toEqual({ kind: 'initMemRegion', ret: -EINVAL });
+    const { sept } = rig.sys.tdx;
+    expect([0, 1, 2, 3, 4].map((g) => sept.e4k[g])).toEqual([S.MAPPED, S.MAPPED, S.MAPPED, S.FREE, S.FREE]);
+    expect(rig.run(initMem(3, 4, 1))).toEqual({ kind: 'initMemRegion', ret: -EINVAL });
+    const { r } = traced(BUILD, [convert(3, 4, 'shared'), initMem(0, 6, 100), finalize, touch(2)]);
+    expect(r.verdict).toBe('pass');
+  });
+
+  it('INIT_MEM_REGION after finalize, on a runnable TD, or on an empty range -> -EINVAL, no SEAMCALL', () => {
+    const { r, opLines } = traced(BUILD, [finalize, initMem(0, 1, 1), initMem(3, 3, 1)]);
+    expect(r.verdict).toBe('pass');
+    expect(opLines(1)).toContain(`  -> ret ${-EINVAL}`);
+    expect(opLines(2)).toContain(`  -> ret ${-EINVAL}`);
+    expect(count([...opLines(1), ...opLines(2)], 'TDH.')).toBe(0);
+    const rig = new Rig();
+    expect(rig.run(initMem(0, 1, 1))).toEqual({ kind: 'initMemRegion', ret: -EINVAL });
+    expect(rig.sys.tdx.sept.e2m[0]).toBe(S.FREE);
+  });
+
+  it('touch and ACCEPT before finalize exit to userspace with -EINVAL; nothing is mapped', () => {
+    const { r, opLines } = traced(BUILD, [touch(0), accept(0, '4K'), accept(P, '2M')]);
+    expect(r.verdict).toBe('pass');
+    for (let i = 0; i < 3; i++) {
+      expect(opLines(i)).toContain(`  -> exit ${-EINVAL}`);
+      expect(count(opLines(i), 'TD')).toBe(0);
+    }
+    const rig = new Rig(BUILD);
+    expect(rig.run(touch(0))).toEqual({ kind: 'touch', result: 'exit', errno: -EINVAL });
+    expect(rig.run(accept(0, '4K'))).toEqual({ kind: 'accept', result: 'exit', errno: -EINVAL });
+    expect(rig.sys.tdx.sept.e2m[0]).toBe(S.FREE);
+    expect(rig.sys.gmem.pfn[0]).toBe(-1);
+  });
+
+  it('finalize twice -> -EINVAL, and TDH.MR.FINALIZE is issued once', () => {
+    const { r, opLines } = traced(BUILD, [finalize, finalize]);
+    expect(r.verdict).toBe('pass');
+    expect(opLines(1)).toContain(`  -> ret ${-EINVAL}`);
+    expect(count(opLines(1), 'TDH.MR.FINALIZE')).toBe(0);
+    const rig = new Rig();
+    expect(rig.run(finalize)).toEqual({ kind: 'finalize', ret: -EINVAL }); // a runnable TD was finalized already
+  });
+
+  it('a conversion before finalize zaps the added page; the others survive it', () => {
+    const { r, opLines } = traced(BUILD, [initMem(0, 4, 100), convert(1, 2, 'shared'), finalize, touch(0), touch(2)]);
+    expect(r.verdict).toBe('pass');
+    expectInOrder(opLines(1), ['zap 4K leaf gfn 0x1', 'TDH.MEM.RANGE.BLOCK(gfn=0x1 level=4K) = TDX_SUCCESS', 'TDH.MEM.PAGE.REMOVE(gfn=0x1 level=4K pfn=0x1) = TDX_SUCCESS', '-> ret 0']);
+    expect(opLines(3)).toContain('  -> read 100');
+    expect(opLines(4)).toContain('  -> read 102');
+  });
+
+  it('G10 off: INIT_MEM_REGION over a hugetlb 2M folio asks KVM for a 2M PAGE.ADD -> KVM_BUG_ON, INV-4', () => {
+    const { r, opLines } = traced({ ...BUILD, guardsOff: ['G10'] }, [initMem(0, P, 100)]);
+    expect(r.signature).toBe('INV-4@initMemRegion');
+    expectInOrder(opLines(0), ['KVM_BUG_ON: tdx_sept_set_private_spte: 2M mapping before the TD is finalized', 'VIOLATION INV-4']);
+    expect(count(opLines(0), 'TDH.MEM.PAGE.ADD')).toBe(0);
+    // with 4K folios there is nothing to map at 2M: G10 off changes nothing
+    expect(runCase(mkCase({ ...BUILD, guardsOff: ['G10'], backing: '4K' }, [initMem(0, P, 100), finalize, touch(5)])).verdict).toBe('pass');
   });
 });

@@ -438,7 +438,12 @@ export class TdxModule {
   tdhPhymemCacheWb(): SeamStatus {
     const leaf = 'TDH.PHYMEM.CACHE.WB';
     const f = this.forced(leaf);
-    if (f && statusIs(f, 'TDX_NO_HKID_READY_TO_WBCACHE')) this.cacheWbDone = true; // "nothing to write back"
+    if (f && statusIs(f, 'TDX_NO_HKID_READY_TO_WBCACHE')) {
+      // "nothing to write back": the lines are clean, as after a write-back
+      const d = this.phys.dirtyHkid;
+      for (let p = 0; p < d.length; p++) if (d[p] === this.hkid) d[p] = -1;
+      this.cacheWbDone = true;
+    }
     if (f) return this.ret(leaf, -1, -1, -1, f, true);
     if (!this.vpFlushDone || this.hkid < 0) return this.ret(leaf, -1, -1, -1, status('TDX_NO_HKID_READY_TO_WBCACHE'));
     const d = this.phys.dirtyHkid;
