@@ -8,6 +8,7 @@ import type { RunResult } from '../../src/fuzz/result.js';
 import { resolveDesign } from '../../src/model/config.js';
 import type { FaultSpec } from '../../src/model/faults.js';
 import { Guest } from '../../src/model/guest/guest.js';
+import type { Leaf } from '../../src/model/tdx/leaf.js';
 import { applyOp } from '../../src/model/ops.js';
 import type { OpOutcome } from '../../src/model/outcome.js';
 import { type Path, System } from '../../src/model/system.js';
@@ -80,7 +81,11 @@ export const touch = (gfn: number, write?: number): Op => (write === undefined ?
 export const accept = (gfn: number, level: '4K' | '2M'): Op => ({ op: 'accept', gfn, level });
 export const convert = (start: number, end: number, to: 'shared' | 'private'): Op => ({ op: 'convert', start, end, to });
 export const punch = (start: number, end: number): Op => ({ op: 'punch', start, end });
+export const initMem = (start: number, end: number, data: number): Op => ({ op: 'initMemRegion', start, end, data });
+export const finalize: Op = { op: 'finalize' };
 export const destroy: Op = { op: 'destroy' };
+/** An inline fault: the nth call of `leaf` in the op returns TDX_OPERAND_BUSY. */
+export const BUSY = (leaf: Leaf, nth: number) => ({ leaf, nth, status: 'TDX_OPERAND_BUSY' as const });
 export const hostOp = (op: 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure', gfn: number): Op => ({ op, gfn });
 export const hostAlloc = (pages: number): Op => ({ op: 'hostAlloc', pages });
 export const prefault = (start: number, end: number): Op => ({ op: 'prefault', start, end });

@@ -2,66 +2,13 @@
 // userspace-address offset, the gfn <-> gmem index translation, the 2M lpage disallow counts (G17, G17b),
 // and what the guest and userspace see at and beyond the edges of the slot.
 import { describe, expect, it } from 'vitest';
-import { type Case, type Op, parseCase } from '../../src/fuzz/case.js';
-import type { RunResult } from '../../src/fuzz/result.js';
-import { runCase } from '../../src/fuzz/run.js';
 import { resolveDesign } from '../../src/model/config.js';
 import { EFAULT, EINVAL } from '../../src/model/errno.js';
 import { PRIVATE, SHARED } from '../../src/model/gmem/gmem.js';
-import { Guest } from '../../src/model/guest/guest.js';
 import { Spte } from '../../src/model/kvm/mirror.js';
-import { applyOp } from '../../src/model/ops.js';
-import type { OpOutcome } from '../../src/model/outcome.js';
-import { type Path, System } from '../../src/model/system.js';
+import { System } from '../../src/model/system.js';
 import { SeptState as S } from '../../src/model/tdx/sept.js';
-
-const P = 16;
-
-function mkCase(design: Record<string, unknown>, ops: unknown[]): Case {
-  return parseCase({ format: 'tdxfuzz-case', version: 1, design: { ptrs: P, ...design }, ops });
-}
-
-function traced(design: Record<string, unknown>, ops: unknown[]): { r: RunResult; opLines: (i: number) => string[] } {
-  const r = runCase(mkCase(design, ops), { trace: true });
-  expect(r.trace).toBeDefined();
-  const t = r.trace!;
-  return { r, opLines: (i) => t.filter((l) => l.op === i).map((l) => l.text) };
-}
-
-function count(lines: string[], needle: string): number {
-  return lines.filter((l) => l.includes(needle)).length;
-}
-
-function drive<T>(p: Path<T>): T {
-  for (let n = 0; n < 1_000_000; n++) {
-    const r = p.next();
-    if (r.done) return r.value;
-  }
-  throw new Error('path did not finish');
-}
-
-class Rig {
-  readonly sys: System;
-  readonly guest: Guest;
-  private i = 0;
-  constructor(design: Record<string, unknown> = {}) {
-    this.sys = new System(resolveDesign({ ptrs: P, ...design }));
-    this.guest = new Guest(this.sys.gfns);
-  }
-  run(op: Op): OpOutcome {
-    this.sys.inj.arm(this.i++, op.faults);
-    this.sys.counters.reset();
-    return drive(applyOp(this.sys, this.guest, op));
-  }
-  runAll(ops: Op[]): OpOutcome[] {
-    return ops.map((o) => this.run(o));
-  }
-}
-
-const touch = (gfn: number, write?: number): Op => (write === undefined ? { op: 'touch', gfn } : { op: 'touch', gfn, write });
-const accept = (gfn: number, level: '4K' | '2M'): Op => ({ op: 'accept', gfn, level });
-const convert = (start: number, end: number, to: 'shared' | 'private'): Op => ({ op: 'convert', start, end, to });
-const punch = (start: number, end: number): Op => ({ op: 'punch', start, end });
+import { accept, convert, count, P, punch, Rig, run, touch, traced } from '../helpers/model.js';
 
 const disallow = (design: Record<string, unknown>): number[] => Array.from(new System(resolveDesign({ ptrs: P, ...design })).kvm.lpage.disallowCount);
 
@@ -165,7 +112,7 @@ describe('mapping in a misaligned slot (G17)', () => {
     expect(sys.gmem.folioHead[sys.index(P)]).toBe(0);
     expect(sys.tdx.sept.pfn4k[P]).toBe(sys.tdx.sept.pfn4k[8] + 8);
     expect(sys.kvm.stats).toEqual({ pages2m: 0, pages4k: 2 });
-    expect(runCase(mkCase({ slotBaseGfn: 8 }, [touch(8), accept(P + 3, '4K'), accept(2 * P - 1, '2M'), touch(P + 3, 4), touch(P + 3)])).verdict).toBe('pass');
+    expect(run({ slotBaseGfn: 8 }, [touch(8), accept(P + 3, '4K'), accept(2 * P - 1, '2M'), touch(P + 3, 4), touch(P + 3)]).verdict).toBe('pass');
   });
 
   // kvm_mmu_hugepage_adjust() rounds the pfn down to 2M (fault->pfn &= ~(KVM_PAGES_PER_HPAGE - 1)), so with
@@ -180,7 +127,7 @@ describe('mapping in a misaligned slot (G17)', () => {
     const pfn = parseInt(/pfn=0x([0-9a-f]+)/.exec(aug!)![1], 16);
     expect(aug).toMatch(/^TDH\.MEM\.PAGE\.AUG\(gfn=0x0 level=2M pfn=0x[0-9a-f]+\)/);
     expect(pfn % P).toBe(0);
-    expect(runCase(mkCase({ gmemOffset: 8 }, [touch(0)])).verdict).toBe('pass');
+    expect(run({ gmemOffset: 8 }, [touch(0)]).verdict).toBe('pass');
   });
 
   it('G17 off (slot base 8): a touch asks for a 2M mapping reaching outside the slot -> INV-3', () => {
@@ -193,11 +140,11 @@ describe('mapping in a misaligned slot (G17)', () => {
   });
 
   it('G17 on (slot base 8): the same touch maps 4K and passes', () => {
-    expect(runCase(mkCase({ slotBaseGfn: 8 }, [touch(8)])).verdict).toBe('pass');
+    expect(run({ slotBaseGfn: 8 }, [touch(8)]).verdict).toBe('pass');
   });
 
   it('G17 off (gmem offset 8) fails in an aligned GPA range too: the index is what is misaligned', () => {
-    const r = runCase(mkCase({ gmemOffset: 8, guardsOff: ['G17'] }, [touch(P)]));
+    const r = run({ gmemOffset: 8, guardsOff: ['G17'] }, [touch(P)]);
     expect(r.signature).toBe('INV-3@touch');
     expect(r.failure!.message).toBe('TDH.MEM.PAGE.AUG requested: 2M mapping at gfn 0x10 over guest_memfd index 0x18: gfn and index are not 2M-aligned alike');
   });
@@ -209,7 +156,7 @@ describe('mapping in a misaligned slot (G17)', () => {
       [['G17b'], { pages2m: 0, pages4k: P + 1 }],
     ] as const) {
       const design = { uaddrOffset: 1, guardsOff: [...guardsOff] };
-      expect(runCase(mkCase(design, ops)).verdict, JSON.stringify(design)).toBe('pass');
+      expect(run(design, ops).verdict, JSON.stringify(design)).toBe('pass');
       const rig = new Rig(design);
       rig.runAll(ops);
       expect(rig.sys.kvm.stats, JSON.stringify(design)).toEqual(stats);
@@ -270,7 +217,7 @@ describe('the edges of the memslot', () => {
     expect(sys.isPrivate(12)).toBe(true);
     expect(sys.kvm.lpage.mixed[0]).toBe(1);
     expect(sys.kvm.lpage.mixed[1]).toBe(0);
-    expect(runCase(mkCase({ slotBaseGfn: 8, gmemOffset: 3 }, [touch(12), convert(10, 12, 'shared'), touch(10, 4), touch(10), convert(10, 11, 'private'), touch(10)])).verdict).toBe('pass');
+    expect(run({ slotBaseGfn: 8, gmemOffset: 3 }, [touch(12), convert(10, 12, 'shared'), touch(10, 4), touch(10), convert(10, 11, 'private'), touch(10)]).verdict).toBe('pass');
   });
 
   it('punch alignment is judged in gmem-index space: with base 8, offset 0, gfns [8, 24) are one whole folio', () => {
@@ -283,6 +230,6 @@ describe('the edges of the memslot', () => {
     expect(rig.sys.phys.isFree(pfn)).toBe(true);
     expect(rig.sys.tdx.sept.e4k[8]).toBe(S.FREE);
     expect(rig.sys.tdx.sept.e4k[P]).toBe(S.FREE);
-    expect(runCase(mkCase({ slotBaseGfn: 8 }, [touch(8), touch(P), punch(P, 2 * P), punch(8, P + 8), touch(P)])).verdict).toBe('pass');
+    expect(run({ slotBaseGfn: 8 }, [touch(8), touch(P), punch(P, 2 * P), punch(8, P + 8), touch(P)]).verdict).toBe('pass');
   });
 });

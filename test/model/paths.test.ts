@@ -2,82 +2,14 @@
 // applyOp on a System (state after each op): ACCEPT scenarios a and b (V3-13), private<->shared
 // conversion in the v3 order, punch, the one-retry BUSY helper and the statistics.
 import { describe, expect, it } from 'vitest';
-import { type Case, type Op, parseCase } from '../../src/fuzz/case.js';
-import type { RunResult } from '../../src/fuzz/result.js';
-import { runCase } from '../../src/fuzz/run.js';
-import { resolveDesign } from '../../src/model/config.js';
+import type { Op } from '../../src/fuzz/case.js';
 import { EEXIST, EINVAL } from '../../src/model/errno.js';
 import { PRIVATE, SHARED } from '../../src/model/gmem/gmem.js';
-import { Guest } from '../../src/model/guest/guest.js';
 import { Owner } from '../../src/model/host/phys.js';
 import { Spte } from '../../src/model/kvm/mirror.js';
-import { applyOp } from '../../src/model/ops.js';
-import type { OpOutcome } from '../../src/model/outcome.js';
-import { type Path, System } from '../../src/model/system.js';
 import { PamtType } from '../../src/model/tdx/module.js';
 import { SeptState as S } from '../../src/model/tdx/sept.js';
-
-const P = 16;
-
-function mkCase(design: Record<string, unknown>, ops: unknown[]): Case {
-  return parseCase({ format: 'tdxfuzz-case', version: 1, design: { ptrs: P, ...design }, ops });
-}
-
-function traced(design: Record<string, unknown>, ops: unknown[]): { r: RunResult; lines: string[]; opLines: (i: number) => string[] } {
-  const r = runCase(mkCase(design, ops), { trace: true });
-  expect(r.trace).toBeDefined();
-  const t = r.trace!;
-  return { r, lines: t.map((l) => l.text), opLines: (i) => t.filter((l) => l.op === i).map((l) => l.text) };
-}
-
-/** Index of the first line containing each needle, each strictly after the previous one. */
-function expectInOrder(lines: string[], needles: string[]): void {
-  let from = 0;
-  for (const n of needles) {
-    const k = lines.findIndex((l, i) => i >= from && l.includes(n));
-    expect(k, `"${n}" after line ${from} in:\n${lines.join('\n')}`).toBeGreaterThanOrEqual(0);
-    from = k + 1;
-  }
-}
-
-function count(lines: string[], needle: string): number {
-  return lines.filter((l) => l.includes(needle)).length;
-}
-
-function drive<T>(p: Path<T>): T {
-  for (let n = 0; n < 1_000_000; n++) {
-    const r = p.next();
-    if (r.done) return r.value;
-  }
-  throw new Error('path did not finish');
-}
-
-/** A System and its guest, with ops applied one at a time (faults armed per op as runCase does). */
-class Rig {
-  readonly sys: System;
-  readonly guest: Guest;
-  private i = 0;
-  constructor(design: Record<string, unknown> = {}) {
-    this.sys = new System(resolveDesign({ ptrs: P, ...design }));
-    this.guest = new Guest(this.sys.gfns);
-  }
-  run(op: Op): OpOutcome {
-    this.sys.inj.arm(this.i++, op.faults);
-    this.sys.counters.reset();
-    return drive(applyOp(this.sys, this.guest, op));
-  }
-  runAll(ops: Op[]): OpOutcome[] {
-    return ops.map((o) => this.run(o));
-  }
-}
-
-const touch = (gfn: number, write?: number): Op => (write === undefined ? { op: 'touch', gfn } : { op: 'touch', gfn, write });
-const accept = (gfn: number, level: '4K' | '2M'): Op => ({ op: 'accept', gfn, level });
-const convert = (start: number, end: number, to: 'shared' | 'private'): Op => ({ op: 'convert', start, end, to });
-const punch = (start: number, end: number): Op => ({ op: 'punch', start, end });
-const BUSY = (leaf: string, nth: number) => ({ leaf, nth, status: 'TDX_OPERAND_BUSY' });
-const initMem = (start: number, end: number, data: number): Op => ({ op: 'initMemRegion', start, end, data });
-const finalize: Op = { op: 'finalize' };
+import { accept, BUSY, convert, count, expectInOrder, finalize, initMem, P, punch, Rig, run, touch, traced } from '../helpers/model.js';
 
 describe('guest ACCEPT level (V3-13)', () => {
   it('scenario a: touch maps 2M PENDING; a 4K ACCEPT splits via BLOCK/TRACK/DEMOTE, sets GUEST_INHIBIT, then succeeds', () => {
@@ -412,7 +344,7 @@ describe('TDX_OPERAND_BUSY handling', () => {
   });
 
   it('BUSY on REMOVE, TRACK and DEMOTE is retried once after a kick', () => {
-    for (const leaf of ['TDH.MEM.PAGE.REMOVE', 'TDH.MEM.TRACK', 'TDH.MEM.PAGE.DEMOTE']) {
+    for (const leaf of ['TDH.MEM.PAGE.REMOVE', 'TDH.MEM.TRACK', 'TDH.MEM.PAGE.DEMOTE'] as const) {
       const ops = [...mapped, { ...convert(0, 1, 'shared'), faults: [BUSY(leaf, 1)] }, touch(1)];
       const { r, opLines } = traced({}, ops);
       expect(r.verdict, leaf).toBe('pass');
@@ -494,7 +426,7 @@ describe('guest_memfd backing', () => {
   // Regression: System once sized the 4K pool for S-EPT tables only, so with backing "4K" a guest using
   // one whole 2M range (16 guest pages + 1 table > 16 pool pages) got -ENOMEM and REF-RESULT fired.
   it('4K backing: a 2M ACCEPT of a whole range succeeds (falls back to 4K), not -ENOMEM', () => {
-    const r = runCase(mkCase({ backing: '4K' }, [accept(0, '2M')]));
+    const r = run({ backing: '4K' }, [accept(0, '2M')]);
     expect(r.failure?.message ?? null).toBeNull();
     expect(r.verdict).toBe('pass');
   });
@@ -506,7 +438,7 @@ describe('guest_memfd backing', () => {
       for (let r = 0; r < regions; r++) ops.push(accept(r * ptrs, '2M'));
       for (let g = 0; g < ptrs * regions; g++) ops.push(touch(g, g + 1));
       for (let g = 0; g < ptrs * regions; g++) ops.push(touch(g));
-      const r = runCase(mkCase({ backing: '4K', ptrs, regions }, ops));
+      const r = run({ backing: '4K', ptrs, regions }, ops);
       expect(r.failure?.message ?? null, `ptrs ${ptrs}`).toBeNull();
     }
   });
@@ -647,6 +579,6 @@ describe('TD build time: KVM_TDX_INIT_MEM_REGION and KVM_TDX_FINALIZE_VM', () =>
     expectInOrder(opLines(0), ['KVM_BUG_ON: tdx_sept_set_private_spte: 2M mapping before the TD is finalized', 'VIOLATION INV-4']);
     expect(count(opLines(0), 'TDH.MEM.PAGE.ADD')).toBe(0);
     // with 4K folios there is nothing to map at 2M: G10 off changes nothing
-    expect(runCase(mkCase({ ...BUILD, guardsOff: ['G10'], backing: '4K' }, [initMem(0, P, 100), finalize, touch(5)])).verdict).toBe('pass');
+    expect(run({ ...BUILD, guardsOff: ['G10'], backing: '4K' }, [initMem(0, P, 100), finalize, touch(5)]).verdict).toBe('pass');
   });
 });

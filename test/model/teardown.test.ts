@@ -3,46 +3,13 @@
 // every S-EPT page and RECLAIM of the control pages, then the guest_memfd folios go back to the host. Leaks
 // on failure (seed 004) and the guards G11, G12, G13.
 import { describe, expect, it } from 'vitest';
-import { type Case, type Op, parseCase } from '../../src/fuzz/case.js';
-import type { RunResult } from '../../src/fuzz/result.js';
-import { runCase } from '../../src/fuzz/run.js';
-import { resolveDesign } from '../../src/model/config.js';
+import type { Op } from '../../src/fuzz/case.js';
 import { EBADF } from '../../src/model/errno.js';
-import { Guest } from '../../src/model/guest/guest.js';
 import { Owner } from '../../src/model/host/phys.js';
 import { Spte } from '../../src/model/kvm/mirror.js';
-import { applyOp } from '../../src/model/ops.js';
-import type { OpOutcome } from '../../src/model/outcome.js';
-import { type Path, System } from '../../src/model/system.js';
 import { PamtType } from '../../src/model/tdx/module.js';
 import { SeptState as S } from '../../src/model/tdx/sept.js';
-
-const P = 16;
-
-function mkCase(design: Record<string, unknown>, ops: unknown[]): Case {
-  return parseCase({ format: 'tdxfuzz-case', version: 1, design: { ptrs: P, ...design }, ops });
-}
-
-function traced(design: Record<string, unknown>, ops: unknown[]): { r: RunResult; opLines: (i: number) => string[] } {
-  const r = runCase(mkCase(design, ops), { trace: true });
-  expect(r.trace).toBeDefined();
-  const t = r.trace!;
-  return { r, opLines: (i) => t.filter((l) => l.op === i).map((l) => l.text) };
-}
-
-/** Index of the first line containing each needle, each strictly after the previous one. */
-function expectInOrder(lines: string[], needles: string[]): void {
-  let from = 0;
-  for (const n of needles) {
-    const k = lines.findIndex((l, i) => i >= from && l.includes(n));
-    expect(k, `"${n}" after line ${from} in:\n${lines.join('\n')}`).toBeGreaterThanOrEqual(0);
-    from = k + 1;
-  }
-}
-
-function count(lines: string[], needle: string): number {
-  return lines.filter((l) => l.includes(needle)).length;
-}
+import { accept, Rig as BaseRig, convert, count, expectInOrder, hex, P, punch, run, touch, traced } from '../helpers/model.js';
 
 function firstIndex(lines: string[], needle: string): number {
   return lines.findIndex((l) => l.includes(needle));
@@ -52,30 +19,8 @@ function lastIndex(lines: string[], needle: string): number {
   return lines.reduce((k, l, i) => (l.includes(needle) ? i : k), -1);
 }
 
-function drive<T>(p: Path<T>): T {
-  for (let n = 0; n < 1_000_000; n++) {
-    const r = p.next();
-    if (r.done) return r.value;
-  }
-  throw new Error('path did not finish');
-}
-
-class Rig {
-  readonly sys: System;
-  readonly guest: Guest;
-  private i = 0;
-  constructor(design: Record<string, unknown> = {}) {
-    this.sys = new System(resolveDesign({ ptrs: P, ...design }));
-    this.guest = new Guest(this.sys.gfns);
-  }
-  run(op: Op): OpOutcome {
-    this.sys.inj.arm(this.i++, op.faults);
-    this.sys.counters.reset();
-    return drive(applyOp(this.sys, this.guest, op));
-  }
-  runAll(ops: Op[]): OpOutcome[] {
-    return ops.map((o) => this.run(o));
-  }
+/** The shared Rig plus what teardown tests read: which pages are kept and which leaked. */
+class Rig extends BaseRig {
   /** Pages that are neither free nor in a host pool: owner name per pfn. */
   kept(): Map<number, Owner> {
     const out = new Map<number, Owner>();
@@ -100,13 +45,8 @@ class Rig {
   }
 }
 
-const touch = (gfn: number, write?: number): Op => (write === undefined ? { op: 'touch', gfn } : { op: 'touch', gfn, write });
-const accept = (gfn: number, level: '4K' | '2M'): Op => ({ op: 'accept', gfn, level });
-const convert = (start: number, end: number, to: 'shared' | 'private'): Op => ({ op: 'convert', start, end, to });
-const punch = (start: number, end: number): Op => ({ op: 'punch', start, end });
 const fault = (leaf: string, status = 'TDX_OPERAND_BUSY', nth = 1) => ({ leaf, nth, status });
 const destroy = (...faults: ReturnType<typeof fault>[]): Op => (faults.length ? ({ op: 'destroy', faults } as Op) : { op: 'destroy' });
-const hex = (n: number) => `0x${n.toString(16)}`;
 
 /** Seed 000: a 2M range accepted at 2M, a 2M range split to 4K by a 4K ACCEPT (one S-EPT page). */
 const SEED000 = [touch(0), accept(0, '2M'), touch(P, 5), accept(P + 1, '4K'), touch(P + 1, 6)];
@@ -310,24 +250,24 @@ describe('teardown failures: leak, never free (seed 004; kernel-facts.md 2.4)', 
   it('RECLAIM of an S-EPT page above the 2M level (PD, the second RECLAIM) fails: that page is leaked, never freed', () => {
     const { upper } = seed000Pages();
     const ops = [...SEED000, destroy(fault('TDH.PHYMEM.PAGE.RECLAIM', 'TDX_SW_ERROR', 2))];
-    expect(runCase(mkCase({}, ops)).verdict).toBe('pass');
+    expect(run({}, ops).verdict).toBe('pass');
     const rig = new Rig();
     rig.runAll(ops);
     rig.expectLeaks([upper[1]]);
     // G12 off frees it although its RECLAIM failed
-    const r = runCase(mkCase({ guardsOff: ['G12'] }, ops));
+    const r = run({ guardsOff: ['G12'] }, ops);
     expect(r.signature).toBe('INV-22@destroy+SW_ERROR');
     expect(r.failure!.message).toBe(`page ${hex(upper[1])} freed to the host still PAMT SEPT`);
   });
 
   it('G12 off: the S-EPT page whose RECLAIM failed is freed anyway -> INV-22 (still PAMT SEPT)', () => {
     const { table } = seed000Pages({ guardsOff: ['G12'] });
-    const r = runCase(mkCase({ guardsOff: ['G12'] }, [...SEED000, destroy(fault('TDH.PHYMEM.PAGE.RECLAIM'))]));
+    const r = run({ guardsOff: ['G12'] }, [...SEED000, destroy(fault('TDH.PHYMEM.PAGE.RECLAIM'))]);
     expect(r.signature).toBe('INV-22@destroy+OPERAND_BUSY');
     expect(r.failure!.message).toBe(`page ${hex(table)} freed to the host still PAMT SEPT`);
     expect(r.failure!.step).toBe('free-external-spt');
     // without a failing RECLAIM G12 changes nothing
-    expect(runCase(mkCase({ guardsOff: ['G12'] }, [...SEED000, destroy()])).verdict).toBe('pass');
+    expect(run({ guardsOff: ['G12'] }, [...SEED000, destroy()]).verdict).toBe('pass');
   });
 
   it('CACHE.WB fails: the HKID is leaked, the VM bugged, S-EPT and control pages leaked (G11); the case passes', () => {
@@ -353,7 +293,7 @@ describe('teardown failures: leak, never free (seed 004; kernel-facts.md 2.4)', 
     expect(r.failure!.message).toBe(`S-EPT page ${hex(table)} freed to the host while the HKID is assigned`);
     expectInOrder(opLines(SEED000.length), [`free S-EPT page ${hex(table)} of 2M range 1 while the HKID is assigned (G11 off)`, 'VIOLATION INV-7']);
     // with the HKID released G11 has nothing to guard
-    expect(runCase(mkCase({ guardsOff: ['G11'] }, [...SEED000, destroy()])).verdict).toBe('pass');
+    expect(run({ guardsOff: ['G11'] }, [...SEED000, destroy()]).verdict).toBe('pass');
   });
 
   it('VPFLUSHDONE says TDX_FLUSHVP_NOT_DONE: KVM gives up silently, the HKID and every TD page stay leaked', () => {
@@ -371,7 +311,7 @@ describe('teardown failures: leak, never free (seed 004; kernel-facts.md 2.4)', 
 
   it('KEY.FREEID fails: TDX_BUG_ON, the HKID is leaked with the pages it guards', () => {
     const ops = [...SEED000, destroy(fault('TDH.MNG.KEY.FREEID', 'TDX_SW_ERROR'))];
-    expect(runCase(mkCase({}, ops)).verdict).toBe('pass');
+    expect(run({}, ops).verdict).toBe('pass');
     const rig = new Rig();
     rig.runAll(ops);
     expect(rig.sys.tdx.hkid).toBe(1);
@@ -382,7 +322,7 @@ describe('teardown failures: leak, never free (seed 004; kernel-facts.md 2.4)', 
 
   it('teardown of a VM bugged earlier still runs; what it frees is reported, not failed (accepted risk, 002)', () => {
     const ops = [touch(0), { ...convert(0, P, 'shared'), faults: [fault('TDH.MEM.PAGE.REMOVE', 'TDX_SW_ERROR')] }, destroy()];
-    const r = runCase(mkCase({}, ops));
+    const r = run({}, ops);
     expect(r.verdict).toBe('pass');
     expect(r.notes.length).toBeGreaterThan(0);
     expect(r.notes.every((n) => n.startsWith('ACCEPTED-RISK '))).toBe(true);
@@ -398,11 +338,11 @@ describe('G13: the HKID is released before S-EPT pages are reclaimed', () => {
     const l = opLines(2);
     expectInOrder(l, ['teardown: reclaim S-EPT pages before releasing the HKID (G13 off)', 'KVM_BUG_ON: reclaim_external_sp with the HKID assigned', 'VIOLATION INV-27']);
     expect(count(l, 'TDH.MNG.VPFLUSHDONE')).toBe(0);
-    expect(runCase(mkCase({}, ops)).verdict).toBe('pass');
+    expect(run({}, ops).verdict).toBe('pass');
   });
 
   it('G13 off with the seed-000 state fails the same way', () => {
-    expect(runCase(mkCase({ guardsOff: ['G13'] }, [...SEED000, destroy()])).signature).toBe('INV-27@destroy');
+    expect(run({ guardsOff: ['G13'] }, [...SEED000, destroy()]).signature).toBe('INV-27@destroy');
   });
 
   it('G13 off shows even when only 2M leaves were ever mapped: the S-EPT pages above 2M are reclaimed too early', () => {
@@ -411,6 +351,6 @@ describe('G13: the HKID is released before S-EPT pages are reclaimed', () => {
     expect(r.signature).toBe('INV-27@destroy');
     expect(r.failure!.message).toBe('teardown reclaims the S-EPT page of 2M range 0 before the HKID is released');
     expectInOrder(opLines(3), ['teardown: reclaim S-EPT pages before releasing the HKID (G13 off)', 'KVM_BUG_ON: reclaim_external_sp with the HKID assigned', 'VIOLATION INV-27']);
-    expect(runCase(mkCase({}, ops)).verdict).toBe('pass');
+    expect(run({}, ops).verdict).toBe('pass');
   });
 });

@@ -2,7 +2,7 @@
 // a broken state and stay QUIET on the correct design. Guards are switched off through runCase; other
 // checks are fired by breaking a System by hand and calling the check functions or the Oracle.
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Case, type Op, parseCase } from '../../src/fuzz/case.js';
+import type { Op } from '../../src/fuzz/case.js';
 import { runCase } from '../../src/fuzz/run.js';
 import { resolveDesign } from '../../src/model/config.js';
 import type { FiredFault } from '../../src/model/faults.js';
@@ -22,28 +22,10 @@ import { checkHostMappings, checkLeafInvariants, checkMirrorMatchesSept, checkMi
 import { LifetimeChecker } from '../../src/oracle/lifetime.js';
 import { Oracle, type Violation, WATCHDOG } from '../../src/oracle/oracle.js';
 import { checkDpamtRefcounts, checkPageConservation } from '../../src/oracle/pamt.js';
+import { accept, BUSY, convert, finalize, hex, hostOp as host, initMem, mkCase, P, punch, run as runOps, touch } from '../helpers/model.js';
 
-const P = 16;
-
-function mkCase(design: Record<string, unknown>, ops: unknown[]): Case {
-  return parseCase({ format: 'tdxfuzz-case', version: 1, design: { ptrs: P, ...design }, ops });
-}
-
-function runOps(design: Record<string, unknown>, ops: unknown[]) {
-  return runCase(mkCase(design, ops));
-}
-
-const touch = (gfn: number, write?: number): Op => (write === undefined ? { op: 'touch', gfn } : { op: 'touch', gfn, write });
-const accept = (gfn: number, level: '4K' | '2M'): Op => ({ op: 'accept', gfn, level });
-const convert = (start: number, end: number, to: 'shared' | 'private'): Op => ({ op: 'convert', start, end, to });
-const punch = (start: number, end: number): Op => ({ op: 'punch', start, end });
-const initMem = (start: number, end: number, data: number): Op => ({ op: 'initMemRegion', start, end, data });
-const finalize: Op = { op: 'finalize' };
 const destroy = (...faults: { leaf: Leaf; nth: number; status: StatusName }[]): Op => (faults.length ? { op: 'destroy', faults } : { op: 'destroy' });
-const BUSY = (leaf: Leaf, nth: number) => ({ leaf, nth, status: 'TDX_OPERAND_BUSY' as const });
 const HARD = (leaf: Leaf, nth = 1, status: StatusName = 'TDX_SW_ERROR') => ({ leaf, nth, status });
-const hex = (n: number) => `0x${n.toString(16)}`;
-const host = (op: 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure', gfn: number): Op => ({ op, gfn });
 
 /** A System under an Oracle, stepped as runCase steps it, so state can be broken between ops. */
 class Rig {
