@@ -1,7 +1,7 @@
 // Every check the oracle names (src/oracle/invariants.ts INVARIANTS) must both FIRE on a broken design or
 // a broken state and stay QUIET on the correct design. Guards are switched off through runCase; other
 // checks are fired by breaking a System by hand and calling the check functions or the Oracle.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it as vitestIt } from 'vitest';
 import type { Op } from '../../src/fuzz/case.js';
 import { runCase } from '../../src/fuzz/run.js';
 import { resolveDesign } from '../../src/model/config.js';
@@ -62,10 +62,20 @@ afterEach(() => {
   WATCHDOG.stepsPerOp = 200_000;
 });
 
-const covered = new Set<string>();
+/** Test titles registered under each check(id) block, so the coverage test can see a FIRE and a QUIET test. */
+const covered = new Map<string, string[]>();
+let currentCheck: string | null = null;
 function check(id: string, body: () => void): void {
-  covered.add(id);
-  describe(id, body);
+  covered.set(id, []);
+  describe(id, () => {
+    currentCheck = id;
+    body();
+    currentCheck = null;
+  });
+}
+function it(name: string, fn: () => void): void {
+  if (currentCheck) covered.get(currentCheck)!.push(name);
+  vitestIt(name, fn);
 }
 
 check('INV-1', () => {
@@ -1011,7 +1021,11 @@ check('WATCHDOG', () => {
 
 describe('coverage of INVARIANTS', () => {
   it('every check the oracle names has a FIRE and a QUIET test above', () => {
-    expect([...covered].sort()).toEqual(INVARIANTS.map((i) => i.id).sort());
+    expect([...covered.keys()].sort()).toEqual(INVARIANTS.map((i) => i.id).sort());
+    for (const [id, titles] of covered) {
+      expect(titles.filter((t) => /^(fires|fails)\b/.test(t)), `${id}: a test whose title says it fires`).not.toEqual([]);
+      expect(titles.filter((t) => /\bquiet\b/.test(t)), `${id}: a test whose title says it is quiet`).not.toEqual([]);
+    }
   });
 });
 
