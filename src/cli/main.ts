@@ -25,7 +25,7 @@ Examples:
   tdxfuzz fuzz --duration 8h                  overnight campaign on every core
   tdxfuzz fuzz --cases 100000 --guard-off G2  look for BUG-2 (guard G2 off)
   tdxfuzz triage                              list unique failures in ./crashes
-  tdxfuzz show crashes/<signature>.json       explain one failure step by step
+  tdxfuzz show crashes/INV-1_convert.json     explain one failure (the file triage lists)
   tdxfuzz replay corpus/                      CI: every case gives its verdict
   tdxfuzz invariants                          what the oracle checks, and where each rule comes from
 
@@ -61,6 +61,12 @@ function buildProgram(): Command {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // `tdxfuzz replay corpus | head`: the reader went away. Stop as a killed-by-SIGPIPE process would
+  // (128 + 13), without a stack trace and without an exit code that reads as a verdict.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(141);
+  });
   try {
     await buildProgram().parseAsync(argv);
   } catch (e) {

@@ -1,4 +1,5 @@
 // tdxfuzz minimize: shrink one failing case while it keeps failing the same way.
+import { lstatSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type Case, faultsOf, loadCase, serializeCase } from '../fuzz/case.js';
 import { minimizeCase } from '../fuzz/minimize.js';
@@ -13,7 +14,22 @@ interface MinimizeOptions {
 
 const size = (c: Case): string => `${c.ops.length} ops, ${faultsOf(c)} faults`;
 
+/** Refuse an -o target that cannot take a case file, before any minimising work is done. */
+function checkOutput(out: string): void {
+  let st;
+  try {
+    st = lstatSync(out, { throwIfNoEntry: false });
+  } catch (e) {
+    // ENOTDIR: some folder on the way is a file
+    throw new UsageError(`--output ${out}: ${(e as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'a parent of it is not a directory' : (e as Error).message}`);
+  }
+  if (st === undefined) return; // missing parent folders are created
+  // the atomic write renames over the target: that would replace a directory, a device or a symlink
+  if (!st.isFile()) throw new UsageError(`--output ${out}: not a regular file (${st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link' : 'a device or special file'})`);
+}
+
 function minimize(file: string, o: MinimizeOptions): void {
+  if (o.output !== undefined) checkOutput(o.output);
   const c = loadCase(file);
   const before = runCase(c, { failOnPerf: isPerfSignature(c.expect?.signature) });
   if (before.verdict !== 'fail' || before.signature === null) {

@@ -30,8 +30,10 @@ export function listCaseFiles(root: string): string[] {
     const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && e.name.endsWith('.json')) out.push(p);
+      // a symlink counts as what it points to (a dangling one is left for loadCase to report)
+      const kind = e.isSymbolicLink() ? statSync(p, { throwIfNoEntry: false }) : e;
+      if (kind?.isDirectory()) walk(p);
+      else if ((kind === undefined || kind.isFile()) && e.name.endsWith('.json')) out.push(p);
     }
   };
   walk(root);

@@ -1,12 +1,12 @@
 // replay: exit 0 when every case gives its recorded verdict, 1 when one changed.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveDesign } from '../../src/model/config.js';
 import { type Case, serializeCase } from '../../src/fuzz/case.js';
 import { generateCase } from '../../src/fuzz/generate.js';
 import { runCase } from '../../src/fuzz/run.js';
-import { tdxfuzz } from '../helpers/cli.js';
+import { startTdxfuzz, tdxfuzz } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const SEED = 5;
@@ -40,6 +40,24 @@ describe(`replay (cases of seed ${SEED})`, () => {
     expect(lines.slice(0, -1).map((l) => l.split(/\s+/)[1])).toEqual(['set/c0.json', 'set/c1.json', 'set/c2.json', 'set/sub/c3.json', 'set/sub/c4.json', 'set/sub/c5.json']);
     for (const l of lines.slice(0, -1)) expect(l.startsWith('ok   ')).toBe(true);
     expect(lines.at(-1)).toBe('6 passed, 0 failed');
+  });
+
+  it('follows symbolic links to case files and to folders', () => {
+    mkdirSync(join(dir, 'links'));
+    symlinkSync(join(dir, 'set', 'c0.json'), join(dir, 'links', 'a.json'));
+    symlinkSync(join(dir, 'set', 'sub'), join(dir, 'links', 'sub'));
+    const r = tdxfuzz(['replay', 'links'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').map((l) => l.split(/\s+/)[1])).toEqual(['links/a.json', 'links/sub/c3.json', 'links/sub/c4.json', 'links/sub/c5.json', 'passed,']);
+  });
+
+  it('stops quietly with 141 (as SIGPIPE would) when its reader goes away, not with a verdict exit code', async () => {
+    // ~12000 result lines: far more than a pipe buffer, so writes go on after the reader has closed
+    const run = startTdxfuzz(['replay', ...Array<string>(2000).fill('set')], dir);
+    run.child.stdout.once('data', () => run.child.stdout.destroy());
+    const r = await run.done;
+    expect(r.code).toBe(141);
+    expect(r.stderr).toBe('');
   });
 
   it('a file without "expect" is expected to pass', () => {

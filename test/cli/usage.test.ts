@@ -1,9 +1,9 @@
 // Bad options and bad files: one clear message naming the file and field, exit code 2, no stack trace,
 // nothing written. None of these needs the model to run.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tdxfuzz } from '../helpers/cli.js';
+import { ROOT, tdxfuzz } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function usageError(args: string[], message: RegExp | string, setup?: (dir: string) => void): void {
@@ -83,6 +83,17 @@ describe('bad case files exit 2 naming the file and field', () => {
     ));
   it('missing path', () => usageError(['replay', 'nope'], 'tdxfuzz: error: nope: cannot read: ENOENT'));
   it('triage of a missing directory', () => usageError(['triage', 'nope'], 'tdxfuzz: error: nope: no such directory'));
+  it('triage of a file', () => usageError(['triage', 'f'], 'tdxfuzz: error: f: not a directory', (d) => writeFileSync(join(d, 'f'), 'hi')));
+  // the atomic write renames over its target: a directory, a device or a path through a file is refused first
+  const failing = (d: string): void => writeFileSync(join(d, 'c.json'), readFileSync(join(ROOT, 'corpus/regression/bug-02-imprecise-zap.json')));
+  it('minimize -o a directory', () =>
+    usageError(['minimize', 'c.json', '-o', 'out'], 'tdxfuzz: error: --output out: not a regular file (a directory)', (d) => {
+      failing(d);
+      mkdirSync(join(d, 'out'));
+    }));
+  it('minimize -o a device', () => usageError(['minimize', 'c.json', '-o', '/dev/null'], 'tdxfuzz: error: --output /dev/null: not a regular file (a device or special file)', failing));
+  it('minimize -o below a file', () =>
+    usageError(['minimize', 'c.json', '-o', 'c.json/x.json'], 'tdxfuzz: error: --output c.json/x.json: a parent of it is not a directory', failing));
   it('triage of a directory holding a bad file', () =>
     usageError(['triage', '.'], 'tdxfuzz: error: bad.json: ops[1].gfn: must be an integer', badOp));
 });
