@@ -121,6 +121,10 @@ export class Oracle {
         }
       }
     }
+    // INV-30, first clause: huge pages only where DEMOTE cannot be interrupted without bound (003:L35-37, L157-160)
+    if (!this.pending && leaf === 'TDH.MEM.PAGE.AUG' && level === L2M && isSuccess(st) && !this.sys.design.enhancedDemoteInterruptibility) {
+      this.pending = { inv: 'INV-30', message: `2M leaf at gfn 0x${gfn.toString(16)} on a TDX module without ENHANCED_DEMOTE_INTERRUPTIBILITY: splitting it relies on an unbounded DEMOTE retry loop` };
+    }
     // (a TRACK that failed already bugged the VM: that REMOVE failing too is expected)
     if (!this.pending && (leaf === 'TDH.MEM.PAGE.REMOVE' || leaf === 'TDH.MEM.PAGE.DEMOTE') && statusIs(st, 'TDX_TLB_TRACKING_NOT_DONE') && !forced && !this.sys.kvm.bugged) {
       this.pending = { inv: 'INV-19', message: `${leaf} of gfn 0x${gfn.toString(16)} without TDH.MEM.TRACK and a vCPU kick after the BLOCK` };

@@ -32,7 +32,7 @@ const CASES: Record<Exclude<GuardId, 'G20'>, GuardCase> = {
   G3: {
     design: { enhancedDemoteInterruptibility: false },
     ops: [touch(0), withFaults(accept(3, '4K'), { leaf: 'TDH.MEM.PAGE.DEMOTE', nth: 1, status: 'TDX_INTERRUPTED_RESTARTABLE', every: true })],
-    off: 'INV-30@accept+INTERRUPTED_RESTARTABLE',
+    off: 'INV-30@touch',
   },
   G4: { ops: [touch(0), accept(3, '4K')], off: 'INV-12@accept' },
   G5: { ops: [touch(0), withFaults(punch(0, P), fault('TDH.MEM.PAGE.REMOVE', 'TDX_SW_ERROR')), hostAlloc(P)], off: 'INV-20@punch+SW_ERROR' },

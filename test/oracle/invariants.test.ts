@@ -22,7 +22,7 @@ import { checkHostMappings, checkLeafInvariants, checkMirrorMatchesSept, checkMi
 import { LifetimeChecker } from '../../src/oracle/lifetime.js';
 import { Oracle, type Violation, WATCHDOG } from '../../src/oracle/oracle.js';
 import { checkDpamtRefcounts, checkPageConservation } from '../../src/oracle/pamt.js';
-import { accept, BUSY, convert, finalize, hex, hostOp as host, initMem, mkCase, P, punch, run as runOps, touch } from '../helpers/model.js';
+import { accept, BUSY, convert, finalize, hex, hostOp as host, initMem, mkCase, P, punch, Rig as BaseRig, run as runOps, touch } from '../helpers/model.js';
 
 const destroy = (...faults: { leaf: Leaf; nth: number; status: StatusName }[]): Op => (faults.length ? { op: 'destroy', faults } : { op: 'destroy' });
 const HARD = (leaf: Leaf, nth = 1, status: StatusName = 'TDX_SW_ERROR') => ({ leaf, nth, status });
@@ -802,17 +802,33 @@ check('INV-23', () => {
 });
 
 check('INV-30', () => {
-  const storm = [touch(0), { ...accept(3, '4K'), faults: [{ leaf: 'TDH.MEM.PAGE.DEMOTE', nth: 1, status: 'TDX_INTERRUPTED_RESTARTABLE', every: true }] }];
-  it('fires with G3 off on a module without ENHANCED_DEMOTE: an interrupt storm keeps the DEMOTE loop going', () => {
-    const r = runOps({ guardsOff: ['G3'], enhancedDemoteInterruptibility: false }, storm);
-    expect(r.signature).toBe('INV-30@accept+INTERRUPTED_RESTARTABLE');
-    expect(r.failure!.message).toMatch(/^TDH\.MEM\.PAGE\.DEMOTE restarted \d+ times on TDX_INTERRUPTED_RESTARTABLE/);
+  const NO_FEATURE = { enhancedDemoteInterruptibility: false };
+  const storm: Op[] = [touch(0), { ...accept(3, '4K'), faults: [{ leaf: 'TDH.MEM.PAGE.DEMOTE', nth: 1, status: 'TDX_INTERRUPTED_RESTARTABLE', every: true }] }];
+  it('fires with G3 off on a module without ENHANCED_DEMOTE: the first 2M AUG, before any storm', () => {
+    const r = runOps({ guardsOff: ['G3'], ...NO_FEATURE }, storm);
+    expect(r.signature).toBe('INV-30@touch');
+    expect(r.failure!.message).toMatch(/^2M leaf at gfn 0x0 on a TDX module without ENHANCED_DEMOTE_INTERRUPTIBILITY/);
+  });
+  it('fires when an interrupt storm keeps the DEMOTE loop going (the liveness clause, watched per op)', () => {
+    // the structural clause has already fired at the AUG; drive the storm without the oracle, then ask it
+    const rig = new BaseRig({ guardsOff: ['G3'], ...NO_FEATURE });
+    rig.run(touch(0));
+    const path = rig.start(storm[1]);
+    const oracle = new Oracle(rig.sys);
+    let v: Violation | null = null;
+    for (let n = 0; n < 100_000 && !v; n++) {
+      expect(path.next().done, 'the DEMOTE loop has no bound of its own').toBe(false);
+      v = oracle.liveness();
+    }
+    expect(v?.inv).toBe('INV-30');
+    expect(v!.message).toMatch(/^TDH\.MEM\.PAGE\.DEMOTE restarted \d+ times on TDX_INTERRUPTED_RESTARTABLE/);
   });
   it('is quiet on the correct design: no huge pages without the feature, and with it the storm has no effect', () => {
-    expect(runOps({ enhancedDemoteInterruptibility: false }, storm).verdict).toBe('pass');
+    expect(runOps(NO_FEATURE, storm).verdict).toBe('pass');
     expect(runOps({}, storm).verdict).toBe('pass');
   });
 });
+
 
 check('INV-33', () => {
   const ops = [touch(0), convert(0, 1, 'shared'), convert(0, 1, 'private'), touch(0)];
