@@ -42,6 +42,11 @@ export class Reference {
   destroyed = false;
   /** The memslot was deleted: no gfn reaches guest_memfd any more. */
   slotDeleted = false;
+  /**
+   * A truncated folio held a HWPoisoned page, so it was leaked rather than freed (memory_failure keeps
+   * poisoned memory out of every pool): from then on a folio allocation may find the pool empty.
+   */
+  private poolShort = false;
   /** Conversions that failed after zapping accepted pages: the open v3 question (BUG-19, INV-31 desired form). */
   readonly knownDesignFindings: string[] = [];
   private readonly slotBase: number;
@@ -89,6 +94,11 @@ export class Reference {
     const idx = g + this.indexShift;
     const lo = idx - (idx % n) - this.indexShift;
     return [Math.max(lo, this.slotBase), Math.min(lo + n, this.gfns)];
+  }
+
+  /** May a guest_memfd folio allocation fail with -ENOMEM in this op: an injected failure, or a pool drained by leaks. */
+  private allocMayFail(ctx: RefContext): boolean {
+    return this.poolShort || ctx.sites.has('ALLOC');
   }
 
   private acceptOne(g: number): void {
@@ -169,7 +179,7 @@ export class Reference {
     if (ctx.vmDead) return null;
     if (!this.runnable) return ret === -EOPNOTSUPP ? null : `${where} before finalize: expected ${-EOPNOTSUPP}, got ${ret}`;
     if (!this.validRange(start, end)) return ret === -EINVAL ? null : `${where}: expected ${-EINVAL}, got ${ret}`;
-    if (ret === -ENOMEM && ctx.sites.has('ALLOC')) return null;
+    if (ret === -ENOMEM && this.allocMayFail(ctx)) return null;
     let poisoned = false;
     let maybe = false;
     for (let g = start; g < end; g++) {
@@ -187,7 +197,7 @@ export class Reference {
     if (out.result === 'vm-dead') return ctx.vmDead ? null : `${what} reported a dead VM but the VM is alive`;
     if (!this.runnable) return out.result === 'exit' && out.errno === -EINVAL ? null : `KVM_RUN before finalize: expected -EINVAL, got ${describeOutcome(out)}`;
     if (!this.inSlot(g)) return out.result === 'exit' && out.errno === -EFAULT ? null : `gfn 0x${g.toString(16)} outside the memslot: expected an exit to userspace, got ${describeOutcome(out)}`;
-    if (out.result === 'exit' && out.errno === -ENOMEM && ctx.sites.has('ALLOC')) return null; // an injected -ENOMEM goes to userspace
+    if (out.result === 'exit' && out.errno === -ENOMEM && this.allocMayFail(ctx)) return null; // -ENOMEM from the folio allocation goes to userspace
     // A private access to a shared gfn exits on the attribute mismatch, before guest_memfd is asked.
     if (privateAccess && !this.private[g]) return out.result === 'exit' && out.errno === -EFAULT ? null : `${what} of shared gfn 0x${g.toString(16)}: expected a memory-fault exit, got ${describeOutcome(out)}`;
     if (this.poison[g] === POISONED && this.viaGmem(g)) return out.result === 'exit' && out.errno === -EHWPOISON ? null : `HWPoisoned gfn 0x${g.toString(16)}: expected -EHWPOISON, got ${describeOutcome(out)}`;
@@ -252,7 +262,7 @@ export class Reference {
     }
     // With poison or an injected -ENOMEM in the range the 4K fallback may stop anywhere: accept the exit and
     // forget what was accepted before it.
-    if (out.result === 'exit' && ((anyPoison && out.errno === -EHWPOISON) || (ctx.sites.has('ALLOC') && out.errno === -ENOMEM))) {
+    if (out.result === 'exit' && ((anyPoison && out.errno === -EHWPOISON) || (this.allocMayFail(ctx) && out.errno === -ENOMEM))) {
       for (let g = base; g < firstShared; g++) if (this.accepted[g] === NO) this.accepted[g] = UNKNOWN;
       return null;
     }
@@ -344,6 +354,7 @@ export class Reference {
       if (!huge || (lo >= start && hi <= end && (lo + sh) % n === 0)) {
         // the folio is truncated: a later fault gets a fresh page
         this.lose(g);
+        if (this.poison[g] !== NO) this.poolShort = true;
         this.poison[g] = NO;
         this.hostMaps[g] = 0;
         this.pins[g] = 0;
@@ -353,7 +364,7 @@ export class Reference {
   }
 
   private initMemRegion(start: number, end: number, data: number, ret: number, ctx: RefContext): string | null {
-    if (ret === -ENOMEM && ctx.sites.has('ALLOC') && !this.runnable && this.validRange(start, end)) {
+    if (ret === -ENOMEM && this.allocMayFail(ctx) && !this.runnable && this.validRange(start, end)) {
       // an injected allocation failure stops it somewhere: which pages were added is not known
       for (let g = start; g < end; g++) if (this.private[g] && this.accepted[g] === NO) this.accepted[g] = UNKNOWN;
       return null;
@@ -405,7 +416,11 @@ export class Reference {
     const [lo, hi] = this.folioSpan(g);
     for (let h = lo; h < hi; h++) {
       // kvm_gmem_error_folio() zaps every mapping of the folio, whose size the reference cannot see.
-      if (this.private[h] && this.accepted[h] === YES) this.accepted[h] = UNKNOWN;
+      // zapped or not, so re-accepted (zeroed) or not: its data is unknown too
+      if (this.private[h] && this.accepted[h] === YES) {
+        this.accepted[h] = UNKNOWN;
+        this.known[h] = 0;
+      }
       if (this.poison[h] === NO) this.poison[h] = MAYBE;
     }
     this.poison[g] = POISONED;
