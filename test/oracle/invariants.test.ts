@@ -89,6 +89,13 @@ check('INV-1', () => {
   it('is quiet on the correct design', () => {
     expect(runOps({}, ops).verdict).toBe('pass');
   });
+  it('fires under mappingRule CONTIGUITY on a 2M leaf whose guest_memfd pages are not contiguous (hand-built)', () => {
+    const rig = new Rig({ mappingRule: 'CONTIGUITY' });
+    rig.ok(touch(0));
+    expect(checkLeafInvariants(rig.sys, 0)).toBeNull();
+    rig.sys.gmem.pfn[5] += 1; // index 5 no longer holds pfn base+5
+    expect(checkLeafInvariants(rig.sys, 0)).toEqual(['INV-1', expect.stringMatching(/2M leaf at gfn 0x0 is not backed by contiguous guest_memfd pages at index 0x5/)]);
+  });
   it('fires on a 2M leaf over a split folio, or over a truncated one (hand-built)', () => {
     const rig = new Rig();
     rig.ok(touch(0));
@@ -183,6 +190,17 @@ check('INV-10', () => {
     const r = runOps({ guardsOff: ['G8'] }, ops);
     expect(r.signature).toBe('INV-10@accept');
     expect(r.failure!.opIndex).toBe(1);
+  });
+  it('fires past the per-op EPT violation bound, which a 2M ACCEPT gets once per 4K page plus one (hand-built)', () => {
+    const rig = new Rig();
+    const over4K = WATCHDOG.eptViolationsPerGuestOp + 1;
+    rig.oracle.beginOp(touch(0));
+    rig.sys.counters.eptViolations = over4K;
+    expect(rig.oracle.liveness()?.inv).toBe('INV-10');
+    rig.oracle.beginOp(accept(0, '2M')); // the 4K fallback walks every page: within its bound
+    expect(rig.oracle.liveness()).toBeNull();
+    rig.sys.counters.eptViolations = WATCHDOG.eptViolationsPerGuestOp * (P + 1) + 1;
+    expect(rig.oracle.liveness()?.message).toMatch(/^accept made no progress after \d+ EPT violations/);
   });
   it('is quiet on the correct design, even with BUSY on every split step', () => {
     expect(runOps({}, ops).verdict).toBe('pass');
@@ -305,6 +323,13 @@ check('INV-4', () => {
     const rig = new Rig(build);
     rig.sys.trace.hook('set_external_spte', P, L2M);
     expect(rig.oracle.afterStep()).toEqual({ inv: 'INV-4', message: '2M private mapping of gfn 0x10 requested at TD build time (PAGE.ADD is 4K only)' });
+  });
+  it('fires on a DEMOTE or PROMOTE reaching the module while the TD is being built (hand-built)', () => {
+    for (const leaf of ['TDH.MEM.PAGE.DEMOTE', 'TDH.MEM.PAGE.PROMOTE'] as const) {
+      const rig = new Rig({ startPhase: 'BUILD' });
+      rig.sys.trace.seamcall(leaf, 0, L2M, -1, status('TDX_SUCCESS'), false);
+      expect(rig.oracle.afterStep()).toEqual({ inv: 'INV-4', message: `${leaf} while the TD is being built` });
+    }
   });
   it('is quiet on the correct design: the build adds 4K pages, 2M mappings come after finalize', () => {
     expect(runOps(build, [...ops, finalize, touch(0), touch(P), accept(P, '2M')]).verdict).toBe('pass');
@@ -734,6 +759,25 @@ check('INV-13', () => {
     const r = runOps({ guardsOff: ['G7b'] }, [touch(0), accept(3, '4K')]);
     expect(r.signature).toBe('INV-13@accept');
     expect(r.failure!.message).toBe('split cache enqueue without prealloc_split_cache_lock');
+  });
+  it('fires on a split-cache underflow, and on a dequeue without prealloc_split_cache_lock (hand-built)', () => {
+    const rig = new Rig();
+    rig.sys.trace.hook('split_cache_dequeue', 2, L2M);
+    expect(rig.oracle.afterStep()).toEqual({ inv: 'INV-13', message: 'split cache underflow: dequeue of 2 pages from 0' });
+    const rig2 = new Rig();
+    const k2 = rig2.sys.kvm;
+    k2.splitCache.push(1, 2);
+    k2.splitCacheCheckedAt = k2.mmuReleases; // checked under this hold of mmu_lock
+    k2.splitCacheLocked = false;
+    rig2.sys.trace.hook('split_cache_dequeue', 2, L2M);
+    expect(rig2.oracle.afterStep()).toEqual({ inv: 'INV-13', message: 'split cache dequeued without prealloc_split_cache_lock' });
+    const rig3 = new Rig();
+    const k3 = rig3.sys.kvm;
+    k3.splitCache.push(1, 2);
+    k3.splitCacheCheckedAt = k3.mmuReleases;
+    k3.splitCacheLocked = true;
+    rig3.sys.trace.hook('split_cache_dequeue', 2, L2M);
+    expect(rig3.oracle.afterStep(), 'the same dequeue done right').toBeNull();
   });
   it('is quiet on the correct design, for splits by conversion and by ACCEPT level', () => {
     expect(runOps({}, ops).verdict).toBe('pass');
