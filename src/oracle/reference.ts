@@ -43,8 +43,8 @@ export class Reference {
   /** The memslot was deleted: no gfn reaches guest_memfd any more. */
   slotDeleted = false;
   /**
-   * A truncated folio held a HWPoisoned page, so it was leaked rather than freed (memory_failure keeps
-   * poisoned memory out of every pool): from then on a folio allocation may find the pool empty.
+   * A truncated folio held a HWPoisoned page, was pinned, or was still held by a dead VM's S-EPT, so it was
+   * leaked rather than freed: from then on a folio allocation may find the pool empty.
    */
   private poolShort = false;
   /** Conversions that failed after zapping accepted pages: the open v3 question (BUG-19, INV-31 desired form). */
@@ -145,7 +145,7 @@ export class Reference {
         return retOf(out) === 0 ? null : `destroy: expected 0, got ${retOf(out)}`;
       case 'hostMap':
       case 'pin':
-        return this.hostRef(op.op, op.gfn, retOf(out));
+        return this.hostRef(op.op, op.gfn, retOf(out), ctx);
       case 'hostUnmap':
       case 'unpin': {
         const counts = op.op === 'hostUnmap' ? this.hostMaps : this.pins;
@@ -354,7 +354,8 @@ export class Reference {
       if (!huge || (lo >= start && hi <= end && (lo + sh) % n === 0)) {
         // the folio is truncated: a later fault gets a fresh page
         this.lose(g);
-        if (this.poison[g] !== NO) this.poolShort = true;
+        // truncation leaks a folio that is poisoned, pinned, or still held by the S-EPT of a dead VM
+        if (this.poison[g] !== NO || this.pins[g] > 0 || ctx.vmDead) this.poolShort = true;
         this.poison[g] = NO;
         this.hostMaps[g] = 0;
         this.pins[g] = 0;
@@ -395,12 +396,13 @@ export class Reference {
     return null;
   }
 
-  private hostRef(kind: 'hostMap' | 'pin', g: number, ret: number): string | null {
+  private hostRef(kind: 'hostMap' | 'pin', g: number, ret: number, ctx: RefContext): string | null {
     const where = `${kind}(0x${g.toString(16)})`;
     if (!this.inSlot(g) || this.design.vmMemoryAttributes) return ret === -EINVAL ? null : `${where}: outside the memslot or no guest_memfd shared memory, expected ${-EINVAL}, got ${ret}`;
     if (this.private[g]) return ret === -EFAULT ? null : `${where}: a private page must not be mapped by the host, expected ${-EFAULT}, got ${ret}`;
     if (this.poison[g] === POISONED) return ret === -EHWPOISON ? null : `${where}: HWPoisoned, expected ${-EHWPOISON}, got ${ret}`;
     if (this.poison[g] === MAYBE && ret === -EHWPOISON) return null;
+    if (ret === -ENOMEM && this.allocMayFail(ctx)) return null; // the fault that backs the mapping found no folio
     if (ret !== 0) return `${where}: expected 0, got ${ret}`;
     (kind === 'hostMap' ? this.hostMaps : this.pins)[g]++;
     return null;
