@@ -53,7 +53,7 @@ function onInterrupt(abort: () => void): () => void {
 function printHuman(s: CampaignSummary, o: FuzzOptions): void {
   const out: string[] = [];
   const stop = s.interrupted ? ' (interrupted; every failure found so far was minimised and saved)' : '';
-  out.push(`tdxfuzz fuzz: seed ${s.seed}, ${s.workers} workers, design ${formatDesign(s.design)}, guards off: ${formatGuardsOff(s.design)}`);
+  out.push(`tdxfuzz fuzz: seed ${s.seed}, ${s.workers} worker${s.workers === 1 ? '' : 's'}, design ${formatDesign(s.design)}, guards off: ${formatGuardsOff(s.design)}`);
   out.push(
     `ran ${s.cases} cases (${s.ops} ops) in ${formatElapsed(s.elapsedMs)}: ${formatCount(s.casesPerSec)} cases/s, ${formatCount(s.opsPerSec)} ops/s${stop}`,
   );

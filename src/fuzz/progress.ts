@@ -59,7 +59,7 @@ function statusText(s: ProgressSnapshot): string {
     `${formatCount(s.opsPerSec)} ops/s`,
     `${s.uniqueFailures} unique failures (${s.failures} failing cases)`,
     `corpus +${s.corpusAdded}`,
-    `${s.workers} workers`,
+    `${s.workers} worker${s.workers === 1 ? '' : 's'}`,
   ].join(' | ') + (s.stopping ? ' | stopping: finishing work in flight' : '');
 }
 
