@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { type Command, Option } from 'commander';
 import { CAMPAIGN_DEFAULTS, type Design, parseGuardList } from '../model/config.js';
 import { type CampaignSummary, runCampaign } from '../fuzz/coordinator.js';
-import { formatCount, formatElapsed } from '../fuzz/progress.js';
+import { formatCount, formatElapsed, formatWorkers } from '../fuzz/progress.js';
 import { checkDirOption, EXIT_FOUND, EXIT_OK, loadDesignConfig, parseCases, parseDuration, parseGuardOption, parseSeed, parseWorkers } from './common.js';
 import { displayPath, formatDesign, formatGuardsOff, shellQuote } from './format.js';
 
@@ -53,7 +53,7 @@ function onInterrupt(abort: () => void): () => void {
 function printHuman(s: CampaignSummary, o: FuzzOptions): void {
   const out: string[] = [];
   const stop = s.interrupted ? ' (interrupted; every failure found so far was minimised and saved)' : '';
-  out.push(`tdxfuzz fuzz: seed ${s.seed}, ${s.workers} worker${s.workers === 1 ? '' : 's'}, design ${formatDesign(s.design)}, guards off: ${formatGuardsOff(s.design)}`);
+  out.push(`tdxfuzz fuzz: seed ${s.seed}, ${formatWorkers(s.workers)}, design ${formatDesign(s.design)}, guards off: ${formatGuardsOff(s.design)}`);
   out.push(
     `ran ${s.cases} cases (${s.ops} ops) in ${formatElapsed(s.elapsedMs)}: ${formatCount(s.casesPerSec)} cases/s, ${formatCount(s.opsPerSec)} ops/s${stop}`,
   );

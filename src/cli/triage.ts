@@ -1,5 +1,5 @@
 // tdxfuzz triage: the table of unique failures saved by campaigns.
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { faultsOf } from '../fuzz/case.js';
 import { CrashStore } from '../fuzz/store.js';
@@ -22,8 +22,9 @@ function table(rows: Row[]): string {
 }
 
 function triage(dir: string): void {
-  if (!existsSync(dir)) throw new UsageError(`${dir}: no such directory (a campaign creates it when it saves its first failure)`);
-  if (!statSync(dir).isDirectory()) throw new UsageError(`${dir}: not a directory (triage reads a crashes/ directory; use \`tdxfuzz show ${dir}\` for one case)`);
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (st === undefined) throw new UsageError(`${dir}: no such directory (a campaign creates it when it saves its first failure)`);
+  if (!st.isDirectory()) throw new UsageError(`${dir}: not a directory (triage reads a crashes/ directory; use \`tdxfuzz show ${dir}\` for one case)`);
   const entries = new CrashStore(dir).list();
   const rows: Row[] = [];
   let bad = 0;

@@ -43,6 +43,11 @@ export function formatCount(n: number): string {
   return `${(n / 1e9).toFixed(1)}G`;
 }
 
+/** 1 -> "1 worker", 2 -> "2 workers". */
+export function formatWorkers(n: number): string {
+  return `${n} worker${n === 1 ? '' : 's'}`;
+}
+
 /** 850 -> "0.9s", 75_000 -> "1m15s", 5_400_000 -> "1h30m00s". */
 export function formatElapsed(ms: number): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
@@ -59,7 +64,7 @@ function statusText(s: ProgressSnapshot): string {
     `${formatCount(s.opsPerSec)} ops/s`,
     `${s.uniqueFailures} unique failures (${s.failures} failing cases)`,
     `corpus +${s.corpusAdded}`,
-    `${s.workers} worker${s.workers === 1 ? '' : 's'}`,
+    formatWorkers(s.workers),
   ].join(' | ') + (s.stopping ? ' | stopping: finishing work in flight' : '');
 }
 
