@@ -16,7 +16,7 @@ import { CAMPAIGN_DEFAULTS, type Design } from '../src/model/config.js';
 import { packageRoot, runCampaign, type CampaignOptions, type CampaignSummary } from '../src/fuzz/coordinator.js';
 import { generateCase } from '../src/fuzz/generate.js';
 import { runCase } from '../src/fuzz/run.js';
-import { BUGS, bugDesign } from './bugs.js';
+import { BUGS, bugDesign, namesBugInv } from './bugs.js';
 import { fastCheckHunt } from './fastcheck.js';
 
 const quick = process.argv.includes('--quick');
@@ -62,7 +62,7 @@ interface BugRow {
 async function bugsSection(): Promise<BugRow[]> {
   const rows: BugRow[] = [];
   for (const b of BUGS) {
-    const row: BugRow = { bug: b.bug, inv: b.inv, specOps: b.specOps, found: 0, seeds: P.seeds, ms: [], cases: [], minOps: [], namesInv: true, fc: { found: 0, ms: [], runs: [], shrunk: [], namesInv: true } };
+    const row: BugRow = { bug: b.bug, inv: b.alsoInv ? `${b.inv} or ${b.alsoInv}` : b.inv, specOps: b.specOps, found: 0, seeds: P.seeds, ms: [], cases: [], minOps: [], namesInv: true, fc: { found: 0, ms: [], runs: [], shrunk: [], namesInv: true } };
     rows.push(row);
     if (b.notMeasurable) {
       row.notMeasurable = b.notMeasurable;
@@ -78,7 +78,7 @@ async function bugsSection(): Promise<BugRow[]> {
         row.cases.push(s.firstFailure.caseIndex + 1);
         const u = s.uniqueFailures.find((x) => x.caseIndex === s.firstFailure!.caseIndex) ?? s.uniqueFailures[0];
         if (u) row.minOps.push(u.ops);
-        if (!(u?.signature ?? s.firstFailure.signature).startsWith(`${b.inv}@`)) row.namesInv = false;
+        if (!namesBugInv(b, u?.signature ?? s.firstFailure.signature)) row.namesInv = false;
       }
       log(`(d) ${b.bug} seed ${seed} (fast-check)`);
       const f = fastCheckHunt(d, seed, P.fcCapMs, !!b.perf);
@@ -87,7 +87,7 @@ async function bugsSection(): Promise<BugRow[]> {
         row.fc.ms.push(f.msToFailure);
         row.fc.runs.push(f.runsToFailure);
         row.fc.shrunk.push(f.shrunkOps);
-        if (!f.signature?.startsWith(`${b.inv}@`)) row.fc.namesInv = false;
+        if (!namesBugInv(b, f.signature)) row.fc.namesInv = false;
       }
     }
   }

@@ -59,8 +59,8 @@ const LEAVES_BY_OP: Record<Op['op'], readonly Leaf[]> = {
 
 /** Non-SEAMCALL fault sites each op kind can reach. */
 const SITES_BY_OP: Partial<Record<Op['op'], readonly FaultSite[]>> = {
-  touch: ['ALLOC', 'ALLOC', 'NON_TDX_PFN'],
-  accept: ['ALLOC', 'ALLOC', 'NON_TDX_PFN'],
+  touch: ['ALLOC', 'ALLOC', 'NON_TDX_PFN', 'NO_STRUCT_PFN'],
+  accept: ['ALLOC', 'ALLOC', 'NON_TDX_PFN', 'NO_STRUCT_PFN'],
   convert: ['ALLOC', 'FOLIO_SPLIT', 'TRANSIENT_REF'],
   punch: ['ALLOC'],
   initMemRegion: ['ALLOC'],

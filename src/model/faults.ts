@@ -3,12 +3,13 @@
 // - site faults: "the nth time this op reaches site Y, it fails": a host page allocation (-ENOMEM), a
 //   hugetlb folio split (HVO undo needs memory, 003:L436, L759), or a refcount check that sees a
 //   transient reference (002: speculative refcounts), or a guest_memfd allocation that hands out memory the
-//   TDX module cannot convert (NON_TDX_PFN, BUG-22).
+//   TDX module cannot convert (NON_TDX_PFN, BUG-22) or pfns with no struct page at all (NO_STRUCT_PFN, BUG-22's
+//   crash variant, 003:L446).
 import type { Leaf } from './tdx/leaf.js';
 import { LEAF_INDEX, LEAVES } from './tdx/leaf.js';
 import { status, type SeamStatus, type StatusName } from './tdx/status.js';
 
-export const FAULT_SITES = ['ALLOC', 'FOLIO_SPLIT', 'TRANSIENT_REF', 'NON_TDX_PFN'] as const;
+export const FAULT_SITES = ['ALLOC', 'FOLIO_SPLIT', 'TRANSIENT_REF', 'NON_TDX_PFN', 'NO_STRUCT_PFN'] as const;
 export type FaultSite = (typeof FAULT_SITES)[number];
 
 export interface SeamcallFault {

@@ -46,6 +46,8 @@ export class System {
   readonly controlPages: number[] = [];
   /** The VM and its guest_memfd are gone (the destroy op ran). */
   destroyed = false;
+  /** The host kernel oopsed (for example a NULL pointer dereference); the oracle fails the case at once. */
+  hostOops: string | null = null;
   readonly conversionOrder: ReturnType<typeof effectiveConversionOrder>;
 
   /** The one memslot: gfns [slotBase, slotEnd) map to gmem indices from gmemOffset on. */

@@ -5,8 +5,9 @@ import type { FiredFault } from '../model/faults.js';
 
 export function isTolerable(f: FiredFault): boolean {
   // -ENOMEM, a failed folio split and a transient reference are answered with errors or waits by design;
-  // non-convertible memory in guest_memfd is a host bug the design may die of (KVM_MMU_WARN_ON, 003:L651).
-  if (f.site !== null) return f.site !== 'NON_TDX_PFN';
+  // memory TDX cannot use (non-convertible, or no struct page) in guest_memfd is a host bug the design
+  // may die of (KVM_MMU_WARN_ON, 003:L651).
+  if (f.site !== null) return f.site !== 'NON_TDX_PFN' && f.site !== 'NO_STRUCT_PFN';
   if (f.status === 'TDX_INTERRUPTED_RESTARTABLE') {
     // The design only maps huge pages on modules that never return it (003:L157-160, V3-24).
     return true;

@@ -50,6 +50,7 @@ export const INVARIANTS: readonly InvariantInfo[] = [
   { id: 'INV-33', kind: 'perf', meaning: 'after a to-private conversion makes a whole huge range private again, its folios are merged back (FIXUP-3)', source: '003:L319-320, L325' },
   { id: 'PERF-2M', kind: 'perf', meaning: 'a 2M range the design should map with one 2M leaf gets a 4K table ("expected 2M" predicate: BUG-8b, BUG-17b)', source: 'model-spec.md 8; 003:L134-138, L321-324' },
   { id: 'TDX-PFN', kind: 'always', meaning: 'only TDX-convertible RAM reaches TDH.MEM.PAGE.AUG/ADD (BUG-22)', source: '003:L446, L651, L655-660' },
+  { id: 'HOST-OOPS', kind: 'always', meaning: 'the host kernel never oopses, e.g. pfn_to_page() of a pfn with no struct page (BUG-22 crash variant)', source: '003:L446, L472' },
   { id: 'VM-BUGGED', kind: 'always', meaning: 'the VM was bugged (KVM_BUG_ON/TDX_BUG_ON) although no injected fault was fatal by design', source: '000; 002; kernel-facts.md 2.1' },
   { id: 'REF-RESULT', kind: 'per-op', meaning: 'the op returned what the reference model predicts for the guest or userspace', source: 'model-spec.md 8 layer 2' },
   { id: 'REF-ACCEPT', kind: 'per-op', meaning: 'a private gfn is accepted in the S-EPT iff the guest accepted it since its last conversion', source: 'kernel-facts.md 2.6' },

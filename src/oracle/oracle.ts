@@ -190,6 +190,7 @@ export class Oracle {
   afterStep(): Violation | null {
     const sys = this.sys;
     if (this.pending) return this.pending;
+    if (sys.hostOops) return { inv: 'HOST-OOPS', message: sys.hostOops };
     const freed = this.lifetime.check(); // every free is judged at the step that made it
     if (freed) return freed;
     if (sys.touched.size === 0 && !sys.kvm.bugged) return null;

@@ -4,8 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Case } from '../../src/fuzz/case.js';
 import { generateCase } from '../../src/fuzz/generate.js';
+import { fnv1a32 } from '../../src/fuzz/hash.js';
 import { runCase, type RunOptions } from '../../src/fuzz/run.js';
 import { CAMPAIGN_DEFAULTS, type Design, resolveDesign } from '../../src/model/config.js';
+import { FAULT_SITES, isSiteFault } from '../../src/model/faults.js';
 import { OP_KINDS } from '../../src/model/ops.js';
 import { type Leaf, LEAVES } from '../../src/model/tdx/leaf.js';
 
@@ -60,6 +62,18 @@ describe(`the generator's vocabulary: campaign seed ${SEED}, first ${N} cases on
     expect(missing).toEqual(Object.keys(OTHER_DESIGNS).filter((l) => (LEAVES as readonly string[]).includes(l)));
     // nothing the trace names is outside the vocabulary
     expect([...reached.keys()].filter((l) => !(LEAVES as readonly string[]).includes(l))).toEqual([]);
+  });
+
+  it('every fault site of FAULT_SITES is generated and fires in a run', () => {
+    const generated = new Set(cases.flatMap((c) => c.ops.flatMap((o) => (o.faults ?? []).filter(isSiteFault).map((f) => f.site))));
+    expect(FAULT_SITES.filter((s) => !generated.has(s))).toEqual([]);
+    // a fired fault is a coverage feature of the case (src/fuzz/run.ts), named by faultKind()
+    const fired = new Set<string>();
+    for (let i = 0; i < N && fired.size < FAULT_SITES.length; i++) {
+      const features = new Set(runCase(cases[i]).features);
+      for (const s of FAULT_SITES) if (features.has(fnv1a32(`f:${s}@site`))) fired.add(s);
+    }
+    expect(FAULT_SITES.filter((s) => !fired.has(s))).toEqual([]);
   });
 
   for (const [leaf, { design: raw, opts }] of Object.entries(OTHER_DESIGNS)) {

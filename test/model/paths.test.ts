@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Op } from '../../src/fuzz/case.js';
 import { EEXIST, EINVAL } from '../../src/model/errno.js';
 import { PRIVATE, SHARED } from '../../src/model/gmem/gmem.js';
-import { Owner } from '../../src/model/host/phys.js';
+import { Owner, PfnKind } from '../../src/model/host/phys.js';
 import { Spte } from '../../src/model/kvm/mirror.js';
 import { PamtType } from '../../src/model/tdx/module.js';
 import { SeptState as S } from '../../src/model/tdx/sept.js';
@@ -387,6 +387,53 @@ describe('TDX_OPERAND_BUSY handling', () => {
     expect(rig.sys.kvm.bugged).toBe(true);
     expect(rig.sys.kvm.mirror.m2m[0]).toBe(Spte.NONE);
     expect(rig.sys.kvm.stats).toEqual({ pages2m: 0, pages4k: 0 });
+  });
+});
+
+describe('BUG-22: memory TDX cannot use handed out by guest_memfd (G22)', () => {
+  const bad = (site: 'NON_TDX_PFN' | 'NO_STRUCT_PFN'): Op => ({ ...touch(0), faults: [{ site, nth: 1 }] }) as Op;
+
+  for (const [site, kind] of [['NON_TDX_PFN', 'non-convertible RAM'], ['NO_STRUCT_PFN', 'a pfn with no struct page']] as const) {
+    it(`${site} (${kind}): tdx_is_convertible_pfn() refuses it before any SEAMCALL and the VM dies (KVM_MMU_WARN_ON)`, () => {
+      const rig = new Rig({}, true);
+      expect(rig.run(bad(site))).toEqual({ kind: 'touch', result: 'vm-dead' });
+      expect(rig.sys.kvm.bugged).toBe(true);
+      expect(rig.sys.hostOops).toBeNull();
+      const lines = rig.sys.trace.lines!.map((l) => l.text);
+      expect(count(lines, 'TDH.MEM.PAGE.AUG')).toBe(0);
+      expect(count(lines, 'is not TDX-convertible memory; mapping refused')).toBe(1);
+    });
+  }
+
+  it('G22 off: a no-struct-page pfn oopses in the AUG wrapper before the SEAMCALL; a 4K build-time PAGE.ADD would too', () => {
+    const rig = new Rig({ guardsOff: ['G22'] }, true);
+    rig.run(bad('NO_STRUCT_PFN'));
+    expect(rig.sys.hostOops).toMatch(/NULL pointer dereference in tdh_mem_page_aug\(\)/);
+    expect(count(rig.sys.trace.lines!.map((l) => l.text), 'TDH.MEM.PAGE.AUG(')).toBe(0);
+    const pfn = rig.sys.gmem.pfn[0];
+    expect(pfn).toBe(rig.sys.phys.noStructBlock);
+  });
+
+  it('G22 off: a non-convertible pfn reaches TDH.MEM.PAGE.AUG, which the module refuses (no oops: it has a struct page)', () => {
+    const rig = new Rig({ guardsOff: ['G22'] }, true);
+    rig.run(bad('NON_TDX_PFN'));
+    expect(rig.sys.hostOops).toBeNull();
+    expect(rig.sys.gmem.pfn[0]).toBe(rig.sys.phys.nonTdxBlock);
+    expect(count(rig.sys.trace.lines!.map((l) => l.text), 'TDH.MEM.PAGE.AUG(')).toBe(1);
+  });
+
+  it('the no-struct-page block comes after the 4K pages, so no other pfn moves, and freeing it returns it to its own block', () => {
+    const rig = new Rig();
+    const ph = rig.sys.phys;
+    expect(ph.noStructBlock).toBe(ph.smallEnd);
+    expect(ph.total).toBe(ph.smallEnd + P);
+    expect(ph.kind[ph.noStructBlock]).toBe(PfnKind.NO_STRUCT_PAGE);
+    expect(ph.kind[ph.smallEnd - 1]).toBe(PfnKind.TDX_RAM);
+    const p = ph.allocSpecialPage(PfnKind.NO_STRUCT_PAGE, Owner.GMEM, 0);
+    expect(p).toBe(ph.noStructBlock);
+    ph.free(p);
+    expect(ph.owner[p]).toBe(Owner.FREE_HUGE);
+    expect(ph.allocSmall(Owner.HOST_OTHER, 0)).toBeLessThan(ph.smallEnd);
   });
 });
 

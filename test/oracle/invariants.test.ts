@@ -932,6 +932,22 @@ check('TDX-PFN', () => {
   });
 });
 
+check('HOST-OOPS', () => {
+  const ops = [{ ...touch(0), faults: [{ site: 'NO_STRUCT_PFN', nth: 1 }] }];
+  it('fires with G22 off: the AUG wrapper calls pfn_to_page() on a pfn with no struct page (BUG-22 crash variant)', () => {
+    for (const backing of ['HUGETLB_2M', '4K']) {
+      const r = runOps({ guardsOff: ['G22'], backing }, ops);
+      expect(r.signature, backing).toBe('HOST-OOPS@touch+NO_STRUCT_PFN');
+      expect(r.failure!.message).toMatch(/^BUG: kernel NULL pointer dereference in tdh_mem_page_aug\(\): pfn_to_page\(0x[0-9a-f]+\) of a pfn with no struct page$/);
+    }
+  });
+  it('is quiet on the correct design: tdx_is_convertible_pfn() refuses the pfn, the VM dies by design, nothing oopses', () => {
+    const r = runOps({}, ops);
+    expect(r.verdict).toBe('pass');
+    expect(r.failure).toBeNull();
+  });
+});
+
 check('INV-17', () => {
   const ops = [touch(0), { ...convert(0, P, 'shared'), faults: [BUSY('TDH.MEM.RANGE.BLOCK', 1)] }];
   it('fires with G15 off: a single benign BUSY kills the VM (BUG-15)', () => {

@@ -2,7 +2,7 @@
 // kvm vm_memory_attributes=N, 003:L339), and the page allocations behind them. The memslot binds gfn g to
 // gmem index g (slot base gfn 0, gmem offset 0) in this build.
 import type { Backing, SplitPolicy } from '../config.js';
-import { type LeakWhy, Owner, type PhysMem } from '../host/phys.js';
+import { type LeakWhy, Owner, PfnKind, type PhysMem } from '../host/phys.js';
 
 export const SHARED = 0;
 export const PRIVATE = 1;
@@ -89,12 +89,13 @@ export class Gmem {
   /**
    * Allocate the folio for `index` (kvm_gmem_get_folio): one folio of the backing's size (4K, 2M or 1G). A
    * range whose attributes are mixed is restructured at once, before anything can map it [M].
-   * Returns false when the pool is empty (-ENOMEM).
+   * Returns false when the pool is empty (-ENOMEM). A `kind` other than TDX_RAM is a buggy allocator
+   * handing out memory TDX cannot use (the BUG-22 fault sites).
    */
-  allocFolio(index: number, nonTdx = false): boolean {
+  allocFolio(index: number, kind: PfnKind = PfnKind.TDX_RAM): boolean {
     if (this.backing === '4K' || (this.backing === 'THP_2M' && this.blockPartlyPopulated(index))) {
       // 4K backing, or a THP range with a hole punched in it: the hole is refilled with a small page.
-      const p = nonTdx ? this.phys.allocNonTdxPage(Owner.GMEM, index) : this.phys.allocSmall(Owner.GMEM, index);
+      const p = kind !== PfnKind.TDX_RAM ? this.phys.allocSpecialPage(kind, Owner.GMEM, index) : this.phys.allocSmall(Owner.GMEM, index);
       if (p < 0) return false;
       this.pfn[index] = p;
       this.folioHead[index] = index;
@@ -104,7 +105,7 @@ export class Gmem {
     const n = 1 << this.allocOrder;
     const base = index - (index % n);
     if (base + n > this.size) return false;
-    const block = nonTdx ? (n === this.ptrs ? this.phys.allocNonTdxHuge() : -1) : this.phys.allocHugeRun(n / this.ptrs);
+    const block = kind !== PfnKind.TDX_RAM ? (n === this.ptrs ? this.phys.allocSpecialHuge(kind) : -1) : this.phys.allocHugeRun(n / this.ptrs);
     if (block < 0) return false;
     for (let i = 0; i < n; i++) {
       this.phys.take(block + i, Owner.GMEM, base + i);

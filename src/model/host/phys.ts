@@ -42,8 +42,15 @@ export class PhysMem {
   readonly kind: Uint8Array;
   /** The non-convertible hugetlb block, handed out only through the fault site NON_TDX_PFN. */
   readonly nonTdxBlock: number;
+  /**
+   * A 2M block of pfns with no struct page (device memory behind a VM_PFNMAP-like mapping, 003:L443-446),
+   * after the small pages so that it shifts no other pfn; handed out only through the fault site NO_STRUCT_PFN.
+   */
+  readonly noStructBlock: number;
   readonly hugeBlocks: number;
   readonly smallBase: number;
+  /** One past the last page of the 4K allocator. */
+  readonly smallEnd: number;
   readonly total: number;
   /** Every free, in order: the pfn and the owner it had. The oracle reads this log from its own cursor. */
   readonly freeLog: { pfn: number; was: Owner }[] = [];
@@ -52,7 +59,9 @@ export class PhysMem {
     this.hugeBlocks = hugeBlocks;
     this.nonTdxBlock = hugeBlocks * ptrs;
     this.smallBase = (hugeBlocks + 1) * ptrs;
-    this.total = this.smallBase + smallPages;
+    this.smallEnd = this.smallBase + smallPages;
+    this.noStructBlock = this.smallEnd;
+    this.total = this.smallEnd + ptrs;
     this.owner = new Uint8Array(this.total);
     this.ownerArg = new Int32Array(this.total);
     this.content = new Int32Array(this.total);
@@ -60,7 +69,8 @@ export class PhysMem {
     this.hwpoison = new Uint8Array(this.total);
     this.kind = new Uint8Array(this.total);
     this.kind.fill(PfnKind.NON_TDX_RAM, this.nonTdxBlock, this.smallBase);
-    this.owner.fill(Owner.FREE, this.smallBase);
+    this.kind.fill(PfnKind.NO_STRUCT_PAGE, this.noStructBlock, this.total);
+    this.owner.fill(Owner.FREE, this.smallBase, this.smallEnd);
   }
 
   /**
@@ -69,7 +79,7 @@ export class PhysMem {
    */
   scribbleFree(n: number, token: number): number[] {
     const used: number[] = [];
-    for (let p = 0; p < this.total && used.length < n; p++) {
+    for (let p = 0; p < this.smallEnd && used.length < n; p++) {
       if (!this.isFree(p)) continue;
       const was = this.owner[p];
       this.owner[p] = Owner.HOST_OTHER;
@@ -80,9 +90,15 @@ export class PhysMem {
     return used;
   }
 
-  /** One page of the non-convertible block, for 4K backing. */
-  allocNonTdxPage(owner: Owner, arg: number): number {
-    for (let p = this.nonTdxBlock; p < this.smallBase; p++) {
+  /** First pfn of the special block holding memory of `kind` (NON_TDX_RAM or NO_STRUCT_PAGE). */
+  specialBlock(kind: PfnKind): number {
+    return kind === PfnKind.NO_STRUCT_PAGE ? this.noStructBlock : this.nonTdxBlock;
+  }
+
+  /** One page of a special block, for 4K backing. */
+  allocSpecialPage(kind: PfnKind, owner: Owner, arg: number): number {
+    const base = this.specialBlock(kind);
+    for (let p = base; p < base + this.ptrs; p++) {
       if (this.owner[p] === Owner.FREE_HUGE) {
         this.take(p, owner, arg);
         return p;
@@ -91,9 +107,10 @@ export class PhysMem {
     return -1;
   }
 
-  /** The non-convertible block, if free (a misconfigured or buggy allocator handing it to guest_memfd). */
-  allocNonTdxHuge(): number {
-    return this.isHugeBlockFree(this.nonTdxBlock) ? this.nonTdxBlock : -1;
+  /** A whole special block, if free (a misconfigured or buggy allocator handing it to guest_memfd). */
+  allocSpecialHuge(kind: PfnKind): number {
+    const base = this.specialBlock(kind);
+    return this.isHugeBlockFree(base) ? base : -1;
   }
 
   /** `k` consecutive free 2M blocks starting at a multiple of k (a 1G hugetlb page when k = ptrs), or -1. */
@@ -123,7 +140,7 @@ export class PhysMem {
 
   /** One 4K page from the small-page allocator, or -1. */
   allocSmall(owner: Owner, arg: number): number {
-    for (let p = this.smallBase; p < this.total; p++) {
+    for (let p = this.smallBase; p < this.smallEnd; p++) {
       if (this.owner[p] === Owner.FREE) {
         this.take(p, owner, arg);
         return p;
@@ -141,7 +158,7 @@ export class PhysMem {
   /** Return a page to the pool it came from. */
   free(pfn: number): void {
     this.freeLog.push({ pfn, was: this.owner[pfn] });
-    this.owner[pfn] = pfn < this.smallBase ? Owner.FREE_HUGE : Owner.FREE;
+    this.owner[pfn] = pfn < this.smallBase || pfn >= this.smallEnd ? Owner.FREE_HUGE : Owner.FREE;
     this.ownerArg[pfn] = 0;
   }
 

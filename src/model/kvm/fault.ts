@@ -6,7 +6,7 @@ import type { Path, System } from '../system.js';
 import { L2M, L4K, type Level } from '../tdx/leaf.js';
 import { readLock, readUnlock, writeLock, writeUnlock } from './locks.js';
 import { Spte } from './mirror.js';
-import { Owner } from '../host/phys.js';
+import { Owner, PfnKind } from '../host/phys.js';
 import { fillCache, VCPU_CACHE } from './pamt.js';
 import { RET_PF_FIXED, RET_PF_RETRY, splitCrossBoundaryLeafs, tdpMmuMapPrivate } from './tdpMmu.js';
 
@@ -98,7 +98,7 @@ export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, a
   if (!isPrivate && sys.design.vmMemoryAttributes) return yield* mapSharedUserspace(sys, gfn);
   // kvm_gmem_get_pfn(): allocate the folio on first use.
   if (gm.pfn[idx] < 0) {
-    if (!gm.allocFolio(idx, sys.inj.siteFails('NON_TDX_PFN'))) return -ENOMEM;
+    if (!gm.allocFolio(idx, folioKindFromSites(sys))) return -ENOMEM;
     sys.touch(sys.region(gfn));
     sys.trace.event(`gmem: allocate folio for index ${sys.hex(idx)} (order ${gm.orderAt(idx)})`);
     yield 'gmem-alloc-folio';
@@ -169,4 +169,11 @@ function* mapSharedUserspace(sys: System, gfn: number): Path<number> {
   k.sharedEpt[gfn] = k.sharedBacking[gfn];
   yield* readUnlock(sys);
   return RET_PF_FIXED;
+}
+
+/** What the (possibly fault-injected) guest_memfd allocator hands out: BUG-22's two bad kinds of pfn. */
+function folioKindFromSites(sys: System): PfnKind {
+  if (sys.inj.siteFails('NON_TDX_PFN')) return PfnKind.NON_TDX_RAM;
+  if (sys.inj.siteFails('NO_STRUCT_PFN')) return PfnKind.NO_STRUCT_PAGE;
+  return PfnKind.TDX_RAM;
 }

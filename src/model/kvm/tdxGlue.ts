@@ -98,7 +98,24 @@ export function* tdxSeptSetPrivateSpte(sys: System, gfn: number, level: Level, p
   return ret;
 }
 
+/**
+ * The SEAMCALL wrappers flush each page with tdx_clflush_page(pfn_to_page(pfn)) (003:L472): a pfn with no
+ * struct page there is a NULL pointer dereference, "tdx_mem_page_aug() will hit a NULL pointer deref"
+ * (003:L446). Only G22 off lets such a pfn get this far. Returns true when the host oopsed.
+ */
+function clflushOopses(sys: System, wrapper: string, pfn: number, n: number): boolean {
+  for (let i = 0; i < n; i++) {
+    if (sys.phys.kind[pfn + i] !== PfnKind.NO_STRUCT_PAGE) continue;
+    sys.hostOops = `BUG: kernel NULL pointer dereference in ${wrapper}(): pfn_to_page(${sys.hex(pfn + i)}) of a pfn with no struct page`;
+    sys.trace.event(sys.hostOops);
+    kvmVmBugged(sys, 'the vCPU task oopsed'); // nothing of this VM is usable after the oops; paths end here
+    return true;
+  }
+  return false;
+}
+
 function* tdxMemPageAug(sys: System, gfn: number, level: Level, pfn: number): Path<number> {
+  if (clflushOopses(sys, 'tdh_mem_page_aug', pfn, level === L2M ? sys.ptrs : 1)) return -EIO;
   const err = sys.tdx.tdhMemPageAug(gfn, level, pfn);
   sys.touch(sys.region(gfn));
   yield 'seamcall';
@@ -114,6 +131,7 @@ function* tdxMemPageAdd(sys: System, gfn: number, pfn: number): Path<number> {
     kvmVmBugged(sys, 'tdx_mem_page_add without a source page');
     return -EIO;
   }
+  if (clflushOopses(sys, 'tdh_mem_page_add', pfn, 1)) return -EIO;
   const err = sys.tdx.tdhMemPageAdd(gfn, pfn, src);
   sys.touch(sys.region(gfn));
   yield 'seamcall';
