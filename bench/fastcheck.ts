@@ -4,7 +4,7 @@
 // about search and shrinking, not vocabulary.
 import fc from 'fast-check';
 import type { Design } from '../src/model/config.js';
-import type { FaultSpec } from '../src/model/faults.js';
+import { FAULT_SITES, type FaultSpec } from '../src/model/faults.js';
 import type { Leaf } from '../src/model/tdx/leaf.js';
 import type { StatusName } from '../src/model/tdx/status.js';
 import type { Op } from '../src/model/ops.js';
@@ -60,7 +60,7 @@ function arbitraries(d: Design): { layout: fc.Arbitrary<Partial<Design>>; comman
     .tuple(fc.constantFrom(...leaves), fc.integer({ min: 1, max: 3 }), fc.constantFrom(...statuses))
     .map(([leaf, nth, status]) => ({ leaf, nth, status }));
   const storm = fc.constant({ leaf: 'TDH.MEM.PAGE.DEMOTE', nth: 1, status: 'TDX_INTERRUPTED_RESTARTABLE', every: true } as FaultSpec);
-  const siteFault = fc.record({ site: fc.constantFrom('ALLOC', 'FOLIO_SPLIT', 'TRANSIENT_REF', 'NON_TDX_PFN'), nth: fc.integer({ min: 1, max: 2 }) }) as fc.Arbitrary<FaultSpec>;
+  const siteFault = fc.record({ site: fc.constantFrom(...FAULT_SITES), nth: fc.integer({ min: 1, max: 2 }) }) as fc.Arbitrary<FaultSpec>;
   const faults = fc.option(fc.array(fc.oneof(seamFault, seamFault, siteFault, storm), { minLength: 1, maxLength: 2 }), { freq: 5, nil: undefined });
   const len = fc.constantFrom(1, 2, P >> 1, P, P + 1);
   const range = fc.tuple(gfn, len).map(([s, l]) => ({ start: s, end: Math.min(G, s + l) }));

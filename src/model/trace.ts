@@ -23,7 +23,9 @@ export type KvmHook =
   /** A page entered the per-VM split cache (gfn = pfn). */
   | 'split_cache_enqueue'
   /** Pages are about to leave the per-VM split cache (gfn = how many). */
-  | 'split_cache_dequeue';
+  | 'split_cache_dequeue'
+  /** The per-VM split cache is freed with the VM (gfn = how many pages it held). */
+  | 'split_cache_free';
 
 export class Trace {
   h = 0x811c9dc5;

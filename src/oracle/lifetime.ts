@@ -12,8 +12,34 @@ export class LifetimeChecker {
   private cursor = 0;
   /** UAF seen while the VM was bugged under refcount policy NONE: reported, not failed (002, INV-20). */
   readonly acceptedRisks: string[] = [];
+  /** Per pfn: it held TD private data (AUG or ADD) and the host has not been handed it since (INV-22). */
+  private readonly tdData: Uint8Array;
 
-  constructor(private readonly sys: System, private readonly uafIsFailure: boolean) {}
+  constructor(private readonly sys: System, private readonly uafIsFailure: boolean) {
+    this.tdData = new Uint8Array(sys.phys.total);
+  }
+
+  /** The TD now holds private data in pfn..pfn+n-1 (a successful PAGE.AUG or PAGE.ADD). */
+  markTdData(pfn: number, n: number): void {
+    this.tdData.fill(1, pfn, pfn + n);
+  }
+
+  /**
+   * INV-22's content clause at the moment the host can see a page that held TD data: once the TD no longer
+   * owns it (PAMT NDA), it must have been reset (tdx_quirk_reset_page). After the VM was bugged under policy
+   * NONE a failed step may have skipped the reset: that is the accepted risk, reported, not failed (002).
+   */
+  handedToHost(pfn: number, how: string): Violation | null {
+    if (!this.tdData[pfn] || this.sys.tdx.pamt[pfn] !== PamtType.NDA) return null;
+    this.tdData[pfn] = 0;
+    if (this.sys.tdx.noMoreSeamcalls || this.sys.phys.content[pfn] === 0) return null;
+    const msg = `page 0x${pfn.toString(16)} ${how} still holding the TD's data (token ${this.sys.phys.content[pfn]}): it was not reset after leaving the TD`;
+    if (this.sys.kvm.bugged && !this.uafIsFailure) {
+      this.acceptedRisks.push(`ACCEPTED-RISK INV-22: ${msg} after the VM was bugged (refcount policy NONE)`);
+      return null;
+    }
+    return { inv: 'INV-22', message: msg };
+  }
 
   /** Frees since the last call. */
   check(): Violation | null {
@@ -50,6 +76,8 @@ export class LifetimeChecker {
         }
         return { inv: 'INV-22', message: msg };
       }
+      const stale = this.handedToHost(pfn, 'freed to the host');
+      if (stale) return stale;
     }
     return null;
   }

@@ -16,7 +16,7 @@ import { Reference, UNKNOWN, YES } from './reference.js';
 import { checkHostMappings, checkPoisonedPrivateMappings } from './invariants.js';
 import { PageChecks } from './pamt.js';
 import type { FaultSite } from '../model/faults.js';
-import { attrPrivate, septLeafOf } from './view.js';
+import { attrPrivate, indexOf, septLeafOf } from './view.js';
 import { LifetimeChecker } from './lifetime.js';
 import { expect2M, unmergedFolios } from './perf.js';
 import { isIoctl } from '../model/outcome.js';
@@ -61,11 +61,26 @@ export class Oracle {
   private readonly lifetime: LifetimeChecker;
   private readonly pages: PageChecks;
 
+  /** INV-14's split-cache arithmetic, counted from KVM's hooks: pages enqueued, dequeued and freed. */
+  private splitEnq = 0;
+  private splitDeq = 0;
+  private splitFreed = 0;
+  /** INV-6: per 2M range, a mirror page table (NONLEAF) was seen there while the TD was alive. */
+  private readonly tableSeen: Uint8Array;
+  /** INV-19: TD epoch at the last successful BLOCK, per 2M range (2M leaf) and per gfn (4K leaf); 0 = none. */
+  private readonly blockEpoch2m: Int32Array;
+  private readonly blockEpoch4k: Int32Array;
+  /** INV-29: fingerprint of KVM's state when a VM ioctl began on a bugged VM. */
+  private deadStateAtOpStart = 0;
+
   constructor(private readonly sys: System) {
     this.ref = new Reference(sys.design, sys.gfns);
     this.lifetime = new LifetimeChecker(sys, uafIsFailure(sys.design));
     this.pages = new PageChecks(sys);
     this.inhibitSeen = new Uint8Array(sys.regions);
+    this.tableSeen = new Uint8Array(sys.regions);
+    this.blockEpoch2m = new Int32Array(sys.regions);
+    this.blockEpoch4k = new Int32Array(sys.gfns);
     sys.trace.observer = {
       seamcall: (leaf, gfn, level, pfn, st, forced) => this.onSeamcall(leaf, gfn, level, pfn, st, forced),
       hook: (name, gfn, level) => this.onHook(name, gfn, level),
@@ -74,8 +89,11 @@ export class Oracle {
 
   /** Rules about what KVM asks of the TDX side. */
   private onHook(name: KvmHook, gfn: number, level: number): void {
-    if (this.pending) return;
     const sys = this.sys;
+    if (name === 'split_cache_enqueue') this.splitEnq++;
+    else if (name === 'split_cache_dequeue' && sys.kvm.splitCache.length >= gfn) this.splitDeq += gfn; // an underflow takes nothing
+    else if (name === 'split_cache_free') this.splitFreed += gfn;
+    if (this.pending) return;
     if (name === 'set_external_spte' && level > L2M) {
       this.pending = { inv: 'INV-5', message: `a private mapping of gfn 0x${gfn.toString(16)} larger than 2M was requested` };
       return;
@@ -109,9 +127,25 @@ export class Oracle {
       return;
     }
     if (leaf === 'TDH.MEM.PAGE.AUG' && level === L2M) {
-      const m = hugeMappingMisfit(this.sys, gfn, pfn);
+      const m = hugeMappingMisfit(this.sys, gfn, pfn) ?? lpageDisallowed(this.sys, this.sys.region(gfn));
       if (m) this.pending = { inv: 'INV-3', message: `TDH.MEM.PAGE.AUG requested: ${m}` };
     }
+    if (leaf === 'TDH.MEM.RANGE.BLOCK' && isSuccess(st)) {
+      if (level === L2M) this.blockEpoch2m[this.sys.region(gfn)] = this.sys.tdx.epoch;
+      else this.blockEpoch4k[gfn] = this.sys.tdx.epoch;
+    }
+    // INV-19, second clause: after REMOVE no vCPU TLB may still hold the pfn (003:L228-230)
+    if (!this.pending && leaf === 'TDH.MEM.PAGE.REMOVE' && isSuccess(st) && this.sys.kvm.tdState === 'RUNNABLE') {
+      const blocked = level === L2M ? this.blockEpoch2m[this.sys.region(gfn)] : this.blockEpoch4k[gfn];
+      const stale = this.sys.kvm.vcpus.findIndex((v) => v.tlbEpoch <= blocked);
+      if (stale >= 0) {
+        this.pending = {
+          inv: 'INV-19',
+          message: `TDH.MEM.PAGE.REMOVE of gfn 0x${gfn.toString(16)} succeeded but vCPU ${stale} last flushed its TLB at epoch ${this.sys.kvm.vcpus[stale].tlbEpoch}, not after the BLOCK at epoch ${blocked}: it may still translate to the removed pfn`,
+        };
+      }
+    }
+    if ((leaf === 'TDH.MEM.PAGE.AUG' || leaf === 'TDH.MEM.PAGE.ADD') && isSuccess(st) && pfn >= 0) this.lifetime.markTdData(pfn, level === L2M ? this.sys.ptrs : 1);
     if (!this.pending && (leaf === 'TDH.MEM.PAGE.AUG' || leaf === 'TDH.MEM.PAGE.ADD') && pfn >= 0) {
       const n = level === L2M ? this.sys.ptrs : 1;
       for (let i = 0; i < n; i++) {
@@ -135,8 +169,8 @@ export class Oracle {
     if (!this.pending && leaf === 'TDH.MEM.PAGE.DEMOTE' && !this.sys.kvm.mmuLock.writer && !this.sys.design.nonBlockingResize) {
       this.pending = { inv: 'INV-12', message: 'TDH.MEM.PAGE.DEMOTE for the mirror root without mmu_lock held for write' };
     }
-    if (!this.pending && leaf === 'TDH.MEM.PAGE.DEMOTE' && isOperandBusy(st) && !forced && this.sys.kvm.waitForSeptZap) {
-      this.pending = { inv: 'INV-17', message: 'TDX_OPERAND_BUSY on the retry after every vCPU was kicked out, with no other host actor' };
+    if (!this.pending && RETRIED_AFTER_KICK.has(leaf) && isOperandBusy(st) && !forced && this.sys.kvm.waitForSeptZap) {
+      this.pending = { inv: 'INV-17', message: `${leaf} answered TDX_OPERAND_BUSY on the retry after every vCPU was kicked out, with no other host actor` };
     }
     if (!this.pending && leaf === 'TDH.MEM.PAGE.PROMOTE') {
       this.pending = { inv: 'INV-6', message: `TDH.MEM.PAGE.PROMOTE of gfn 0x${gfn.toString(16)} while the TD is active (merging is disallowed for the mirror root)` };
@@ -150,6 +184,7 @@ export class Oracle {
     this.op = op;
     this.deadAtOpStart = this.sys.kvm.bugged;
     this.firedAtOpStart = this.sys.inj.fired.length;
+    if (this.deadAtOpStart && isVmIoctl(op, this.sys)) this.deadStateAtOpStart = kvmStateFingerprint(this.sys);
   }
 
   /**
@@ -191,6 +226,11 @@ export class Oracle {
     const sys = this.sys;
     if (this.pending) return this.pending;
     if (sys.hostOops) return { inv: 'HOST-OOPS', message: sys.hostOops };
+    // INV-14: split-cache pages = enqueued - dequeued - freed, at every step
+    const inCache = this.splitEnq - this.splitDeq - this.splitFreed;
+    if (sys.kvm.splitCache.length !== inCache) {
+      return { inv: 'INV-14', message: `the split cache holds ${sys.kvm.splitCache.length} pages but ${this.splitEnq} enqueued - ${this.splitDeq} dequeued - ${this.splitFreed} freed = ${inCache}` };
+    }
     const freed = this.lifetime.check(); // every free is judged at the step that made it
     if (freed) return freed;
     if (sys.touched.size === 0 && !sys.kvm.bugged) return null;
@@ -206,9 +246,16 @@ export class Oracle {
       };
     }
     if (sys.kvm.bugged && sys.kvm.vcpus.some((v) => v.inGuest)) return { inv: 'INV-29', message: 'a vCPU entered the guest after the VM was bugged' };
+    const tdAlive = sys.tdx.hkid >= 0 && !sys.kvm.bugged;
     for (const r of sys.touched) {
       const leaf = checkLeafInvariants(sys, r);
       if (leaf) return { inv: leaf[0], message: leaf[1] };
+      // INV-6, second clause: a mirror 2M NONLEAF is never replaced by a LEAF while the TD is active (003:L377)
+      const m = sys.kvm.mirror.m2m[r];
+      if (m === Spte.NONLEAF && tdAlive) this.tableSeen[r] = 1;
+      else if (m === Spte.LEAF && this.tableSeen[r] && tdAlive) {
+        return { inv: 'INV-6', message: `the 4K page table of 2M range ${r} was replaced by a 2M leaf while the TD is active (merging is disallowed for the mirror root)` };
+      }
       const inh = sys.kvm.lpage.guestInhibit[r];
       if (inh !== this.inhibitSeen[r]) {
         if (inh === 0) return { inv: 'INV-8', message: `GUEST_INHIBIT of 2M range ${r} was cleared` };
@@ -243,6 +290,15 @@ export class Oracle {
     const sys = this.sys;
     const op = this.op!;
     const dead = sys.kvm.bugged || sys.destroyed;
+    if (op.op === 'convert' && op.to === 'shared') {
+      // INV-22: a page converted to shared is the host's to map, so it must not hold the TD's data
+      for (let g = op.start; g < op.end; g++) {
+        const idx = indexOf(sys, g);
+        const pfn = idx < 0 || attrPrivate(sys, g) ? -1 : sys.gmem.pfn[idx];
+        const stale = pfn >= 0 ? this.lifetime.handedToHost(pfn, `converted to shared at gfn 0x${g.toString(16)}`) : null;
+        if (stale) return stale;
+      }
+    }
     const freedRisks = this.lifetime.acceptedRisks.splice(0);
     if (freedRisks.length) this.notes.push(freedRisks.length === 1 ? freedRisks[0] : `${freedRisks[0]} (and ${freedRisks.length - 1} more page(s) in this op)`);
     if (op.op === 'destroy' && sys.destroyed && !this.fatalFaultSoFar()) {
@@ -258,8 +314,9 @@ export class Oracle {
       const m = unmergedFolios(sys, op.start, op.end, (g) => this.ref.private[g] === 0); // the reference still holds the old attributes
       if (m) this.perf.push({ inv: 'INV-33', message: m });
     }
-    if (this.deadAtOpStart && !sys.destroyed && isIoctl(out) && isVmIoctl(op, sys) && out.ret !== -EIO) {
-      return { inv: 'INV-29', message: `${op.op} on a bugged VM returned ${out.ret}, not -EIO` };
+    if (this.deadAtOpStart && !sys.destroyed && isIoctl(out) && isVmIoctl(op, sys)) {
+      if (out.ret !== -EIO) return { inv: 'INV-29', message: `${op.op} on a bugged VM returned ${out.ret}, not -EIO` };
+      if (kvmStateFingerprint(sys) !== this.deadStateAtOpStart) return { inv: 'INV-29', message: `${op.op} on a bugged VM changed KVM or S-EPT state although it failed with -EIO` };
     }
     const ctx = { vmDead: sys.kvm.bugged, sites: this.sitesThisOp() };
     const mismatch = this.ref.apply(op, out, ctx);
@@ -321,6 +378,33 @@ export class Oracle {
     }
     return null;
   }
+}
+
+/** The leaves KVM retries once after kicking every vCPU out (tdh_do_no_vcpus, 003:L238-240). */
+const RETRIED_AFTER_KICK: ReadonlySet<Leaf> = new Set<Leaf>(['TDH.MEM.RANGE.BLOCK', 'TDH.MEM.TRACK', 'TDH.MEM.PAGE.REMOVE', 'TDH.MEM.PAGE.DEMOTE']);
+
+/** INV-3's last clause: lpage_info allows a 2M mapping of range r when it is made (003:L172-178, L196-201). */
+function lpageDisallowed(sys: System, r: number): string | null {
+  const l = sys.kvm.lpage;
+  if (l.disallowCount[r] > 0) return `2M range ${r} has lpage_info disallow count ${l.disallowCount[r]}`;
+  if (l.guestInhibit[r]) return `2M range ${r} has GUEST_INHIBIT (the guest accepted below 2M there)`;
+  return null;
+}
+
+/** What a VM ioctl on a bugged VM may not change: mirror, S-EPT, attributes, lpage_info, statistics. */
+function kvmStateFingerprint(sys: System): number {
+  let h = 0x811c9dc5;
+  const mix = (a: ArrayLike<number>): void => {
+    for (let i = 0; i < a.length; i++) h = Math.imul(h ^ (a[i] | 0), 0x01000193);
+  };
+  const m = sys.kvm.mirror;
+  const s = sys.tdx.sept;
+  mix(m.m2m); mix(m.pfn2m); mix(m.m4k); mix(m.pfn4k);
+  mix(s.e2m); mix(s.pfn2m); mix(s.e4k); mix(s.pfn4k);
+  mix(sys.kvm.attrs); mix(sys.gmem.attr);
+  mix(sys.kvm.lpage.disallowCount); mix(sys.kvm.lpage.mixed); mix(sys.kvm.lpage.guestInhibit);
+  mix([sys.kvm.stats.pages2m, sys.kvm.stats.pages4k, sys.kvm.slotDeleted ? 1 : 0, sys.kvm.tdState === 'RUNNABLE' ? 1 : 0]);
+  return h >>> 0;
 }
 
 /** Does any private leaf remain in the S-EPT? */

@@ -38,15 +38,26 @@ class Rig {
     this.guest = new Guest(this.sys.gfns);
     this.oracle = new Oracle(this.sys);
   }
-  /** Run one op under the oracle; the first violation, or the outcome. */
-  op(op: Op): { v: Violation | null; out: OpOutcome | null } {
+  /**
+   * Run one op under the oracle; the first violation, or the outcome. `poke` (hand-built breakage) runs
+   * once, right after the path yields the step named `at` and before the oracle looks at that step.
+   */
+  op(op: Op, at?: string, poke?: () => void): { v: Violation | null; out: OpOutcome | null } {
     this.sys.inj.arm(this.i++, op.faults);
     this.sys.counters.reset();
     this.oracle.beginOp(op);
     const path = applyOp(this.sys, this.guest, op);
+    let poked = false;
     for (;;) {
       const r = path.next();
-      if (r.done) return { v: this.oracle.afterStep() ?? this.oracle.endOp(r.value), out: r.value };
+      if (!r.done && !poked && r.value === at) {
+        poked = true;
+        poke!();
+      }
+      if (r.done) {
+        if (at !== undefined) expect(poked, `step ${at} reached`).toBe(true);
+        return { v: this.oracle.afterStep() ?? this.oracle.endOp(r.value), out: r.value };
+      }
       const v = this.oracle.afterStep() ?? this.oracle.liveness();
       if (v) return { v, out: null };
     }
@@ -130,6 +141,24 @@ check('INV-2', () => {
 });
 
 check('INV-3', () => {
+  it('fires when a 2M AUG is asked for a range whose lpage_info disallows 2M: a disallow count or GUEST_INHIBIT (hand-built)', () => {
+    for (const [poke, why] of [
+      [(rig: Rig) => (rig.sys.kvm.lpage.disallowCount[1] = 1), '2M range 1 has lpage_info disallow count 1'],
+      [(rig: Rig) => (rig.sys.kvm.lpage.guestInhibit[1] = 1), '2M range 1 has GUEST_INHIBIT (the guest accepted below 2M there)'],
+    ] as const) {
+      const rig = new Rig();
+      rig.sys.kvm.mmuLock.writer = true;
+      poke(rig);
+      rig.sys.trace.seamcall('TDH.MEM.PAGE.AUG', P, L2M, 0, status('TDX_SUCCESS', 0), false);
+      expect(rig.oracle.afterStep()).toEqual({ inv: 'INV-3', message: `TDH.MEM.PAGE.AUG requested: ${why}` });
+    }
+  });
+  it('is quiet where lpage_info allows 2M: a fresh range maps 2M, and GUEST_INHIBIT keeps later maps at 4K', () => {
+    const rig = new Rig();
+    rig.ok(touch(P), accept(3, '4K'), touch(5), accept(0, '2M'), accept(P, '2M'));
+    expect(rig.sys.kvm.mirror.m2m[1]).toBe(Spte.LEAF);
+    expect(rig.sys.kvm.mirror.m2m[0]).toBe(Spte.NONLEAF);
+  });
   it('fires on a mirror 2M leaf with a misaligned pfn (check function and Oracle)', () => {
     const rig = new Rig();
     const m = rig.sys.kvm.mirror;
@@ -476,8 +505,22 @@ check('INV-22', () => {
     rig2.sys.phys.free(2);
     expect(rig2.oracle.afterStep()).toEqual({ inv: 'INV-22', message: 'page 0x2 freed to the host still PAMT REG_2M' });
   });
+  it('fires when a page that held TD data reaches the host without its reset: converted to shared, or freed by a punch (hand-built)', () => {
+    for (const [op, how] of [
+      [convert(3, 4, 'shared'), 'converted to shared at gfn 0x3'],
+      [punch(0, P), 'freed to the host'],
+    ] as const) {
+      const rig = new Rig();
+      rig.ok(accept(3, '4K'), touch(3, 7));
+      const pfn = rig.sys.tdx.sept.pfn4k[3];
+      const { v } = rig.op(op, 'quirk-reset', () => (rig.sys.phys.content[pfn] = 7)); // tdx_quirk_reset_page skipped
+      expect(v, op.op).toEqual({ inv: 'INV-22', message: `page ${hex(pfn)} ${how} still holding the TD's data (token 7): it was not reset after leaving the TD` });
+    }
+  });
   it('is quiet on the correct design: G12 leaks; zaps WBINVD before guest_memfd frees', () => {
     expect(runOps({}, ops).verdict).toBe('pass');
+    // the same page written by the guest, converted to shared (reset), written by the host, then freed
+    expect(runOps({}, [accept(3, '4K'), touch(3, 7), convert(3, 4, 'shared'), touch(3, 9), punch(0, P), destroy()]).verdict).toBe('pass');
     expect(runOps({}, [touch(0), accept(0, '2M'), touch(1, 7), convert(0, P, 'shared'), punch(0, P), accept(P, '2M'), destroy()]).verdict).toBe('pass');
   });
 });
@@ -707,6 +750,14 @@ check('INV-29', () => {
     rig.oracle.beginOp(op);
     expect(rig.oracle.endOp({ kind: 'prefault', ret: 0 })).toEqual({ inv: 'INV-29', message: 'prefault on a bugged VM returned 0, not -EIO' });
   });
+  it('fires when a VM ioctl on a bugged VM fails with -EIO but changed KVM state anyway (hand-built)', () => {
+    const rig = new Rig();
+    rig.ok(...dead);
+    const op: Op = { op: 'prefault', start: P, end: P + 1 };
+    rig.oracle.beginOp(op);
+    rig.sys.kvm.lpage.mixed[1] = 1;
+    expect(rig.oracle.endOp({ kind: 'prefault', ret: -5 })).toEqual({ inv: 'INV-29', message: 'prefault on a bugged VM changed KVM or S-EPT state although it failed with -EIO' });
+  });
   it('is quiet on the correct design: after the bug vCPUs stay out and VM ioctls return -EIO', () => {
     const rig = new Rig();
     rig.ok(...dead);
@@ -725,6 +776,15 @@ check('INV-6', () => {
     const r = runOps({ guardsOff: ['G6'] }, ops);
     expect(r.signature).toBe('INV-6@touch');
     expect(r.failure!.message).toBe('TDH.MEM.PAGE.PROMOTE of gfn 0x0 while the TD is active (merging is disallowed for the mirror root)');
+  });
+  it('fires when a mirror 4K table is replaced by a 2M leaf without PROMOTE while the TD is active (hand-built)', () => {
+    const rig = new Rig();
+    rig.ok(touch(0), accept(3, '4K'));
+    expect(rig.sys.kvm.mirror.m2m[0]).toBe(Spte.NONLEAF);
+    rig.sys.kvm.mirror.m2m[0] = Spte.LEAF;
+    rig.sys.kvm.mirror.pfn2m[0] = rig.sys.gmem.pfn[0];
+    rig.sys.touch(0);
+    expect(rig.oracle.afterStep()).toEqual({ inv: 'INV-6', message: 'the 4K page table of 2M range 0 was replaced by a 2M leaf while the TD is active (merging is disallowed for the mirror root)' });
   });
   it('is quiet on the correct design: the table stays and gfn 0 comes back at 4K', () => {
     expect(runOps({}, ops).verdict).toBe('pass');
@@ -773,10 +833,14 @@ check('INV-13', () => {
     expect(rig2.oracle.afterStep()).toEqual({ inv: 'INV-13', message: 'split cache dequeued without prealloc_split_cache_lock' });
     const rig3 = new Rig();
     const k3 = rig3.sys.kvm;
-    k3.splitCache.push(1, 2);
-    k3.splitCacheCheckedAt = k3.mmuReleases;
     k3.splitCacheLocked = true;
+    for (const p of [1, 2]) {
+      rig3.sys.trace.hook('split_cache_enqueue', p, 0);
+      k3.splitCache.push(p);
+    }
+    k3.splitCacheCheckedAt = k3.mmuReleases;
     rig3.sys.trace.hook('split_cache_dequeue', 2, L2M);
+    k3.splitCache.splice(0, 2);
     expect(rig3.oracle.afterStep(), 'the same dequeue done right').toBeNull();
   });
   it('is quiet on the correct design, for splits by conversion and by ACCEPT level', () => {
@@ -800,10 +864,25 @@ check('INV-14', () => {
     const p = rig2.sys.phys.allocSmall(Owner.PAMT_CACHE, 0); // a cache page in no cache
     expect(checkPageConservation(rig2.sys)).toEqual({ inv: 'INV-14', message: `page ${hex(p)} was lost from a PAMT cache` });
   });
+  it('fires at the step a split-cache page appears or vanishes outside enqueue, dequeue and free (enqueued - dequeued - freed)', () => {
+    const rig = new Rig();
+    rig.ok(touch(0), accept(3, '4K'), touch(P));
+    const { v } = rig.op(accept(P + 3, '4K'), 'split-cache', () => rig.sys.kvm.splitCache.push(rig.sys.phys.allocSmall(Owner.PAMT_CACHE, 1)));
+    expect(v?.inv).toBe('INV-14');
+    expect(v?.message).toMatch(/^the split cache holds (\d+) pages but \d+ enqueued - \d+ dequeued - 0 freed = \d+$/);
+    const rig2 = new Rig();
+    rig2.ok(touch(0));
+    const { v: v2 } = rig2.op(accept(3, '4K'), 'topup-split-cache', () => rig2.sys.kvm.splitCache.pop()); // a topped-up page vanishes
+    expect(v2?.inv).toBe('INV-14');
+  });
   it('is quiet through faults, splits, zaps and conversions', () => {
     const rig = new Rig();
     rig.ok(touch(0), accept(3, '4K'), convert(5, 7, 'shared'), touch(P), accept(P, '2M'), convert(P, P + 1, 'shared'), punch(0, P));
     expect(checkPageConservation(rig.sys)).toBeNull();
+    // a DEMOTE that fails after taking the guest region's pair puts it back (enqueue), and teardown frees the cache
+    const rig2 = new Rig();
+    rig2.ok(touch(0), { ...accept(3, '4K'), faults: [HARD('TDH.MEM.PAGE.DEMOTE')] }, destroy());
+    expect(rig2.sys.kvm.bugged).toBe(true);
   });
 });
 
@@ -815,6 +894,15 @@ check('INV-19', () => {
     const r2 = runOps({ guardsOff: ['G21'] }, [touch(0), accept(3, '4K')]);
     expect(r2.signature).toBe('INV-19@accept');
     expect(r2.failure!.message).toBe('TDH.MEM.PAGE.DEMOTE of gfn 0x0 without TDH.MEM.TRACK and a vCPU kick after the BLOCK');
+  });
+  it('fires when REMOVE succeeds while a vCPU missed the kick after TRACK: its TLB may still hold the pfn (hand-built)', () => {
+    const rig = new Rig();
+    rig.ok(touch(0), accept(0, '2M'));
+    const { v } = rig.op(convert(0, P, 'shared'), 'track-kick', () => (rig.sys.kvm.vcpus[0].tlbEpoch = 1));
+    expect(v).toEqual({
+      inv: 'INV-19',
+      message: 'TDH.MEM.PAGE.REMOVE of gfn 0x0 succeeded but vCPU 0 last flushed its TLB at epoch 1, not after the BLOCK at epoch 1: it may still translate to the removed pfn',
+    });
   });
   it('is quiet on the correct design', () => {
     expect(runOps({}, [touch(0), accept(0, '2M'), convert(0, P, 'shared'), touch(P), accept(P + 3, '4K'), punch(P, 2 * P)]).verdict).toBe('pass');
@@ -961,7 +1049,15 @@ check('INV-17', () => {
     rig.sys.kvm.mmuLock.writer = true; // the split runs under the write lock (INV-12 is quiet)
     rig.sys.kvm.waitForSeptZap = true;
     rig.sys.trace.seamcall('TDH.MEM.PAGE.DEMOTE', 0, L2M, -1, status('TDX_OPERAND_BUSY', 0x01), false);
-    expect(rig.oracle.afterStep()).toEqual({ inv: 'INV-17', message: 'TDX_OPERAND_BUSY on the retry after every vCPU was kicked out, with no other host actor' });
+    expect(rig.oracle.afterStep()).toEqual({ inv: 'INV-17', message: 'TDH.MEM.PAGE.DEMOTE answered TDX_OPERAND_BUSY on the retry after every vCPU was kicked out, with no other host actor' });
+    // and on BLOCK, TRACK and REMOVE, the other calls KVM retries once after the kick
+    for (const leaf of ['TDH.MEM.RANGE.BLOCK', 'TDH.MEM.TRACK', 'TDH.MEM.PAGE.REMOVE'] as const) {
+      const r = new Rig();
+      r.sys.kvm.mmuLock.writer = true;
+      r.sys.kvm.waitForSeptZap = true;
+      r.sys.trace.seamcall(leaf, 0, L2M, -1, status('TDX_OPERAND_BUSY', 0x01), false);
+      expect(r.oracle.afterStep(), leaf).toEqual({ inv: 'INV-17', message: `${leaf} answered TDX_OPERAND_BUSY on the retry after every vCPU was kicked out, with no other host actor` });
+    }
     // the same status injected, or outside the no-vCPUs window, is not INV-17's business
     const rig2 = new Rig();
     rig2.sys.kvm.mmuLock.writer = true;

@@ -109,8 +109,20 @@ export function pamtGetAtCreate(sys: System, pfn: number): boolean {
   return isSuccess(sys.tdx.tdhPhymemPamtAdd(r, pages[0], pages[1]));
 }
 
+/** Put pages a failed DEMOTE did not consume back into the split cache, under prealloc_split_cache_lock (G7b). */
+export function requeueSplitCache(sys: System, pages: readonly number[]): void {
+  const spin = sys.guard('G7b');
+  if (spin) sys.kvm.splitCacheLocked = true;
+  for (const p of pages) {
+    sys.trace.hook('split_cache_enqueue', p, 0);
+    sys.kvm.splitCache.push(p);
+  }
+  if (spin) sys.kvm.splitCacheLocked = false;
+}
+
 /** Give every cached page back to the host (VM teardown). */
 export function freeCaches(sys: System): void {
+  sys.trace.hook('split_cache_free', sys.kvm.splitCache.length, 0);
   for (const c of [sys.kvm.vcpuPamtCache, sys.kvm.splitCache]) {
     for (const p of c) sys.phys.free(p);
     c.length = 0;

@@ -6,7 +6,7 @@ import type { Path, System } from '../system.js';
 import { L2M, type Level } from '../tdx/leaf.js';
 import { formatStatus, isOperandBusy, isSuccess, type SeamStatus, status, statusIs } from '../tdx/status.js';
 import { onMapped, onRemoved, onVmBugged, onZapFailure } from './refcount.js';
-import { dequeue, SPLIT_CACHE, tdxPamtGet, tdxPamtPut, VCPU_CACHE } from './pamt.js';
+import { dequeue, requeueSplitCache, SPLIT_CACHE, tdxPamtGet, tdxPamtPut, VCPU_CACHE } from './pamt.js';
 import { Owner, PfnKind } from '../host/phys.js';
 
 /** kvm_vm_bugged(): the VM is dead; vCPUs are kicked and may not re-enter (kernel-facts.md 2.1). */
@@ -265,7 +265,7 @@ export function* tdxSeptSplitPrivateSpte(sys: System, gfn: number, newSeptPfn: n
     err = yield* tdhDoNoVcpus(sys, () => demoteLooping(sys, gfn, newSeptPfn, pair));
   }
   if (!isSuccess(err)) {
-    if (pair) sys.kvm.splitCache.push(...pair); // the module did not take them
+    if (pair) requeueSplitCache(sys, pair); // the module did not take them
     yield* tdxPamtPut(sys, newSeptPfn);
     if (shared && isOperandBusy(err)) {
       // "requires invoking tdh_mem_range_unblock(), which may also encounter BUSY errors" (003:L123-125)
