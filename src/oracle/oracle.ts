@@ -1,5 +1,6 @@
 // The oracle: runs the named invariants incrementally after each atomic step (on the 2M ranges the step
-// touched), the quiescent invariants and the reference comparison after each operation, and the
+// touched), the reference comparison after each operation with the quiescent invariants on the ranges the
+// op touched or named (all ranges every FULL_CHECK_EVERY ops and at the end of the case), and the
 // liveness watchdogs. It reads model state and never asks the model what is right (principle 4).
 import { uafIsFailure } from '../model/config.js';
 import { EIO } from '../model/errno.js';
@@ -43,6 +44,15 @@ export const WATCHDOG = {
   demoteRestarts: 1000,
 };
 
+/**
+ * Every this many ops the end-of-op checks scan every 2M range and run the whole-host scans (page
+ * conservation, DPAMT refcounts); in between they check only the ranges the op touched or named. The end
+ * of a case always checks everything (Oracle.finish). Checks at each step are not affected.
+ */
+export const FULL_CHECK_EVERY = 4;
+
+const NO_SITES: ReadonlySet<FaultSite> = new Set();
+
 export class Oracle {
   readonly ref: Reference;
   private readonly inhibitSeen: Uint8Array;
@@ -72,6 +82,9 @@ export class Oracle {
   private readonly blockEpoch4k: Int32Array;
   /** INV-29: fingerprint of KVM's state when a VM ioctl began on a bugged VM. */
   private deadStateAtOpStart = 0;
+  /** 2M ranges some step of the current op touched (for the incremental end-of-op checks). */
+  private readonly opTouched: Uint8Array;
+  private opsSinceFull = 0;
 
   constructor(private readonly sys: System) {
     this.ref = new Reference(sys.design, sys.gfns);
@@ -79,6 +92,7 @@ export class Oracle {
     this.pages = new PageChecks(sys);
     this.inhibitSeen = new Uint8Array(sys.regions);
     this.tableSeen = new Uint8Array(sys.regions);
+    this.opTouched = new Uint8Array(sys.regions);
     this.blockEpoch2m = new Int32Array(sys.regions);
     this.blockEpoch4k = new Int32Array(sys.gfns);
     sys.trace.observer = {
@@ -203,9 +217,10 @@ export class Oracle {
     return false;
   }
 
-  private sitesThisOp(): Set<FaultSite> {
-    const out = new Set<FaultSite>();
+  private sitesThisOp(): ReadonlySet<FaultSite> {
     const fired = this.sys.inj.fired;
+    if (fired.length === this.firedAtOpStart) return NO_SITES;
+    const out = new Set<FaultSite>();
     for (let k = this.firedAtOpStart; k < fired.length; k++) if (fired[k].site) out.add(fired[k].site!);
     return out;
   }
@@ -248,6 +263,7 @@ export class Oracle {
     if (sys.kvm.bugged && sys.kvm.vcpus.some((v) => v.inGuest)) return { inv: 'INV-29', message: 'a vCPU entered the guest after the VM was bugged' };
     const tdAlive = sys.tdx.hkid >= 0 && !sys.kvm.bugged;
     for (const r of sys.touched) {
+      this.opTouched[r] = 1;
       const leaf = checkLeafInvariants(sys, r);
       if (leaf) return { inv: leaf[0], message: leaf[1] };
       // INV-6, second clause: a mirror 2M NONLEAF is never replaced by a LEAF while the TD is active (003:L377)
@@ -285,7 +301,7 @@ export class Oracle {
     return null;
   }
 
-  /** After the op: reference comparison, quiescent invariants on every range. */
+  /** After the op: per-op rules, the reference comparison, then the quiescent invariants (incremental). */
   endOp(out: OpOutcome): Violation | null {
     const sys = this.sys;
     const op = this.op!;
@@ -299,8 +315,10 @@ export class Oracle {
         if (stale) return stale;
       }
     }
-    const freedRisks = this.lifetime.acceptedRisks.splice(0);
-    if (freedRisks.length) this.notes.push(freedRisks.length === 1 ? freedRisks[0] : `${freedRisks[0]} (and ${freedRisks.length - 1} more page(s) in this op)`);
+    if (this.lifetime.acceptedRisks.length) {
+      const freedRisks = this.lifetime.acceptedRisks.splice(0);
+      this.notes.push(freedRisks.length === 1 ? freedRisks[0] : `${freedRisks[0]} (and ${freedRisks.length - 1} more page(s) in this op)`);
+    }
     if (op.op === 'destroy' && sys.destroyed && !this.fatalFaultSoFar()) {
       const v = this.lifetime.checkTeardownComplete();
       if (v) return v;
@@ -320,7 +338,7 @@ export class Oracle {
     }
     const ctx = { vmDead: sys.kvm.bugged, sites: this.sitesThisOp() };
     const mismatch = this.ref.apply(op, out, ctx);
-    this.notes.push(...this.ref.knownDesignFindings.splice(0));
+    if (this.ref.knownDesignFindings.length) this.notes.push(...this.ref.knownDesignFindings.splice(0));
     if (mismatch && !dead) {
       // A fatal-by-design fault may change what the caller sees (an error instead of success); it may
       // not break the invariants checked below.
@@ -328,9 +346,40 @@ export class Oracle {
       this.notes.push(`expected after a fatal-by-design fault: ${mismatch.message}`);
     }
     if (sys.destroyed) return null;
-    const pages = this.pages.conservation() ?? (sys.kvm.bugged ? null : this.pages.dpamtRefcounts());
-    if (pages) return pages;
+    // Incremental: the ranges the op touched or named; every FULL_CHECK_EVERY ops (and at the end) all of them.
+    const scan = this.opTouched;
+    markOpRange(sys, op, scan);
+    const full = ++this.opsSinceFull >= FULL_CHECK_EVERY;
+    if (full) {
+      this.opsSinceFull = 0;
+      scan.fill(1);
+    }
+    const v = this.quiescentChecks(scan, full, op);
+    scan.fill(0);
+    return v;
+  }
+
+  /** The end of a case: everything the incremental end-of-op checks may have skipped. */
+  finish(): Violation | null {
+    if (this.sys.destroyed || this.op === null) return null;
+    this.opTouched.fill(1);
+    const v = this.quiescentChecks(this.opTouched, true, null);
+    this.opTouched.fill(0);
+    return v;
+  }
+
+  /**
+   * Quiescent invariants and the guest view over the 2M ranges marked in `scan`, plus the whole-host scans
+   * when `global`; op null = the end of the case (no op to blame a range on).
+   */
+  private quiescentChecks(scan: Uint8Array, global: boolean, op: Op | null): Violation | null {
+    const sys = this.sys;
+    if (global) {
+      const pages = this.pages.conservation() ?? (sys.kvm.bugged ? null : this.pages.dpamtRefcounts());
+      if (pages) return pages;
+    }
     for (let r = 0; r < sys.regions; r++) {
+      if (!scan[r]) continue;
       let m = checkNoTransient(sys, r);
       if (m) return { inv: 'INV-15', message: m };
       m = checkMirrorMatchesSept(sys, r);
@@ -342,23 +391,26 @@ export class Oracle {
       m = sys.kvm.slotDeleted ? null : checkMixed(sys, r);
       if (m) return { inv: 'INV-11', message: m };
     }
-    return dead || sys.kvm.slotDeleted ? null : this.checkGuestView(op);
+    return sys.kvm.bugged || sys.kvm.slotDeleted ? null : this.checkGuestView(op, scan);
   }
 
   /** Every gfn as the guest would see it now, against the reference. */
-  private checkGuestView(op: Op): Violation | null {
+  private checkGuestView(op: Op | null, scan: Uint8Array): Violation | null {
     const sys = this.sys;
     const ref = this.ref;
-    const ranged = op.op === 'convert' || op.op === 'punch' ? op : null;
+    const ranged = op !== null && (op.op === 'convert' || op.op === 'punch') ? op : null;
     for (let g = sys.design.slotBaseGfn; g < sys.gfns; g++) {
+      if (!scan[(g / sys.ptrs) | 0]) {
+        g = (((g / sys.ptrs) | 0) + 1) * sys.ptrs - 1; // skip to the next range
+        continue;
+      }
       const isPriv = attrPrivate(sys, g);
       if (isPriv !== (ref.private[g] === 1)) {
         return { inv: 'REF-ATTR', message: `gfn 0x${g.toString(16)} is ${isPriv ? 'PRIVATE' : 'SHARED'} in guest_memfd but the reference says ${isPriv ? 'SHARED' : 'PRIVATE'}` };
       }
-      if (!isPriv) continue;
+      if (!isPriv || ref.accepted[g] === UNKNOWN) continue;
       const v = septLeafOf(sys, g);
       const outside = ranged !== null && (g < ranged.start || g >= ranged.end);
-      if (ref.accepted[g] === UNKNOWN) continue;
       if (ref.accepted[g] === YES) {
         if (v.state !== SeptState.MAPPED) {
           return {
@@ -377,6 +429,27 @@ export class Oracle {
       }
     }
     return null;
+  }
+}
+
+/**
+ * Mark the 2M ranges an op names: its gfn, or its range read both as gfns and as guest_memfd indices. Ops
+ * without one (teardown, host-wide ops) and memory failure (it acts on a whole folio, up to 1G) mark all.
+ */
+function markOpRange(sys: System, op: Op, scan: Uint8Array): void {
+  const o = op as { gfn?: number; start?: number; end?: number };
+  if (op.op === 'memoryFailure' || (o.gfn === undefined && o.start === undefined)) {
+    scan.fill(1);
+  } else if (o.gfn !== undefined) {
+    if (o.gfn >= 0 && o.gfn < sys.gfns) scan[sys.region(o.gfn)] = 1;
+  } else {
+    const shift = sys.design.slotBaseGfn - sys.design.gmemOffset;
+    for (const d of shift === 0 ? [0] : [0, shift]) {
+      const lo = Math.max(0, o.start! + d);
+      const hi = Math.min(o.end! + d, sys.gfns);
+      for (let g = lo; g < hi; g += sys.ptrs) scan[sys.region(g)] = 1;
+      if (hi > lo) scan[sys.region(hi - 1)] = 1;
+    }
   }
 }
 

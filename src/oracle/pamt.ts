@@ -21,7 +21,8 @@ export class PageChecks {
     const { sys, mark } = this;
     const owner = sys.phys.owner;
     mark.fill(0);
-    for (const c of [sys.kvm.vcpuPamtCache, sys.kvm.splitCache]) {
+    for (let k = 0; k < 2; k++) {
+      const c = k === 0 ? sys.kvm.vcpuPamtCache : sys.kvm.splitCache;
       for (const p of c) {
         if (mark[p]) return { inv: 'INV-14', message: `page 0x${p.toString(16)} is in a PAMT cache twice` };
         mark[p] = IN_CACHE;
