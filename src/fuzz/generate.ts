@@ -63,8 +63,8 @@ const SITES_BY_OP: Partial<Record<Op['op'], readonly FaultSite[]>> = {
   accept: ['ALLOC', 'ALLOC', 'NON_TDX_PFN', 'NO_STRUCT_PFN'],
   convert: ['ALLOC', 'FOLIO_SPLIT', 'TRANSIENT_REF'],
   punch: ['ALLOC'],
-  initMemRegion: ['ALLOC'],
-  prefault: ['ALLOC'],
+  initMemRegion: ['ALLOC', 'ALLOC', 'NON_TDX_PFN', 'NO_STRUCT_PFN'],
+  prefault: ['ALLOC', 'ALLOC', 'NON_TDX_PFN', 'NO_STRUCT_PFN'],
 };
 
 /** Hard errors a fuzzer may inject: statuses the design does not expect (fatal by design). */

@@ -1,7 +1,7 @@
 // The oracle: runs the named invariants incrementally after each atomic step (on the 2M ranges the step
-// touched), the reference comparison after each operation with the quiescent invariants on the ranges the
-// op touched or named (all ranges every FULL_CHECK_EVERY ops and at the end of the case), and the
-// liveness watchdogs. It reads model state and never asks the model what is right (principle 4).
+// touched), the quiescent invariants on every range and the reference comparison after each operation (with
+// one actor every op end is a quiescent point), and the liveness watchdogs. It reads model state and never
+// asks the model what is right (principle 4).
 import { uafIsFailure } from '../model/config.js';
 import { EIO } from '../model/errno.js';
 import type { Op } from '../model/ops.js';
@@ -44,13 +44,6 @@ export const WATCHDOG = {
   demoteRestarts: 1000,
 };
 
-/**
- * Every this many ops the end-of-op checks scan every 2M range and run the whole-host scans (page
- * conservation, DPAMT refcounts); in between they check only the ranges the op touched or named. The end
- * of a case always checks everything (Oracle.finish). Checks at each step are not affected.
- */
-export const FULL_CHECK_EVERY = 4;
-
 const NO_SITES: ReadonlySet<FaultSite> = new Set();
 
 export class Oracle {
@@ -75,16 +68,13 @@ export class Oracle {
   private splitEnq = 0;
   private splitDeq = 0;
   private splitFreed = 0;
-  /** INV-6: per 2M range, a mirror page table (NONLEAF) was seen there while the TD was alive. */
+  /** INV-6: per 2M range, the S-EPT linked a 4K table there while the TD was alive. */
   private readonly tableSeen: Uint8Array;
   /** INV-19: TD epoch at the last successful BLOCK, per 2M range (2M leaf) and per gfn (4K leaf); 0 = none. */
   private readonly blockEpoch2m: Int32Array;
   private readonly blockEpoch4k: Int32Array;
   /** INV-29: fingerprint of KVM's state when a VM ioctl began on a bugged VM. */
   private deadStateAtOpStart = 0;
-  /** 2M ranges some step of the current op touched (for the incremental end-of-op checks). */
-  private readonly opTouched: Uint8Array;
-  private opsSinceFull = 0;
 
   constructor(private readonly sys: System) {
     this.ref = new Reference(sys.design, sys.gfns);
@@ -92,7 +82,6 @@ export class Oracle {
     this.pages = new PageChecks(sys);
     this.inhibitSeen = new Uint8Array(sys.regions);
     this.tableSeen = new Uint8Array(sys.regions);
-    this.opTouched = new Uint8Array(sys.regions);
     this.blockEpoch2m = new Int32Array(sys.regions);
     this.blockEpoch4k = new Int32Array(sys.gfns);
     sys.trace.observer = {
@@ -148,7 +137,8 @@ export class Oracle {
       if (level === L2M) this.blockEpoch2m[this.sys.region(gfn)] = this.sys.tdx.epoch;
       else this.blockEpoch4k[gfn] = this.sys.tdx.epoch;
     }
-    // INV-19, second clause: after REMOVE no vCPU TLB may still hold the pfn (003:L228-230)
+    // INV-19, second clause: after REMOVE no vCPU TLB may still hold the pfn (003:L228-230). With one actor
+    // tdxTrack always kicks, so only a hand-built test reaches this today; it guards concurrent vCPUs.
     if (!this.pending && leaf === 'TDH.MEM.PAGE.REMOVE' && isSuccess(st) && this.sys.kvm.tdState === 'RUNNABLE') {
       const blocked = level === L2M ? this.blockEpoch2m[this.sys.region(gfn)] : this.blockEpoch4k[gfn];
       const stale = this.sys.kvm.vcpus.findIndex((v) => v.tlbEpoch <= blocked);
@@ -183,6 +173,8 @@ export class Oracle {
     if (!this.pending && leaf === 'TDH.MEM.PAGE.DEMOTE' && !this.sys.kvm.mmuLock.writer && !this.sys.design.nonBlockingResize) {
       this.pending = { inv: 'INV-12', message: 'TDH.MEM.PAGE.DEMOTE for the mirror root without mmu_lock held for write' };
     }
+    // INV-17: BUSY on the retry with every vCPU out means host-side contention. The module returns BUSY only
+    // when it is injected (forced) today, so this guards a module or scheduler that makes it arise.
     if (!this.pending && RETRIED_AFTER_KICK.has(leaf) && isOperandBusy(st) && !forced && this.sys.kvm.waitForSeptZap) {
       this.pending = { inv: 'INV-17', message: `${leaf} answered TDX_OPERAND_BUSY on the retry after every vCPU was kicked out, with no other host actor` };
     }
@@ -263,14 +255,17 @@ export class Oracle {
     if (sys.kvm.bugged && sys.kvm.vcpus.some((v) => v.inGuest)) return { inv: 'INV-29', message: 'a vCPU entered the guest after the VM was bugged' };
     const tdAlive = sys.tdx.hkid >= 0 && !sys.kvm.bugged;
     for (const r of sys.touched) {
-      this.opTouched[r] = 1;
       const leaf = checkLeafInvariants(sys, r);
       if (leaf) return { inv: leaf[0], message: leaf[1] };
-      // INV-6, second clause: a mirror 2M NONLEAF is never replaced by a LEAF while the TD is active (003:L377)
-      const m = sys.kvm.mirror.m2m[r];
-      if (m === Spte.NONLEAF && tdAlive) this.tableSeen[r] = 1;
-      else if (m === Spte.LEAF && this.tableSeen[r] && tdAlive) {
-        return { inv: 'INV-6', message: `the 4K page table of 2M range ${r} was replaced by a 2M leaf while the TD is active (merging is disallowed for the mirror root)` };
+      // INV-6, second clause: once the S-EPT links a 4K table for the range, the mirror never maps it with a
+      // 2M leaf again while the TD is active (003:L377). A table only in the mirror (a split rolled back
+      // before it reached the S-EPT) does not count.
+      if (tdAlive) {
+        const e = sys.tdx.sept.e2m[r];
+        if (e === SeptState.NL_MAPPED || e === SeptState.NL_BLOCKED) this.tableSeen[r] = 1;
+        if (this.tableSeen[r] && sys.kvm.mirror.m2m[r] === Spte.LEAF) {
+          return { inv: 'INV-6', message: `the 4K page table of 2M range ${r} was replaced by a 2M leaf while the TD is active (merging is disallowed for the mirror root)` };
+        }
       }
       const inh = sys.kvm.lpage.guestInhibit[r];
       if (inh !== this.inhibitSeen[r]) {
@@ -301,13 +296,14 @@ export class Oracle {
     return null;
   }
 
-  /** After the op: per-op rules, the reference comparison, then the quiescent invariants (incremental). */
+  /** After the op: per-op rules, the reference comparison, then the quiescent invariants on every range. */
   endOp(out: OpOutcome): Violation | null {
     const sys = this.sys;
     const op = this.op!;
     const dead = sys.kvm.bugged || sys.destroyed;
-    if (op.op === 'convert' && op.to === 'shared') {
-      // INV-22: a page converted to shared is the host's to map, so it must not hold the TD's data
+    if (op.op === 'convert' && op.to === 'shared' && !sys.design.vmMemoryAttributes) {
+      // INV-22: a page converted to shared in place is the host's to map, so it must not hold the TD's data
+      // (with KVM memory attributes the shared gfn is backed by other memory and the page stays in guest_memfd)
       for (let g = op.start; g < op.end; g++) {
         const idx = indexOf(sys, g);
         const pfn = idx < 0 || attrPrivate(sys, g) ? -1 : sys.gmem.pfn[idx];
@@ -346,40 +342,9 @@ export class Oracle {
       this.notes.push(`expected after a fatal-by-design fault: ${mismatch.message}`);
     }
     if (sys.destroyed) return null;
-    // Incremental: the ranges the op touched or named; every FULL_CHECK_EVERY ops (and at the end) all of them.
-    const scan = this.opTouched;
-    markOpRange(sys, op, scan);
-    const full = ++this.opsSinceFull >= FULL_CHECK_EVERY;
-    if (full) {
-      this.opsSinceFull = 0;
-      scan.fill(1);
-    }
-    const v = this.quiescentChecks(scan, full, op);
-    scan.fill(0);
-    return v;
-  }
-
-  /** The end of a case: everything the incremental end-of-op checks may have skipped. */
-  finish(): Violation | null {
-    if (this.sys.destroyed || this.op === null) return null;
-    this.opTouched.fill(1);
-    const v = this.quiescentChecks(this.opTouched, true, null);
-    this.opTouched.fill(0);
-    return v;
-  }
-
-  /**
-   * Quiescent invariants and the guest view over the 2M ranges marked in `scan`, plus the whole-host scans
-   * when `global`; op null = the end of the case (no op to blame a range on).
-   */
-  private quiescentChecks(scan: Uint8Array, global: boolean, op: Op | null): Violation | null {
-    const sys = this.sys;
-    if (global) {
-      const pages = this.pages.conservation() ?? (sys.kvm.bugged ? null : this.pages.dpamtRefcounts());
-      if (pages) return pages;
-    }
+    const pages = this.pages.conservation() ?? (sys.kvm.bugged ? null : this.pages.dpamtRefcounts());
+    if (pages) return pages;
     for (let r = 0; r < sys.regions; r++) {
-      if (!scan[r]) continue;
       let m = checkNoTransient(sys, r);
       if (m) return { inv: 'INV-15', message: m };
       m = checkMirrorMatchesSept(sys, r);
@@ -391,19 +356,15 @@ export class Oracle {
       m = sys.kvm.slotDeleted ? null : checkMixed(sys, r);
       if (m) return { inv: 'INV-11', message: m };
     }
-    return sys.kvm.bugged || sys.kvm.slotDeleted ? null : this.checkGuestView(op, scan);
+    return dead || sys.kvm.slotDeleted ? null : this.checkGuestView(op);
   }
 
   /** Every gfn as the guest would see it now, against the reference. */
-  private checkGuestView(op: Op | null, scan: Uint8Array): Violation | null {
+  private checkGuestView(op: Op): Violation | null {
     const sys = this.sys;
     const ref = this.ref;
-    const ranged = op !== null && (op.op === 'convert' || op.op === 'punch') ? op : null;
+    const ranged = op.op === 'convert' || op.op === 'punch' ? op : null;
     for (let g = sys.design.slotBaseGfn; g < sys.gfns; g++) {
-      if (!scan[(g / sys.ptrs) | 0]) {
-        g = (((g / sys.ptrs) | 0) + 1) * sys.ptrs - 1; // skip to the next range
-        continue;
-      }
       const isPriv = attrPrivate(sys, g);
       if (isPriv !== (ref.private[g] === 1)) {
         return { inv: 'REF-ATTR', message: `gfn 0x${g.toString(16)} is ${isPriv ? 'PRIVATE' : 'SHARED'} in guest_memfd but the reference says ${isPriv ? 'SHARED' : 'PRIVATE'}` };
@@ -432,31 +393,13 @@ export class Oracle {
   }
 }
 
-/**
- * Mark the 2M ranges an op names: its gfn, or its range read both as gfns and as guest_memfd indices. Ops
- * without one (teardown, host-wide ops) and memory failure (it acts on a whole folio, up to 1G) mark all.
- */
-function markOpRange(sys: System, op: Op, scan: Uint8Array): void {
-  const o = op as { gfn?: number; start?: number; end?: number };
-  if (op.op === 'memoryFailure' || (o.gfn === undefined && o.start === undefined)) {
-    scan.fill(1);
-  } else if (o.gfn !== undefined) {
-    if (o.gfn >= 0 && o.gfn < sys.gfns) scan[sys.region(o.gfn)] = 1;
-  } else {
-    const shift = sys.design.slotBaseGfn - sys.design.gmemOffset;
-    for (const d of shift === 0 ? [0] : [0, shift]) {
-      const lo = Math.max(0, o.start! + d);
-      const hi = Math.min(o.end! + d, sys.gfns);
-      for (let g = lo; g < hi; g += sys.ptrs) scan[sys.region(g)] = 1;
-      if (hi > lo) scan[sys.region(hi - 1)] = 1;
-    }
-  }
-}
-
 /** The leaves KVM retries once after kicking every vCPU out (tdh_do_no_vcpus, 003:L238-240). */
 const RETRIED_AFTER_KICK: ReadonlySet<Leaf> = new Set<Leaf>(['TDH.MEM.RANGE.BLOCK', 'TDH.MEM.TRACK', 'TDH.MEM.PAGE.REMOVE', 'TDH.MEM.PAGE.DEMOTE']);
 
-/** INV-3's last clause: lpage_info allows a 2M mapping of range r when it is made (003:L172-178, L196-201). */
+/**
+ * INV-3's last clause: lpage_info allows a 2M mapping of range r when it is made (003:L172-178, L196-201).
+ * MIXED is left to INV-2, which names the attribute that a 2M leaf over a mixed range covers (BUG-16).
+ */
 function lpageDisallowed(sys: System, r: number): string | null {
   const l = sys.kvm.lpage;
   if (l.disallowCount[r] > 0) return `2M range ${r} has lpage_info disallow count ${l.disallowCount[r]}`;
@@ -464,7 +407,10 @@ function lpageDisallowed(sys: System, r: number): string | null {
   return null;
 }
 
-/** What a VM ioctl on a bugged VM may not change: mirror, S-EPT, attributes, lpage_info, statistics. */
+/**
+ * What a VM ioctl on a bugged VM may not change: mirror, S-EPT, PAMT, attributes, lpage_info, caches,
+ * refcounts, guest_memfd's pfns, statistics. (Today every such ioctl fails at entry; this guards the paths.)
+ */
 function kvmStateFingerprint(sys: System): number {
   let h = 0x811c9dc5;
   const mix = (a: ArrayLike<number>): void => {
@@ -476,7 +422,9 @@ function kvmStateFingerprint(sys: System): number {
   mix(s.e2m); mix(s.pfn2m); mix(s.e4k); mix(s.pfn4k);
   mix(sys.kvm.attrs); mix(sys.gmem.attr);
   mix(sys.kvm.lpage.disallowCount); mix(sys.kvm.lpage.mixed); mix(sys.kvm.lpage.guestInhibit);
-  mix([sys.kvm.stats.pages2m, sys.kvm.stats.pages4k, sys.kvm.slotDeleted ? 1 : 0, sys.kvm.tdState === 'RUNNABLE' ? 1 : 0]);
+  mix(sys.kvm.pamtRefcount); mix(sys.kvm.sharedEpt); mix(sys.kvm.vcpuPamtCache); mix(sys.kvm.splitCache);
+  mix(sys.tdx.pamt); mix(sys.gmem.pfn);
+  mix([sys.kvm.stats.pages2m, sys.kvm.stats.pages4k, sys.kvm.slotDeleted ? 1 : 0, sys.kvm.tdState === 'RUNNABLE' ? 1 : 0, sys.tdx.epoch]);
   return h >>> 0;
 }
 

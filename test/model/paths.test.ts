@@ -405,13 +405,24 @@ describe('BUG-22: memory TDX cannot use handed out by guest_memfd (G22)', () => 
     });
   }
 
-  it('G22 off: a no-struct-page pfn oopses in the AUG wrapper before the SEAMCALL; a 4K build-time PAGE.ADD would too', () => {
+  it('G22 off: a no-struct-page pfn oopses in the AUG wrapper before the SEAMCALL, and in the build-time PAGE.ADD wrapper', () => {
     const rig = new Rig({ guardsOff: ['G22'] }, true);
     rig.run(bad('NO_STRUCT_PFN'));
     expect(rig.sys.hostOops).toMatch(/NULL pointer dereference in tdh_mem_page_aug\(\)/);
     expect(count(rig.sys.trace.lines!.map((l) => l.text), 'TDH.MEM.PAGE.AUG(')).toBe(0);
-    const pfn = rig.sys.gmem.pfn[0];
-    expect(pfn).toBe(rig.sys.phys.noStructBlock);
+    expect(rig.sys.gmem.pfn[0]).toBe(rig.sys.phys.noStructBlock);
+    const build = new Rig({ guardsOff: ['G22'], startPhase: 'BUILD' }, true);
+    build.run({ ...initMem(0, 1, 5), faults: [{ site: 'NO_STRUCT_PFN', nth: 1 }] } as Op);
+    expect(build.sys.hostOops).toMatch(/NULL pointer dereference in tdh_mem_page_add\(\)/);
+    expect(count(build.sys.trace.lines!.map((l) => l.text), 'TDH.MEM.PAGE.ADD(')).toBe(0);
+  });
+
+  it('the no-struct-page block is 2M-aligned at every ptrs, so a 2M folio of it is one whole block', () => {
+    for (const ptrs of [4, 16, 512]) {
+      const ph = new Rig({ ptrs }).sys.phys;
+      expect(ph.noStructBlock % ptrs, `ptrs ${ptrs}`).toBe(0);
+      expect(ph.allocSpecialHuge(PfnKind.NO_STRUCT_PAGE)).toBe(ph.noStructBlock);
+    }
   });
 
   it('G22 off: a non-convertible pfn reaches TDH.MEM.PAGE.AUG, which the module refuses (no oops: it has a struct page)', () => {

@@ -49,7 +49,7 @@ export class PhysMem {
   readonly noStructBlock: number;
   readonly hugeBlocks: number;
   readonly smallBase: number;
-  /** One past the last page of the 4K allocator. */
+  /** One past the last page of the 4K allocator (2M-aligned: the pool is rounded up to whole 2M blocks). */
   readonly smallEnd: number;
   readonly total: number;
   /** Every free, in order: the pfn and the owner it had. The oracle reads this log from its own cursor. */
@@ -59,7 +59,7 @@ export class PhysMem {
     this.hugeBlocks = hugeBlocks;
     this.nonTdxBlock = hugeBlocks * ptrs;
     this.smallBase = (hugeBlocks + 1) * ptrs;
-    this.smallEnd = this.smallBase + smallPages;
+    this.smallEnd = this.smallBase + Math.ceil(smallPages / ptrs) * ptrs; // keeps noStructBlock 2M-aligned
     this.noStructBlock = this.smallEnd;
     this.total = this.smallEnd + ptrs;
     this.owner = new Uint8Array(this.total);

@@ -173,7 +173,9 @@ function* mapSharedUserspace(sys: System, gfn: number): Path<number> {
 
 /** What the (possibly fault-injected) guest_memfd allocator hands out: BUG-22's two bad kinds of pfn. */
 function folioKindFromSites(sys: System): PfnKind {
-  if (sys.inj.siteFails('NON_TDX_PFN')) return PfnKind.NON_TDX_RAM;
-  if (sys.inj.siteFails('NO_STRUCT_PFN')) return PfnKind.NO_STRUCT_PAGE;
-  return PfnKind.TDX_RAM;
+  // both sites are visited on every allocation, so each one's nth counts allocations
+  const nonTdx = sys.inj.siteFails('NON_TDX_PFN');
+  const noStruct = sys.inj.siteFails('NO_STRUCT_PFN');
+  if (nonTdx) return PfnKind.NON_TDX_RAM;
+  return noStruct ? PfnKind.NO_STRUCT_PAGE : PfnKind.TDX_RAM;
 }

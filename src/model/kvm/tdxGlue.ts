@@ -108,7 +108,7 @@ function clflushOopses(sys: System, wrapper: string, pfn: number, n: number): bo
     if (sys.phys.kind[pfn + i] !== PfnKind.NO_STRUCT_PAGE) continue;
     sys.hostOops = `BUG: kernel NULL pointer dereference in ${wrapper}(): pfn_to_page(${sys.hex(pfn + i)}) of a pfn with no struct page`;
     sys.trace.event(sys.hostOops);
-    kvmVmBugged(sys, 'the vCPU task oopsed'); // nothing of this VM is usable after the oops; paths end here
+    kvmVmBugged(sys, 'the vCPU task oopsed'); // nothing of this VM is usable after the oops; the path unwinds
     return true;
   }
   return false;
