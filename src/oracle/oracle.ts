@@ -118,69 +118,116 @@ export class Oracle {
     }
   }
 
-  /** Rules about the calls themselves, checked when they are made. */
+  /** Rules about the calls themselves, checked when they are made. One case per leaf: most calls need none. */
   private onSeamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus, forced: boolean): void {
-    if (leaf === 'TDH.MNG.VPFLUSHDONE') this.hkidReleaseTried = true; // after a failed release, leaking is right
-    if (leaf === 'TDH.MEM.SEPT.ADD' && isSuccess(st) && expect2M(this.sys, this.sys.region(gfn))) {
-      this.perf.push({ inv: 'PERF-2M', message: `a 4K table is linked for 2M range ${this.sys.region(gfn)}, which the design should map with one 2M leaf` });
+    switch (leaf) {
+      case 'TDH.MNG.VPFLUSHDONE':
+        this.hkidReleaseTried = true; // after a failed release, leaking is right
+        return;
+      case 'TDH.MEM.SEPT.ADD':
+        if (isSuccess(st) && expect2M(this.sys, this.sys.region(gfn))) {
+          this.perf.push({ inv: 'PERF-2M', message: `a 4K table is linked for 2M range ${this.sys.region(gfn)}, which the design should map with one 2M leaf` });
+        }
+        return;
+      case 'TDH.MNG.KEY.FREEID':
+        if (!this.pending && isSuccess(st) && !this.sys.kvm.bugged && septHasLeaves(this.sys)) {
+          this.pending = { inv: 'INV-27', message: 'HKID released while guest pages are still mapped in the S-EPT' };
+        }
+        return;
+      case 'TDH.MEM.PAGE.AUG':
+      case 'TDH.MEM.PAGE.ADD':
+        this.onMapCall(leaf, gfn, level, pfn, st);
+        return;
+      case 'TDH.MEM.RANGE.BLOCK':
+        if (isSuccess(st)) {
+          if (level === L2M) this.blockEpoch2m[this.sys.region(gfn)] = this.sys.tdx.epoch;
+          else this.blockEpoch4k[gfn] = this.sys.tdx.epoch;
+        }
+        this.busyAfterKick(leaf, st, forced);
+        return;
+      case 'TDH.MEM.TRACK':
+        this.busyAfterKick(leaf, st, forced);
+        return;
+      case 'TDH.MEM.PAGE.REMOVE':
+        if (!this.pending && isSuccess(st)) this.staleTlbAfterRemove(gfn, level);
+        this.untrackedRemoval(leaf, gfn, st, forced);
+        this.busyAfterKick(leaf, st, forced);
+        return;
+      case 'TDH.MEM.PAGE.DEMOTE':
+        this.untrackedRemoval(leaf, gfn, st, forced);
+        if (!this.pending && this.sys.kvm.tdState !== 'RUNNABLE') this.pending = { inv: 'INV-4', message: `${leaf} while the TD is being built` };
+        if (!this.pending && !this.sys.kvm.mmuLock.writer && !this.sys.design.nonBlockingResize) {
+          this.pending = { inv: 'INV-12', message: 'TDH.MEM.PAGE.DEMOTE for the mirror root without mmu_lock held for write' };
+        }
+        this.busyAfterKick(leaf, st, forced);
+        return;
+      case 'TDH.MEM.PAGE.PROMOTE':
+        if (!this.pending && this.sys.kvm.tdState !== 'RUNNABLE') this.pending = { inv: 'INV-4', message: `${leaf} while the TD is being built` };
+        if (!this.pending) {
+          this.pending = { inv: 'INV-6', message: `TDH.MEM.PAGE.PROMOTE of gfn 0x${gfn.toString(16)} while the TD is active (merging is disallowed for the mirror root)` };
+        }
+        return;
+      default:
+        return;
     }
+  }
+
+  /** PAGE.AUG and PAGE.ADD: INV-3 for a 2M AUG, TDX-PFN, INV-30; pages that now hold TD data (INV-22). */
+  private onMapCall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus): void {
+    const sys = this.sys;
+    const n = level === L2M ? sys.ptrs : 1;
+    if (isSuccess(st) && pfn >= 0) this.lifetime.markTdData(pfn, n);
     if (this.pending) return;
-    if (leaf === 'TDH.MNG.KEY.FREEID' && isSuccess(st) && !this.sys.kvm.bugged && septHasLeaves(this.sys)) {
-      this.pending = { inv: 'INV-27', message: 'HKID released while guest pages are still mapped in the S-EPT' };
-      return;
-    }
     if (leaf === 'TDH.MEM.PAGE.AUG' && level === L2M) {
-      const m = hugeMappingMisfit(this.sys, gfn, pfn) ?? lpageDisallowed(this.sys, this.sys.region(gfn));
-      if (m) this.pending = { inv: 'INV-3', message: `TDH.MEM.PAGE.AUG requested: ${m}` };
-    }
-    if (leaf === 'TDH.MEM.RANGE.BLOCK' && isSuccess(st)) {
-      if (level === L2M) this.blockEpoch2m[this.sys.region(gfn)] = this.sys.tdx.epoch;
-      else this.blockEpoch4k[gfn] = this.sys.tdx.epoch;
-    }
-    // INV-19, second clause: after REMOVE no vCPU TLB may still hold the pfn (003:L228-230). With one actor
-    // tdxTrack always kicks, so only a hand-built test reaches this today; it guards concurrent vCPUs.
-    if (!this.pending && leaf === 'TDH.MEM.PAGE.REMOVE' && isSuccess(st) && this.sys.kvm.tdState === 'RUNNABLE') {
-      const blocked = level === L2M ? this.blockEpoch2m[this.sys.region(gfn)] : this.blockEpoch4k[gfn];
-      const stale = this.sys.kvm.vcpus.findIndex((v) => v.tlbEpoch <= blocked);
-      if (stale >= 0) {
-        this.pending = {
-          inv: 'INV-19',
-          message: `TDH.MEM.PAGE.REMOVE of gfn 0x${gfn.toString(16)} succeeded but vCPU ${stale} last flushed its TLB at epoch ${this.sys.kvm.vcpus[stale].tlbEpoch}, not after the BLOCK at epoch ${blocked}: it may still translate to the removed pfn`,
-        };
+      const m = hugeMappingMisfit(sys, gfn, pfn) ?? lpageDisallowed(sys, sys.region(gfn));
+      if (m) {
+        this.pending = { inv: 'INV-3', message: `TDH.MEM.PAGE.AUG requested: ${m}` };
+        return;
       }
     }
-    if ((leaf === 'TDH.MEM.PAGE.AUG' || leaf === 'TDH.MEM.PAGE.ADD') && isSuccess(st) && pfn >= 0) this.lifetime.markTdData(pfn, level === L2M ? this.sys.ptrs : 1);
-    if (!this.pending && (leaf === 'TDH.MEM.PAGE.AUG' || leaf === 'TDH.MEM.PAGE.ADD') && pfn >= 0) {
-      const n = level === L2M ? this.sys.ptrs : 1;
+    if (pfn >= 0) {
       for (let i = 0; i < n; i++) {
-        if (this.sys.phys.kind[pfn + i] !== PfnKind.TDX_RAM) {
-          this.pending = { inv: 'TDX-PFN', message: `${leaf} reached the module with ${PfnKind[this.sys.phys.kind[pfn + i]]} pfn 0x${(pfn + i).toString(16)} (BUG-22)` };
-          break;
+        if (sys.phys.kind[pfn + i] !== PfnKind.TDX_RAM) {
+          this.pending = { inv: 'TDX-PFN', message: `${leaf} reached the module with ${PfnKind[sys.phys.kind[pfn + i]]} pfn 0x${(pfn + i).toString(16)} (BUG-22)` };
+          return;
         }
       }
     }
     // INV-30, first clause: huge pages only where DEMOTE cannot be interrupted without bound (003:L35-37, L157-160)
-    if (!this.pending && leaf === 'TDH.MEM.PAGE.AUG' && level === L2M && isSuccess(st) && !this.sys.design.enhancedDemoteInterruptibility) {
+    if (leaf === 'TDH.MEM.PAGE.AUG' && level === L2M && isSuccess(st) && !sys.design.enhancedDemoteInterruptibility) {
       this.pending = { inv: 'INV-30', message: `2M leaf at gfn 0x${gfn.toString(16)} on a TDX module without ENHANCED_DEMOTE_INTERRUPTIBILITY: splitting it relies on an unbounded DEMOTE retry loop` };
     }
-    // (a TRACK that failed already bugged the VM: that REMOVE failing too is expected)
-    if (!this.pending && (leaf === 'TDH.MEM.PAGE.REMOVE' || leaf === 'TDH.MEM.PAGE.DEMOTE') && statusIs(st, 'TDX_TLB_TRACKING_NOT_DONE') && !forced && !this.sys.kvm.bugged) {
-      this.pending = { inv: 'INV-19', message: `${leaf} of gfn 0x${gfn.toString(16)} without TDH.MEM.TRACK and a vCPU kick after the BLOCK` };
-    }
-    if (!this.pending && (leaf === 'TDH.MEM.PAGE.DEMOTE' || leaf === 'TDH.MEM.PAGE.PROMOTE') && this.sys.kvm.tdState !== 'RUNNABLE') {
-      this.pending = { inv: 'INV-4', message: `${leaf} while the TD is being built` };
-    }
-    if (!this.pending && leaf === 'TDH.MEM.PAGE.DEMOTE' && !this.sys.kvm.mmuLock.writer && !this.sys.design.nonBlockingResize) {
-      this.pending = { inv: 'INV-12', message: 'TDH.MEM.PAGE.DEMOTE for the mirror root without mmu_lock held for write' };
-    }
-    // INV-17: BUSY on the retry with every vCPU out means host-side contention. The module returns BUSY only
-    // when it is injected (forced) today, so this guards a module or scheduler that makes it arise.
-    if (!this.pending && RETRIED_AFTER_KICK.has(leaf) && isOperandBusy(st) && !forced && this.sys.kvm.waitForSeptZap) {
-      this.pending = { inv: 'INV-17', message: `${leaf} answered TDX_OPERAND_BUSY on the retry after every vCPU was kicked out, with no other host actor` };
-    }
-    if (!this.pending && leaf === 'TDH.MEM.PAGE.PROMOTE') {
-      this.pending = { inv: 'INV-6', message: `TDH.MEM.PAGE.PROMOTE of gfn 0x${gfn.toString(16)} while the TD is active (merging is disallowed for the mirror root)` };
-    }
+  }
+
+  /**
+   * INV-19, second clause: after REMOVE no vCPU TLB may still hold the pfn (003:L228-230). With one actor
+   * tdxTrack always kicks, so only a hand-built test reaches this today; it guards concurrent vCPUs.
+   */
+  private staleTlbAfterRemove(gfn: number, level: Level | -1): void {
+    const sys = this.sys;
+    if (sys.kvm.tdState !== 'RUNNABLE') return;
+    const blocked = level === L2M ? this.blockEpoch2m[sys.region(gfn)] : this.blockEpoch4k[gfn];
+    const stale = sys.kvm.vcpus.findIndex((v) => v.tlbEpoch <= blocked);
+    if (stale < 0) return;
+    this.pending = {
+      inv: 'INV-19',
+      message: `TDH.MEM.PAGE.REMOVE of gfn 0x${gfn.toString(16)} succeeded but vCPU ${stale} last flushed its TLB at epoch ${sys.kvm.vcpus[stale].tlbEpoch}, not after the BLOCK at epoch ${blocked}: it may still translate to the removed pfn`,
+    };
+  }
+
+  /** INV-19, first clause: REMOVE or DEMOTE refused for want of TRACK (a TRACK that failed already bugged the VM). */
+  private untrackedRemoval(leaf: Leaf, gfn: number, st: SeamStatus, forced: boolean): void {
+    if (this.pending || forced || this.sys.kvm.bugged || !statusIs(st, 'TDX_TLB_TRACKING_NOT_DONE')) return;
+    this.pending = { inv: 'INV-19', message: `${leaf} of gfn 0x${gfn.toString(16)} without TDH.MEM.TRACK and a vCPU kick after the BLOCK` };
+  }
+
+  /**
+   * INV-17: BUSY on the retry with every vCPU out means host-side contention. The module returns BUSY only
+   * when it is injected (forced) today, so this guards a module or scheduler that makes it arise.
+   */
+  private busyAfterKick(leaf: Leaf, st: SeamStatus, forced: boolean): void {
+    if (this.pending || forced || !this.sys.kvm.waitForSeptZap || !isOperandBusy(st)) return;
+    this.pending = { inv: 'INV-17', message: `${leaf} answered TDX_OPERAND_BUSY on the retry after every vCPU was kicked out, with no other host actor` };
   }
 
   /** The VM was already bugged when the current op began. */
@@ -392,9 +439,6 @@ export class Oracle {
     return null;
   }
 }
-
-/** The leaves KVM retries once after kicking every vCPU out (tdh_do_no_vcpus, 003:L238-240). */
-const RETRIED_AFTER_KICK: ReadonlySet<Leaf> = new Set<Leaf>(['TDH.MEM.RANGE.BLOCK', 'TDH.MEM.TRACK', 'TDH.MEM.PAGE.REMOVE', 'TDH.MEM.PAGE.DEMOTE']);
 
 /**
  * INV-3's last clause: lpage_info allows a 2M mapping of range r when it is made (003:L172-178, L196-201).
