@@ -35,12 +35,14 @@ export class PageChecks {
       if (p < 0) continue;
       if (mark[p]) return { inv: 'INV-14', message: `PAMT page 0x${p.toString(16)} is in two places` };
       mark[p] = IN_PAIR;
+      if (owner[p] !== Owner.PAMT_PAIR) return { inv: 'INV-14', message: `installed PAMT page 0x${p.toString(16)} is owned by someone else` };
     }
-    for (let p = 0; p < owner.length; p++) {
-      const o = owner[p];
-      if (o === Owner.PAMT_CACHE && mark[p] !== IN_CACHE) return { inv: 'INV-14', message: `page 0x${p.toString(16)} was lost from a PAMT cache` };
-      if (o === Owner.PAMT_PAIR && mark[p] !== IN_PAIR) return { inv: 'INV-14', message: `PAMT page 0x${p.toString(16)} belongs to no installed pair` };
-      if (mark[p] === IN_PAIR && o !== Owner.PAMT_PAIR) return { inv: 'INV-14', message: `installed PAMT page 0x${p.toString(16)} is owned by someone else` };
+    // every page owned as a cache or pair page is in a cache or an installed pair (native scans: few match)
+    for (let p = owner.indexOf(Owner.PAMT_CACHE); p >= 0; p = owner.indexOf(Owner.PAMT_CACHE, p + 1)) {
+      if (mark[p] !== IN_CACHE) return { inv: 'INV-14', message: `page 0x${p.toString(16)} was lost from a PAMT cache` };
+    }
+    for (let p = owner.indexOf(Owner.PAMT_PAIR); p >= 0; p = owner.indexOf(Owner.PAMT_PAIR, p + 1)) {
+      if (mark[p] !== IN_PAIR) return { inv: 'INV-14', message: `PAMT page 0x${p.toString(16)} belongs to no installed pair` };
     }
     return null;
   }
