@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveDesign } from '../../src/model/config.js';
 import { Owner } from '../../src/model/host/phys.js';
+import { tdxTrack } from '../../src/model/kvm/tdxGlue.js';
 import { System } from '../../src/model/system.js';
 import { L2M, L4K } from '../../src/model/tdx/leaf.js';
 import { ACCESS_EPT_VIOLATION, ACCESS_VE, PamtType } from '../../src/model/tdx/module.js';
@@ -228,6 +229,35 @@ describe('TDH.MEM.TRACK', () => {
     expect(sys.tdx.epoch).toBe(e + 1);
     expectOk(sys.tdx.tdhMemTrack());
     expect(sys.tdx.epoch).toBe(e + 2);
+  });
+
+  it('a vCPU still running in an epoch before the current one -> TDX_PREVIOUS_TLB_EPOCH_BUSY, epoch unchanged', () => {
+    const sys = fresh();
+    const e = sys.tdx.epoch;
+    sys.tdx.vpEnter(0); // enters in epoch e
+    expectOk(sys.tdx.tdhMemTrack()); // e -> e+1: the vCPU is in the previous epoch now, which is allowed once
+    expectStatus(sys.tdx.tdhMemTrack(), 'TDX_PREVIOUS_TLB_EPOCH_BUSY');
+    expect(sys.tdx.epoch).toBe(e + 1);
+    sys.tdx.vpExit(0);
+    expectOk(sys.tdx.tdhMemTrack());
+    expect(sys.tdx.epoch).toBe(e + 2);
+  });
+
+  it('KVM does not retry TDX_PREVIOUS_TLB_EPOCH_BUSY (it is not OPERAND_BUSY): TDX_BUG_ON, and the kick after TRACK prevents it', () => {
+    const sys = fresh();
+    sys.tdx.vpEnter(0);
+    expectOk(sys.tdx.tdhMemTrack());
+    const path = tdxTrack(sys);
+    while (!path.next().done);
+    expect(sys.kvm.bugged).toBe(true);
+    const ok = fresh();
+    ok.tdx.vpEnter(0);
+    for (let k = 0; k < 3; k++) {
+      const p = tdxTrack(ok); // TRACK, then kickAllVcpus: the vCPU is out before the next TRACK
+      while (!p.next().done);
+      ok.tdx.vpEnter(0); // and runs again in the new epoch
+    }
+    expect(ok.kvm.bugged).toBe(false);
   });
 });
 

@@ -19,11 +19,13 @@ export class Guest {
 function enter(sys: System): boolean {
   if (sys.kvm.bugged) return false;
   sys.kvm.vcpus[0].inGuest = true;
+  sys.tdx.vpEnter(0);
   return true;
 }
 
 function exit(sys: System): void {
   sys.kvm.vcpus[0].inGuest = false;
+  sys.tdx.vpExit(0);
 }
 
 /** Guest load or store at gfn (a store writes the token `write`). */

@@ -27,10 +27,11 @@ export function tdxBugOn(sys: System, err: SeamStatus, what: string): boolean {
 
 /** kvm_make_all_cpus_request(kvm, KVM_REQ_OUTSIDE_GUEST_MODE): vCPUs leave the guest and flush. */
 export function kickAllVcpus(sys: System): void {
-  for (const v of sys.kvm.vcpus) {
+  sys.kvm.vcpus.forEach((v, i) => {
     v.inGuest = false;
     v.tlbEpoch = sys.tdx.epoch;
-  }
+    sys.tdx.vpExit(i);
+  });
 }
 
 /**

@@ -54,6 +54,8 @@ export class TdxModule {
 
   /** Installed Dynamic PAMT pair per physical 2M region: two pfns, or -1. */
   readonly pamtPair: Int32Array;
+  /** Per vCPU: the TD epoch it entered the guest in (TDH.VP.ENTER), or -1 while it is outside. */
+  private readonly vcpuEntryEpoch: number[] = [];
 
   constructor(
     readonly phys: PhysMem,
@@ -298,11 +300,26 @@ export class TdxModule {
     return this.ret(leaf, gfn, level, -1, SUCCESS);
   }
 
-  /** TDH.MEM.TRACK: advance the TD epoch (MOD-track). KVM kicks the vCPUs afterwards. */
+  /** TDH.VP.ENTER of vCPU `vcpu`: it runs in the current TD epoch until it exits. */
+  vpEnter(vcpu: number): void {
+    this.vcpuEntryEpoch[vcpu] = this.epoch;
+  }
+
+  /** The vCPU left the guest (an exit or a kick): it holds no TLB epoch any more. */
+  vpExit(vcpu: number): void {
+    this.vcpuEntryEpoch[vcpu] = -1;
+  }
+
+  /**
+   * TDH.MEM.TRACK: advance the TD epoch (MOD-track). KVM kicks the vCPUs afterwards. A vCPU still running
+   * in an epoch older than the current one (it entered before the previous TRACK and was never kicked out)
+   * makes it fail with TDX_PREVIOUS_TLB_EPOCH_BUSY (kernel-facts.md 2.3).
+   */
   tdhMemTrack(): SeamStatus {
     const leaf = 'TDH.MEM.TRACK';
     const f = this.forced(leaf, OPERAND_ID.TD_EPOCH); // epoch lock contention (MOD-track)
     if (f) return this.ret(leaf, -1, -1, -1, f, true);
+    if (this.vcpuEntryEpoch.some((e) => e >= 0 && e < this.epoch)) return this.ret(leaf, -1, -1, -1, status('TDX_PREVIOUS_TLB_EPOCH_BUSY'));
     this.epoch++;
     return this.ret(leaf, -1, -1, -1, SUCCESS);
   }
