@@ -415,6 +415,13 @@ describe('BUG-22: memory TDX cannot use handed out by guest_memfd (G22)', () => 
     build.run({ ...initMem(0, 1, 5), faults: [{ site: 'NO_STRUCT_PFN', nth: 1 }] } as Op);
     expect(build.sys.hostOops).toMatch(/NULL pointer dereference in tdh_mem_page_add\(\)/);
     expect(count(build.sys.trace.lines!.map((l) => l.text), 'TDH.MEM.PAGE.ADD(')).toBe(0);
+    // after the oops the task is gone: no SEAMCALL follows it (not even the 4K mapping's PAMT put)
+    const small = new Rig({ guardsOff: ['G22'], backing: '4K' }, true);
+    small.run(bad('NO_STRUCT_PFN'));
+    const lines = small.sys.trace.lines!.map((l) => l.text);
+    const at = lines.findIndex((l) => l.includes('NULL pointer dereference'));
+    expect(at).toBeGreaterThan(0);
+    expect(lines.slice(at + 1).filter((l) => l.startsWith('TDH.'))).toEqual([]);
   });
 
   it('the no-struct-page block is 2M-aligned at every ptrs, so a 2M folio of it is one whole block', () => {

@@ -94,7 +94,7 @@ export function* tdxSeptSetPrivateSpte(sys: System, gfn: number, level: Level, p
     }
   }
   const ret = runnable ? yield* tdxMemPageAug(sys, gfn, level, pfn) : yield* tdxMemPageAdd(sys, gfn, pfn);
-  if (ret < 0 && level !== L2M) yield* tdxPamtPut(sys, pfn);
+  if (ret < 0 && level !== L2M && !sys.hostOops) yield* tdxPamtPut(sys, pfn); // after an oops the task is gone
   if (ret === 0) onMapped(sys, gfn, level === L2M ? sys.ptrs : 1);
   return ret;
 }
