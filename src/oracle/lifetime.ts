@@ -33,12 +33,20 @@ export class LifetimeChecker {
     if (!this.tdData[pfn] || this.sys.tdx.pamt[pfn] !== PamtType.NDA) return null;
     this.tdData[pfn] = 0;
     if (this.sys.tdx.noMoreSeamcalls || this.sys.phys.content[pfn] === 0) return null;
-    const msg = `page 0x${pfn.toString(16)} ${how} still holding the TD's data (token ${this.sys.phys.content[pfn]}): it was not reset after leaving the TD`;
+    return this.failOrRisk('INV-22', `page 0x${pfn.toString(16)} ${how} still holding the TD's data (token ${this.sys.phys.content[pfn]}): it was not reset after leaving the TD`);
+  }
+
+  /**
+   * A page the TD may still use reached the host. Once the VM is bugged under refcount policy NONE that is
+   * the accepted window ("a private page mapped in the S-EPT could be reallocated", 002): recorded as a risk
+   * and null; otherwise the violation.
+   */
+  private failOrRisk(inv: string, msg: string): Violation | null {
     if (this.sys.kvm.bugged && !this.uafIsFailure) {
-      this.acceptedRisks.push(`ACCEPTED-RISK INV-22: ${msg} after the VM was bugged (refcount policy NONE)`);
+      this.acceptedRisks.push(`ACCEPTED-RISK ${inv}: ${msg} after the VM was bugged (refcount policy NONE)`);
       return null;
     }
-    return { inv: 'INV-22', message: msg };
+    return { inv, message: msg };
   }
 
   /** Frees since the last call. */
@@ -59,22 +67,15 @@ export class LifetimeChecker {
         return { inv: 'INV-7', message: `S-EPT page ${hex} freed to the host while the HKID is assigned` };
       }
       if (pamt !== PamtType.NDA && tdAlive) {
-        const msg = `page ${hex} (${OWNER_NAMES[was]}) freed to the host while the live TD still owns it (PAMT ${PAMT_NAMES[pamt]}${inSept(sys, pfn) ? ', mapped in the S-EPT' : ''})`;
-        if (sys.kvm.bugged && !this.uafIsFailure) {
-          // "there is a potential window that a private page mapped in the S-EPT could be reallocated" (002)
-          this.acceptedRisks.push(`ACCEPTED-RISK INV-20: ${msg} after the VM was bugged (refcount policy NONE)`);
-          continue;
-        }
-        return { inv: 'INV-20', message: msg };
+        const v = this.failOrRisk('INV-20', `page ${hex} (${OWNER_NAMES[was]}) freed to the host while the live TD still owns it (PAMT ${PAMT_NAMES[pamt]}${inSept(sys, pfn) ? ', mapped in the S-EPT' : ''})`);
+        if (v) return v;
+        continue;
       }
       if (pamt !== PamtType.NDA || sys.phys.dirtyHkid[pfn] >= 0) {
-        const msg = `page ${hex} freed to the host ${pamt !== PamtType.NDA ? `still PAMT ${PAMT_NAMES[pamt]}` : `with cache lines of HKID ${sys.phys.dirtyHkid[pfn]}`}`;
-        if (sys.kvm.bugged && !this.uafIsFailure) {
-          // the same window: after KVM_BUG_ON nothing holds the page back from guest_memfd (002)
-          this.acceptedRisks.push(`ACCEPTED-RISK INV-22: ${msg} after the VM was bugged (refcount policy NONE)`);
-          continue;
-        }
-        return { inv: 'INV-22', message: msg };
+        // the same window: after KVM_BUG_ON nothing holds the page back from guest_memfd (002)
+        const v = this.failOrRisk('INV-22', `page ${hex} freed to the host ${pamt !== PamtType.NDA ? `still PAMT ${PAMT_NAMES[pamt]}` : `with cache lines of HKID ${sys.phys.dirtyHkid[pfn]}`}`);
+        if (v) return v;
+        continue;
       }
       const stale = this.handedToHost(pfn, 'freed to the host');
       if (stale) return stale;
