@@ -117,11 +117,15 @@ function clflushOopses(sys: System, wrapper: string, pfn: number, n: number): bo
 
 function* tdxMemPageAug(sys: System, gfn: number, level: Level, pfn: number): Path<number> {
   if (clflushOopses(sys, 'tdh_mem_page_aug', pfn, level === L2M ? sys.ptrs : 1)) return -EIO;
-  const err = sys.tdx.tdhMemPageAug(gfn, level, pfn);
+  return yield* mapCallResult(sys, gfn, sys.tdx.tdhMemPageAug(gfn, level, pfn), 'TDH.MEM.PAGE.AUG');
+}
+
+/** After PAGE.AUG or PAGE.ADD: BUSY -> -EBUSY (the fault is retried), any other error -> TDX_BUG_ON and -EIO. */
+function* mapCallResult(sys: System, gfn: number, err: SeamStatus, leaf: string): Path<number> {
   sys.touch(sys.region(gfn));
   yield 'seamcall';
   if (isOperandBusy(err)) return -EBUSY;
-  if (tdxBugOn(sys, err, 'TDH.MEM.PAGE.AUG')) return -EIO;
+  if (tdxBugOn(sys, err, leaf)) return -EIO;
   return 0;
 }
 
@@ -133,12 +137,7 @@ function* tdxMemPageAdd(sys: System, gfn: number, pfn: number): Path<number> {
     return -EIO;
   }
   if (clflushOopses(sys, 'tdh_mem_page_add', pfn, 1)) return -EIO;
-  const err = sys.tdx.tdhMemPageAdd(gfn, pfn, src);
-  sys.touch(sys.region(gfn));
-  yield 'seamcall';
-  if (isOperandBusy(err)) return -EBUSY;
-  if (tdxBugOn(sys, err, 'TDH.MEM.PAGE.ADD')) return -EIO;
-  return 0;
+  return yield* mapCallResult(sys, gfn, sys.tdx.tdhMemPageAdd(gfn, pfn, src), 'TDH.MEM.PAGE.ADD');
 }
 
 /** link_external_spt -> TDH.MEM.SEPT.ADD of a new 4K S-EPT page: BUSY -> -EBUSY, other -> TDX_BUG_ON. */
