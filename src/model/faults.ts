@@ -44,8 +44,6 @@ export interface FiredFault {
   status: string;
   /** The call was the retry made after kicking all vCPUs out (tdh_do_no_vcpus), where the design says it must succeed. */
   afterKick: boolean;
-  /** The call was made with mmu_lock held for write. */
-  underWriteLock: boolean;
 }
 
 export class FaultInjector {
@@ -55,7 +53,7 @@ export class FaultInjector {
   private opIndex = -1;
   readonly fired: FiredFault[] = [];
   /** Set by the owner so fired faults carry KVM's context (wait_for_sept_zap, lock mode). */
-  context: () => { afterKick: boolean; underWriteLock: boolean } = () => ({ afterKick: false, underWriteLock: false });
+  context: () => { afterKick: boolean } = () => ({ afterKick: false });
 
   arm(opIndex: number, faults: readonly FaultSpec[] | undefined): void {
     this.opIndex = opIndex;

@@ -77,7 +77,7 @@ export class System {
     this.gmem = new Gmem(this.phys, this.ptrs, gmemSize, design.backing, design.splitPolicy);
     this.effectiveHuge = effectiveHuge(design);
     this.conversionOrder = effectiveConversionOrder(design);
-    this.inj.context = () => ({ afterKick: this.kvm.waitForSeptZap, underWriteLock: this.kvm.mmuLock.writer });
+    this.inj.context = () => ({ afterKick: this.kvm.waitForSeptZap });
     computeDisallowLpage(this);
     this.kvm.tdState = design.startPhase;
     this.kvm.attrs.fill(PRIVATE, this.slotBase, this.slotEnd);

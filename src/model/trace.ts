@@ -2,6 +2,7 @@
 // The hash is FNV-1a style over integers and short strings, so it is identical on every machine.
 import { LEAF_INDEX, LEVEL_NAME, type Leaf, type Level } from './tdx/leaf.js';
 import { formatStatus, type SeamStatus } from './tdx/status.js';
+import type { LockMode, LockName } from './kvm/locks.js';
 
 export interface TraceLine {
   op: number;
@@ -13,6 +14,8 @@ export interface TraceObserver {
   seamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus, forced: boolean): void;
   /** KVM invoked an x86 op on the mirror root (set/remove/split external SPTE) for gfn at level. */
   hook(name: KvmHook, gfn: number, level: number): void;
+  /** A lock primitive was taken or released, by the path named. */
+  lock(name: LockName, mode: LockMode, acquire: boolean, path: string): void;
 }
 
 export type KvmHook =
@@ -25,7 +28,9 @@ export type KvmHook =
   /** Pages are about to leave the per-VM split cache (gfn = how many). */
   | 'split_cache_dequeue'
   /** The per-VM split cache is freed with the VM (gfn = how many pages it held). */
-  | 'split_cache_free';
+  | 'split_cache_free'
+  /** Step 2.1 of a split: need_topup_external_split_cache() checked the cache (gfn = pages it found short). */
+  | 'split_cache_check';
 
 export class Trace {
   h = 0x811c9dc5;
@@ -77,6 +82,11 @@ export class Trace {
 
   hook(name: KvmHook, gfn: number, level: number): void {
     if (this.observer) this.observer.hook(name, gfn, level);
+  }
+
+  /** Lock events go to the oracle only: they are not part of the hash. */
+  lock(name: LockName, mode: LockMode, acquire: boolean, path: string): void {
+    if (this.observer) this.observer.lock(name, mode, acquire, path);
   }
 
   /** A decision or event worth showing and hashing (KVM paths, gmem steps, bugs, warnings). */

@@ -19,6 +19,7 @@ import { PageChecks } from './pamt.js';
 import type { FaultSite } from '../model/faults.js';
 import { attrPrivate, indexOf, septLeafOf } from './view.js';
 import { LifetimeChecker } from './lifetime.js';
+import { LockView } from './locks.js';
 import { expect2M, unmergedFolios } from './perf.js';
 import { isIoctl } from '../model/outcome.js';
 import { isOperandBusy, isSuccess, type SeamStatus, statusIs } from '../model/tdx/status.js';
@@ -73,6 +74,10 @@ export class Oracle {
   /** INV-19: TD epoch at the last successful BLOCK, per 2M range (2M leaf) and per gfn (4K leaf); 0 = none. */
   private readonly blockEpoch2m: Int32Array;
   private readonly blockEpoch4k: Int32Array;
+  /** Who holds which lock, from the lock events alone (INV-8, INV-12, INV-13). */
+  private readonly locks = new LockView();
+  /** INV-13: mmu_lock releases seen when step 2.1 last checked the split cache, or -1. */
+  private splitCheckedAt = -1;
   /** INV-29: fingerprint of KVM's state when a VM ioctl began on a bugged VM. */
   private deadStateAtOpStart = 0;
 
@@ -87,6 +92,10 @@ export class Oracle {
     sys.trace.observer = {
       seamcall: (leaf, gfn, level, pfn, st, forced) => this.onSeamcall(leaf, gfn, level, pfn, st, forced),
       hook: (name, gfn, level) => this.onHook(name, gfn, level),
+      lock: (name, mode, acquire, path) => {
+        const bad = this.locks.onLock(name, mode, acquire, path);
+        if (bad && !this.pending) this.pending = { inv: name === 'mmu_lock' ? 'INV-12' : 'INV-13', message: bad };
+      },
     };
   }
 
@@ -108,10 +117,12 @@ export class Oracle {
       // page dequeuing in steps 3.2 and 3.4", under prealloc_split_cache_lock (003:L291-296).
       const k = sys.kvm;
       if (k.splitCache.length < gfn) this.pending = { inv: 'INV-13', message: `split cache underflow: dequeue of ${gfn} pages from ${k.splitCache.length}` };
-      else if (k.splitCacheCheckedAt !== k.mmuReleases) {
+      else if (this.splitCheckedAt !== this.locks.mmuReleases) {
         this.pending = { inv: 'INV-13', message: 'split cache dequeued after mmu_lock was dropped since the step 2.1 check' };
-      } else if (!k.splitCacheLocked) this.pending = { inv: 'INV-13', message: 'split cache dequeued without prealloc_split_cache_lock' };
-    } else if (name === 'split_cache_enqueue' && !sys.kvm.splitCacheLocked) {
+      } else if (!this.locks.splitCacheHeld) this.pending = { inv: 'INV-13', message: 'split cache dequeued without prealloc_split_cache_lock' };
+    } else if (name === 'split_cache_check') {
+      this.splitCheckedAt = this.locks.mmuReleases;
+    } else if (name === 'split_cache_enqueue' && !this.locks.splitCacheHeld) {
       this.pending = { inv: 'INV-13', message: 'split cache enqueue without prealloc_split_cache_lock' };
     } else if (name === 'reclaim_external_sp' && sys.tdx.hkid >= 0 && this.op?.op === 'destroy' && !this.hkidReleaseTried) {
       this.pending = { inv: 'INV-27', message: `teardown reclaims the S-EPT page of 2M range ${sys.region(gfn)} before the HKID is released` };
@@ -156,7 +167,7 @@ export class Oracle {
       case 'TDH.MEM.PAGE.DEMOTE':
         this.untrackedRemoval(leaf, gfn, st, forced);
         if (!this.pending && this.sys.kvm.tdState !== 'RUNNABLE') this.pending = { inv: 'INV-4', message: `${leaf} while the TD is being built` };
-        if (!this.pending && !this.sys.kvm.mmuLock.writer && !this.sys.design.nonBlockingResize) {
+        if (!this.pending && !this.locks.mmuWriter && !this.sys.design.nonBlockingResize) {
           this.pending = { inv: 'INV-12', message: 'TDH.MEM.PAGE.DEMOTE for the mirror root without mmu_lock held for write' };
         }
         this.busyAfterKick(leaf, st, forced);
@@ -264,6 +275,13 @@ export class Oracle {
     return out;
   }
 
+  private injectedThisOp(): ReadonlySet<string> {
+    const fired = this.sys.inj.fired;
+    const out = new Set<string>();
+    for (let k = this.firedAtOpStart; k < fired.length; k++) if (fired[k].leaf) out.add(`${fired[k].leaf} ${fired[k].status}`);
+    return out;
+  }
+
   private fatalFaultSoFar(): boolean {
     for (const f of this.sys.inj.fired) if (!isTolerable(f)) return true;
     return false;
@@ -300,28 +318,39 @@ export class Oracle {
       };
     }
     if (sys.kvm.bugged && sys.kvm.vcpus.some((v) => v.inGuest)) return { inv: 'INV-29', message: 'a vCPU entered the guest after the VM was bugged' };
-    const tdAlive = sys.tdx.hkid >= 0 && !sys.kvm.bugged;
     for (const r of sys.touched) {
-      const leaf = checkLeafInvariants(sys, r);
-      if (leaf) return { inv: leaf[0], message: leaf[1] };
-      // INV-6, second clause: once the S-EPT links a 4K table for the range, the mirror never maps it with a
-      // 2M leaf again while the TD is active (003:L377). A table only in the mirror (a split rolled back
-      // before it reached the S-EPT) does not count.
-      if (tdAlive) {
-        const e = sys.tdx.sept.e2m[r];
-        if (e === SeptState.NL_MAPPED || e === SeptState.NL_BLOCKED) this.tableSeen[r] = 1;
-        if (this.tableSeen[r] && sys.kvm.mirror.m2m[r] === Spte.LEAF) {
-          return { inv: 'INV-6', message: `the 4K page table of 2M range ${r} was replaced by a 2M leaf while the TD is active (merging is disallowed for the mirror root)` };
-        }
-      }
-      const inh = sys.kvm.lpage.guestInhibit[r];
-      if (inh !== this.inhibitSeen[r]) {
-        if (inh === 0) return { inv: 'INV-8', message: `GUEST_INHIBIT of 2M range ${r} was cleared` };
-        if (!sys.kvm.mmuLock.writer) return { inv: 'INV-8', message: `GUEST_INHIBIT of 2M range ${r} set without write mmu_lock` };
-        this.inhibitSeen[r] = inh;
-      }
+      const v = this.checkRange(r);
+      if (v) return v;
     }
     sys.touched.clear();
+    return null;
+  }
+
+  /**
+   * The "always" invariants of one 2M range: INV-1/2/3 on its leaves, INV-6's no-merge clause, INV-8's
+   * one-way GUEST_INHIBIT. Run on the ranges a step touched, and on every range at every op end, so a path
+   * that forgets to report what it touched cannot hide damage past the end of its op.
+   */
+  private checkRange(r: number): Violation | null {
+    const sys = this.sys;
+    const leaf = checkLeafInvariants(sys, r);
+    if (leaf) return { inv: leaf[0], message: leaf[1] };
+    // INV-6, second clause: once the S-EPT links a 4K table for the range, the mirror never maps it with a
+    // 2M leaf again while the TD is active (003:L377). A table only in the mirror (a split rolled back
+    // before it reached the S-EPT) does not count.
+    if (sys.tdx.hkid >= 0 && !sys.kvm.bugged) {
+      const e = sys.tdx.sept.e2m[r];
+      if (e === SeptState.NL_MAPPED || e === SeptState.NL_BLOCKED) this.tableSeen[r] = 1;
+      if (this.tableSeen[r] && sys.kvm.mirror.m2m[r] === Spte.LEAF) {
+        return { inv: 'INV-6', message: `the 4K page table of 2M range ${r} was replaced by a 2M leaf while the TD is active (merging is disallowed for the mirror root)` };
+      }
+    }
+    const inh = sys.kvm.lpage.guestInhibit[r];
+    if (inh !== this.inhibitSeen[r]) {
+      if (inh === 0) return { inv: 'INV-8', message: `GUEST_INHIBIT of 2M range ${r} was cleared` };
+      if (!this.locks.mmuWriter) return { inv: 'INV-8', message: `GUEST_INHIBIT of 2M range ${r} set without write mmu_lock` };
+      this.inhibitSeen[r] = inh;
+    }
     return null;
   }
 
@@ -367,6 +396,10 @@ export class Oracle {
       if (v) return v;
     }
     // Named invariants about mappings first: a wrong mapping explains a wrong result, not the other way round.
+    for (let r = 0; r < sys.regions; r++) {
+      const v = this.checkRange(r);
+      if (v) return v;
+    }
     const risks: string[] = [];
     const host = checkHostMappings(sys, risks, uafIsFailure(sys.design)) ?? checkPoisonedPrivateMappings(sys);
     for (const r of risks) if (!this.notes.includes(r)) this.notes.push(r);
@@ -379,14 +412,15 @@ export class Oracle {
       if (out.ret !== -EIO) return { inv: 'INV-29', message: `${op.op} on a bugged VM returned ${out.ret}, not -EIO` };
       if (kvmStateFingerprint(sys) !== this.deadStateAtOpStart) return { inv: 'INV-29', message: `${op.op} on a bugged VM changed KVM or S-EPT state although it failed with -EIO` };
     }
-    const ctx = { vmDead: sys.kvm.bugged, sites: this.sitesThisOp() };
+    const ctx = { vmDead: sys.kvm.bugged, sites: this.sitesThisOp(), injected: this.injectedThisOp() };
     const mismatch = this.ref.apply(op, out, ctx);
     if (this.ref.knownDesignFindings.length) this.notes.push(...this.ref.knownDesignFindings.splice(0));
     if (mismatch && !dead) {
       // A fatal-by-design fault may change what the caller sees (an error instead of success); it may
-      // not break the invariants checked below.
+      // not break the invariants checked below. The reference forgets what the op may have changed.
       if (!this.fatalFaultThisOp()) return mismatch;
       this.notes.push(`expected after a fatal-by-design fault: ${mismatch.message}`);
+      this.ref.forget(op);
     }
     if (sys.destroyed) return null;
     const pages = this.pages.conservation() ?? (sys.kvm.bugged ? null : this.pages.dpamtRefcounts());

@@ -4,7 +4,7 @@
 // leaves the model a choice the reference cannot see (how big a folio is, so how much a memory failure
 // zaps), it widens what it accepts and learns from the outcome.
 import { type Design, effectiveConversionOrder, guardOn } from '../model/config.js';
-import { EBADF, EBUSY, EEXIST, EFAULT, EHWPOISON, EINVAL, ENOMEM, EOPNOTSUPP } from '../model/errno.js';
+import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EHWPOISON, EINVAL, ENOMEM, EOPNOTSUPP } from '../model/errno.js';
 import type { FaultSite } from '../model/faults.js';
 import type { Op } from '../model/ops.js';
 import { type AcceptOutcome, describeOutcome, isIoctl, type OpOutcome, type TouchOutcome } from '../model/outcome.js';
@@ -21,6 +21,8 @@ export interface RefContext {
   vmDead: boolean;
   /** Site faults that took effect during this op (allocation failure, folio split failure, ...). */
   sites: ReadonlySet<FaultSite>;
+  /** SEAMCALL faults that took effect during this op, as "LEAF STATUS" (e.g. "TDG.MEM.PAGE.ACCEPT TDX_SW_ERROR"). */
+  injected: ReadonlySet<string>;
 }
 
 export interface RefMismatch {
@@ -96,9 +98,12 @@ export class Reference {
     return [Math.max(lo, this.slotBase), Math.min(lo + n, this.gfns)];
   }
 
-  /** May a guest_memfd folio allocation fail with -ENOMEM in this op: an injected failure, or a pool drained by leaks. */
+  /**
+   * May getting a guest_memfd page fail with -ENOMEM in this op: an injected allocation failure, a pool drained
+   * by leaks, or a failed folio split (a shared page is mapped 4K, so its huge folio is split first; 003:L436).
+   */
   private allocMayFail(ctx: RefContext): boolean {
-    return this.poolShort || ctx.sites.has('ALLOC');
+    return this.poolShort || ctx.sites.has('ALLOC') || ctx.sites.has('FOLIO_SPLIT');
   }
 
   private acceptOne(g: number): void {
@@ -110,6 +115,18 @@ export class Reference {
   private lose(g: number): void {
     this.accepted[g] = NO;
     this.known[g] = 0;
+  }
+
+  /**
+   * An op cut short by a fatal-by-design fault may have done any part of its work: forget what it could have
+   * changed (acceptance and data of the gfns it names) so later checks compare against what is still known.
+   */
+  forget(op: Op): void {
+    const [lo, hi] = gfnsNamed(op, this.ptrs, this.gfns);
+    for (let g = Math.max(lo, this.slotBase); g < hi; g++) {
+      if (this.private[g]) this.accepted[g] = UNKNOWN;
+      this.known[g] = 0;
+    }
   }
 
   apply(op: Op, out: OpOutcome, ctx: RefContext): RefMismatch | null {
@@ -135,6 +152,8 @@ export class Reference {
       case 'initMemRegion':
         return this.initMemRegion(op.start, op.end, op.data, retOf(out), ctx);
       case 'finalize': {
+        // tdx_td_finalize(): TDX_OPERAND_BUSY from TDH.MR.FINALIZE goes back to userspace as -EAGAIN, to retry
+        if (!this.runnable && retOf(out) === -EAGAIN && ctx.injected.has('TDH.MR.FINALIZE TDX_OPERAND_BUSY')) return null;
         const want = this.runnable ? -EINVAL : 0;
         if (retOf(out) !== want) return `finalize: expected ${want}, got ${retOf(out)}`;
         this.runnable = true;
@@ -238,6 +257,8 @@ export class Reference {
     const pre = this.guestPreamble('ACCEPT', out, g, ctx, true);
     if (pre !== undefined) return pre;
     const acc = this.accepted[g];
+    // an error injected on the TDCALL: the module refused it and changed nothing
+    if (out.result === 'error' && ctx.injected.has(`TDG.MEM.PAGE.ACCEPT ${out.status}`)) return null;
     const ok = (out.result === 'accepted' && acc !== YES) || (out.result === 'already' && acc !== NO);
     if (!ok) return `4K ACCEPT of gfn 0x${g.toString(16)}: expected ${acc === YES ? 'already' : acc === NO ? 'accepted' : 'accepted or already'}, got ${describeOutcome(out)}`;
     if (out.result === 'accepted') this.acceptOne(g);
@@ -264,6 +285,14 @@ export class Reference {
     // forget what was accepted before it.
     if (out.result === 'exit' && ((anyPoison && out.errno === -EHWPOISON) || (this.allocMayFail(ctx) && out.errno === -ENOMEM))) {
       for (let g = base; g < firstShared; g++) if (this.accepted[g] === NO) this.accepted[g] = UNKNOWN;
+      return null;
+    }
+    if (out.result === 'error' && ctx.injected.has(`TDG.MEM.PAGE.ACCEPT ${out.status}`)) {
+      // An error injected on one of the TDCALLs, the 2M one or a 4K one of the fallback: the guest stops
+      // there, and the pages it did not reach are as they were; which ones it reached is not visible.
+      for (let g = base; g < firstShared; g++) {
+        if (this.accepted[g] === NO) this.accepted[g] = UNKNOWN;
+      }
       return null;
     }
     if (firstShared < end) {
@@ -378,6 +407,14 @@ export class Reference {
       for (; done < end; done++) {
         if (!this.private[done]) { want = -EINVAL; break; }
         if (this.accepted[done] === YES) { want = -EEXIST; break; }
+        // kvm_gmem_populate() gets the pfn through __kvm_gmem_get_pfn(), which refuses a HWPoisoned folio
+        if (this.poison[done] === POISONED) { want = -EHWPOISON; break; }
+        if (this.poison[done] === MAYBE && ret === -EHWPOISON) {
+          // its folio may hold the poisoned page, or a later page's folio may: pages from here are not known
+          for (let g = done; g < end; g++) if (this.private[g] && this.accepted[g] === NO) this.accepted[g] = UNKNOWN;
+          want = -EHWPOISON;
+          break;
+        }
         if (this.accepted[done] === UNKNOWN && ret === -EEXIST) {
           // an earlier interrupted INIT_MEM_REGION may or may not have added it: where it stopped is unknown
           for (let g = start; g < end; g++) if (this.private[g] && this.accepted[g] === NO) this.accepted[g] = UNKNOWN;
@@ -429,6 +466,28 @@ export class Reference {
     this.hostMaps[g] = 0;
     this.known[g] = 0;
     return null;
+  }
+}
+
+/** The gfns an op names: its gfn, its 2M range for a 2M ACCEPT, its [start, end), or every gfn. */
+function gfnsNamed(op: Op, ptrs: number, gfns: number): [number, number] {
+  switch (op.op) {
+    case 'touch':
+    case 'hostMap':
+    case 'hostUnmap':
+    case 'pin':
+    case 'unpin':
+    case 'memoryFailure':
+      return [op.gfn, op.gfn + 1];
+    case 'accept':
+      return op.level === '4K' ? [op.gfn, op.gfn + 1] : [op.gfn - (op.gfn % ptrs), op.gfn - (op.gfn % ptrs) + ptrs];
+    case 'convert':
+    case 'punch':
+    case 'initMemRegion':
+    case 'prefault':
+      return [op.start, Math.min(op.end, gfns)];
+    default:
+      return [0, gfns];
   }
 }
 

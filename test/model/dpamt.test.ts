@@ -33,7 +33,10 @@ function record(rig: Rig): string[] {
   const ev: string[] = [];
   rig.sys.trace.observer = {
     seamcall: (leaf, _gfn, _level, pfn, st) => ev.push(`${leaf}${pfn >= 0 ? ` ${hex(pfn)}` : ''}${isSuccess(st) ? '' : ` ${formatStatus(st)}`}`),
-    hook: (name, gfn) => ev.push(`${name} ${name === 'split_cache_dequeue' ? gfn : hex(gfn)}`),
+    hook: (name, gfn) => {
+      if (name !== 'split_cache_check') ev.push(`${name} ${name === 'split_cache_dequeue' ? gfn : hex(gfn)}`);
+    },
+    lock: () => {},
   };
   return ev;
 }

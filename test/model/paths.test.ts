@@ -318,7 +318,7 @@ describe('TDX_OPERAND_BUSY handling', () => {
     expect(rig.run(ops[2] as Op)).toEqual({ kind: 'convert', ret: 0 });
     expect(rig.sys.kvm.bugged).toBe(false);
     expect(rig.sys.kvm.waitForSeptZap).toBe(false);
-    expect(rig.sys.inj.fired).toEqual([expect.objectContaining({ leaf: 'TDH.MEM.RANGE.BLOCK', nth: 1, afterKick: false, underWriteLock: true })]);
+    expect(rig.sys.inj.fired).toEqual([expect.objectContaining({ leaf: 'TDH.MEM.RANGE.BLOCK', nth: 1, afterKick: false })]);
     expect(rig.sys.tdx.sept.e2m[0]).toBe(S.FREE);
   });
 

@@ -9,6 +9,7 @@ import type { FiredFault } from '../../src/model/faults.js';
 import { PRIVATE, SHARED } from '../../src/model/gmem/gmem.js';
 import { Guest } from '../../src/model/guest/guest.js';
 import { Owner } from '../../src/model/host/phys.js';
+import { readLock, splitCacheLock, writeLock, writeUnlock } from '../../src/model/kvm/locks.js';
 import { Spte } from '../../src/model/kvm/mirror.js';
 import { applyOp } from '../../src/model/ops.js';
 import type { OpOutcome } from '../../src/model/outcome.js';
@@ -22,7 +23,7 @@ import { checkHostMappings, checkLeafInvariants, checkMirrorMatchesSept, checkMi
 import { LifetimeChecker } from '../../src/oracle/lifetime.js';
 import { Oracle, type Violation, WATCHDOG } from '../../src/oracle/oracle.js';
 import { checkDpamtRefcounts, checkPageConservation } from '../../src/oracle/pamt.js';
-import { accept, BUSY, convert, finalize, hex, hostOp as host, initMem, mkCase, P, punch, Rig as BaseRig, run as runOps, touch } from '../helpers/model.js';
+import { accept, BUSY, convert, drive, finalize, hex, hostOp as host, initMem, mkCase, P, punch, Rig as BaseRig, run as runOps, touch } from '../helpers/model.js';
 
 const destroy = (...faults: { leaf: Leaf; nth: number; status: StatusName }[]): Op => (faults.length ? { op: 'destroy', faults } : { op: 'destroy' });
 const HARD = (leaf: Leaf, nth = 1, status: StatusName = 'TDX_SW_ERROR') => ({ leaf, nth, status });
@@ -147,7 +148,7 @@ check('INV-3', () => {
       [(rig: Rig) => (rig.sys.kvm.lpage.guestInhibit[1] = 1), '2M range 1 has GUEST_INHIBIT (the guest accepted below 2M there)'],
     ] as const) {
       const rig = new Rig();
-      rig.sys.kvm.mmuLock.writer = true;
+      drive(writeLock(rig.sys, 'test'));
       poke(rig);
       rig.sys.trace.seamcall('TDH.MEM.PAGE.AUG', P, L2M, 0, status('TDX_SUCCESS', 0), false);
       expect(rig.oracle.afterStep()).toEqual({ inv: 'INV-3', message: `TDH.MEM.PAGE.AUG requested: ${why}` });
@@ -193,18 +194,18 @@ check('INV-8', () => {
   });
   it('fires when GUEST_INHIBIT is set without write mmu_lock', () => {
     const rig = new Rig();
-    rig.sys.kvm.mmuLock.readers = 1;
+    drive(readLock(rig.sys, 'test'));
     rig.sys.kvm.lpage.guestInhibit[1] = 1;
     rig.sys.touch(1);
     expect(rig.oracle.afterStep()).toEqual({ inv: 'INV-8', message: 'GUEST_INHIBIT of 2M range 1 set without write mmu_lock' });
   });
   it('is quiet when set under write mmu_lock and kept, as the honour path does', () => {
     const rig = new Rig();
-    rig.sys.kvm.mmuLock.writer = true;
+    drive(writeLock(rig.sys, 'test'));
     rig.sys.kvm.lpage.guestInhibit[1] = 1;
     rig.sys.touch(1);
     expect(rig.oracle.afterStep()).toBeNull();
-    rig.sys.kvm.mmuLock.writer = false;
+    drive(writeUnlock(rig.sys, 'test'));
     rig.sys.touch(1);
     expect(rig.oracle.afterStep()).toBeNull();
     const rig2 = new Rig();
@@ -723,7 +724,12 @@ check('INV-9', () => {
   it('fires at the end of an op when a 2M range with GUEST_INHIBIT is still mapped by a 2M leaf (hand-built)', () => {
     const rig = new Rig();
     rig.ok(touch(0));
-    rig.sys.kvm.lpage.guestInhibit[0] = 1; // as a racing honour path would leave it (BUG-9); range 0 not touched
+    // set under the write lock (INV-8 quiet), but the 2M leaf is left in place as a racing honour path would
+    drive(writeLock(rig.sys, 'test'));
+    rig.sys.kvm.lpage.guestInhibit[0] = 1;
+    rig.sys.touch(0);
+    expect(rig.oracle.afterStep()).toBeNull();
+    drive(writeUnlock(rig.sys, 'test'));
     expect(rig.op(touch(P)).v).toEqual({ inv: 'INV-9', message: '2M range 0 has GUEST_INHIBIT but is still mapped by a 2M leaf' });
   });
   it('is quiet on the correct design: the 4K ACCEPT splits before the bit is set (scenario a)', () => {
@@ -827,18 +833,19 @@ check('INV-13', () => {
     const rig2 = new Rig();
     const k2 = rig2.sys.kvm;
     k2.splitCache.push(1, 2);
-    k2.splitCacheCheckedAt = k2.mmuReleases; // checked under this hold of mmu_lock
-    k2.splitCacheLocked = false;
+    drive(writeLock(rig2.sys, 'test'));
+    rig2.sys.trace.hook('split_cache_check', 0, 0); // checked under this hold of mmu_lock
     rig2.sys.trace.hook('split_cache_dequeue', 2, L2M);
     expect(rig2.oracle.afterStep()).toEqual({ inv: 'INV-13', message: 'split cache dequeued without prealloc_split_cache_lock' });
     const rig3 = new Rig();
     const k3 = rig3.sys.kvm;
-    k3.splitCacheLocked = true;
+    drive(writeLock(rig3.sys, 'test'));
+    splitCacheLock(rig3.sys, 'test');
     for (const p of [1, 2]) {
       rig3.sys.trace.hook('split_cache_enqueue', p, 0);
       k3.splitCache.push(p);
     }
-    k3.splitCacheCheckedAt = k3.mmuReleases;
+    rig3.sys.trace.hook('split_cache_check', 0, 0);
     rig3.sys.trace.hook('split_cache_dequeue', 2, L2M);
     k3.splitCache.splice(0, 2);
     expect(rig3.oracle.afterStep(), 'the same dequeue done right').toBeNull();
@@ -1046,21 +1053,21 @@ check('INV-17', () => {
   });
   it('fires when DEMOTE answers BUSY (not injected) on the retry made with every vCPU kicked out (hand-built)', () => {
     const rig = new Rig();
-    rig.sys.kvm.mmuLock.writer = true; // the split runs under the write lock (INV-12 is quiet)
+    drive(writeLock(rig.sys, 'test')); // the split runs under the write lock (INV-12 is quiet)
     rig.sys.kvm.waitForSeptZap = true;
     rig.sys.trace.seamcall('TDH.MEM.PAGE.DEMOTE', 0, L2M, -1, status('TDX_OPERAND_BUSY', 0x01), false);
     expect(rig.oracle.afterStep()).toEqual({ inv: 'INV-17', message: 'TDH.MEM.PAGE.DEMOTE answered TDX_OPERAND_BUSY on the retry after every vCPU was kicked out, with no other host actor' });
     // and on BLOCK, TRACK and REMOVE, the other calls KVM retries once after the kick
     for (const leaf of ['TDH.MEM.RANGE.BLOCK', 'TDH.MEM.TRACK', 'TDH.MEM.PAGE.REMOVE'] as const) {
       const r = new Rig();
-      r.sys.kvm.mmuLock.writer = true;
+      drive(writeLock(r.sys, 'test'));
       r.sys.kvm.waitForSeptZap = true;
       r.sys.trace.seamcall(leaf, 0, L2M, -1, status('TDX_OPERAND_BUSY', 0x01), false);
       expect(r.oracle.afterStep(), leaf).toEqual({ inv: 'INV-17', message: `${leaf} answered TDX_OPERAND_BUSY on the retry after every vCPU was kicked out, with no other host actor` });
     }
     // the same status injected, or outside the no-vCPUs window, is not INV-17's business
     const rig2 = new Rig();
-    rig2.sys.kvm.mmuLock.writer = true;
+    drive(writeLock(rig2.sys, 'test'));
     rig2.sys.trace.seamcall('TDH.MEM.PAGE.DEMOTE', 0, L2M, -1, status('TDX_OPERAND_BUSY', 0x01), false);
     rig2.sys.kvm.waitForSeptZap = true;
     rig2.sys.trace.seamcall('TDH.MEM.PAGE.DEMOTE', 0, L2M, -1, status('TDX_OPERAND_BUSY', 0x01), true);
@@ -1114,10 +1121,18 @@ check('REF-RESULT', () => {
     const rig = new Rig();
     rig.ok(touch(0), accept(0, '2M'), touch(1, 5), touch(1), convert(0, 1, 'shared'), touch(0), { op: 'punch', start: 0, end: 1 });
   });
-  it('a mismatch caused by a fatal-by-design fault in the same op is a note, not a failure', () => {
-    const r = runOps({}, [{ ...accept(0, '4K'), faults: [{ leaf: 'TDG.MEM.PAGE.ACCEPT', nth: 1, status: 'TDX_SW_ERROR' }] }]);
+  it('an error injected on the guest\'s ACCEPT leaves the page as it was: the guest sees the error, a later ACCEPT accepts', () => {
+    const sw = { leaf: 'TDG.MEM.PAGE.ACCEPT' as const, nth: 1, status: 'TDX_SW_ERROR' as const };
+    const r = runOps({}, [touch(1), { ...accept(0, '4K'), faults: [sw] }, accept(0, '4K'), { ...touch(0), write: 7 }, touch(0)]);
     expect(r.verdict).toBe('pass');
-    expect(r.notes).toEqual([expect.stringMatching(/fatal-by-design fault: 4K ACCEPT of gfn 0x0: expected accepted, got error TDX_SW_ERROR/)]);
+    expect(r.notes).toEqual([]);
+    // the reference still predicts 'accepted' for the retry: an 'already' would fail REF-RESULT
+    expect(runOps({}, [touch(1), { ...accept(0, '4K'), faults: [sw] }, touch(0)]).verdict).toBe('pass');
+  });
+  it('a 2M ACCEPT cut short in its 4K fallback by an injected error is followed by a consistent reference', () => {
+    // issue 9: the fast-check baseline's REF-ACCEPT@accept+SW_ERROR on the correct design
+    const r = runOps({}, [touch(0), accept(3, '4K'), { ...accept(0, '2M'), faults: [{ leaf: 'TDG.MEM.PAGE.ACCEPT', nth: 3, status: 'TDX_SW_ERROR' }] }, touch(1), accept(0, '2M'), touch(5)]);
+    expect(r.verdict).toBe('pass');
   });
 });
 
@@ -1220,16 +1235,14 @@ describe('faultClass.isTolerable', () => {
     for (const afterKick of [false, true]) {
       it(`${leaf}${afterKick ? ' (after kick)' : ''}: every status`, () => {
         for (const status of statuses) {
-          for (const underWriteLock of [false, true]) {
-            const f: FiredFault = { opIndex: 0, leaf, site: null, nth: 1, status, afterKick, underWriteLock };
-            expect(isTolerable(f), `${status}@${leaf} afterKick=${afterKick}`).toBe(expected(leaf, status, afterKick));
-          }
+          const f: FiredFault = { opIndex: 0, leaf, site: null, nth: 1, status, afterKick };
+          expect(isTolerable(f), `${status}@${leaf} afterKick=${afterKick}`).toBe(expected(leaf, status, afterKick));
         }
       });
     }
   }
   it('spot checks: BUSY on BLOCK, BUSY on the retry, PREVIOUS_TLB_EPOCH_BUSY on TRACK, BUSY on WBINVD', () => {
-    const f = (leaf: Leaf, status: StatusName, afterKick = false): FiredFault => ({ opIndex: 0, leaf, site: null, nth: 1, status, afterKick, underWriteLock: true });
+    const f = (leaf: Leaf, status: StatusName, afterKick = false): FiredFault => ({ opIndex: 0, leaf, site: null, nth: 1, status, afterKick });
     expect(isTolerable(f('TDH.MEM.RANGE.BLOCK', 'TDX_OPERAND_BUSY'))).toBe(true);
     expect(isTolerable(f('TDH.MEM.RANGE.BLOCK', 'TDX_OPERAND_BUSY', true))).toBe(false);
     expect(isTolerable(f('TDH.MEM.TRACK', 'TDX_PREVIOUS_TLB_EPOCH_BUSY'))).toBe(false);

@@ -165,27 +165,27 @@ export function* kvmGmemConvert(sys: System, start: number, end: number, toPriva
   }
   invalidateBegin(sys, start, end);
   yield 'invalidate-begin';
-  yield* writeLock(sys);
+  yield* writeLock(sys, 'kvm_gmem_convert');
   if (toPrivate) {
     zapSharedRange(sys, start, end);
     yield 'zap-shared';
   } else {
     let ret = 0;
-    if (order === 'SEPT_SPLIT_FIRST') ret = yield* splitCrossBoundaryLeafs(sys, start, end, true);
-    else if (order !== 'WIP_SPLIT_FOLIO_FIRST' && sys.guard('G2')) ret = yield* splitCrossBoundaryLeafs(sys, start, end);
+    if (order === 'SEPT_SPLIT_FIRST') ret = yield* splitCrossBoundaryLeafs(sys, start, end, false, true);
+    else if (order !== 'WIP_SPLIT_FOLIO_FIRST' && sys.guard('G2')) ret = yield* splitCrossBoundaryLeafs(sys, start, end, false);
     if (ret < 0) {
-      yield* writeUnlock(sys);
+      yield* writeUnlock(sys, 'kvm_gmem_convert');
       return yield* bail(sys, ret);
     }
     if (order === 'SEPT_SPLIT_FIRST') {
-      yield* writeUnlock(sys);
+      yield* writeUnlock(sys, 'kvm_gmem_convert');
       const split = yield* splitFoliosInRange(sys, istart, iend);
       if (split < 0) return yield* bail(sys, split); // nothing zapped yet: the guest keeps its pages
-      yield* writeLock(sys);
+      yield* writeLock(sys, 'kvm_gmem_convert');
     }
     yield* zapPrivateLeafs(sys, start, end); // the point of no return (003:L436 step 4)
   }
-  yield* writeUnlock(sys);
+  yield* writeUnlock(sys, 'kvm_gmem_convert');
   if (!toPrivate && order === 'V3_ZAP_THEN_SPLIT') {
     const ret = yield* splitFoliosInRange(sys, istart, iend);
     if (ret < 0) return yield* bail(sys, ret); // after the zap: the private pages are gone (BUG-19, open in v3)

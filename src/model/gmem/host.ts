@@ -84,10 +84,10 @@ export function* memoryFailure(sys: System, gfn: number): Path<number> {
   sys.trace.event(`memory failure on pfn ${sys.hex(pfn)} (gmem index ${sys.hex(idx)}): zap the whole folio [${sys.hex(lo)}, ${sys.hex(hi)})`);
   invalidateBegin(sys, lo, hi);
   yield 'invalidate-begin';
-  yield* writeLock(sys);
+  yield* writeLock(sys, 'kvm_gmem_error_folio');
   yield* zapPrivateLeafs(sys, lo, hi);
   zapSharedRange(sys, lo, hi);
-  yield* writeUnlock(sys);
+  yield* writeUnlock(sys, 'kvm_gmem_error_folio');
   invalidateEnd(sys);
   sys.touchRange(lo, hi);
   yield 'invalidate-end';

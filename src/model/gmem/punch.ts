@@ -20,11 +20,11 @@ export function* kvmGmemPunchHole(sys: System, start: number, end: number): Path
   yield 'filemap_invalidate_lock';
   invalidateBegin(sys, start, end);
   yield 'invalidate-begin';
-  yield* writeLock(sys);
+  yield* writeLock(sys, 'kvm_gmem_punch_hole');
   if (sys.guard('G2')) {
-    const ret = yield* splitCrossBoundaryLeafs(sys, start, end);
+    const ret = yield* splitCrossBoundaryLeafs(sys, start, end, false);
     if (ret < 0) {
-      yield* writeUnlock(sys);
+      yield* writeUnlock(sys, 'kvm_gmem_punch_hole');
       invalidateEnd(sys);
       gm.invalidateLocked = false;
       yield 'filemap_invalidate_unlock';
@@ -33,7 +33,7 @@ export function* kvmGmemPunchHole(sys: System, start: number, end: number): Path
   }
   yield* zapPrivateLeafs(sys, start, end);
   zapSharedRange(sys, start, end);
-  yield* writeUnlock(sys);
+  yield* writeUnlock(sys, 'kvm_gmem_punch_hole');
   if (gm.backing === 'THP_2M') {
     // A THP straddling an edge of the hole is split so the 4K pages inside it can go.
     for (const edge of [istart, iend - 1]) {

@@ -4,7 +4,7 @@
 import { EBUSY, EFAULT, EHWPOISON, EIO, ENOMEM } from '../errno.js';
 import type { Path, System } from '../system.js';
 import { L2M, L4K, type Level } from '../tdx/leaf.js';
-import { readLock, readUnlock, writeLock, writeUnlock } from './locks.js';
+import { mmuLock, mmuUnlock, readLock, readUnlock, writeLock, writeUnlock } from './locks.js';
 import { Spte } from './mirror.js';
 import { Owner, PfnKind } from '../host/phys.js';
 import { fillCache, VCPU_CACHE } from './pamt.js';
@@ -50,30 +50,30 @@ export function* tdxHonorGuestAcceptLevel(sys: System, gfn: number, acceptLevel:
   if (sys.kvm.lpage.guestInhibit[r]) return 0;
   if (!sys.guard('G9')) {
     // BUG-9: the inhibit bit written under the shared lock, before the split.
-    yield* readLock(sys);
+    yield* readLock(sys, 'tdx_honor_guest_accept_level');
     setGuestInhibit(sys, gfn, r);
     yield 'set-guest-inhibit';
-    yield* readUnlock(sys);
+    yield* readUnlock(sys, 'tdx_honor_guest_accept_level');
   }
   // G4 off: the split under the shared lock instead of the write lock (BUG-4); with NON-BLOCKING-RESIZE the
   // shared lock is enough (the future design of 003:L121-127).
   const write = sys.guard('G4') && !sys.design.nonBlockingResize;
-  yield* (write ? writeLock(sys) : readLock(sys));
-  const ret = yield* splitCrossBoundaryLeafs(sys, gfn, gfn + 1);
+  yield* mmuLock(sys, !write, 'tdx_honor_guest_accept_level');
+  const ret = yield* splitCrossBoundaryLeafs(sys, gfn, gfn + 1, !write);
   if (ret < 0) {
-    yield* (write ? writeUnlock(sys) : readUnlock(sys));
+    yield* mmuUnlock(sys, !write, 'tdx_honor_guest_accept_level');
     // Under the shared lock a BUSY split is given up and the vCPU faults again (RET_PF_RETRY).
     return !write && ret === -EBUSY ? HONOR_RETRY : ret;
   }
   if (!write) {
-    yield* readUnlock(sys);
-    yield* writeLock(sys); // the inhibit bit is G9's business: keep it under the write lock here
+    yield* readUnlock(sys, 'tdx_honor_guest_accept_level');
+    yield* writeLock(sys, 'tdx_honor_guest_accept_level'); // the inhibit bit is G9's business: keep it under the write lock here
   }
   if (sys.guard('G9')) {
     setGuestInhibit(sys, gfn, r); // hugepage_set_guest_inhibit(), one-way, under the write lock
     yield 'set-guest-inhibit';
   }
-  yield* writeUnlock(sys);
+  yield* writeUnlock(sys, 'tdx_honor_guest_accept_level');
   return 0;
 }
 
@@ -115,10 +115,10 @@ export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, a
   if (sys.design.dpamt && isPrivate && !fillCache(sys, VCPU_CACHE, 4)) return -ENOMEM;
   const seq = sys.kvm.invalidateSeq;
   yield 'gmem-get-pfn';
-  yield* readLock(sys);
+  yield* readLock(sys, 'kvm_tdp_page_fault');
   const k = sys.kvm;
   if (sys.guard('G20') && ((k.invalidateInProgress > 0 && gfn >= k.invalidateStart && gfn < k.invalidateEnd) || seq !== k.invalidateSeq)) {
-    yield* readUnlock(sys); // mmu_invalidate_retry_gfn()
+    yield* readUnlock(sys, 'kvm_tdp_page_fault'); // mmu_invalidate_retry_gfn()
     return RET_PF_RETRY;
   }
   let ret: number;
@@ -129,7 +129,7 @@ export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, a
     const level = maxMappingLevel(sys, gfn, order, acceptLevel);
     ret = yield* tdpMmuMapPrivate(sys, gfn, level, pfn);
   }
-  yield* readUnlock(sys);
+  yield* readUnlock(sys, 'kvm_tdp_page_fault');
   return ret;
 }
 
@@ -165,9 +165,9 @@ function* mapSharedUserspace(sys: System, gfn: number): Path<number> {
     if (p < 0) return -ENOMEM;
     k.sharedBacking[gfn] = p;
   }
-  yield* readLock(sys);
+  yield* readLock(sys, 'kvm_tdp_page_fault(shared)');
   k.sharedEpt[gfn] = k.sharedBacking[gfn];
-  yield* readUnlock(sys);
+  yield* readUnlock(sys, 'kvm_tdp_page_fault(shared)');
   return RET_PF_FIXED;
 }
 

@@ -17,13 +17,13 @@ export function* kvmVmSetMemAttributes(sys: System, start: number, end: number, 
   for (let g = start; g < end && already; g++) already = attrs[g] === to;
   if (already) return 0; // "no-op if the whole range already has the attributes"
   if (sys.inj.siteFails('ALLOC')) return -ENOMEM; // xa_reserve()
-  yield* writeLock(sys);
+  yield* writeLock(sys, 'kvm_vm_set_mem_attributes');
   if (!toPrivate) {
     // V3-15: "ret = kvm_split_cross_boundary_leafs(kvm, range, false); if (ret) return ret;"
     if (sys.guard('G2')) {
-      const ret = yield* splitCrossBoundaryLeafs(sys, start, end);
+      const ret = yield* splitCrossBoundaryLeafs(sys, start, end, false);
       if (ret < 0) {
-        yield* writeUnlock(sys);
+        yield* writeUnlock(sys, 'kvm_vm_set_mem_attributes');
         return ret; // some earlier ranges may be split and zapped although the attributes stay (kernel-facts.md 3.2)
       }
     }
@@ -34,6 +34,6 @@ export function* kvmVmSetMemAttributes(sys: System, start: number, end: number, 
   attrs.fill(to, start, end);
   recomputeMixed(sys, start, end); // post-set hook
   sys.trace.event(`KVM_SET_MEMORY_ATTRIBUTES [${sys.hex(start)}, ${sys.hex(end)}) -> ${toPrivate ? 'PRIVATE' : 'SHARED'}`);
-  yield* writeUnlock(sys);
+  yield* writeUnlock(sys, 'kvm_vm_set_mem_attributes');
   return 0;
 }

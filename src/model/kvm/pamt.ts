@@ -7,6 +7,7 @@ import { EIO, ENOMEM } from '../errno.js';
 import { Owner } from '../host/phys.js';
 import type { Path, System } from '../system.js';
 import { isSuccess } from '../tdx/status.js';
+import { splitCacheLock, splitCacheUnlock } from './locks.js';
 import { tdxBugOn } from './tdxGlue.js';
 
 export const VCPU_CACHE = 0;
@@ -112,12 +113,12 @@ export function pamtGetAtCreate(sys: System, pfn: number): boolean {
 /** Put pages a failed DEMOTE did not consume back into the split cache, under prealloc_split_cache_lock (G7b). */
 export function requeueSplitCache(sys: System, pages: readonly number[]): void {
   const spin = sys.guard('G7b');
-  if (spin) sys.kvm.splitCacheLocked = true;
+  if (spin) splitCacheLock(sys, 'tdx_sept_split_private_spte(requeue)');
   for (const p of pages) {
     sys.trace.hook('split_cache_enqueue', p, 0);
     sys.kvm.splitCache.push(p);
   }
-  if (spin) sys.kvm.splitCacheLocked = false;
+  if (spin) splitCacheUnlock(sys, 'tdx_sept_split_private_spte(requeue)');
 }
 
 /** Give every cached page back to the host (VM teardown). */

@@ -35,7 +35,7 @@ export function* kvmDeleteSlot(sys: System): Path<number> {
   const k = sys.kvm;
   if (k.bugged) return -EIO; // a VM ioctl on a dead VM
   if (k.slotDeleted) return -EFAULT;
-  yield* writeLock(sys);
+  yield* writeLock(sys, 'kvm_set_memory_region(delete)');
   yield* zapPrivateLeafs(sys, sys.slotBase, sys.slotEnd);
   zapSharedRange(sys, sys.slotBase, sys.slotEnd);
   if (sys.design.slotDeleteZapsTables) {
@@ -48,7 +48,7 @@ export function* kvmDeleteSlot(sys: System): Path<number> {
   k.slotDeleted = true;
   sys.touchRange(0, sys.gfns);
   sys.trace.event('memslot deleted');
-  yield* writeUnlock(sys);
+  yield* writeUnlock(sys, 'kvm_set_memory_region(delete)');
   return 0;
 }
 

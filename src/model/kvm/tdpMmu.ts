@@ -6,7 +6,7 @@ import type { Path, System } from '../system.js';
 import { L2M, L4K } from '../tdx/leaf.js';
 import { Spte } from './mirror.js';
 import { tdhDoNoVcpus, tdxBugOn, tdxSeptLinkPrivateSpt, tdxSeptRemovePrivateSpte, tdxSeptSetPrivateSpte, tdxSeptSplitPrivateSpte, tdxTrack } from './tdxGlue.js';
-import { readLock, readUnlock, writeLock, writeUnlock } from './locks.js';
+import { mmuLock, mmuUnlock, splitCacheLock, splitCacheUnlock } from './locks.js';
 import { fillCache, SPLIT_CACHE, splitCacheNeed, tdxPamtPut } from './pamt.js';
 
 export const RET_PF_FIXED = 0;
@@ -61,12 +61,11 @@ export function zapSharedRange(sys: System, start: number, end: number): void {
  * then split_external_spte. With G7 off the check comes before the allocation that drops the lock (BUG-7).
  * A DEMOTE failure is not propagated (kernel-facts.md 2.5). Returns 0 or a negative errno.
  */
-export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number, splitWhole = false): Path<number> {
+export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number, shared: boolean, splitWhole = false): Path<number> {
   // "Reject splitting huge pages under shared mmu_lock in TDX" (V3-09, 003:L398); G4 off lets it through (BUG-4).
-  const shared = !sys.kvm.mmuLock.writer;
   if (shared && sys.guard('G4') && !sys.design.nonBlockingResize) return -EOPNOTSUPP;
-  const drop = (): Path => (shared ? readUnlock(sys) : writeUnlock(sys));
-  const retake = (): Path => (shared ? readLock(sys) : writeLock(sys));
+  const drop = (): Path => mmuUnlock(sys, shared, 'tdp_mmu_alloc_sp_for_split');
+  const retake = (): Path => mmuLock(sys, shared, 'tdp_mmu_alloc_sp_for_split');
   const m = sys.kvm.mirror;
   const ptrs = sys.ptrs;
   for (let r = sys.region(start); r <= sys.region(end - 1); r++) {
@@ -114,7 +113,7 @@ export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number
     sys.touch(r);
     sys.trace.event(`split 2M leaf gfn ${sys.hex(base)} pfn ${sys.hex(guestPfn)} into 4K (S-EPT page ${sys.hex(newSept)})`);
     yield 'mirror-split';
-    const ret = yield* tdxSeptSplitPrivateSpte(sys, base, newSept, guestPfn);
+    const ret = yield* tdxSeptSplitPrivateSpte(sys, base, newSept, guestPfn, shared);
     if (ret < 0 && shared) {
       // tdp_mmu_set_spte_atomic() failed: the old SPTE goes back and the caller retries (kernel-facts.md 2.2).
       m.m2m[r] = Spte.LEAF;
@@ -136,18 +135,19 @@ export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number
  * when it checked: the dequeue must happen without mmu_lock dropped in between (INV-13).
  */
 function checkSplitCache(sys: System, newSeptPfn: number, guestPfn: number): number {
-  sys.kvm.splitCacheCheckedAt = sys.kvm.mmuReleases;
   // Before the S-EPT page exists (G7 off) its region is unknown: assume it needs a pair.
   const need = newSeptPfn < 0 ? 2 + splitCacheNeed(sys, sys.phys.smallBase, guestPfn) : splitCacheNeed(sys, newSeptPfn, guestPfn);
-  return Math.max(0, need - sys.kvm.splitCache.length);
+  const short = Math.max(0, need - sys.kvm.splitCache.length);
+  sys.trace.hook('split_cache_check', short, 0);
+  return short;
 }
 
 /** Step 2.2: allocate and enqueue under prealloc_split_cache_lock (G7b off: without it). */
 function topupSplitCache(sys: System, want: number): boolean {
   const spin = sys.guard('G7b');
-  if (spin) sys.kvm.splitCacheLocked = true;
+  if (spin) splitCacheLock(sys, 'topup_external_split_cache');
   const ok = fillCache(sys, SPLIT_CACHE, want);
-  if (spin) sys.kvm.splitCacheLocked = false;
+  if (spin) splitCacheUnlock(sys, 'topup_external_split_cache');
   return ok;
 }
 

@@ -5,6 +5,7 @@ import { EBUSY, EIO, EOPNOTSUPP } from '../errno.js';
 import type { Path, System } from '../system.js';
 import { L2M, type Level } from '../tdx/leaf.js';
 import { formatStatus, isOperandBusy, isSuccess, type SeamStatus, status, statusIs } from '../tdx/status.js';
+import { splitCacheLock, splitCacheUnlock } from './locks.js';
 import { onMapped, onRemoved, onVmBugged, onZapFailure } from './refcount.js';
 import { dequeue, requeueSplitCache, SPLIT_CACHE, tdxPamtGet, tdxPamtPut, VCPU_CACHE } from './pamt.js';
 import { Owner, PfnKind } from '../host/phys.js';
@@ -218,8 +219,7 @@ const DEMOTE_LOOP_CAP = 10_000;
  * 0 -> 512. BUSY is handled by the one-retry helper, other errors are TDX_BUG_ON. "No UNBLOCK is needed
  * after a successful DEMOTE." Returns 0 or -EIO (the TDP MMU ignores it, kernel-facts.md 2.5).
  */
-export function* tdxSeptSplitPrivateSpte(sys: System, gfn: number, newSeptPfn: number, guestPfn: number): Path<number> {
-  const shared = !sys.kvm.mmuLock.writer;
+export function* tdxSeptSplitPrivateSpte(sys: System, gfn: number, newSeptPfn: number, guestPfn: number, shared: boolean): Path<number> {
   const nbr = sys.design.nonBlockingResize;
   // V3-09: WARN_ON_ONCE(mmu_lock_shared) -> -EOPNOTSUPP until the module has NON-BLOCKING-RESIZE (G4).
   if (shared && !nbr && sys.guard('G4')) {
@@ -240,13 +240,13 @@ export function* tdxSeptSplitPrivateSpte(sys: System, gfn: number, newSeptPfn: n
   const guestRegion = sys.tdx.pamtRegion(guestPfn);
   if (sys.design.dpamt) {
     const spin = sys.guard('G7b');
-    if (spin) sys.kvm.splitCacheLocked = true; // spin_lock(&kvm_tdx->prealloc_split_cache_lock)
+    if (spin) splitCacheLock(sys, 'tdx_sept_split_private_spte');
     const ret = yield* tdxPamtGet(sys, newSeptPfn, SPLIT_CACHE); // 3.2 + 3.3
     if (ret === 0 && !sys.tdx.pairInstalled(guestRegion)) {
       guestPair = dequeue(sys, SPLIT_CACHE, 2); // 3.4
       if (!guestPair) kvmVmBugged(sys, 'split cache underflow: no PAMT pages for the guest 2M region');
     }
-    sys.kvm.splitCacheLocked = false;
+    if (spin) splitCacheUnlock(sys, 'tdx_sept_split_private_spte');
     if (ret < 0 || (!guestPair && !sys.tdx.pairInstalled(guestRegion))) {
       if (ret < 0) kvmVmBugged(sys, 'tdx_pamt_get for the new S-EPT page failed');
       yield 'split-cache';

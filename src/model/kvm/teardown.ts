@@ -117,10 +117,10 @@ function* reclaimControlPages(sys: System): Path {
 export function* kvmDestroy(sys: System): Path<number> {
   if (sys.destroyed) return -EBADF;
   sys.trace.event('teardown: kvm_gmem_release unmaps every guest page');
-  yield* writeLock(sys);
+  yield* writeLock(sys, 'kvm_destroy_vm');
   yield* zapPrivateLeafs(sys, sys.slotBase, sys.slotEnd);
   zapSharedRange(sys, 0, sys.gfns);
-  yield* writeUnlock(sys);
+  yield* writeUnlock(sys, 'kvm_destroy_vm');
   if (!sys.guard('G13')) {
     sys.trace.event('teardown: reclaim S-EPT pages before releasing the HKID (G13 off)');
     yield* freeMirrorTables(sys);

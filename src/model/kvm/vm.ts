@@ -1,13 +1,9 @@
 // KVM's per-VM state for the TD: mmu_lock, the mirror root, lpage_info, the shared EPT, the
 // mmu_invalidate sequence, the "VM bugged" flag and the page statistics (003:L340 pages_2m).
 import { LpageInfo } from './lpage.js';
+import { RwLock, SpinLock } from './locks.js';
 import { MirrorRoot } from './mirror.js';
 
-/** mmu_lock: an rwlock. The model records who holds it so invariants (INV-12) can read it. */
-export class RwLock {
-  readers = 0;
-  writer = false;
-}
 
 export class Vcpu {
   /** IN_GUEST while the guest runs; the host kicks it OUTSIDE with KVM_REQ_OUTSIDE_GUEST_MODE. */
@@ -49,11 +45,7 @@ export class Kvm {
   readonly vcpuPamtCache: number[] = [];
   /** Per-VM external split cache (prealloc_split_cache) and its spinlock (003:L291-296). */
   readonly splitCache: number[] = [];
-  splitCacheLocked = false;
-  /** Bumped at every release of mmu_lock (either mode): tells whether the lock was dropped in between. */
-  mmuReleases = 0;
-  /** mmuReleases at the last split-cache check (step 2.1), or -1. */
-  splitCacheCheckedAt = -1;
+  readonly splitCacheLock = new SpinLock();
 
   constructor(ptrs: number, regions: number, physPages: number) {
     this.mirror = new MirrorRoot(ptrs, regions);
