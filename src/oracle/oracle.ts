@@ -243,27 +243,46 @@ export class Oracle {
 
   /** The VM was already bugged when the current op began. */
   private deadAtOpStart = false;
+  /** Ops begun so far, and steps seen in the current op. */
+  private opsBegun = 0;
+  private stepInOp = 0;
+  /** Where the oracle first saw the VM bugged (KVM_BUG_ON): op index and step within it; null while alive. */
+  vmBuggedAt: { opIndex: number; step: number } | null = null;
 
   beginOp(op: Op): void {
     this.op = op;
+    this.opsBegun++;
+    this.stepInOp = 0;
     this.deadAtOpStart = this.sys.kvm.bugged;
     this.firedAtOpStart = this.sys.inj.fired.length;
     if (this.deadAtOpStart && isVmIoctl(op, this.sys)) this.deadStateAtOpStart = kvmStateFingerprint(this.sys);
   }
 
   /**
-   * Is the VM's death explained: a fatal-by-design fault, or a storm of tolerable ones on one call that
-   * outlasted the kernel's own retry bound (TDX_SEAMCALL_RETRIES for CACHE.WB) so KVM gave up by design.
+   * Is the VM's death explained by what happened in the op that killed it: a fatal-by-design fault, or a
+   * storm of tolerable ones on one call that outlasted the kernel's own retry bound (TDX_SEAMCALL_RETRIES
+   * for CACHE.WB) so KVM gave up by design. A fatal fault in an earlier op explains nothing: the VM lived on.
    */
   private deathExplained(): boolean {
-    if (this.fatalFaultSoFar()) return true;
-    const perLeaf = new Map<string, number>();
-    for (const f of this.sys.inj.fired) {
-      const k = `${f.opIndex}:${f.leaf}`;
-      const n = (perLeaf.get(k) ?? 0) + 1;
+    if (this.fatalFaultThisOp()) return true;
+    // Memory TDX cannot convert (NON_TDX_PFN, NO_STRUCT_PFN) that a fault put in guest_memfd stays there: any
+    // later fault on it may meet G22's refusal, which kills the VM by design (003:L651).
+    if (this.gmemHoldsUnconvertible()) return true;
+    const fired = this.sys.inj.fired;
+    const perLeaf = new Map<string | null, number>();
+    for (let k = this.firedAtOpStart; k < fired.length; k++) {
+      const n = (perLeaf.get(fired[k].leaf) ?? 0) + 1;
       if (n >= KERNEL_RETRY_BOUND) return true;
-      perLeaf.set(k, n);
+      perLeaf.set(fired[k].leaf, n);
     }
+    return false;
+  }
+
+  /** Does guest_memfd hold a page that is not TDX-convertible RAM (read from the physical pages' kinds)? */
+  private gmemHoldsUnconvertible(): boolean {
+    const { pfn } = this.sys.gmem;
+    const kind = this.sys.phys.kind;
+    for (let i = 0; i < pfn.length; i++) if (pfn[i] >= 0 && kind[pfn[i]] !== PfnKind.TDX_RAM) return true;
     return false;
   }
 
@@ -296,6 +315,7 @@ export class Oracle {
   /** "Always" invariants on what the step touched. */
   afterStep(): Violation | null {
     const sys = this.sys;
+    this.stepInOp++;
     if (this.pending) return this.pending;
     if (sys.hostOops) return { inv: 'HOST-OOPS', message: sys.hostOops };
     // INV-14: split-cache pages = enqueued - dequeued - freed, at every step
@@ -306,16 +326,9 @@ export class Oracle {
     const freed = this.lifetime.check(); // every free is judged at the step that made it
     if (freed) return freed;
     if (sys.touched.size === 0 && !sys.kvm.bugged) return null;
-    if (sys.kvm.bugged && !this.deathExplained()) {
-      const faults = [...new Set(sys.inj.fired.map(faultKind))];
-      // INV-17: a tolerable TDX_OPERAND_BUSY must be absorbed by kicking the vCPUs and retrying once (003:L238-240)
-      if (sys.inj.fired.some((f) => f.status === 'TDX_OPERAND_BUSY')) {
-        return { inv: 'INV-17', message: `a benign TDX_OPERAND_BUSY killed the VM (${faults.join(', ')}): BUSY must be absorbed by kicking the vCPUs and retrying once` };
-      }
-      return {
-        inv: 'VM-BUGGED',
-        message: `VM bugged with ${faults.length ? 'only tolerable faults injected (' + faults.join(', ') + ')' : 'no injected fault'}`,
-      };
+    if (sys.kvm.bugged && !this.vmBuggedAt) {
+      this.vmBuggedAt = { opIndex: this.opsBegun - 1, step: this.stepInOp };
+      if (!this.deathExplained()) return this.unexplainedDeath();
     }
     if (sys.kvm.bugged && sys.kvm.vcpus.some((v) => v.inGuest)) return { inv: 'INV-29', message: 'a vCPU entered the guest after the VM was bugged' };
     for (const r of sys.touched) {
@@ -324,6 +337,19 @@ export class Oracle {
     }
     sys.touched.clear();
     return null;
+  }
+
+  /** The VM died in this op with no fatal-by-design fault of this op to explain it. */
+  private unexplainedDeath(): Violation {
+    const fired = this.sys.inj.fired.slice(this.firedAtOpStart);
+    const faults = [...new Set(fired.map(faultKind))];
+    const earlier = this.firedAtOpStart > 0 ? `; earlier ops' faults (${[...new Set(this.sys.inj.fired.slice(0, this.firedAtOpStart).map(faultKind))].join(', ')}) do not explain it` : '';
+    const at = `at step ${this.vmBuggedAt!.step} of op ${this.vmBuggedAt!.opIndex}`;
+    // INV-17: a tolerable TDX_OPERAND_BUSY must be absorbed by kicking the vCPUs and retrying once (003:L238-240)
+    if (fired.some((f) => f.status === 'TDX_OPERAND_BUSY')) {
+      return { inv: 'INV-17', message: `a benign TDX_OPERAND_BUSY killed the VM ${at} (${faults.join(', ')}): BUSY must be absorbed by kicking the vCPUs and retrying once` };
+    }
+    return { inv: 'VM-BUGGED', message: `VM bugged ${at} with ${faults.length ? 'only tolerable faults injected in that op (' + faults.join(', ') + ')' : 'no injected fault in that op'}${earlier}` };
   }
 
   /**

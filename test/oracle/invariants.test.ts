@@ -1049,7 +1049,7 @@ check('INV-17', () => {
     const r = runOps({ guardsOff: ['G15'] }, ops);
     expect(r.signature).toBe('INV-17@convert+OPERAND_BUSY');
     expect(r.failure!.faultKinds).toEqual(['TDX_OPERAND_BUSY@TDH.MEM.RANGE.BLOCK']);
-    expect(r.failure!.message).toBe('a benign TDX_OPERAND_BUSY killed the VM (TDX_OPERAND_BUSY@TDH.MEM.RANGE.BLOCK): BUSY must be absorbed by kicking the vCPUs and retrying once');
+    expect(r.failure!.message).toBe('a benign TDX_OPERAND_BUSY killed the VM at step 5 of op 1 (TDX_OPERAND_BUSY@TDH.MEM.RANGE.BLOCK): BUSY must be absorbed by kicking the vCPUs and retrying once');
   });
   it('fires when DEMOTE answers BUSY (not injected) on the retry made with every vCPU kicked out (hand-built)', () => {
     const rig = new Rig();
@@ -1085,12 +1085,21 @@ check('VM-BUGGED', () => {
   it('fires when KVM_BUG_ON fires with no fault at all: a memslot delete that zaps page tables meets G11 (BUG-11 variant)', () => {
     const r = runOps({ slotDeleteZapsTables: true }, [accept(3, '4K'), { op: 'deleteSlot' }]);
     expect(r.signature).toBe('VM-BUGGED@deleteSlot');
-    expect(r.failure!.message).toBe('VM bugged with no injected fault');
+    expect(r.failure!.message).toBe('VM bugged at step 9 of op 1 with no injected fault in that op');
+  });
+  it('fires although an unrelated fatal-by-design fault fired earlier in the case (the VM lived on after it)', () => {
+    // a hard error on the guest's ACCEPT is fatal by design but the VM survives it; the later death is not its doing
+    const sw = { leaf: 'TDG.MEM.PAGE.ACCEPT', nth: 1, status: 'TDX_SW_ERROR' };
+    const r = runOps({ slotDeleteZapsTables: true }, [{ ...accept(3, '4K'), faults: [sw] }, accept(3, '4K'), { op: 'deleteSlot' }]);
+    expect(r.signature).toBe('VM-BUGGED@deleteSlot+SW_ERROR');
+    expect(r.failure!.message).toBe("VM bugged at step 9 of op 2 with no injected fault in that op; earlier ops' faults (TDX_SW_ERROR@TDG.MEM.PAGE.ACCEPT) do not explain it");
   });
   it('fires when the VM dies with no fault injected at all', () => {
     const rig = new Rig();
+    rig.oracle.beginOp(touch(0));
     rig.sys.kvm.bugged = true;
-    expect(rig.oracle.afterStep()).toEqual({ inv: 'VM-BUGGED', message: 'VM bugged with no injected fault' });
+    expect(rig.oracle.afterStep()).toEqual({ inv: 'VM-BUGGED', message: 'VM bugged at step 1 of op 0 with no injected fault in that op' });
+    expect(rig.oracle.vmBuggedAt).toEqual({ opIndex: 0, step: 1 });
   });
   it('is quiet on the correct design: BUSY is retried after a kick', () => {
     expect(runOps({}, ops).verdict).toBe('pass');
