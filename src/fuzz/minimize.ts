@@ -70,7 +70,7 @@ export function simplerOps(op: Op): Op[] {
         const len = end - start;
         if (len > 1) {
           variant({ end: start + 1 });
-          variant({ end: start + (len >> 1) });
+          if (len >> 1 > 1) variant({ end: start + (len >> 1) });
           variant({ start: end - 1 });
         }
         break;
