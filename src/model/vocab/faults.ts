@@ -3,7 +3,6 @@
 // and the non-SEAMCALL fault sites. The op table (ops.ts beside this file) says which leaves and sites
 // each op kind reaches; the generator, the minimiser, the parser and the fast-check baseline read both.
 import { type Design, effectiveHuge, guardOn } from '../config.js';
-import type { FaultSite } from '../faults.js';
 import { type Leaf, LEAVES } from '../tdx/leaf.js';
 import type { StatusName } from '../tdx/status.js';
 import type { Pick } from './pick.js';
@@ -121,6 +120,3 @@ export function weakerStatuses(leaf: Leaf, st: StatusName): StatusName[] {
   const r = RANK[classOf(leaf, st)];
   return RANK.busy < r ? ['TDX_OPERAND_BUSY'] : [];
 }
-
-/** Non-SEAMCALL fault sites (src/model/faults.ts) and the designs on which they mean anything. */
-export type SitePick = Pick<FaultSite>;
