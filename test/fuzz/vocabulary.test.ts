@@ -13,7 +13,7 @@ import { CaseRunner, type RunOptions } from '../../src/fuzz/run.js';
 import { CAMPAIGN_DEFAULTS, type Design, resolveDesign } from '../../src/model/config.js';
 import { FAULT_SITES, isSiteFault } from '../../src/model/faults.js';
 import { type Leaf, LEAVES } from '../../src/model/tdx/leaf.js';
-import { classOf, legalPhases, OP_KINDS, pairKey, phaseOf, reachablePairs } from '../../src/model/vocab/index.js';
+import { classOf, isVmIoctl, legalPhases, OP_KINDS, pairKey, phaseOf, reachablePairs } from '../../src/model/vocab/index.js';
 
 const SEED = 20260106;
 /** Cases whose trace is read for the leaves; the pair and phase checks go on (without traces) up to MAX. */
@@ -114,6 +114,13 @@ describe(`the generator's vocabulary: campaign seed ${SEED} on the campaign defa
     for (const p of ['touch@BUILD', 'accept@BUILD', 'initMemRegion@RUNNABLE', 'finalize@RUNNABLE', 'touch@DEAD', 'deleteSlot@RUNNABLE']) expect(allPhases()).toContain(p);
     for (const p of ['hard@TDG.MEM.PAGE.ACCEPT', 'epoch-busy@TDH.MEM.TRACK', 'interrupted@TDH.PHYMEM.CACHE.WB', 'flush-not-done@TDH.MNG.VPFLUSHDONE']) expect(pairs).toContain(p);
     expect(pairs.length).toBeGreaterThan(30);
+  });
+
+  it('the VM ioctls are the build ioctls, pre-fault, memslot deletion, and convert only with vmMemoryAttributes', () => {
+    const ioctls = (d: Design): string[] => OP_KINDS.filter((k) => isVmIoctl(k, d));
+    expect(ioctls(design)).toEqual(['initMemRegion', 'finalize', 'prefault', 'deleteSlot']);
+    expect(ioctls({ ...design, vmMemoryAttributes: true })).toEqual(['convert', 'initMemRegion', 'finalize', 'prefault', 'deleteSlot']);
+    expect(isVmIoctl({ op: 'convert', start: 0, end: 1, to: 'shared' }, { ...design, vmMemoryAttributes: true })).toBe(true);
   });
 
   it('every op kind runs in every phase it is legal in, and in no other', () => {
