@@ -1,18 +1,20 @@
 // Case format v1 (docs/case-format.md): design settings, explicit operations with inline faults, the
-// expected verdict and provenance. A case is data; replay never regenerates it from the seed.
+// expected verdict and provenance. Op fields, their ranges and canonical order come from the op table
+// (src/model/vocab). A case is data; replay never regenerates it from the seed.
 import { readFileSync } from 'node:fs';
 import { canonicalDesign, type Design, DesignError, resolveDesign } from '../model/config.js';
 import { FAULT_SITES, type FaultSite, type FaultSpec, isSiteFault } from '../model/faults.js';
 import { isLeaf, LEAVES } from '../model/tdx/leaf.js';
 import { isStatusName } from '../model/tdx/status.js';
 import { fnv1a64Hex } from './hash.js';
-import { OP_KINDS, type Op, type OpKind, type TouchOp } from '../model/ops.js';
+import type { Op, OpKind } from '../model/ops.js';
+import { type FieldSpec, LEAF_ONLY_STATUS, OP_FIELDS, OP_KINDS, OPS } from '../model/vocab/index.js';
 
 export const CASE_FORMAT = 'tdxfuzz-case';
 export const CASE_VERSION = 1;
 
 export type { AcceptOp, ConvertOp, Op, OpKind, PunchOp, TouchOp } from '../model/ops.js';
-export { OP_KINDS } from '../model/ops.js';
+export { OP_FIELDS, OP_KINDS } from '../model/vocab/index.js';
 
 export interface Expect {
   verdict: 'pass' | 'fail';
@@ -46,24 +48,6 @@ export class CaseError extends Error {
   }
 }
 
-const OP_FIELDS: Record<OpKind, string[]> = {
-  touch: ['gfn', 'write'],
-  accept: ['gfn', 'level'],
-  convert: ['start', 'end', 'to'],
-  punch: ['start', 'end'],
-  initMemRegion: ['start', 'end', 'data'],
-  finalize: [],
-  destroy: [],
-  hostMap: ['gfn'],
-  hostUnmap: ['gfn'],
-  pin: ['gfn'],
-  unpin: ['gfn'],
-  memoryFailure: ['gfn'],
-  hostAlloc: ['pages'],
-  prefault: ['start', 'end'],
-  deleteSlot: [],
-};
-
 function isObj(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
@@ -94,11 +78,36 @@ function parseFaults(raw: unknown, file: string, field: string): FaultSpec[] | u
     if (typeof f.status !== 'string' || !isStatusName(f.status) || f.status === 'TDX_SUCCESS') {
       throw new CaseError(file, `${ff}.status`, 'must be a TDX status name such as TDX_OPERAND_BUSY');
     }
-    if (f.status === 'TDX_INTERRUPTED_RESTARTABLE' && f.leaf !== 'TDH.MEM.PAGE.DEMOTE') {
-      throw new CaseError(file, `${ff}.status`, 'TDX_INTERRUPTED_RESTARTABLE is only returned by TDH.MEM.PAGE.DEMOTE');
-    }
+    const only = LEAF_ONLY_STATUS[f.status];
+    if (only && f.leaf !== only) throw new CaseError(file, `${ff}.status`, `${f.status} is only returned by ${only}`);
     return f.every ? { leaf: f.leaf, nth, status: f.status, every: true } : { leaf: f.leaf, nth, status: f.status };
   });
+}
+
+/** One field of an op, by the kind the op table gives it. */
+function parseField(spec: FieldSpec, raw: Record<string, unknown>, out: Record<string, unknown>, file: string, field: string, gfns: number): void {
+  switch (spec.kind) {
+    case 'gfn':
+      out.gfn = int(raw.gfn, file, `${field}.gfn`, 0, gfns - 1);
+      return;
+    case 'range':
+      out.start = int(raw.start, file, `${field}.start`, 0, gfns);
+      out.end = int(raw.end, file, `${field}.end`, 0, gfns);
+      return;
+    case 'enum': {
+      const v = raw[spec.name];
+      if (typeof v !== 'string' || !spec.values.includes(v)) throw new CaseError(file, `${field}.${spec.name}`, `must be ${spec.values.map((x) => JSON.stringify(x)).join(' or ')}`);
+      out[spec.name] = v;
+      return;
+    }
+    case 'token':
+      if (spec.optional !== undefined && raw[spec.name] === undefined) return;
+      out[spec.name] = int(raw[spec.name], file, `${field}.${spec.name}`, 1, spec.max(gfns));
+      return;
+    case 'count':
+      out[spec.name] = int(raw[spec.name], file, `${field}.${spec.name}`, spec.min, spec.max);
+      return;
+  }
 }
 
 function parseOp(raw: unknown, file: string, field: string, gfns: number): Op {
@@ -112,53 +121,10 @@ function parseOp(raw: unknown, file: string, field: string, gfns: number): Op {
     if (key !== 'op' && key !== 'faults' && !OP_FIELDS[k].includes(key)) throw new CaseError(file, `${field}.${key}`, `unknown field for op ${k}`);
   }
   const faults = parseFaults(raw.faults, file, `${field}.faults`);
-  const withFaults = <T extends Op>(o: T): T => (faults && faults.length ? { ...o, faults } : o);
-  switch (k) {
-    case 'touch': {
-      const gfn = int(raw.gfn, file, `${field}.gfn`, 0, gfns - 1);
-      const o: TouchOp = { op: 'touch', gfn };
-      if (raw.write !== undefined) o.write = int(raw.write, file, `${field}.write`, 1, 0x7fffffff);
-      return withFaults(o);
-    }
-    case 'accept': {
-      const gfn = int(raw.gfn, file, `${field}.gfn`, 0, gfns - 1);
-      if (raw.level !== '4K' && raw.level !== '2M') throw new CaseError(file, `${field}.level`, 'must be "4K" or "2M"');
-      return withFaults({ op: 'accept', gfn, level: raw.level });
-    }
-    case 'convert': {
-      const start = int(raw.start, file, `${field}.start`, 0, gfns);
-      const end = int(raw.end, file, `${field}.end`, 0, gfns);
-      if (raw.to !== 'shared' && raw.to !== 'private') throw new CaseError(file, `${field}.to`, 'must be "shared" or "private"');
-      return withFaults({ op: 'convert', start, end, to: raw.to });
-    }
-    case 'punch': {
-      const start = int(raw.start, file, `${field}.start`, 0, gfns);
-      const end = int(raw.end, file, `${field}.end`, 0, gfns);
-      return withFaults({ op: 'punch', start, end });
-    }
-    case 'initMemRegion': {
-      const start = int(raw.start, file, `${field}.start`, 0, gfns);
-      const end = int(raw.end, file, `${field}.end`, 0, gfns);
-      const data = int(raw.data, file, `${field}.data`, 1, 0x7fffffff - gfns);
-      return withFaults({ op: 'initMemRegion', start, end, data });
-    }
-    case 'finalize':
-      return withFaults({ op: 'finalize' });
-    case 'destroy':
-      return withFaults({ op: 'destroy' });
-    case 'hostMap':
-    case 'hostUnmap':
-    case 'pin':
-    case 'unpin':
-    case 'memoryFailure':
-      return withFaults({ op: k, gfn: int(raw.gfn, file, `${field}.gfn`, 0, gfns - 1) });
-    case 'hostAlloc':
-      return withFaults({ op: 'hostAlloc', pages: int(raw.pages, file, `${field}.pages`, 1, 4096) });
-    case 'prefault':
-      return withFaults({ op: 'prefault', start: int(raw.start, file, `${field}.start`, 0, gfns), end: int(raw.end, file, `${field}.end`, 0, gfns) });
-    case 'deleteSlot':
-      return withFaults({ op: 'deleteSlot' });
-  }
+  const out: Record<string, unknown> = { op: k };
+  for (const spec of OPS[k].fields) parseField(spec, raw, out, file, field, gfns);
+  if (faults && faults.length) out.faults = faults;
+  return out as unknown as Op;
 }
 
 const PROVENANCE_FIELDS: Record<keyof Provenance, 'int' | 'string'> = {

@@ -2,6 +2,7 @@
 // point under an attempt budget, with a cache of cases already tried. The predicate keeps the failure:
 // same invariant, same op kind, and no fault kind the original did not have.
 import { type FaultSpec, isSiteFault } from '../model/faults.js';
+import { OPS, weakerStatuses } from '../model/vocab/index.js';
 import { type Case, caseId, type Op } from './case.js';
 import type { RunResult } from './result.js';
 import { runCase } from './run.js';
@@ -48,35 +49,51 @@ function setFaults(op: Op, faults: FaultSpec[]): Op {
   return o;
 }
 
-/** Simpler variants of one op, most aggressive first. */
-function simplerOps(op: Op): Op[] {
+/**
+ * Simpler variants of one op, most aggressive first, field by field as the op table describes them: a
+ * range shrinks to its first page, its first half and its last page; an enum goes to its simplest value;
+ * an optional token is dropped.
+ */
+export function simplerOps(op: Op): Op[] {
   const out: Op[] = [];
-  switch (op.op) {
-    case 'touch':
-      if (op.write !== undefined) out.push(setFaults({ op: 'touch', gfn: op.gfn }, op.faults ?? []));
-      break;
-    case 'accept':
-      if (op.level === '2M') out.push({ ...op, level: '4K' });
-      break;
-    case 'convert':
-    case 'punch': {
-      const len = op.end - op.start;
-      if (len > 1) {
-        out.push({ ...op, end: op.start + 1 });
-        out.push({ ...op, end: op.start + (len >> 1) });
-        out.push({ ...op, start: op.end - 1 });
+  const o = op as unknown as Record<string, unknown>;
+  const variant = (change: Record<string, unknown>, drop?: string): void => {
+    const v: Record<string, unknown> = { ...o, ...change };
+    if (drop) delete v[drop];
+    out.push(v as unknown as Op);
+  };
+  for (const f of OPS[op.op].fields) {
+    switch (f.kind) {
+      case 'range': {
+        const start = o.start as number;
+        const end = o.end as number;
+        const len = end - start;
+        if (len > 1) {
+          variant({ end: start + 1 });
+          if (len >> 1 > 1) variant({ end: start + (len >> 1) });
+          variant({ start: end - 1 });
+        }
+        break;
       }
-      break;
+      case 'enum':
+        if (f.simplest !== undefined && o[f.name] !== f.simplest) variant({ [f.name]: f.simplest });
+        break;
+      case 'token':
+        if (f.optional !== undefined && o[f.name] !== undefined) variant({}, f.name);
+        break;
+      case 'gfn':
+      case 'count':
+        break;
     }
   }
   return out;
 }
 
-/** Weaker variants of a fault: an earlier call, or plain contention instead of a hard error. */
+/** Weaker variants of a fault: an earlier call, or a status of a class it outranks (vocab/faults.ts). */
 function weakerFaults(f: FaultSpec): FaultSpec[] {
   const out: FaultSpec[] = [];
   if (f.nth > 1) out.push({ ...f, nth: 1 }, { ...f, nth: f.nth - 1 });
-  if (!isSiteFault(f) && f.status !== 'TDX_OPERAND_BUSY' && f.status !== 'TDX_INTERRUPTED_RESTARTABLE') out.push({ ...f, status: 'TDX_OPERAND_BUSY' });
+  if (!isSiteFault(f)) for (const status of weakerStatuses(f.leaf, f.status)) out.push({ ...f, status });
   return out;
 }
 

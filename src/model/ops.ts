@@ -1,4 +1,5 @@
-// The operations a case is made of, and how each one drives the system. Guest ops run on the vCPU;
+// The operations a case is made of, and how each one drives the system (the op table in vocab/table.ts
+// describes each kind's fields, phases, leaves and display). Guest ops run on the vCPU;
 // convert and punch are userspace ioctls on the guest_memfd.
 import type { FaultSpec } from './faults.js';
 import { kvmGmemConvert } from './gmem/convert.js';
@@ -12,14 +13,12 @@ import { kvmVmSetMemAttributes } from './kvm/memAttributes.js';
 import { kvmDeleteSlot, kvmPreFaultMemory } from './kvm/slot.js';
 import { hostAlloc, hostMap, hostUnmap, iommuPin, iommuUnpin, memoryFailure } from './gmem/host.js';
 import type { Path, System } from './system.js';
+import { OPS } from './vocab/table.js';
 
 export type OpKind =
   | 'touch' | 'accept' | 'convert' | 'punch' | 'initMemRegion' | 'finalize' | 'destroy'
   | 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure' | 'hostAlloc' | 'prefault' | 'deleteSlot';
-export const OP_KINDS: readonly OpKind[] = [
-  'touch', 'accept', 'convert', 'punch', 'initMemRegion', 'finalize', 'destroy',
-  'hostMap', 'hostUnmap', 'pin', 'unpin', 'memoryFailure', 'hostAlloc', 'prefault', 'deleteSlot',
-];
+export { OP_KINDS } from './vocab/table.js';
 
 interface OpBase {
   faults?: FaultSpec[];
@@ -94,33 +93,31 @@ export function* applyOp(sys: System, guest: Guest, op: Op): Path<OpOutcome> {
   }
 }
 
+/** How `show`, traces and reports name an op: its kind and its fields as the op table shows them. */
 export function describeOp(op: Op): string {
-  switch (op.op) {
-    case 'touch':
-      return `touch(0x${op.gfn.toString(16)}${op.write !== undefined ? `, write=${op.write}` : ''})`;
-    case 'accept':
-      return `accept(0x${op.gfn.toString(16)}, ${op.level})`;
-    case 'convert':
-      return `convert([0x${op.start.toString(16)}, 0x${op.end.toString(16)}) -> ${op.to})`;
-    case 'punch':
-      return `punch([0x${op.start.toString(16)}, 0x${op.end.toString(16)}))`;
-    case 'initMemRegion':
-      return `initMemRegion([0x${op.start.toString(16)}, 0x${op.end.toString(16)}), data=${op.data})`;
-    case 'finalize':
-      return 'finalize()';
-    case 'destroy':
-      return 'destroy()';
-    case 'hostMap':
-    case 'hostUnmap':
-    case 'pin':
-    case 'unpin':
-    case 'memoryFailure':
-      return `${op.op}(0x${op.gfn.toString(16)})`;
-    case 'hostAlloc':
-      return `hostAlloc(${op.pages})`;
-    case 'prefault':
-      return `prefault([0x${op.start.toString(16)}, 0x${op.end.toString(16)}))`;
-    case 'deleteSlot':
-      return 'deleteSlot()';
+  const o = op as unknown as Record<string, unknown>;
+  const hex = (v: unknown): string => `0x${(v as number).toString(16)}`;
+  const args: string[] = [];
+  let arrow = '';
+  for (const f of OPS[op.op].fields) {
+    switch (f.kind) {
+      case 'gfn':
+        args.push(hex(o.gfn));
+        break;
+      case 'range':
+        args.push(`[${hex(o.start)}, ${hex(o.end)})`);
+        break;
+      case 'enum':
+        if (f.show === 'arrow') arrow = ` -> ${String(o[f.name])}`;
+        else args.push(String(o[f.name]));
+        break;
+      case 'token':
+        if (o[f.name] !== undefined) args.push(`${f.name}=${String(o[f.name])}`);
+        break;
+      case 'count':
+        args.push(String(o[f.name]));
+        break;
+    }
   }
+  return `${op.op}(${args.join(', ')}${arrow})`;
 }

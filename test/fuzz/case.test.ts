@@ -9,6 +9,8 @@ import { generateCase } from '../../src/fuzz/generate.js';
 import { DEFAULT_DESIGN, resolveDesign } from '../../src/model/config.js';
 import { GUARD_IDS, GUARDS } from '../../src/model/guards.js';
 import { LEAVES } from '../../src/model/tdx/leaf.js';
+import { describeOp, type OpKind } from '../../src/model/ops.js';
+import { type FieldSpec, OP_FIELDS, OP_KINDS, OPS } from '../../src/model/vocab/index.js';
 
 const good = () => ({
   format: 'tdxfuzz-case',
@@ -245,5 +247,91 @@ describe('caseId', () => {
     expect(caseId({ ...c, ops: [{ op: 'touch', gfn: 2 }, ...c.ops.slice(1)] })).not.toBe(caseId(c));
     const noFault = c.ops.map((o) => ({ ...o, faults: undefined }));
     expect(caseId({ ...c, ops: noFault })).not.toBe(caseId(c));
+  });
+});
+
+// The parser derives each op's fields, their ranges and their canonical order from the op table
+// (src/model/vocab/table.ts): every field of every op kind is checked against its domain here.
+describe('op fields come from the op table', () => {
+  /** A valid op of each kind on the 32-gfn design of good(). */
+  const sample: Record<OpKind, Record<string, unknown>> = {
+    touch: { op: 'touch', gfn: 31, write: 5 },
+    accept: { op: 'accept', gfn: 0, level: '2M' },
+    convert: { op: 'convert', start: 0, end: 32, to: 'private' },
+    punch: { op: 'punch', start: 16, end: 32 },
+    initMemRegion: { op: 'initMemRegion', start: 0, end: 2, data: 9 },
+    finalize: { op: 'finalize' },
+    destroy: { op: 'destroy' },
+    hostMap: { op: 'hostMap', gfn: 1 },
+    hostUnmap: { op: 'hostUnmap', gfn: 1 },
+    pin: { op: 'pin', gfn: 1 },
+    unpin: { op: 'unpin', gfn: 1 },
+    memoryFailure: { op: 'memoryFailure', gfn: 1 },
+    hostAlloc: { op: 'hostAlloc', pages: 4096 },
+    prefault: { op: 'prefault', start: 0, end: 16 },
+    deleteSlot: { op: 'deleteSlot' },
+  };
+
+  it('every op kind parses with exactly the fields the table names, written back in table order', () => {
+    expect(Object.keys(sample)).toEqual(OP_KINDS);
+    for (const k of OP_KINDS) {
+      expect(Object.keys(sample[k]).slice(1).sort()).toEqual([...OP_FIELDS[k]].sort());
+      const c = parseCase(withOp(Object.fromEntries(Object.entries(sample[k]).reverse())));
+      expect(Object.keys(canonicalCase(c).ops[0])).toEqual(['op', ...OP_FIELDS[k]]);
+    }
+  });
+
+  it('every field of every op kind refuses a value outside its domain, naming the field', () => {
+    const outside = (f: FieldSpec): [string, unknown][] => {
+      switch (f.kind) {
+        case 'gfn':
+          return [['gfn', 32], ['gfn', -1]];
+        case 'range':
+          return [['start', 33], ['end', 33], ['end', 0.5]];
+        case 'enum':
+          return [[f.name, 'other']];
+        case 'token':
+          return [[f.name, 0], [f.name, f.max(32) + 1]];
+        case 'count':
+          return [[f.name, f.min - 1], [f.name, f.max + 1]];
+      }
+    };
+    let checked = 0;
+    for (const k of OP_KINDS) {
+      for (const f of OPS[k].fields) {
+        for (const [name, v] of outside(f)) {
+          refuses(withOp({ ...sample[k], [name]: v }), `ops[0].${name}`);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(25);
+  });
+
+  it('a required field may not be missing; an optional token may', () => {
+    refuses(withOp({ op: 'initMemRegion', start: 0, end: 2 }), 'ops[0].data', /integer/);
+    refuses(withOp({ op: 'accept', gfn: 0 }), 'ops[0].level', /must be "4K" or "2M"/);
+    expect(parseCase(withOp({ op: 'touch', gfn: 3 })).ops[0]).toEqual({ op: 'touch', gfn: 3 });
+  });
+
+  it('describeOp shows each kind as its fields say', () => {
+    const shown = OP_KINDS.map((k) => describeOp(parseCase(withOp(sample[k])).ops[0]));
+    expect(shown).toEqual([
+      'touch(0x1f, write=5)',
+      'accept(0x0, 2M)',
+      'convert([0x0, 0x20) -> private)',
+      'punch([0x10, 0x20))',
+      'initMemRegion([0x0, 0x2), data=9)',
+      'finalize()',
+      'destroy()',
+      'hostMap(0x1)',
+      'hostUnmap(0x1)',
+      'pin(0x1)',
+      'unpin(0x1)',
+      'memoryFailure(0x1)',
+      'hostAlloc(4096)',
+      'prefault([0x0, 0x10))',
+      'deleteSlot()',
+    ]);
   });
 });

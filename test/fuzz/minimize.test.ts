@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Case, caseId, faultsOf, type Op, parseCase } from '../../src/fuzz/case.js';
 import { generateCase } from '../../src/fuzz/generate.js';
-import { minimizeCase } from '../../src/fuzz/minimize.js';
+import { minimizeCase, simplerOps } from '../../src/fuzz/minimize.js';
 import { runCase } from '../../src/fuzz/run.js';
 import { coreSignature } from '../../src/fuzz/signature.js';
 import { resolveDesign } from '../../src/model/config.js';
@@ -103,5 +103,33 @@ describe(`minimizeCase (seed ${SEED})`, () => {
     expect(m.result.signature).toBe('INV-17@convert+OPERAND_BUSY'); // BUG-15: a benign BUSY kills the VM
     expect(faultsOf(m.case)).toBe(1);
     expect(m.case.ops.length).toBeLessThanOrEqual(2);
+  });
+});
+
+// simplerOps reads the op table's field kinds (src/model/vocab): every range shrinks (initMemRegion and
+// prefault too, not only convert and punch), enums go to their simplest value, optional tokens go.
+describe('simplerOps follows the op table', () => {
+  it('shrinks each field kind that has a simpler form, keeping the faults', () => {
+    const f = [{ leaf: 'TDH.MEM.PAGE.ADD' as const, nth: 2, status: 'TDX_OPERAND_BUSY' as const }];
+    expect(simplerOps({ op: 'initMemRegion', start: 4, end: 12, data: 7, faults: f })).toEqual([
+      { op: 'initMemRegion', start: 4, end: 5, data: 7, faults: f },
+      { op: 'initMemRegion', start: 4, end: 8, data: 7, faults: f },
+      { op: 'initMemRegion', start: 11, end: 12, data: 7, faults: f },
+    ]);
+    expect(simplerOps({ op: 'prefault', start: 0, end: 2 })).toEqual([{ op: 'prefault', start: 0, end: 1 }, { op: 'prefault', start: 1, end: 2 }]);
+    expect(simplerOps({ op: 'accept', gfn: 3, level: '2M' })).toEqual([{ op: 'accept', gfn: 3, level: '4K' }]);
+    expect(simplerOps({ op: 'touch', gfn: 3, write: 9, faults: f })).toEqual([{ op: 'touch', gfn: 3, faults: f }]);
+  });
+
+  it('has nothing simpler for the simplest forms and for field kinds without one', () => {
+    for (const op of [
+      { op: 'accept', gfn: 3, level: '4K' },
+      { op: 'touch', gfn: 3 },
+      { op: 'convert', start: 3, end: 4, to: 'shared' },
+      { op: 'convert', start: 3, end: 4, to: 'private' },
+      { op: 'hostAlloc', pages: 16 },
+      { op: 'pin', gfn: 2 },
+      { op: 'finalize' },
+    ] as Op[]) expect(simplerOps(op)).toEqual([]);
   });
 });
