@@ -154,7 +154,7 @@ export function registerFuzz(program: Command): void {
           'A status line goes to stderr (a plain line every 5 s when stderr is not a terminal). ' +
           'Ctrl-C stops dispatching and finishes the work in flight, so nothing found is lost; a second Ctrl-C quits at once.',
         'Design space: by default each case varies the deployment settings of the v3 design (vmMemoryAttributes, backing, ' +
-          'dpamt, nonBlockingResize, tdxHugePage, enhancedDemoteInterruptibility; splitPolicy with 1G backing), drawn from (seed, case index); ' +
+          'dpamt, nonBlockingResize, tdxHugePage, enhancedDemoteInterruptibility; splitPolicy with 1G backing under CONTIGUITY), drawn from (seed, case index); ' +
           'about half the cases keep the campaign design, and a setting your --config file names is never varied. ' +
           '--design-space FILE samples the settings the file names instead, e.g. {"refcountPolicy": ["NONE", {"value": "HOLD_ON_ZAP_FAILURE", "weight": 2}]}; ' +
           '--no-design-space runs the campaign design only. A failure found on another design names the settings that differ.',

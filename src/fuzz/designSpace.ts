@@ -49,7 +49,8 @@ function oneGigFits(d: Design): boolean {
  * The deployments of the v3 design (003:L35-56, L110-127, L339; kernel-facts.md 3.2): every one is a
  * configuration KVM supports, e.g. a module without ENHANCED_DEMOTE_INTERRUPTIBILITY, on which KVM turns
  * huge pages off. HUGETLB_1G joins only where the campaign's ptrs and regions leave room for a 1G folio
- * (at the campaign's default ptrs 16 and regions 2 they do not); splitPolicy only matters for it.
+ * (at the campaign's default ptrs 16 and regions 2 they do not); splitPolicy only matters for it, and
+ * varies only where the mapping rule allows UNIFORM_4K.
  */
 function deploymentAxes(d: Design): { key: SettingKey; values: SettingValue[]; when?: Axis['when'] }[] {
   const backings: SettingValue[] = ['HUGETLB_2M', 'THP_2M', '4K'];
@@ -62,7 +63,9 @@ function deploymentAxes(d: Design): { key: SettingKey; values: SettingValue[]; w
     { key: 'tdxHugePage', values: [true, false] },
     { key: 'enhancedDemoteInterruptibility', values: [true, false] },
   ];
-  if (oneGigFits(d)) axes.push({ key: 'splitPolicy', values: ['HIERARCHICAL', 'UNIFORM_4K'], when: { key: 'backing', value: 'HUGETLB_1G' } });
+  // UNIFORM_4K leaves 2M mappings over 4K folios outside the converted range, which STRICT_FOLIO forbids
+  // (a known design finding, docs/model.md; Ackerley 003:L759): it is a v3 deployment only under CONTIGUITY.
+  if (oneGigFits(d) && d.mappingRule === 'CONTIGUITY') axes.push({ key: 'splitPolicy', values: ['HIERARCHICAL', 'UNIFORM_4K'], when: { key: 'backing', value: 'HUGETLB_1G' } });
   return axes;
 }
 
