@@ -66,7 +66,16 @@ export const INVARIANTS: readonly InvariantInfo[] = [
   { id: 'INV-10', kind: 'liveness', detection: 'damage', meaning: 'a guest access or ACCEPT completes within a bounded number of EPT violations', source: '003:L184-186' },
   { id: 'INV-11', kind: 'quiescent', detection: 'structural', meaning: 'MIXED equals "the 2M range has both attributes"', source: '003:L175' },
   { id: 'INV-12', kind: 'always', detection: 'structural', meaning: 'DEMOTE on the mirror root only with mmu_lock held for write', source: '003:L121-127, L396-398' },
-  { id: 'INV-13', kind: 'always', detection: 'structural', meaning: 'the split cache never underflows: the splitter that checked it (step 2.1) dequeues (3.2/3.4) with the write mmu_lock held throughout, under prealloc_split_cache_lock', source: '003:L291-296' },
+  {
+    id: 'INV-13', kind: 'always', detection: 'structural', meaning: 'the split cache never underflows: the splitter that checked it (step 2.1) dequeues (3.2/3.4) with the write mmu_lock held throughout, under prealloc_split_cache_lock', source: '003:L291-296',
+    clauses: [
+      // with one actor nothing drains the cache between a splitter's check and its dequeue (BUG-7's race)
+      { text: 'the split cache never underflows', reach: unreachable(`${NEEDS_CONCURRENCY}: nothing drains the cache between one splitter's step 2.1 check and its dequeue unless another splitter runs in between`) },
+      { text: 'the splitter dequeues without dropping mmu_lock since its step 2.1 check', reach: LIVE },
+      { text: 'dequeue under prealloc_split_cache_lock', reach: unreachable('the only path that dequeues without the lock (G7b off) first enqueued without it, which the enqueue clause reports') },
+      { text: 'enqueue under prealloc_split_cache_lock', reach: LIVE },
+    ],
+  },
   { id: 'INV-14', kind: 'always', detection: 'damage', meaning: 'page conservation: split-cache pages = enqueued - dequeued - freed (every step); cache and PAMT-pair pages are exactly the caches\' contents and the installed pairs (every op)', source: 'model-spec.md 2.1; 003:L291-296' },
   { id: 'INV-15', kind: 'quiescent', detection: 'structural', meaning: 'no BLOCKED S-EPT entry and no FROZEN mirror SPTE unless the VM is bugged', source: '004:L75' },
   { id: 'INV-16', kind: 'quiescent', detection: 'structural', meaning: 'the mirror root equals the S-EPT (leaves, levels, pfns, tables) unless the VM is bugged', source: '004:L68-69' },
