@@ -126,7 +126,7 @@ describe('tdxfuzz guards marks what no generated case can reach', () => {
 describe('the guard marks match what generated cases do', () => {
   const design: Design = { ...CAMPAIGN_DEFAULTS, guardsOff: [] };
   const space = defaultDesignSpace(design);
-  const CASES = 3000;
+  const CASES = 1500;
 
   it.each(GUARDS.filter((g) => !g.reach.live).map((g) => g.id))(
     `%s (unreachable): switched off it changes no trace of ${CASES} default-campaign cases, and none fails`,

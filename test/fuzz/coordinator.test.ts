@@ -91,17 +91,17 @@ describe(`campaign seed ${SEED}, ${CASES} cases, guards off G2`, () => {
   });
 });
 
-// What `tdxfuzz fuzz --seed 7 --cases 3000 --guard-off G2` runs by default: each case's deployment settings
+// What `tdxfuzz fuzz --seed 7 --cases 2000 --guard-off G2` runs by default: each case's deployment settings
 // drawn from (seed, index). The files must still not depend on the worker count.
-describe(`campaign seed ${SEED}, 3000 cases, guards off G2, default design space`, () => {
+describe(`campaign seed ${SEED}, 2000 cases, guards off G2, default design space`, () => {
   const space = defaultDesignSpace(design);
   let one: Outcome;
   let two: Outcome;
 
   it('saves identical crash and corpus files with 1 and 2 workers', async () => {
-    one = await campaign({ workers: 1, cases: 3000, space });
-    two = await campaign({ workers: 2, cases: 3000, space, batchSize: 16 });
-    expect(one.summary.cases).toBe(3000);
+    one = await campaign({ workers: 1, cases: 2000, space });
+    two = await campaign({ workers: 2, cases: 2000, space, batchSize: 16 });
+    expect(one.summary.cases).toBe(2000);
     expect(Object.keys(one.crashes).length).toBeGreaterThan(0);
     expect(two.crashes).toEqual(one.crashes);
     expect(two.corpus).toEqual(one.corpus);
@@ -120,8 +120,8 @@ describe(`campaign seed ${SEED}, 3000 cases, guards off G2, default design space
 
   it('a design-space file is sampled the same way with 1 and 2 workers', async () => {
     const fileSpace = parseDesignSpace({ refcountPolicy: ['NONE', 'HOLD_ON_ZAP_FAILURE'], conversionOrder: ['V3_ZAP_THEN_SPLIT', 'SEPT_SPLIT_FIRST'] }, 'space.json', design);
-    const a = await campaign({ workers: 1, cases: 1500, space: fileSpace });
-    const b = await campaign({ workers: 2, cases: 1500, space: fileSpace });
+    const a = await campaign({ workers: 1, cases: 1000, space: fileSpace });
+    const b = await campaign({ workers: 2, cases: 1000, space: fileSpace });
     expect(b.crashes).toEqual(a.crashes);
     expect(b.corpus).toEqual(a.corpus);
     const policies = new Set(Object.keys(a.corpus).map((n) => loadCase(join(a.corpusDir, n)).design.refcountPolicy));
