@@ -2,6 +2,7 @@
 // (campaign defaults, the guard off, and whatever setting the scenario needs), the invariant the spec
 // names, and the length of the spec's shortest sequence.
 import { CAMPAIGN_DEFAULTS, type Design, resolveDesign } from '../src/model/config.js';
+import { INVARIANTS } from '../src/oracle/invariants.js';
 
 export interface BugTarget {
   bug: string;
@@ -58,4 +59,10 @@ export function bugDesign(b: BugTarget): Design {
 export function namesBugInv(b: BugTarget, signature: string | null | undefined): boolean {
   const check = signature?.split('@')[0];
   return check === b.inv || (b.alsoInv !== undefined && check === b.alsoInv);
+}
+
+/** How the check a signature names shows a bug: damage, structural or performance (the invariant table's `detection`). */
+export function detectionOf(signature: string | null | undefined): string {
+  const check = signature?.split('@')[0];
+  return INVARIANTS.find((i) => i.id === check)?.detection ?? 'unknown';
 }

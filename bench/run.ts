@@ -6,7 +6,10 @@
 //   (c) throughput: cases/s and ops/s with 1 and 2 workers in one run, parallel efficiency, per-task
 //       overhead, and the oracle's share of the time;
 //   (d) the peer baseline: fast-check fc.commands + fc.modelRun on the same model and bugs;
-//   (e) memory: peak RSS over a long campaign and whether it grows.
+//   (e) memory: peak RSS over a long campaign and whether it grows;
+//   (f) the fast-check baseline on the default campaign design (every guard on): failures expected zero.
+// Each BUG-n found is also reported as detected by observable damage or by a structural check (a flag, a
+// lock, a call in the wrong state), from the `detection` of the invariant that named it (src/oracle/invariants.ts).
 // Figures are printed as Markdown and written to bench/results/<timestamp>.{json,md}; nothing here passes
 // or fails on time.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,13 +19,14 @@ import { CAMPAIGN_DEFAULTS, type Design } from '../src/model/config.js';
 import { packageRoot, runCampaign, type CampaignOptions, type CampaignSummary } from '../src/fuzz/coordinator.js';
 import { generateCase } from '../src/fuzz/generate.js';
 import { runCase } from '../src/fuzz/run.js';
-import { BUGS, bugDesign, namesBugInv } from './bugs.js';
+import { defaultDesignSpace } from '../src/fuzz/designSpace.js';
+import { BUGS, bugDesign, detectionOf, namesBugInv } from './bugs.js';
 import { fastCheckHunt } from './fastcheck.js';
 
 const quick = process.argv.includes('--quick');
 const P = quick
-  ? { seeds: 1, bugCapMs: 8_000, fcCapMs: 3_000, budgetMs: 5_000, throughputCases: 20_000, overheadCases: 4_000, oracleCases: 3_000, memoryMs: 8_000 }
-  : { seeds: 5, bugCapMs: 60_000, fcCapMs: 60_000, budgetMs: 60_000, throughputCases: 200_000, overheadCases: 20_000, oracleCases: 20_000, memoryMs: 600_000 };
+  ? { seeds: 1, bugCapMs: 8_000, fcCapMs: 3_000, budgetMs: 5_000, throughputCases: 20_000, overheadCases: 4_000, oracleCases: 3_000, memoryMs: 8_000, fcDefaultSeeds: 1, fcDefaultMs: 3_000 }
+  : { seeds: 5, bugCapMs: 60_000, fcCapMs: 60_000, budgetMs: 60_000, throughputCases: 200_000, overheadCases: 20_000, oracleCases: 20_000, memoryMs: 600_000, fcDefaultSeeds: 5, fcDefaultMs: 60_000 };
 const design: Design = { ...CAMPAIGN_DEFAULTS, guardsOff: [] };
 
 function log(s: string): void {
@@ -55,14 +59,24 @@ interface BugRow {
   cases: number[];
   minOps: number[];
   namesInv: boolean;
+  /** Per seed that found it: the detection class of the check that named it (damage, structural, performance). */
+  detections: string[];
   notMeasurable?: string;
-  fc: { found: number; ms: number[]; runs: number[]; shrunk: number[]; namesInv: boolean };
+  fc: { found: number; ms: number[]; runs: number[]; shrunk: number[]; namesInv: boolean; detections: string[] };
+}
+
+/** "structural", or "damage 3, structural 2" when seeds disagree. */
+function detectionCell(ds: string[]): string {
+  if (ds.length === 0) return '-';
+  const counts = new Map<string, number>();
+  for (const d of ds) counts.set(d, (counts.get(d) ?? 0) + 1);
+  return counts.size === 1 ? ds[0] : [...counts].sort().map(([d, n]) => `${d} ${n}`).join(', ');
 }
 
 async function bugsSection(): Promise<BugRow[]> {
   const rows: BugRow[] = [];
   for (const b of BUGS) {
-    const row: BugRow = { bug: b.bug, inv: b.alsoInv ? `${b.inv} or ${b.alsoInv}` : b.inv, specOps: b.specOps, found: 0, seeds: P.seeds, ms: [], cases: [], minOps: [], namesInv: true, fc: { found: 0, ms: [], runs: [], shrunk: [], namesInv: true } };
+    const row: BugRow = { bug: b.bug, inv: b.alsoInv ? `${b.inv} or ${b.alsoInv}` : b.inv, specOps: b.specOps, found: 0, seeds: P.seeds, ms: [], cases: [], minOps: [], namesInv: true, detections: [], fc: { found: 0, ms: [], runs: [], shrunk: [], namesInv: true, detections: [] } };
     rows.push(row);
     if (b.notMeasurable) {
       row.notMeasurable = b.notMeasurable;
@@ -78,7 +92,9 @@ async function bugsSection(): Promise<BugRow[]> {
         row.cases.push(s.firstFailure.caseIndex + 1);
         const u = s.uniqueFailures.find((x) => x.caseIndex === s.firstFailure!.caseIndex) ?? s.uniqueFailures[0];
         if (u) row.minOps.push(u.ops);
-        if (!namesBugInv(b, u?.signature ?? s.firstFailure.signature)) row.namesInv = false;
+        const sig = u?.signature ?? s.firstFailure.signature;
+        if (!namesBugInv(b, sig)) row.namesInv = false;
+        row.detections.push(detectionOf(sig));
       }
       log(`(d) ${b.bug} seed ${seed} (fast-check)`);
       const f = fastCheckHunt(d, seed, P.fcCapMs, !!b.perf);
@@ -88,6 +104,7 @@ async function bugsSection(): Promise<BugRow[]> {
         row.fc.runs.push(f.runsToFailure);
         row.fc.shrunk.push(f.shrunkOps);
         if (!namesBugInv(b, f.signature)) row.fc.namesInv = false;
+        row.fc.detections.push(detectionOf(f.signature));
       }
     }
   }
@@ -129,9 +146,20 @@ async function throughputSection() {
 }
 
 async function budgetSection() {
-  log('(b) default design, fixed budget');
-  const s = await campaign({ design, workers: 2, seed: 3, durationMs: P.budgetMs });
-  return { seconds: P.budgetMs / 1000, cases: s.cases, ops: s.ops, failingCases: s.failingCases, unique: s.uniqueFailures.map((u) => u.signature) };
+  log('(b) default design, fixed budget (with the default design space, as tdxfuzz fuzz runs it)');
+  const s = await campaign({ design, space: defaultDesignSpace(design), workers: 2, seed: 3, durationMs: P.budgetMs });
+  return { seconds: P.budgetMs / 1000, cases: s.cases, ops: s.ops, failingCases: s.failingCases, unique: s.uniqueFailures.map((u) => `${u.signature}${Object.keys(u.design).length ? ' on ' + JSON.stringify(u.design) : ''}`) };
+}
+
+/** (f) The fast-check baseline on the default campaign design, every guard on: any failure is a false alarm or a bug. */
+function fastCheckDefaultSection() {
+  const runs: { seed: number; seconds: number; runs: number; found: boolean; signature: string | null; shrunkOps: number }[] = [];
+  for (let seed = 1; seed <= P.fcDefaultSeeds; seed++) {
+    log(`(f) fast-check on the default design, seed ${seed}, ${P.fcDefaultMs / 1000} s`);
+    const r = fastCheckHunt({ ...CAMPAIGN_DEFAULTS, guardsOff: [] }, seed, P.fcDefaultMs, false);
+    runs.push({ seed, seconds: r.msTotal / 1000, runs: r.runsToFailure, found: r.found, signature: r.signature, shrunkOps: r.shrunkOps });
+  }
+  return { secondsPerSeed: P.fcDefaultMs / 1000, seeds: runs.length, failures: runs.filter((r) => r.found).length, runs };
 }
 
 async function memorySection() {
@@ -149,25 +177,34 @@ async function memorySection() {
   return { seconds: P.memoryMs / 1000, cases: s.cases, peakRssMb: mb(Math.max(...samples.map((x) => x.rss))), earlyRssMb: mb(early), lateRssMb: mb(late), growthPct: ((late - early) / early) * 100, samples: samples.length };
 }
 
-function markdown(rows: BugRow[], budget: Awaited<ReturnType<typeof budgetSection>>, tp: Awaited<ReturnType<typeof throughputSection>>, mem: Awaited<ReturnType<typeof memorySection>>): string {
+function markdown(
+  rows: BugRow[],
+  budget: Awaited<ReturnType<typeof budgetSection>>,
+  tp: Awaited<ReturnType<typeof throughputSection>>,
+  mem: Awaited<ReturnType<typeof memorySection>>,
+  fcDefault: ReturnType<typeof fastCheckDefaultSection>,
+): string {
   const L: string[] = [];
   L.push(`# tdxfuzz benchmark${quick ? ' (--quick)' : ''}`, '');
   L.push(`${new Date().toISOString()}; ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown cpu'}); Node ${process.version}; campaign design: v3 defaults, ptrs ${design.ptrs}.`, '');
   L.push(`## (a) + (d) Bug-finding: tdxfuzz on 2 workers against fast-check fc.commands (1 thread), ${P.seeds} seed(s), ${P.bugCapMs / 1000} s / ${P.fcCapMs / 1000} s cap`, '');
   L.push('Medians with (min-max) over the seeds that found the bug.', '');
-  L.push('| bug | spec invariant | tdxfuzz found | time to failure ms | cases to failure | minimised ops (spec) | names it | fast-check found | time to failure ms | runs to failure | shrunk ops | names it |');
-  L.push('|---|---|---|---:|---:|---:|---|---|---:|---:|---:|---|');
+  L.push('"detected by": damage = the check that named the bug is one the guest, host or page pool can observe (lost data, a leak, a use-after-free, a hang); structural = a flag, lock-discipline or call-in-the-wrong-state check fired before any damage showed (see `tdxfuzz invariants`).', '');
+  L.push('| bug | spec invariant | tdxfuzz found | detected by | time to failure ms | cases to failure | minimised ops (spec) | names it | fast-check found | detected by | time to failure ms | runs to failure | shrunk ops | names it |');
+  L.push('|---|---|---|---|---:|---:|---:|---|---|---|---:|---:|---:|---|');
   for (const r of rows) {
     if (r.notMeasurable) {
-      L.push(`| ${r.bug} | ${r.inv} | not measurable: ${r.notMeasurable} | | | | | | | | | |`);
+      L.push(`| ${r.bug} | ${r.inv} | not measurable: ${r.notMeasurable} | | | | | | | | | | | |`);
       continue;
     }
     L.push(
-      `| ${r.bug} | ${r.inv} | ${r.found}/${r.seeds} | ${mmm(r.ms)} | ${mmm(r.cases)} | ${mmm(r.minOps)} (${r.specOps}) | ${r.found ? (r.namesInv ? 'yes' : 'NO') : '-'} | ${r.fc.found}/${r.seeds} | ${mmm(r.fc.ms)} | ${mmm(r.fc.runs)} | ${mmm(r.fc.shrunk)} | ${r.fc.found ? (r.fc.namesInv ? 'yes' : 'no') : '-'} |`,
+      `| ${r.bug} | ${r.inv} | ${r.found}/${r.seeds} | ${detectionCell(r.detections)} | ${mmm(r.ms)} | ${mmm(r.cases)} | ${mmm(r.minOps)} (${r.specOps}) | ${r.found ? (r.namesInv ? 'yes' : 'NO') : '-'} | ${r.fc.found}/${r.seeds} | ${detectionCell(r.fc.detections)} | ${mmm(r.fc.ms)} | ${mmm(r.fc.runs)} | ${mmm(r.fc.shrunk)} | ${r.fc.found ? (r.fc.namesInv ? 'yes' : 'no') : '-'} |`,
     );
   }
+  const byDetection = (d: string): string[] => rows.filter((r) => r.detections.length > 0 && r.detections.every((x) => x === d)).map((r) => r.bug);
+  L.push('', `Found only by observable damage: ${byDetection('damage').join(', ') || 'none'}. Found only by a structural check: ${byDetection('structural').join(', ') || 'none'}. Performance findings: ${byDetection('performance').join(', ') || 'none'}.`);
   L.push('', '## (b) Default design in a fixed budget', '');
-  L.push(`${budget.cases} cases, ${budget.ops} ops in ${budget.seconds} s on 2 workers; failing cases: ${budget.failingCases}${budget.unique.length ? ' (' + budget.unique.join(', ') + ')' : ''} (expected 0).`);
+  L.push(`${budget.cases} cases, ${budget.ops} ops in ${budget.seconds} s on 2 workers, deployment settings varied per case (the default design space); failing cases: ${budget.failingCases}${budget.unique.length ? ' (' + budget.unique.join(', ') + ')' : ''} (expected 0).`);
   L.push('', '## (c) Throughput', '');
   L.push('| what | cases | seconds | cases/s | ops/s |', '|---|---:|---:|---:|---:|');
   L.push(`| runCase, main thread, with the oracle | ${tp.singleThread.cases} | ${fmt(tp.singleThread.msWithOracle / 1000, 2)} | ${fmt(tp.singleThread.casesPerSec)} | ${fmt((tp.singleThread.ops / tp.singleThread.msWithOracle) * 1000)} |`);
@@ -177,6 +214,10 @@ function markdown(rows: BugRow[], budget: Awaited<ReturnType<typeof budgetSectio
   L.push(`2 workers vs 1: ${fmt(tp.speedup, 2)}x, parallel efficiency ${fmt(tp.efficiency * 100)}% (same run). Per-task overhead: ${fmt(tp.perTaskOverheadUs, 1)} us (one worker, batches of 1 vs 256). Starting the pool and running one case: ${fmt(tp.poolStartMs)} ms, which every tdxfuzz time-to-failure in (a) includes. Oracle share of a case's time: ${fmt(tp.singleThread.oracleShare * 100)}% (${fmt(tp.singleThread.msWithOracle)} ms with, ${fmt(tp.singleThread.msWithoutOracle)} ms without, ${tp.singleThread.cases} cases).`);
   L.push('', '## (e) Memory', '');
   L.push(`${mem.seconds} s campaign on 2 workers, ${mem.cases} cases: peak RSS ${fmt(mem.peakRssMb)} MB; first fifth ${fmt(mem.earlyRssMb)} MB, last fifth ${fmt(mem.lateRssMb)} MB (${mem.growthPct >= 0 ? '+' : ''}${fmt(mem.growthPct, 1)}%).`);
+  L.push('', `## (f) fast-check baseline on the default campaign design, every guard on: ${fcDefault.seeds} seed(s) x ${fcDefault.secondsPerSeed} s`, '');
+  L.push('| seed | seconds | runs | failure (expected none) | shrunk ops |', '|---:|---:|---:|---|---:|');
+  for (const r of fcDefault.runs) L.push(`| ${r.seed} | ${fmt(r.seconds, 1)} | ${r.runs} | ${r.found ? r.signature : 'none'} | ${r.found ? r.shrunkOps : '-'} |`);
+  L.push('', `Failures: ${fcDefault.failures} of ${fcDefault.seeds} seeds.`);
   return L.join('\n') + '\n';
 }
 
@@ -185,12 +226,13 @@ async function main(): Promise<void> {
   const budget = await budgetSection();
   const tp = await throughputSection();
   const mem = await memorySection();
-  const md = markdown(rows, budget, tp, mem);
+  const fcDefault = fastCheckDefaultSection();
+  const md = markdown(rows, budget, tp, mem, fcDefault);
   process.stdout.write(md);
   const outDir = join(packageRoot(), 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const stem = join(outDir, new Date().toISOString().replace(/[:.]/g, '-'));
-  writeFileSync(`${stem}.json`, JSON.stringify({ quick, params: P, design, node: process.version, cores: availableParallelism(), bugs: rows, budget, throughput: tp, memory: mem }, null, 2) + '\n');
+  writeFileSync(`${stem}.json`, JSON.stringify({ quick, params: P, design, node: process.version, cores: availableParallelism(), bugs: rows, budget, throughput: tp, memory: mem, fastCheckDefault: fcDefault }, null, 2) + '\n');
   writeFileSync(`${stem}.md`, md);
   process.stdout.write(`\nwritten to ${stem}.json and .md\n`);
 }

@@ -4,6 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { CAMPAIGN_DEFAULTS, type Design, DesignError, parseGuardList, resolveDesign } from '../model/config.js';
 import { CaseError } from '../fuzz/case.js';
+import { type DesignSpace, DesignSpaceError, parseDesignSpace } from '../fuzz/designSpace.js';
 import { listCaseFiles } from '../fuzz/store.js';
 
 export const EXIT_OK = 0;
@@ -68,27 +69,48 @@ export function parseGuardOption(text: string, previous: string[] = []): string[
   }
 }
 
-/** A --config file: a JSON object of design settings (the `design` object of a case file). */
-export function loadDesignConfig(file: string, base: Readonly<Design> = CAMPAIGN_DEFAULTS): Design {
+/** Read a JSON file given on the command line; an unreadable or malformed file is a usage error naming it. */
+function readJsonFile(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new UsageError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
     throw new UsageError(`${file}: not valid JSON: ${(e as Error).message}`);
   }
+}
+
+/** A --config file: a JSON object of design settings (the `design` object of a case file). */
+export function loadDesignConfig(file: string, base: Readonly<Design> = CAMPAIGN_DEFAULTS): Design {
+  return loadCampaignConfig(file, base).design;
+}
+
+/** A --config file's design, and the settings it names: a campaign never varies those (they are pinned). */
+export function loadCampaignConfig(file: string, base: Readonly<Design> = CAMPAIGN_DEFAULTS): { design: Design; pinned: Set<string> } {
+  const raw = readJsonFile(file);
   try {
-    return resolveDesign(raw, 'design', base);
+    const design = resolveDesign(raw, 'design', base);
+    return { design, pinned: new Set(Object.keys(raw as object)) };
   } catch (e) {
     if (e instanceof DesignError) {
       const field = e.field.replace(/^design\.?/, '') || '(top level)';
       throw new UsageError(`${file}: ${field}: ${e.message}`);
     }
+    throw e;
+  }
+}
+
+/** A --design-space file (src/fuzz/designSpace.ts), checked against the campaign design and the pinned settings. */
+export function loadDesignSpace(file: string, design: Design, pinned: ReadonlySet<string>): DesignSpace {
+  const raw = readJsonFile(file);
+  try {
+    return parseDesignSpace(raw, file, design, pinned);
+  } catch (e) {
+    if (e instanceof DesignSpaceError) throw new UsageError(`${file}: ${e.field}: ${e.message}`);
     throw e;
   }
 }

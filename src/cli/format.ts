@@ -26,6 +26,12 @@ export function formatDesign(d: Design): string {
   return diffs.length ? `v3 defaults except ${diffs.join(' ')}` : 'v3 defaults';
 }
 
+/** A failure's design against its campaign's: "campaign design", or the settings that differ. */
+export function formatFailureDesign(diff: Readonly<Record<string, unknown>>): string {
+  const parts = Object.entries(diff).map(([k, v]) => `${k}=${String(v)}`);
+  return parts.length ? parts.join(' ') : 'campaign design';
+}
+
 /** "G2, G15", or "none". */
 export function formatGuardsOff(d: Design): string {
   return d.guardsOff.length ? d.guardsOff.join(', ') : 'none';

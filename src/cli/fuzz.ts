@@ -2,10 +2,12 @@
 import { availableParallelism } from 'node:os';
 import { type Command, Option } from 'commander';
 import { CAMPAIGN_DEFAULTS, type Design, parseGuardList } from '../model/config.js';
+import { guardInfo } from '../model/guards.js';
 import { type CampaignSummary, runCampaign } from '../fuzz/coordinator.js';
+import { defaultDesignSpace, describeDesignSpace, type DesignSpace } from '../fuzz/designSpace.js';
 import { formatCount, formatElapsed, formatWorkers } from '../fuzz/progress.js';
-import { checkDirOption, EXIT_FOUND, EXIT_OK, loadDesignConfig, parseCases, parseDuration, parseGuardOption, parseSeed, parseWorkers } from './common.js';
-import { displayPath, formatDesign, formatGuardsOff, shellQuote } from './format.js';
+import { checkDirOption, EXIT_FOUND, EXIT_OK, loadCampaignConfig, loadDesignSpace, parseCases, parseDuration, parseGuardOption, parseSeed, parseWorkers } from './common.js';
+import { displayPath, formatDesign, formatFailureDesign, formatGuardsOff, shellQuote } from './format.js';
 
 interface FuzzOptions {
   workers: number;
@@ -16,6 +18,8 @@ interface FuzzOptions {
   crashes: string;
   guardOff?: string[];
   config?: string;
+  /** A file, false for --no-design-space, undefined for the default deployment space. */
+  designSpace?: string | false;
   json?: boolean;
   progress: boolean;
   failOn?: string;
@@ -23,10 +27,40 @@ interface FuzzOptions {
 
 const DEFAULT_DURATION = '30s';
 
-function campaignDesign(o: FuzzOptions): Design {
-  const base = o.config ? loadDesignConfig(o.config) : { ...CAMPAIGN_DEFAULTS, guardsOff: [] };
-  if (!o.guardOff?.length) return base;
-  return { ...base, guardsOff: parseGuardList([...base.guardsOff, ...o.guardOff], '--guard-off') };
+/** The campaign design and the settings the --config file names (pinned: never varied). */
+function campaignDesign(o: FuzzOptions): { design: Design; pinned: Set<string> } {
+  const { design: base, pinned } = o.config ? loadCampaignConfig(o.config) : { design: { ...CAMPAIGN_DEFAULTS, guardsOff: [] }, pinned: new Set<string>() };
+  if (!o.guardOff?.length) return { design: base, pinned };
+  return { design: { ...base, guardsOff: parseGuardList([...base.guardsOff, ...o.guardOff], '--guard-off') }, pinned };
+}
+
+function campaignSpace(o: FuzzOptions, design: Design, pinned: ReadonlySet<string>): DesignSpace | null {
+  if (o.designSpace === false) return null;
+  if (typeof o.designSpace === 'string') return loadDesignSpace(o.designSpace, design, pinned);
+  return defaultDesignSpace(design, pinned);
+}
+
+/**
+ * Warnings about guards switched off to no effect: one no generated case can reach yet (the campaign still
+ * runs, but cannot find its BUG-n), or one whose bug needs a setting the campaign never uses.
+ */
+export function guardWarnings(design: Design, space: DesignSpace | null): string[] {
+  const out: string[] = [];
+  for (const id of design.guardsOff) {
+    const g = guardInfo(id);
+    if (!g) continue;
+    if (!g.reach.live) {
+      out.push(`warning: guard ${g.id} is off, but no generated case can reach the code it guards (${g.reach.reason}); the campaign runs and cannot find ${g.bug}`);
+      continue;
+    }
+    const n = g.needs;
+    if (!n || design[n.key] === n.value) continue;
+    const axis = space?.axes.find((a) => a.key === n.key);
+    if (!axis?.values.includes(n.value)) {
+      out.push(`warning: guard ${g.id} is off, but ${g.bug} needs ${n.key}: ${String(n.value)}, which this campaign never uses (set it with --config or sample it with --design-space)`);
+    }
+  }
+  return out;
 }
 
 /** First Ctrl-C (or SIGTERM): stop dispatching and finish what is in flight. Second: quit now. */
@@ -54,6 +88,7 @@ function printHuman(s: CampaignSummary, o: FuzzOptions): void {
   const out: string[] = [];
   const stop = s.interrupted ? ' (interrupted; every failure found so far was minimised and saved)' : '';
   out.push(`tdxfuzz fuzz: seed ${s.seed}, ${formatWorkers(s.workers)}, design ${formatDesign(s.design)}, guards off: ${formatGuardsOff(s.design)}`);
+  out.push(`design space: ${describeDesignSpace(s.designSpace)}`);
   out.push(
     `ran ${s.cases} cases (${s.ops} ops) in ${formatElapsed(s.elapsedMs)}: ${formatCount(s.casesPerSec)} cases/s, ${formatCount(s.opsPerSec)} ops/s${stop}`,
   );
@@ -64,17 +99,20 @@ function printHuman(s: CampaignSummary, o: FuzzOptions): void {
   for (const u of s.uniqueFailures) {
     const f = shellQuote(displayPath(u.file));
     out.push('', `  NEW  ${u.signature}  (${u.ops} ops, case ${u.caseIndex})  ${displayPath(u.file)}`);
+    out.push(`       design:  ${formatFailureDesign(u.design)}`);
     out.push(`       explain: tdxfuzz show ${f}`, `       replay:  tdxfuzz replay ${f}`);
   }
-  for (const k of s.knownFailures) out.push(`  known ${k.signature}  ${displayPath(k.file)}`);
+  for (const k of s.knownFailures) out.push(`  known ${k.signature}  ${displayPath(k.file)}  (design: ${formatFailureDesign(k.design)})`);
   if (s.uniqueFailures.length > 0) out.push('', `list all saved failures with: tdxfuzz triage ${shellQuote(o.crashes)}`);
   process.stdout.write(out.join('\n') + '\n');
 }
 
 async function fuzz(o: FuzzOptions): Promise<void> {
-  const design = campaignDesign(o);
+  const { design, pinned } = campaignDesign(o);
+  const space = campaignSpace(o, design, pinned);
   checkDirOption('--corpus', o.corpus);
   checkDirOption('--crashes', o.crashes);
+  for (const w of guardWarnings(design, space)) process.stderr.write(`tdxfuzz: ${w}\n`);
   const durationMs = o.cases === undefined ? (o.duration ?? parseDuration(DEFAULT_DURATION)) : undefined;
   const ac = new AbortController();
   const release = onInterrupt(() => ac.abort());
@@ -82,6 +120,7 @@ async function fuzz(o: FuzzOptions): Promise<void> {
   try {
     summary = await runCampaign({
       design,
+      space,
       seed: o.seed,
       workers: o.workers,
       cases: o.cases,
@@ -114,6 +153,11 @@ export function registerFuzz(program: Command): void {
         `Without --cases or --duration the campaign runs for ${DEFAULT_DURATION}. ` +
           'A status line goes to stderr (a plain line every 5 s when stderr is not a terminal). ' +
           'Ctrl-C stops dispatching and finishes the work in flight, so nothing found is lost; a second Ctrl-C quits at once.',
+        'Design space: by default each case varies the deployment settings of the v3 design (vmMemoryAttributes, backing, ' +
+          'dpamt, nonBlockingResize, tdxHugePage, enhancedDemoteInterruptibility; splitPolicy with 1G backing under CONTIGUITY), drawn from (seed, case index); ' +
+          'about half the cases keep the campaign design, and a setting your --config file names is never varied. ' +
+          '--design-space FILE samples the settings the file names instead, e.g. {"refcountPolicy": ["NONE", {"value": "HOLD_ON_ZAP_FAILURE", "weight": 2}]}; ' +
+          '--no-design-space runs the campaign design only. A failure found on another design names the settings that differ.',
         'Exit code: 0 if nothing new failed, 1 if new unique failures were saved, 2 for a bad option or file (nothing written).',
       ].join('\n\n'),
     )
@@ -133,6 +177,13 @@ export function registerFuzz(program: Command): void {
       ),
     )
     .addOption(new Option('-c, --config <file>', 'JSON object of design settings (as in a case file\'s "design"; keys left out take the campaign defaults: the v3 design with ptrs 16); --guard-off adds to its guardsOff'))
+    .addOption(
+      new Option(
+        '--design-space <file>',
+        'JSON object from design setting to the values to sample per case (each a value or {"value": v, "weight": w}), instead of the default deployment settings',
+      ),
+    )
+    .addOption(new Option('--no-design-space', 'run every case on the campaign design (no per-case deployment settings)'))
     .addOption(
       new Option('--fail-on <class>', 'also count performance findings as failures: a 2M range mapped 4K where the design should map it 2M (PERF-2M), folios not merged back (INV-33)').choices(['perf']),
     )

@@ -10,7 +10,8 @@ import { Piscina } from 'piscina';
 import type { Design } from '../model/config.js';
 import { caseId, type Expect, loadCase } from './case.js';
 import { SharedCounters } from './counters.js';
-import { GENERATOR_VERSION, generateCase } from './generate.js';
+import { campaignCase, designDiff, type DesignSpace, type SettingValue } from './designSpace.js';
+import { GENERATOR_VERSION } from './generate.js';
 import { chooseProgressMode, createProgressView, type ProgressSnapshot, type ProgressView } from './progress.js';
 import { InOrder } from './reorder.js';
 import { runCase } from './run.js';
@@ -19,6 +20,11 @@ import type { BatchReply, BatchTask, MinimizeReply, MinimizeTask, WorkerSettings
 
 export interface CampaignOptions {
   design: Design;
+  /**
+   * The design space each case's settings are drawn from, deterministically from (seed, index)
+   * (src/fuzz/designSpace.ts). Default: none, every case runs `design`; the CLI passes the default space.
+   */
+  space?: DesignSpace | null;
   seed: number;
   workers: number;
   /** Run exactly this many cases (indices 0..cases-1). */
@@ -51,12 +57,16 @@ export interface UniqueFailure {
   /** Operations in the saved (minimised) case. */
   ops: number;
   caseIndex: number;
+  /** The case's design settings that differ from the campaign design (layout left out); {} on the campaign design. */
+  design: Record<string, SettingValue>;
 }
 
 export interface CampaignSummary {
   seed: number;
   workers: number;
   design: Design;
+  /** The design space sampled, null when every case ran `design`. */
+  designSpace: DesignSpace | null;
   cases: number;
   ops: number;
   steps: number;
@@ -67,8 +77,8 @@ export interface CampaignSummary {
   failingCases: number;
   /** Failures new to the crash store, saved by this campaign. */
   uniqueFailures: UniqueFailure[];
-  /** Signatures found again that the crash store already held. */
-  knownFailures: { signature: string; file: string }[];
+  /** Signatures found again that the crash store already held (with the design of this campaign's case). */
+  knownFailures: { signature: string; file: string; design: Record<string, SettingValue> }[];
   /** Failing cases that reproduced a signature already counted. */
   duplicates: number;
   /** Cases saved to the corpus. */
@@ -201,7 +211,7 @@ class Campaign {
   private readonly savedSignatures = new Set<string>();
   private readonly unique: UniqueFailure[] = [];
   private firstFailure: CampaignSummary['firstFailure'] = null;
-  private readonly known: { signature: string; file: string }[] = [];
+  private readonly known: CampaignSummary['knownFailures'] = [];
   private readonly batches = new InOrder<BatchReply>((r) => this.commitBatch(r));
   private readonly minimized = new InOrder<MinimizeReply>((r) => this.commitMinimize(r));
 
@@ -220,6 +230,7 @@ class Campaign {
     const o = this.o;
     const settings: WorkerSettings = {
       design: o.design,
+      space: o.space ?? null,
       campaignSeed: o.seed,
       countersBuffer: this.counters.buffer,
       knownFeatures: Uint32Array.from(this.features),
@@ -331,7 +342,7 @@ class Campaign {
   }
 
   private saveToCorpus(index: number, expect: Expect): void {
-    const c = generateCase(this.o.design, this.o.seed, index);
+    const c = campaignCase(this.o.design, this.o.space, this.o.seed, index);
     if (this.seeded.ids.has(caseId(c))) return;
     if (this.corpus.save(c, expect, this.provenance(index)) === 'new') this.corpusAdded++;
   }
@@ -341,8 +352,9 @@ class Campaign {
     this.savedSignatures.add(m.signature);
     const outcome = this.crashes.save(m.case, m.signature, { ...this.provenance(m.index), originalOps: m.originalOps });
     const file = this.crashes.fileFor(m.signature);
-    if (outcome === 'new') this.unique.push({ signature: m.signature, file, ops: m.case.ops.length, caseIndex: m.index });
-    else this.known.push({ signature: m.signature, file });
+    const design = designDiff(m.case.design, this.o.design);
+    if (outcome === 'new') this.unique.push({ signature: m.signature, file, ops: m.case.ops.length, caseIndex: m.index, design });
+    else this.known.push({ signature: m.signature, file, design });
   }
 
   private provenance(index: number) {
@@ -400,6 +412,7 @@ class Campaign {
       seed: this.o.seed,
       workers: this.o.workers,
       design: this.o.design,
+      designSpace: this.o.space ?? null,
       cases: this.cases,
       ops: this.ops,
       steps: this.steps,

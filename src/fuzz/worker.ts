@@ -6,12 +6,14 @@ import { workerData } from 'node:worker_threads';
 import type { Design } from '../model/config.js';
 import type { Case } from './case.js';
 import { CASES, FAILURES, MINIMIZED, OPS, SharedCounters } from './counters.js';
-import { generateCase } from './generate.js';
+import { campaignCase, type DesignSpace } from './designSpace.js';
 import { minimizeCase } from './minimize.js';
 import { runCase } from './run.js';
 
 export interface WorkerSettings {
   design: Design;
+  /** The design space each case's settings are drawn from; none: every case runs `design`. */
+  space?: DesignSpace | null;
   campaignSeed: number;
   countersBuffer?: SharedArrayBuffer;
   /** Feature ids the campaign already has (from the corpus); they are never reported. */
@@ -92,7 +94,7 @@ function runBatch(t: BatchTask): BatchReply {
   for (let i = t.start; i < t.start + t.count; i++) {
     let r;
     try {
-      r = runCase(generateCase(settings.design, settings.campaignSeed, i), { failOnPerf: settings.failOnPerf });
+      r = runCase(campaignCase(settings.design, settings.space, settings.campaignSeed, i), { failOnPerf: settings.failOnPerf });
     } catch (e) {
       throw caseError(i, e);
     }
@@ -124,7 +126,7 @@ function runBatch(t: BatchTask): BatchReply {
 
 function runMinimize(t: MinimizeTask): MinimizeReply {
   try {
-    const c = generateCase(settings.design, settings.campaignSeed, t.index);
+    const c = campaignCase(settings.design, settings.space, settings.campaignSeed, t.index);
     const m = minimizeCase(c, { failOnPerf: settings.failOnPerf });
     counters?.add(MINIMIZED, 1);
     if (m.result.verdict === 'fail' && m.result.signature !== null) {

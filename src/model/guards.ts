@@ -1,12 +1,26 @@
 // The design guards of model-spec.md section 6. Switching one off turns the model into the known-bug
 // variant BUG-n of the same number. `modelled` says whether this build of the model honours the switch;
-// asking to switch off a guard that is not modelled is refused at the edge (config resolution).
+// asking to switch off a guard that is not modelled is refused at the edge (config resolution). `reach`
+// says whether a generated case can get to the code the guard protects at all: a guard that no case can
+// reach yet is listed as such, and switching it off warns (issue 9, "honest listings").
+import type { Design } from './config.js';
+
+/** Can a generated case reach it? When not, why not (e.g. it needs concurrent actors). */
+export type Reach = { readonly live: true } | { readonly live: false; readonly reason: string };
+export const LIVE: Reach = Object.freeze({ live: true });
+export const unreachable = (reason: string): Reach => Object.freeze({ live: false, reason });
+
+/** One actor (one vCPU, each path runs to completion): the reason most unreachable checks share today. */
+export const NEEDS_CONCURRENCY = 'needs concurrent actors';
 
 export interface GuardInfo {
   readonly id: GuardId;
   readonly bug: string;
   readonly summary: string;
   readonly modelled: boolean;
+  readonly reach: Reach;
+  /** A design setting without which switching the guard off changes nothing (the campaign must sample or set it). */
+  readonly needs?: { readonly key: keyof Design; readonly value: boolean | string };
 }
 
 export const GUARD_IDS = [
@@ -15,12 +29,19 @@ export const GUARD_IDS = [
 ] as const;
 export type GuardId = (typeof GUARD_IDS)[number];
 
-const G = (id: GuardId, bug: string, modelled: boolean, summary: string): GuardInfo => ({ id, bug, modelled, summary });
+const G = (id: GuardId, bug: string, modelled: boolean, summary: string, more: Partial<Pick<GuardInfo, 'reach' | 'needs'>> = {}): GuardInfo => ({
+  id,
+  bug,
+  modelled,
+  summary,
+  reach: more.reach ?? LIVE,
+  ...(more.needs ? { needs: more.needs } : {}),
+});
 
 export const GUARDS: readonly GuardInfo[] = [
   G('G1', 'BUG-1', true, 'zap KVM mappings before splitting backend folios (FIXUP-2 + patch 16; 003:L31-32, L326)'),
   G('G2', 'BUG-2', true, 'kvm_split_cross_boundary_leafs before zapping a sub-range (patch 16; 003:L254-258)'),
-  G('G3', 'BUG-3', true, 'huge pages only with ENHANCED_DEMOTE_INTERRUPTIBILITY (003:L143-160)'),
+  G('G3', 'BUG-3', true, 'huge pages only with ENHANCED_DEMOTE_INTERRUPTIBILITY (003:L143-160)', { needs: { key: 'enhancedDemoteInterruptibility', value: false } }),
   G('G4', 'BUG-4', true, 'reject splitting huge pages under shared mmu_lock (003:L121-127, L398)'),
   G('G5', 'BUG-5', true, 'a refcount policy that keeps a page whose zap failed from the host (000, 002); the v3 default NONE reports the window as an accepted risk, switching G5 off counts it as a failure'),
   G('G6', 'BUG-6', true, 'disallow page merging (huge page adjustment) for the mirror root (patch 06, 003:L377)'),
@@ -40,7 +61,11 @@ export const GUARDS: readonly GuardInfo[] = [
   G('G17b', 'BUG-17', true, 'ignore HVA misalignment for private gmem slots (FIXUP-4; 003:L321-324)'),
   G('G18', 'BUG-18', true, 'merge folios after to-private conversion, after the attribute update (FIXUP-3; 003:L436)'),
   G('G19', 'BUG-19', true, 'do everything that might fail before the zap point of no return: conversionOrder SEPT_SPLIT_FIRST or PREPARE_THEN_ZAP (003:L435-436, L763); the v3 default reports the open question as a known-design finding, switching G19 off counts it as a failure'),
-  G('G20', 'BUG-20', true, 'mmu_invalidate_retry check in the fault path'),
+  G('G20', 'BUG-20', true, 'mmu_invalidate_retry check in the fault path', {
+    // With one actor a fault runs from its mmu_invalidate_seq read to the retry check without any other
+    // path in between, so no invalidation (conversion, punch) can begin or end inside that window.
+    reach: unreachable(`${NEEDS_CONCURRENCY}: BUG-20 needs a fault racing an invalidation (a conversion or punch between the fault's mmu_invalidate_seq read and its retry check)`),
+  }),
   G('G21', 'BUG-21', true, 'BLOCK + TRACK + kick before REMOVE/DEMOTE (003:L228-230)'),
   G('G22', 'BUG-22', true, 'refuse non-convertible pfns before TDH.MEM.PAGE.AUG (003:L651, L659)'),
   G('G23', 'BUG-23', true, 'guest_memfd refuses HWPoisoned folios on fault and free (001:L28-37)'),

@@ -4,59 +4,136 @@ import { Spte } from '../model/kvm/mirror.js';
 import type { System } from '../model/system.js';
 import { isBlockedState, SEPT_STATE_NAMES, SeptState } from '../model/tdx/sept.js';
 import { attrPrivate, indexOf } from './view.js';
+import { LIVE, NEEDS_CONCURRENCY, type Reach, unreachable } from '../model/guards.js';
 
 export type InvariantKind = 'always' | 'quiescent' | 'per-op' | 'liveness' | 'perf';
+
+/**
+ * How a failure of the check shows a bug (the benchmark reports it per BUG-n):
+ * - damage: something the guest, the host or the page pool can observe went wrong: data or acceptance
+ *   lost, a page leaked, freed while in use or handed to the wrong owner, a hang, a dead VM or host;
+ * - structural: a rule the code must follow to avoid damage was broken (a flag, a lock, the state or order
+ *   of a call, the shape of a mapping), caught before any damage is observable;
+ * - performance: the design works but maps or merges less than it should.
+ */
+export type Detection = 'damage' | 'structural' | 'performance';
+
+/** One clause of an invariant, and whether any generated case can reach it today. */
+export interface Clause {
+  text: string;
+  reach: Reach;
+}
 
 export interface InvariantInfo {
   id: string;
   kind: InvariantKind;
+  detection: Detection;
   meaning: string;
   source: string;
+  /** The parts of `meaning` that differ in reachability; without it the invariant is one live clause. */
+  clauses?: readonly Clause[];
+}
+
+/** An invariant's clauses: its own list, or its meaning as one live clause. */
+export function clausesOf(i: InvariantInfo): readonly Clause[] {
+  return i.clauses ?? [{ text: i.meaning, reach: LIVE }];
 }
 
 export const INVARIANTS: readonly InvariantInfo[] = [
-  { id: 'INV-1', kind: 'always', meaning: 'every private leaf maps pfns inside one folio of order >= the leaf level (STRICT_FOLIO)', source: '003:L23-24' },
-  { id: 'INV-2', kind: 'always', meaning: 'a private leaf never covers a SHARED gfn', source: '003:L437' },
-  { id: 'INV-3', kind: 'always', meaning: 'a 2M leaf has a 2M-aligned gfn and pfn, lies in one memslot, and lpage_info allowed 2M when it was mapped', source: '003:L172-178' },
-  { id: 'INV-4', kind: 'always', meaning: 'no 2M private mapping and no DEMOTE/PROMOTE while the TD is being built; PAGE.ADD only at 4K', source: '003:L161-165' },
-  { id: 'INV-7', kind: 'always', meaning: 'no S-EPT page-table page is freed while the HKID is assigned', source: '004:L122-123' },
-  { id: 'INV-5', kind: 'always', meaning: 'no TDX private mapping larger than 2M', source: '003:L166' },
-  { id: 'INV-6', kind: 'always', meaning: 'TDH.MEM.PAGE.PROMOTE is never issued and a mirror 4K table is never merged into a 2M leaf while the TD is active', source: '003:L242-253, L377' },
-  { id: 'INV-8', kind: 'always', meaning: 'GUEST_INHIBIT is one-way and only written under write mmu_lock', source: '003:L196-201' },
-  { id: 'INV-9', kind: 'quiescent', meaning: 'a 2M range with GUEST_INHIBIT is not mapped by a 2M leaf', source: '003:L181-183' },
-  { id: 'INV-10', kind: 'liveness', meaning: 'a guest access or ACCEPT completes within a bounded number of EPT violations', source: '003:L184-186' },
-  { id: 'INV-11', kind: 'quiescent', meaning: 'MIXED equals "the 2M range has both attributes"', source: '003:L175' },
-  { id: 'INV-12', kind: 'always', meaning: 'DEMOTE on the mirror root only with mmu_lock held for write', source: '003:L121-127, L396-398' },
-  { id: 'INV-13', kind: 'always', meaning: 'the split cache never underflows: the splitter that checked it (step 2.1) dequeues (3.2/3.4) with the write mmu_lock held throughout, under prealloc_split_cache_lock', source: '003:L291-296' },
-  { id: 'INV-14', kind: 'always', meaning: 'page conservation: split-cache pages = enqueued - dequeued - freed (every step); cache and PAMT-pair pages are exactly the caches\' contents and the installed pairs (every op)', source: 'model-spec.md 2.1; 003:L291-296' },
-  { id: 'INV-15', kind: 'quiescent', meaning: 'no BLOCKED S-EPT entry and no FROZEN mirror SPTE unless the VM is bugged', source: '004:L75' },
-  { id: 'INV-16', kind: 'quiescent', meaning: 'the mirror root equals the S-EPT (leaves, levels, pfns, tables) unless the VM is bugged', source: '004:L68-69' },
-  { id: 'INV-17', kind: 'always', meaning: 'BUSY is retried once after kicking the vCPUs, and that retry does not see BUSY again; a benign BUSY never kills the VM', source: '003:L238-240' },
-  { id: 'INV-18', kind: 'per-op', meaning: 'a conversion or punch of R keeps acceptance and data of every gfn outside R', source: '003:L254-258' },
-  { id: 'INV-19', kind: 'always', meaning: 'REMOVE and DEMOTE only after BLOCK, TRACK and a vCPU kick; after REMOVE no vCPU TLB was last flushed before the BLOCK', source: '003:L228-230' },
-  { id: 'INV-20', kind: 'always', meaning: 'a page the TD still owns (in its S-EPT or PAMT-assigned) is never handed back to the host while the TD lives', source: '000; 002' },
-  { id: 'INV-21', kind: 'always', meaning: 'a leaked page is never returned to the host allocator', source: '004:L125-126' },
-  { id: 'INV-22', kind: 'always', meaning: 'a page freed to the host is PAMT-unassigned (NDA), has no cache lines of the TD key, and was reset if it held TD data (also when converted to shared)', source: '004:L132-133' },
-  { id: 'INV-23', kind: 'quiescent', meaning: 'DPAMT: a region\'s refcount equals its 4K TDX uses, and its pair is installed iff the refcount is positive', source: '003:L261-296, L383' },
-  { id: 'INV-24', kind: 'liveness', meaning: 'a folio split or merge never waits forever for references (no TDX refcount under policy NONE)', source: '002' },
-  { id: 'INV-25', kind: 'per-op', meaning: 'host userspace and the IOMMU never map a private page or one the TD owns', source: '003:L761' },
-  { id: 'INV-26', kind: 'always', meaning: 'a HWPoisoned page is never mapped on a guest or host fault and never returned to the host allocator', source: '001:L28-37' },
-  { id: 'INV-27', kind: 'always', meaning: 'teardown order: unmap guest pages, release the HKID, then reclaim S-EPT pages', source: '000; 004:L115-116' },
-  { id: 'INV-28', kind: 'per-op', meaning: 'with no fatal-by-design fault, teardown returns every page to the host and leaks nothing', source: '000' },
-  { id: 'INV-29', kind: 'always', meaning: 'after the VM is bugged no vCPU enters the guest, and VM ioctls fail with -EIO and change no KVM or S-EPT state', source: '002; kernel-facts.md 2.1' },
-  { id: 'INV-30', kind: 'liveness', meaning: 'huge pages only with ENHANCED_DEMOTE_INTERRUPTIBILITY; every SEAMCALL retry loop is bounded', source: '003:L35-37, L143-160' },
-  { id: 'INV-31', kind: 'per-op', meaning: 'a failed conversion changes no attribute and (desired form, open in v3) removes no accepted private page', source: '003:L435-436' },
-  { id: 'INV-32', kind: 'per-op', meaning: 'shared->private conversion of an IOMMU-pinned page fails with an error and changes nothing', source: '003:L661' },
-  { id: 'INV-33', kind: 'perf', meaning: 'after a to-private conversion makes a whole huge range private again, its folios are merged back (FIXUP-3)', source: '003:L319-320, L325' },
-  { id: 'PERF-2M', kind: 'perf', meaning: 'a 2M range the design should map with one 2M leaf gets a 4K table ("expected 2M" predicate: BUG-8b, BUG-17b)', source: 'model-spec.md 8; 003:L134-138, L321-324' },
-  { id: 'TDX-PFN', kind: 'always', meaning: 'only TDX-convertible RAM reaches TDH.MEM.PAGE.AUG/ADD (BUG-22)', source: '003:L446, L651, L655-660' },
-  { id: 'HOST-OOPS', kind: 'always', meaning: 'the host kernel never oopses, e.g. pfn_to_page() of a pfn with no struct page (BUG-22 crash variant)', source: '003:L446, L472' },
-  { id: 'VM-BUGGED', kind: 'always', meaning: 'the VM was bugged (KVM_BUG_ON/TDX_BUG_ON) although no injected fault was fatal by design', source: '000; 002; kernel-facts.md 2.1' },
-  { id: 'REF-RESULT', kind: 'per-op', meaning: 'the op returned what the reference model predicts for the guest or userspace', source: 'model-spec.md 8 layer 2' },
-  { id: 'REF-ACCEPT', kind: 'per-op', meaning: 'a private gfn is accepted in the S-EPT iff the guest accepted it since its last conversion', source: 'kernel-facts.md 2.6' },
-  { id: 'REF-DATA', kind: 'per-op', meaning: 'an accepted private gfn holds the data the guest last wrote', source: 'model-spec.md 2.8' },
-  { id: 'REF-ATTR', kind: 'per-op', meaning: 'guest_memfd attributes equal the reference (successful conversions only)', source: 'INV-31, 003:L436' },
-  { id: 'WATCHDOG', kind: 'liveness', meaning: 'an operation finishes within the step budget', source: 'model-spec.md 8 layer 3' },
+  { id: 'INV-1', kind: 'always', detection: 'structural', meaning: 'every private leaf maps pfns inside one folio of order >= the leaf level (STRICT_FOLIO)', source: '003:L23-24' },
+  { id: 'INV-2', kind: 'always', detection: 'structural', meaning: 'a private leaf never covers a SHARED gfn', source: '003:L437' },
+  { id: 'INV-3', kind: 'always', detection: 'structural', meaning: 'a 2M leaf has a 2M-aligned gfn and pfn, lies in one memslot, and lpage_info allowed 2M when it was mapped', source: '003:L172-178' },
+  { id: 'INV-4', kind: 'always', detection: 'structural', meaning: 'no 2M private mapping and no DEMOTE/PROMOTE while the TD is being built; PAGE.ADD only at 4K', source: '003:L161-165' },
+  { id: 'INV-7', kind: 'always', detection: 'damage', meaning: 'no S-EPT page-table page is freed while the HKID is assigned', source: '004:L122-123' },
+  { id: 'INV-5', kind: 'always', detection: 'structural', meaning: 'no TDX private mapping larger than 2M', source: '003:L166' },
+  {
+    id: 'INV-6', kind: 'always', detection: 'structural', meaning: 'TDH.MEM.PAGE.PROMOTE is never issued and a mirror 4K table is never merged into a 2M leaf while the TD is active', source: '003:L242-253, L377',
+    clauses: [
+      { text: 'TDH.MEM.PAGE.PROMOTE is never issued while the TD is active', reach: LIVE },
+      // KVM's only merge path (huge page adjustment, G6 off) issues PROMOTE before it installs the 2M leaf
+      { text: 'a 4K table the S-EPT linked is never replaced by a 2M leaf while the TD is active', reach: unreachable('the only merge path (huge page adjustment, G6 off) issues TDH.MEM.PAGE.PROMOTE first, which the first clause reports') },
+    ],
+  },
+  {
+    id: 'INV-8', kind: 'always', detection: 'structural', meaning: 'GUEST_INHIBIT is one-way and only written under write mmu_lock', source: '003:L196-201',
+    clauses: [
+      { text: 'GUEST_INHIBIT is only written under write mmu_lock', reach: LIVE },
+      // recomputeMixed clears it only with G9 off, and G9 off sets it under the read lock first
+      { text: 'GUEST_INHIBIT is never cleared', reach: unreachable('the only path that clears it (the MIXED recompute, G9 off) runs only after the same guard set it under the read lock, which the first clause reports') },
+    ],
+  },
+  { id: 'INV-9', kind: 'quiescent', detection: 'structural', meaning: 'a 2M range with GUEST_INHIBIT is not mapped by a 2M leaf', source: '003:L181-183' },
+  { id: 'INV-10', kind: 'liveness', detection: 'damage', meaning: 'a guest access or ACCEPT completes within a bounded number of EPT violations', source: '003:L184-186' },
+  { id: 'INV-11', kind: 'quiescent', detection: 'structural', meaning: 'MIXED equals "the 2M range has both attributes"', source: '003:L175' },
+  { id: 'INV-12', kind: 'always', detection: 'structural', meaning: 'DEMOTE on the mirror root only with mmu_lock held for write', source: '003:L121-127, L396-398' },
+  {
+    id: 'INV-13', kind: 'always', detection: 'structural', meaning: 'the split cache never underflows: the splitter that checked it (step 2.1) dequeues (3.2/3.4) with the write mmu_lock held throughout, under prealloc_split_cache_lock', source: '003:L291-296',
+    clauses: [
+      // with one actor nothing drains the cache between a splitter's check and its dequeue (BUG-7's race)
+      { text: 'the split cache never underflows', reach: unreachable(`${NEEDS_CONCURRENCY}: nothing drains the cache between one splitter's step 2.1 check and its dequeue unless another splitter runs in between`) },
+      { text: 'the splitter dequeues without dropping mmu_lock since its step 2.1 check', reach: LIVE },
+      { text: 'dequeue under prealloc_split_cache_lock', reach: unreachable('the only path that dequeues without the lock (G7b off) first enqueued without it, which the enqueue clause reports') },
+      { text: 'enqueue under prealloc_split_cache_lock', reach: LIVE },
+    ],
+  },
+  { id: 'INV-14', kind: 'always', detection: 'damage', meaning: 'page conservation: split-cache pages = enqueued - dequeued - freed (every step); cache and PAMT-pair pages are exactly the caches\' contents and the installed pairs (every op)', source: 'model-spec.md 2.1; 003:L291-296' },
+  { id: 'INV-15', kind: 'quiescent', detection: 'structural', meaning: 'no BLOCKED S-EPT entry and no FROZEN mirror SPTE unless the VM is bugged', source: '004:L75' },
+  { id: 'INV-16', kind: 'quiescent', detection: 'structural', meaning: 'the mirror root equals the S-EPT (leaves, levels, pfns, tables) unless the VM is bugged', source: '004:L68-69' },
+  {
+    id: 'INV-17', kind: 'always', detection: 'structural', meaning: 'BUSY is retried once after kicking the vCPUs, and that retry does not see BUSY again; a benign BUSY never kills the VM', source: '003:L238-240',
+    clauses: [
+      { text: 'a benign TDX_OPERAND_BUSY never kills the VM: KVM kicks the vCPUs and retries once', reach: LIVE },
+      // the module returns BUSY only when injected; an injected BUSY on the retry is fatal by design (faultClass.ts)
+      { text: 'the retry after the kick does not see TDX_OPERAND_BUSY again', reach: unreachable(`${NEEDS_CONCURRENCY}: the module answers BUSY only when a fault injects it, and an injected BUSY on the retry is classified fatal by design; only contention from another actor can make it arise`) },
+    ],
+  },
+  { id: 'INV-18', kind: 'per-op', detection: 'damage', meaning: 'a conversion or punch of R keeps acceptance and data of every gfn outside R', source: '003:L254-258' },
+  {
+    id: 'INV-19', kind: 'always', detection: 'structural', meaning: 'REMOVE and DEMOTE only after BLOCK, TRACK and a vCPU kick; after REMOVE no vCPU TLB was last flushed before the BLOCK', source: '003:L228-230',
+    clauses: [
+      { text: 'REMOVE and DEMOTE only after BLOCK, TRACK and a vCPU kick', reach: LIVE },
+      // tdx_track() kicks every vCPU after TRACK, which flushes its TLB (tdxGlue.ts kickAllVcpus)
+      { text: 'after REMOVE no vCPU TLB was last flushed before the BLOCK', reach: unreachable(`${NEEDS_CONCURRENCY}: every TRACK kicks the one vCPU, which flushes its TLB; a stale TLB needs a vCPU that keeps running while another actor removes the page`) },
+    ],
+  },
+  { id: 'INV-20', kind: 'always', detection: 'damage', meaning: 'a page the TD still owns (in its S-EPT or PAMT-assigned) is never handed back to the host while the TD lives', source: '000; 002' },
+  { id: 'INV-21', kind: 'always', detection: 'damage', meaning: 'a leaked page is never returned to the host allocator', source: '004:L125-126' },
+  { id: 'INV-22', kind: 'always', detection: 'damage', meaning: 'a page freed to the host is PAMT-unassigned (NDA), has no cache lines of the TD key, and was reset if it held TD data (also when converted to shared)', source: '004:L132-133' },
+  { id: 'INV-23', kind: 'quiescent', detection: 'structural', meaning: 'DPAMT: a region\'s refcount equals its 4K TDX uses, and its pair is installed iff the refcount is positive', source: '003:L261-296, L383' },
+  { id: 'INV-24', kind: 'liveness', detection: 'damage', meaning: 'a folio split or merge never waits forever for references (no TDX refcount under policy NONE)', source: '002' },
+  { id: 'INV-25', kind: 'per-op', detection: 'damage', meaning: 'host userspace and the IOMMU never map a private page or one the TD owns', source: '003:L761' },
+  { id: 'INV-26', kind: 'always', detection: 'damage', meaning: 'a HWPoisoned page is never mapped on a guest or host fault and never returned to the host allocator', source: '001:L28-37' },
+  { id: 'INV-27', kind: 'always', detection: 'structural', meaning: 'teardown order: unmap guest pages, release the HKID, then reclaim S-EPT pages', source: '000; 004:L115-116' },
+  { id: 'INV-28', kind: 'per-op', detection: 'damage', meaning: 'with no fatal-by-design fault, teardown returns every page to the host and leaks nothing', source: '000' },
+  {
+    id: 'INV-29', kind: 'always', detection: 'structural', meaning: 'after the VM is bugged no vCPU enters the guest, and VM ioctls fail with -EIO and change no KVM or S-EPT state', source: '002; kernel-facts.md 2.1',
+    clauses: [
+      { text: 'after the VM is bugged no vCPU enters the guest', reach: LIVE },
+      { text: 'after the VM is bugged VM ioctls fail with -EIO', reach: LIVE },
+      // every VM ioctl path starts with `if (kvm.bugged) return -EIO` (tdBuild.ts, slot.ts, memAttributes.ts)
+      { text: 'a VM ioctl that fails on a bugged VM changes no KVM, S-EPT, PAMT, cache, refcount or guest_memfd state', reach: unreachable(`${NEEDS_CONCURRENCY}: a dead VM refuses every VM ioctl at entry, so no path gets far enough to change state; only a VM bugged by another actor while an ioctl runs can`) },
+    ],
+  },
+  { id: 'INV-30', kind: 'liveness', detection: 'structural', meaning: 'huge pages only with ENHANCED_DEMOTE_INTERRUPTIBILITY; every SEAMCALL retry loop is bounded', source: '003:L35-37, L143-160' },
+  { id: 'INV-31', kind: 'per-op', detection: 'damage', meaning: 'a failed conversion changes no attribute and (desired form, open in v3) removes no accepted private page', source: '003:L435-436' },
+  { id: 'INV-32', kind: 'per-op', detection: 'damage', meaning: 'shared->private conversion of an IOMMU-pinned page fails with an error and changes nothing', source: '003:L661' },
+  { id: 'INV-33', kind: 'perf', detection: 'performance', meaning: 'after a to-private conversion makes a whole huge range private again, its folios are merged back (FIXUP-3)', source: '003:L319-320, L325' },
+  { id: 'PERF-2M', kind: 'perf', detection: 'performance', meaning: 'a 2M range the design should map with one 2M leaf gets a 4K table ("expected 2M" predicate: BUG-8b, BUG-17b)', source: 'model-spec.md 8; 003:L134-138, L321-324' },
+  { id: 'TDX-PFN', kind: 'always', detection: 'structural', meaning: 'only TDX-convertible RAM reaches TDH.MEM.PAGE.AUG/ADD (BUG-22)', source: '003:L446, L651, L655-660' },
+  { id: 'HOST-OOPS', kind: 'always', detection: 'damage', meaning: 'the host kernel never oopses, e.g. pfn_to_page() of a pfn with no struct page (BUG-22 crash variant)', source: '003:L446, L472' },
+  {
+    id: 'VM-BUGGED', kind: 'always', detection: 'damage', meaning: 'the VM was bugged (KVM_BUG_ON/TDX_BUG_ON) although no injected fault was fatal by design', source: '000; 002; kernel-facts.md 2.1',
+    clauses: [
+      { text: 'the VM was bugged (KVM_BUG_ON/TDX_BUG_ON) although no injected fault was fatal by design', reach: LIVE },
+      // tdhMemTrack (module.ts) returns it for a vCPU that entered before the previous TRACK and never exited
+      { text: 'in particular: TDH.MEM.TRACK refused with TDX_PREVIOUS_TLB_EPOCH_BUSY (a vCPU still runs in an older TD epoch), which KVM does not retry', reach: unreachable(`${NEEDS_CONCURRENCY}: the one vCPU leaves the guest before KVM handles its exit and every TRACK kicks it, so the module returns this status only when a fault injects it (and then it is fatal by design)`) },
+    ],
+  },
+  { id: 'REF-RESULT', kind: 'per-op', detection: 'damage', meaning: 'the op returned what the reference model predicts for the guest or userspace', source: 'model-spec.md 8 layer 2' },
+  { id: 'REF-ACCEPT', kind: 'per-op', detection: 'damage', meaning: 'a private gfn is accepted in the S-EPT iff the guest accepted it since its last conversion', source: 'kernel-facts.md 2.6' },
+  { id: 'REF-DATA', kind: 'per-op', detection: 'damage', meaning: 'an accepted private gfn holds the data the guest last wrote', source: 'model-spec.md 2.8' },
+  { id: 'REF-ATTR', kind: 'per-op', detection: 'damage', meaning: 'guest_memfd attributes equal the reference (successful conversions only)', source: 'INV-31, 003:L436' },
+  { id: 'WATCHDOG', kind: 'liveness', detection: 'damage', meaning: 'an operation finishes within the step budget', source: 'model-spec.md 8 layer 3' },
 ];
 
 /** INV-1 under STRICT_FOLIO for one leaf: its pfns lie in the folio at gfn's index, of order >= the leaf's. */

@@ -1,5 +1,5 @@
 // End to end: a small campaign, then the triage workflow on what it saved (triage, show, replay, minimize).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCase } from '../../src/fuzz/case.js';
@@ -111,5 +111,29 @@ describe('fuzz by duration and interruption', () => {
     expect(r.stderr).toContain('interrupted; finishing the batches in flight');
     expect(r.stdout).toContain('(interrupted; every failure found so far was minimised and saved)');
     expect(tdxfuzz(['replay', 'crashes', 'corpus'].filter((d) => d === 'replay' || existsSync(join(dir, d))), dir).code).toBe(0);
+  });
+});
+
+describe('findings on a design other than the campaign design name it', () => {
+  it('--design-space samples an older TDX module; with G3 off the failure names enhancedDemoteInterruptibility=false (human and --json)', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'space.json'), '{"enhancedDemoteInterruptibility": [false]}');
+    const args = ['fuzz', '--guard-off', 'G3', '--design-space', 'space.json', '--cases', '200', '--workers', '1'];
+    const r = tdxfuzz([...args, '--no-progress'], dir);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toContain('design space: space.json: enhancedDemoteInterruptibility varied per case');
+    expect(r.stdout).toMatch(/^ {2}NEW {2}INV-30@\S+ .*\n {7}design: {2}enhancedDemoteInterruptibility=false$/m);
+    const j = JSON.parse(tdxfuzz([...args, '--json', '--crashes', 'c2', '--corpus', 'k2'], dir).stdout) as CampaignSummary;
+    expect(j.designSpace?.source).toBe('space.json');
+    expect(j.uniqueFailures.length).toBeGreaterThan(0);
+    for (const u of j.uniqueFailures) expect(u.design).toEqual({ enhancedDemoteInterruptibility: false });
+  });
+
+  it('a failure on the campaign design says so', () => {
+    const dir = tempDir();
+    const r = tdxfuzz(['fuzz', '--guard-off', 'G2', '--no-design-space', '--cases', '300', '--workers', '1', '--no-progress'], dir);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toContain('design space: none (every case runs the campaign design)');
+    expect(r.stdout).toMatch(/^ {7}design: {2}campaign design$/m);
   });
 });

@@ -33,7 +33,7 @@ describe('help', () => {
 
   it('fuzz --help gives defaults and units', () => {
     const text = tdxfuzz(['fuzz', '--help'], tempDir()).stdout.replace(/\s+/g, ' ');
-    for (const word of ['--workers', 'the number of CPUs', '--duration', '500ms, 30s, 10m, 8h, 1h30m', '--guard-off', '--no-progress', '(default: "corpus")']) {
+    for (const word of ['--workers', 'the number of CPUs', '--duration', '500ms, 30s, 10m, 8h, 1h30m', '--guard-off', '--no-progress', '(default: "corpus")', '--design-space <file>', '--no-design-space', 'Design space: by default each case varies the deployment settings']) {
       expect(text).toContain(word);
     }
   });
@@ -64,6 +64,20 @@ describe('usage errors exit 2', () => {
     usageError(['fuzz', '--config', 'c.json'], 'tdxfuzz: error: c.json: guardsOff[0]: unknown guard "G0"', (d) =>
       writeFileSync(join(d, 'c.json'), '{"guardsOff": ["G0"]}'),
     ));
+  it('unreadable --design-space', () => usageError(['fuzz', '--design-space', 'missing.json'], 'tdxfuzz: error: missing.json: cannot read: ENOENT'));
+  it('--design-space with a bad value', () =>
+    usageError(['fuzz', '--design-space', 's.json'], 'tdxfuzz: error: s.json: refcountPolicy[1]: "SOMETIMES": must be one of NONE', (d) =>
+      writeFileSync(join(d, 's.json'), '{"refcountPolicy": ["NONE", "SOMETIMES"]}'),
+    ));
+  it('--design-space with a value no combination allows', () =>
+    usageError(['fuzz', '--design-space', 's.json'], 'tdxfuzz: error: s.json: backing[0]: "HUGETLB_1G": a 1G folio spans ptrs (16) 2M ranges', (d) =>
+      writeFileSync(join(d, 's.json'), '{"backing": ["HUGETLB_1G"]}'),
+    ));
+  it('--design-space sampling a setting --config fixes', () =>
+    usageError(['fuzz', '--config', 'c.json', '--design-space', 's.json'], 'tdxfuzz: error: s.json: dpamt: the --config file fixes this setting', (d) => {
+      writeFileSync(join(d, 'c.json'), '{"dpamt": false}');
+      writeFileSync(join(d, 's.json'), '{"dpamt": [true, false]}');
+    }));
   it('--crashes naming a file', () =>
     usageError(['fuzz', '--cases', '10', '--crashes', 'f'], 'tdxfuzz: error: --crashes f: not a directory', (d) => writeFileSync(join(d, 'f'), '')));
 });

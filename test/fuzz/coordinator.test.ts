@@ -7,6 +7,7 @@ import { CAMPAIGN_DEFAULTS, type Design, resolveDesign } from '../../src/model/c
 import { loadCase } from '../../src/fuzz/case.js';
 import { type CampaignOptions, type CampaignSummary, runCampaign } from '../../src/fuzz/coordinator.js';
 import { runCase } from '../../src/fuzz/run.js';
+import { defaultDesignSpace, designDiff, parseDesignSpace } from '../../src/fuzz/designSpace.js';
 import { filesIn, tempDir } from '../helpers/tmp.js';
 
 const SEED = 7;
@@ -87,6 +88,44 @@ describe(`campaign seed ${SEED}, ${CASES} cases, guards off G2`, () => {
       const r = runCase(c);
       expect({ file: f, verdict: r.verdict, signature: r.signature ?? undefined }).toEqual({ file: f, ...c.expect });
     }
+  });
+});
+
+// What `tdxfuzz fuzz --seed 7 --cases 2000 --guard-off G2` runs by default: each case's deployment settings
+// drawn from (seed, index). The files must still not depend on the worker count.
+describe(`campaign seed ${SEED}, 2000 cases, guards off G2, default design space`, () => {
+  const space = defaultDesignSpace(design);
+  let one: Outcome;
+  let two: Outcome;
+
+  it('saves identical crash and corpus files with 1 and 2 workers', async () => {
+    one = await campaign({ workers: 1, cases: 2000, space });
+    two = await campaign({ workers: 2, cases: 2000, space, batchSize: 16 });
+    expect(one.summary.cases).toBe(2000);
+    expect(Object.keys(one.crashes).length).toBeGreaterThan(0);
+    expect(two.crashes).toEqual(one.crashes);
+    expect(two.corpus).toEqual(one.corpus);
+    expect(stable(two.summary)).toEqual(stable(one.summary));
+    expect(two.summary.uniqueFailures.map((u) => u.design)).toEqual(one.summary.uniqueFailures.map((u) => u.design));
+  });
+
+  it('really varies the design: saved cases run deployments other than the campaign design, and name them', () => {
+    const designs = Object.keys(one.corpus).map((n) => loadCase(join(one.corpusDir, n)).design);
+    const varied = designs.filter((d) => Object.keys(designDiff(d, design)).length > 0);
+    expect(varied.length).toBeGreaterThan(0);
+    expect(varied.length).toBeLessThan(designs.length);
+    for (const u of one.summary.uniqueFailures) expect(u.design).toEqual(designDiff(loadCase(u.file).design, design));
+    expect(one.summary.designSpace?.source).toBe('default deployments');
+  });
+
+  it('a design-space file is sampled the same way with 1 and 2 workers', async () => {
+    const fileSpace = parseDesignSpace({ refcountPolicy: ['NONE', 'HOLD_ON_ZAP_FAILURE'], conversionOrder: ['V3_ZAP_THEN_SPLIT', 'SEPT_SPLIT_FIRST'] }, 'space.json', design);
+    const a = await campaign({ workers: 1, cases: 1000, space: fileSpace });
+    const b = await campaign({ workers: 2, cases: 1000, space: fileSpace });
+    expect(b.crashes).toEqual(a.crashes);
+    expect(b.corpus).toEqual(a.corpus);
+    const policies = new Set(Object.keys(a.corpus).map((n) => loadCase(join(a.corpusDir, n)).design.refcountPolicy));
+    expect(policies).toEqual(new Set(['NONE', 'HOLD_ON_ZAP_FAILURE']));
   });
 });
 
