@@ -15,6 +15,7 @@ import {
   type Phase, type Pick, SITE_NTH_PICK, type Space, spaceOf,
 } from '../src/model/vocab/index.js';
 import { SHAPE } from '../src/fuzz/generate.js';
+import { CASE_FORMAT, CASE_VERSION, type Case } from '../src/fuzz/case.js';
 import { CaseRunner } from '../src/fuzz/run.js';
 import { signatureOf } from '../src/fuzz/signature.js';
 
@@ -28,6 +29,8 @@ export interface BaselineResult {
   /** Ops in the shrunk counterexample, up to the failing one. */
   shrunkOps: number;
   msTotal: number;
+  /** The shrunk counterexample as a case, up to its failing op (to save, replay and show). */
+  counterexample?: Case;
 }
 
 /** A failure raised inside a command, carrying its signature. */
@@ -198,10 +201,13 @@ export function fastCheckHunt(design: Design, seed: number, timeLimitMs: number,
   // Count the ops of the shrunk counterexample up to the failing one by replaying it.
   const runner = new CaseRunner({ ...design, ...l }, { failOnPerf });
   let shrunkOps = 0;
+  const ops: Op[] = [];
   for (const w of cmds as Iterable<OpCommand | { cmd: OpCommand }>) {
     const c = 'cmd' in w ? w.cmd : w; // fast-check hands back its CommandWrapper
     shrunkOps++;
+    ops.push(c.op);
     if (runner.runOp(c.op, shrunkOps - 1)) break;
   }
-  return { found: true, signature: firstSig, runsToFailure: firstRuns, msToFailure: firstAt, shrunkOps, msTotal };
+  const counterexample: Case = { format: CASE_FORMAT, version: CASE_VERSION, design: { ...design, ...l }, ops, provenance: { tool: 'fast-check baseline', campaignSeed: seed } };
+  return { found: true, signature: firstSig, runsToFailure: firstRuns, msToFailure: firstAt, shrunkOps, msTotal, counterexample };
 }

@@ -20,6 +20,7 @@ import type { FaultSite } from '../model/faults.js';
 import { attrPrivate, indexOf, septLeafOf } from './view.js';
 import { LifetimeChecker } from './lifetime.js';
 import { LockView } from './locks.js';
+import { isVmIoctl } from '../model/vocab/index.js';
 import { expect2M, unmergedFolios } from './perf.js';
 import { isIoctl } from '../model/outcome.js';
 import { isOperandBusy, isSuccess, type SeamStatus, statusIs } from '../model/tdx/status.js';
@@ -74,6 +75,10 @@ export class Oracle {
   /** INV-19: TD epoch at the last successful BLOCK, per 2M range (2M leaf) and per gfn (4K leaf); 0 = none. */
   private readonly blockEpoch2m: Int32Array;
   private readonly blockEpoch4k: Int32Array;
+  /** Physical 2M regions whose PAMT.REMOVE failed, so the pair stays and the refcount was restored (INV-23). */
+  private readonly pamtRestored: Uint8Array;
+  /** This op met the lasting effect of an earlier failure that dooms the VM by design (a 2M AUG refused). */
+  private doomedThisOp = false;
   /** Who holds which lock, from the lock events alone (INV-8, INV-12, INV-13). */
   private readonly locks = new LockView();
   /** INV-13: mmu_lock releases seen when step 2.1 last checked the split cache, or -1. */
@@ -87,6 +92,7 @@ export class Oracle {
     this.pages = new PageChecks(sys);
     this.inhibitSeen = new Uint8Array(sys.regions);
     this.tableSeen = new Uint8Array(sys.regions);
+    this.pamtRestored = new Uint8Array(Math.ceil(sys.phys.total / sys.ptrs));
     this.blockEpoch2m = new Int32Array(sys.regions);
     this.blockEpoch4k = new Int32Array(sys.gfns);
     sys.trace.observer = {
@@ -132,6 +138,9 @@ export class Oracle {
   /** Rules about the calls themselves, checked when they are made. One case per leaf: most calls need none. */
   private onSeamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus, forced: boolean): void {
     switch (leaf) {
+      case 'TDH.PHYMEM.PAMT.REMOVE':
+        this.pamtRestored[(pfn / this.sys.ptrs) | 0] = isSuccess(st) ? 0 : 1;
+        return;
       case 'TDH.MNG.VPFLUSHDONE':
         this.hkidReleaseTried = true; // after a failed release, leaking is right
         return;
@@ -188,6 +197,8 @@ export class Oracle {
     const sys = this.sys;
     const n = level === L2M ? sys.ptrs : 1;
     if (isSuccess(st) && pfn >= 0) this.lifetime.markTdData(pfn, n);
+    // a 2M AUG over a region whose PAMT pair a failed PAMT.REMOVE left installed "fails for good" (003:L407)
+    if (level === L2M && statusIs(st, 'TDX_HPA_RANGE_NOT_FREE') && this.pamtRestored[(pfn / sys.ptrs) | 0]) this.doomedThisOp = true;
     if (this.pending) return;
     if (leaf === 'TDH.MEM.PAGE.AUG' && level === L2M) {
       const m = hugeMappingMisfit(sys, gfn, pfn) ?? lpageDisallowed(sys, sys.region(gfn));
@@ -253,9 +264,10 @@ export class Oracle {
     this.op = op;
     this.opsBegun++;
     this.stepInOp = 0;
+    this.doomedThisOp = false;
     this.deadAtOpStart = this.sys.kvm.bugged;
     this.firedAtOpStart = this.sys.inj.fired.length;
-    if (this.deadAtOpStart && isVmIoctl(op, this.sys)) this.deadStateAtOpStart = kvmStateFingerprint(this.sys);
+    if (this.deadAtOpStart && isVmIoctl(op, this.sys.design)) this.deadStateAtOpStart = kvmStateFingerprint(this.sys);
   }
 
   /**
@@ -264,10 +276,14 @@ export class Oracle {
    * for CACHE.WB) so KVM gave up by design. A fatal fault in an earlier op explains nothing: the VM lived on.
    */
   private deathExplained(): boolean {
-    if (this.fatalFaultThisOp()) return true;
+    if (this.fatalFaultThisOp() || this.doomedThisOp) return true;
     // Memory TDX cannot convert (NON_TDX_PFN, NO_STRUCT_PFN) that a fault put in guest_memfd stays there: any
     // later fault on it may meet G22's refusal, which kills the VM by design (003:L651).
-    if (this.gmemHoldsUnconvertible()) return true;
+    return this.gmemHoldsUnconvertible() || this.retryBoundOutlastedThisOp();
+  }
+
+  /** A storm of tolerable faults on one call outlasted the kernel's own retry bound in this op: KVM gave up. */
+  private retryBoundOutlastedThisOp(): boolean {
     const fired = this.sys.inj.fired;
     const perLeaf = new Map<string | null, number>();
     for (let k = this.firedAtOpStart; k < fired.length; k++) {
@@ -417,7 +433,8 @@ export class Oracle {
       const freedRisks = this.lifetime.acceptedRisks.splice(0);
       this.notes.push(freedRisks.length === 1 ? freedRisks[0] : `${freedRisks[0]} (and ${freedRisks.length - 1} more page(s) in this op)`);
     }
-    if (op.op === 'destroy' && sys.destroyed && !this.fatalFaultSoFar()) {
+    // INV-28 holds when no fault was fatal; a storm that outlasted TDX_SEAMCALL_RETRIES leaks by design too
+    if (op.op === 'destroy' && sys.destroyed && !this.fatalFaultSoFar() && !this.retryBoundOutlastedThisOp()) {
       const v = this.lifetime.checkTeardownComplete();
       if (v) return v;
     }
@@ -434,7 +451,7 @@ export class Oracle {
       const m = unmergedFolios(sys, op.start, op.end, (g) => this.ref.private[g] === 0); // the reference still holds the old attributes
       if (m) this.perf.push({ inv: 'INV-33', message: m });
     }
-    if (this.deadAtOpStart && !sys.destroyed && isIoctl(out) && isVmIoctl(op, sys)) {
+    if (this.deadAtOpStart && !sys.destroyed && isIoctl(out) && isVmIoctl(op, sys.design)) {
       if (out.ret !== -EIO) return { inv: 'INV-29', message: `${op.op} on a bugged VM returned ${out.ret}, not -EIO` };
       if (kvmStateFingerprint(sys) !== this.deadStateAtOpStart) return { inv: 'INV-29', message: `${op.op} on a bugged VM changed KVM or S-EPT state although it failed with -EIO` };
     }
@@ -449,7 +466,7 @@ export class Oracle {
       this.ref.forget(op);
     }
     if (sys.destroyed) return null;
-    const pages = this.pages.conservation() ?? (sys.kvm.bugged ? null : this.pages.dpamtRefcounts());
+    const pages = this.pages.conservation() ?? (sys.kvm.bugged ? null : this.pages.dpamtRefcounts(this.pamtRestored));
     if (pages) return pages;
     for (let r = 0; r < sys.regions; r++) {
       let m = checkNoTransient(sys, r);
@@ -543,9 +560,4 @@ function septHasLeaves(sys: System): boolean {
     }
   }
   return false;
-}
-
-/** Ioctls on the VM fd, which a dead VM refuses (guest_memfd file operations are not among them). */
-function isVmIoctl(op: Op, sys: System): boolean {
-  return op.op === 'initMemRegion' || op.op === 'finalize' || op.op === 'prefault' || op.op === 'deleteSlot' || (op.op === 'convert' && sys.design.vmMemoryAttributes);
 }

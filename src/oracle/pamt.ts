@@ -8,6 +8,8 @@ import type { Violation } from './oracle.js';
 const IN_CACHE = 1;
 const IN_PAIR = 2;
 
+const NONE_RESTORED = new Uint8Array(0);
+
 export class PageChecks {
   /** Per pfn: where KVM's and the module's lists put it (IN_CACHE, IN_PAIR). */
   private readonly mark: Uint8Array;
@@ -47,8 +49,12 @@ export class PageChecks {
     return null;
   }
 
-  /** INV-23: per physical 2M region, KVM's refcount = 4K TDX uses in the PAMT; pair installed iff refcount > 0. */
-  dpamtRefcounts(): Violation | null {
+  /**
+   * INV-23: per physical 2M region, KVM's refcount = 4K TDX uses in the PAMT (plus one where a PAMT.REMOVE
+   * failed: tdx_pamt_put() restores the count, 003:L407; `restored` is the oracle's own record); pair
+   * installed iff refcount > 0.
+   */
+  dpamtRefcounts(restored: Uint8Array = NONE_RESTORED): Violation | null {
     const sys = this.sys;
     if (!sys.design.dpamt) return null;
     const pamt = sys.tdx.pamt;
@@ -61,7 +67,8 @@ export class PageChecks {
         const t = pamt[p];
         if (t === PamtType.REG_4K || t === PamtType.SEPT || t === PamtType.CTRL) uses++;
       }
-      if (uses !== rc[r]) return { inv: 'INV-23', message: `physical 2M region ${r}: KVM counts ${rc[r]} 4K TDX uses, the PAMT has ${uses}` };
+      const want = uses + (restored[r] ?? 0);
+      if (want !== rc[r]) return { inv: 'INV-23', message: `physical 2M region ${r}: KVM counts ${rc[r]} 4K TDX uses, the PAMT has ${uses}${restored[r] ? ' (+1 restored after a failed PAMT.REMOVE)' : ''}` };
       const installed = sys.tdx.pairInstalled(r);
       if (installed !== rc[r] > 0) return { inv: 'INV-23', message: `physical 2M region ${r}: refcount ${rc[r]} but PAMT pair ${installed ? 'installed' : 'missing'}` };
     }

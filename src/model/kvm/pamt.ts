@@ -94,7 +94,10 @@ export function* tdxPamtPut(sys: System, pfn: number): Path {
   const { st, pair } = sys.tdx.tdhPhymemPamtRemove(r);
   yield 'seamcall';
   if (!pair || !isSuccess(st)) {
-    sys.trace.event(`WARN: TDH.PHYMEM.PAMT.REMOVE of region ${r} failed; its PAMT pages are leaked`);
+    // "x86/virt/tdx: Add loud warning when tdx_pamt_put() fails" (003:L407): the refcount is restored and the
+    // pair stays installed, so the region keeps its 4K PAMT pages for good.
+    k.pamtRefcount[r]++;
+    sys.trace.event(`WARN: TDH.PHYMEM.PAMT.REMOVE of region ${r} failed; refcount restored, its PAMT pair stays installed`);
     return;
   }
   for (const p of pair) sys.phys.free(p);

@@ -181,6 +181,9 @@ export class TdxModule {
     if (!this.pamtAllNda(pfn, n)) return this.ret(leaf, gfn, level, pfn, status('TDX_PAGE_METADATA_INCORRECT', 0x02));
     // "Get/Put DPAMT page pair only when mapping size is 4KB" (003:L383)
     if (level === L4K && this.no4kPamt(pfn)) return this.ret(leaf, gfn, level, pfn, status('TDX_OPERAND_INVALID', 0x02));
+    // the target HPA range must be free in PAMT at that size (kernel-facts.md 2.7): not with 4K PAMT pages
+    // still installed for it, as after a failed PAMT.REMOVE
+    if (level === L2M && this.features.dpamt && this.pairInstalled(this.pamtRegion(pfn))) return this.ret(leaf, gfn, level, pfn, status('TDX_HPA_RANGE_NOT_FREE', RCX));
     if (level === L2M) {
       s.e2m[r] = S.PENDING;
       s.pfn2m[r] = pfn;
