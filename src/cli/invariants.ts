@@ -58,8 +58,9 @@ function printInvariants(json: boolean): void {
   }
   lines.push(
     '',
-    'Kinds: always = after every atomic step (on the 2M ranges it touched); quiescent and per-op = after each',
-    'operation; liveness = watchdogs; perf = performance findings, failures only with --fail-on perf.',
+    'Kinds: always = after every atomic step (on the 2M ranges it touched) and on every range at the end of every',
+    'operation; quiescent and per-op = after each operation; liveness = watchdogs; perf = performance findings,',
+    'failures only with --fail-on perf. Lock discipline is judged from the lock events the lock primitives record.',
     'Detection: damage = the failure is something the guest, host or page pool can observe (lost data, a leak,',
     'a page used after free, a hang, a dead VM); structural = a rule that prevents damage was broken (a flag, a',
     'lock, a call in the wrong state or order) before any damage shows; performance = less huge mapping than due.',

@@ -2,7 +2,6 @@
 // touched), the quiescent invariants on every range and the reference comparison after each operation (with
 // one actor every op end is a quiescent point), and the liveness watchdogs. It reads model state and never
 // asks the model what is right (principle 4).
-import { uafIsFailure } from '../model/config.js';
 import { EIO } from '../model/errno.js';
 import type { Op } from '../model/ops.js';
 import type { OpOutcome } from '../model/outcome.js';
@@ -20,6 +19,7 @@ import type { FaultSite } from '../model/faults.js';
 import { attrPrivate, indexOf, septLeafOf } from './view.js';
 import { LifetimeChecker } from './lifetime.js';
 import { LockView } from './locks.js';
+import { uafIsFailureOf } from './policy.js';
 import { isVmIoctl } from '../model/vocab/index.js';
 import { expect2M, unmergedFolios } from './perf.js';
 import { isIoctl } from '../model/outcome.js';
@@ -88,7 +88,7 @@ export class Oracle {
 
   constructor(private readonly sys: System) {
     this.ref = new Reference(sys.design, sys.gfns);
-    this.lifetime = new LifetimeChecker(sys, uafIsFailure(sys.design));
+    this.lifetime = new LifetimeChecker(sys, uafIsFailureOf(sys.design));
     this.pages = new PageChecks(sys);
     this.inhibitSeen = new Uint8Array(sys.regions);
     this.tableSeen = new Uint8Array(sys.regions);
@@ -444,7 +444,7 @@ export class Oracle {
       if (v) return v;
     }
     const risks: string[] = [];
-    const host = checkHostMappings(sys, risks, uafIsFailure(sys.design)) ?? checkPoisonedPrivateMappings(sys);
+    const host = checkHostMappings(sys, risks, uafIsFailureOf(sys.design)) ?? checkPoisonedPrivateMappings(sys);
     for (const r of risks) if (!this.notes.includes(r)) this.notes.push(r);
     if (host) return host;
     if (op.op === 'convert' && op.to === 'private' && isIoctl(out) && out.ret === 0 && !sys.kvm.bugged) {

@@ -4,10 +4,10 @@ import { Owner } from '../model/host/phys.js';
 import type { System } from '../model/system.js';
 import { PamtType } from '../model/tdx/module.js';
 import type { Violation } from './oracle.js';
+import { pamtPairInstalled } from './view.js';
 
 const IN_CACHE = 1;
 const IN_PAIR = 2;
-
 const NONE_RESTORED = new Uint8Array(0);
 
 export class PageChecks {
@@ -69,7 +69,7 @@ export class PageChecks {
       }
       const want = uses + (restored[r] ?? 0);
       if (want !== rc[r]) return { inv: 'INV-23', message: `physical 2M region ${r}: KVM counts ${rc[r]} 4K TDX uses, the PAMT has ${uses}${restored[r] ? ' (+1 restored after a failed PAMT.REMOVE)' : ''}` };
-      const installed = sys.tdx.pairInstalled(r);
+      const installed = pamtPairInstalled(sys, r);
       if (installed !== rc[r] > 0) return { inv: 'INV-23', message: `physical 2M region ${r}: refcount ${rc[r]} but PAMT pair ${installed ? 'installed' : 'missing'}` };
     }
     return null;

@@ -2,7 +2,7 @@
 // design should map with one 2M leaf but maps 4K by 4K. They are their own class: reported, and failing a
 // case only when asked (--fail-on perf).
 import type { System } from '../model/system.js';
-import { attrPrivate, indexOf } from './view.js';
+import { attrPrivate, contiguousAt, extraRefsAt, folioOrderAt, indexOf } from './view.js';
 
 /**
  * Would the v3 design ideally map 2M range r with a 2M leaf? The whole range private and in the slot, a
@@ -18,8 +18,8 @@ export function expect2M(sys: System, r: number): boolean {
   if (sys.kvm.lpage.guestInhibit[r]) return false;
   for (let g = base; g < base + sys.ptrs; g++) if (!attrPrivate(sys, g)) return false;
   const gm = sys.gmem;
-  if (d.mappingRule === 'CONTIGUITY') return gm.contiguousBlock(idx);
-  return gm.orderAt(idx) >= gm.hugeOrder;
+  if (d.mappingRule === 'CONTIGUITY') return contiguousAt(sys, idx);
+  return folioOrderAt(sys, idx) >= gm.hugeOrder;
 }
 
 /**
@@ -34,12 +34,12 @@ export function unmergedFolios(sys: System, start: number, end: number, wasShare
     const base = r * sys.ptrs;
     const idx = indexOf(sys, base);
     if (idx < 0 || idx % sys.ptrs !== 0 || indexOf(sys, base + sys.ptrs - 1) < 0) continue;
-    if (!gm.contiguousBlock(idx) || gm.orderAt(idx) >= gm.hugeOrder) continue;
+    if (!contiguousAt(sys, idx) || folioOrderAt(sys, idx) >= gm.hugeOrder) continue;
     let converted = false;
     for (let g = Math.max(base, start); g < Math.min(base + sys.ptrs, end) && !converted; g++) converted = wasShared(g);
     if (!converted) continue;
     let whole = true;
-    for (let g = base; g < base + sys.ptrs && whole; g++) whole = attrPrivate(sys, g) && gm.extraRefs(gm.folioHead[indexOf(sys, g)]) === 0;
+    for (let g = base; g < base + sys.ptrs && whole; g++) whole = attrPrivate(sys, g) && extraRefsAt(sys, gm.folioHead[indexOf(sys, g)]) === 0;
     if (whole) return `2M range ${r} is private again but its hugetlb folio stays split (FIXUP-3 merge missing)`;
   }
   return null;

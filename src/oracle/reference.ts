@@ -3,7 +3,8 @@
 // mappings and pins. It predicts each op's result, then advances on the result it accepted. Where the spec
 // leaves the model a choice the reference cannot see (how big a folio is, so how much a memory failure
 // zaps), it widens what it accepts and learns from the outcome.
-import { type Design, effectiveConversionOrder, guardOn } from '../model/config.js';
+import type { Design } from '../model/config.js';
+import { conversionOrderOf, g19CountsAsFailure } from './policy.js';
 import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EHWPOISON, EINVAL, ENOMEM, EOPNOTSUPP } from '../model/errno.js';
 import type { FaultSite } from '../model/faults.js';
 import type { Op } from '../model/ops.js';
@@ -342,7 +343,7 @@ export class Reference {
     } else if (ret === -ENOMEM && (ctx.sites.has('FOLIO_SPLIT') || ctx.sites.has('ALLOC'))) {
       // INV-31: a failed conversion leaves the attributes as they were. In the v3 order the zap came first,
       // so private pages of the range are gone: the open question of 003:L435-436 (BUG-19).
-      if (ctx.sites.has('FOLIO_SPLIT') && effectiveConversionOrder(this.design) === 'V3_ZAP_THEN_SPLIT') {
+      if (ctx.sites.has('FOLIO_SPLIT') && conversionOrderOf(this.design) === 'V3_ZAP_THEN_SPLIT') {
         let lost = 0;
         for (let g = start; g < end; g++) {
           if (this.private[g] && this.accepted[g] !== NO) lost++;
@@ -350,7 +351,7 @@ export class Reference {
         }
         if (lost) {
           const msg = `${where} failed after the zap: ${lost} accepted page(s) lost ("if splitting fails there is no way to undo the unmapping", 003:L435)`;
-          if (!guardOn(this.design, 'G19')) return { inv: 'INV-31', message: msg };
+          if (g19CountsAsFailure(this.design)) return { inv: 'INV-31', message: msg };
           this.knownDesignFindings.push(`KNOWN-DESIGN BUG-19 (INV-31 desired form): ${msg}`);
         }
       }

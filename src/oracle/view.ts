@@ -41,3 +41,35 @@ export function attrPrivate(sys: System, gfn: number): boolean {
   if (i < 0) return false;
   return sys.design.vmMemoryAttributes ? sys.kvm.attrs[gfn] === 1 : sys.gmem.attr[i] === 1;
 }
+
+/** Order of the guest_memfd folio holding index (-1 when none), from the folio arrays. */
+export function folioOrderAt(sys: System, index: number): number {
+  const gm = sys.gmem;
+  const h = gm.folioHead[index];
+  return h < 0 ? -1 : gm.folioOrder[h];
+}
+
+/** Is the 2M index block of `index` backed by 2M-aligned contiguous pfns (CONTIGUITY, 003:L439)? */
+export function contiguousAt(sys: System, index: number): boolean {
+  const { pfn, size } = sys.gmem;
+  const ptrs = sys.ptrs;
+  const base = index - (index % ptrs);
+  const p0 = pfn[base];
+  if (p0 < 0 || p0 % ptrs !== 0 || base + ptrs > size) return false;
+  for (let i = 1; i < ptrs; i++) if (pfn[base + i] !== p0 + i) return false;
+  return true;
+}
+
+/** References on the folio at head beyond the filemap's own: host maps, IOMMU pins, TDX holds. */
+export function extraRefsAt(sys: System, head: number): number {
+  const gm = sys.gmem;
+  let n = 0;
+  const end = head + (1 << gm.folioOrder[head]);
+  for (let i = head; i < end; i++) n += gm.hostMaps[i] + gm.pins[i] + gm.tdxHold[i];
+  return n;
+}
+
+/** Does the TDX module have the 4K PAMT pair of physical 2M region r installed? */
+export function pamtPairInstalled(sys: System, r: number): boolean {
+  return sys.tdx.pamtPair[2 * r] >= 0;
+}

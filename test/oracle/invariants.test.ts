@@ -1215,6 +1215,46 @@ check('WATCHDOG', () => {
   });
 });
 
+describe('the always invariants run on every range at the end of every op, not only where a path said it touched', () => {
+  // Each plant breaks 2M range 1 while touch(0) runs on range 0; no step reports range 1 as touched, so only
+  // the end-of-op pass over every range can see it (issue 9: a path that forgets sys.touch hides nothing).
+  const plants: [string, (rig: Rig) => void, (rig: Rig) => void][] = [
+    ['INV-1', () => {}, (rig) => {
+      const m = rig.sys.kvm.mirror;
+      m.m2m[1] = Spte.NONLEAF;
+      m.m4k[P] = Spte.LEAF;
+      m.pfn4k[P] = 5; // no guest_memfd folio backs it
+    }],
+    ['INV-2', (rig) => rig.ok(touch(P), accept(P, '2M')), (rig) => {
+      rig.sys.gmem.attr[P + 3] = SHARED; // the 2M leaf now covers a shared gfn
+    }],
+    ['INV-3', () => {}, (rig) => {
+      rig.sys.kvm.mirror.m2m[1] = Spte.LEAF;
+      rig.sys.kvm.mirror.pfn2m[1] = 3; // not 2M-aligned
+    }],
+    ['INV-6', (rig) => rig.ok(touch(P), accept(P + 3, '4K')), (rig) => {
+      const m = rig.sys.kvm.mirror;
+      m.m2m[1] = Spte.LEAF; // the linked 4K table merged back into a 2M leaf behind the oracle's back
+      m.pfn2m[1] = m.pfn4k[P];
+    }],
+    ['INV-8', () => {}, (rig) => {
+      rig.sys.kvm.lpage.guestInhibit[1] = 1; // outside any mmu_lock
+    }],
+  ];
+  for (const [inv, setup, plant] of plants) {
+    it(`${inv}: planted in range 1 during touch(0), caught at the end of the op`, () => {
+      const rig = new Rig();
+      setup(rig);
+      const r = rig.op(touch(0), 'ept-violation', () => plant(rig));
+      expect(r.out, 'no step saw it: the op ran to its end').not.toBeNull();
+      expect(r.v?.inv).toBe(inv);
+      const quiet = new Rig();
+      setup(quiet);
+      quiet.ok(touch(0));
+    });
+  }
+});
+
 describe('coverage of INVARIANTS', () => {
   it('every check the oracle names has a FIRE and a QUIET test above', () => {
     expect([...covered.keys()].sort()).toEqual(INVARIANTS.map((i) => i.id).sort());
