@@ -47,6 +47,7 @@ export const WATCHDOG = {
 };
 
 const NO_SITES: ReadonlySet<FaultSite> = new Set();
+const NO_FAULTS: ReadonlySet<string> = new Set();
 
 export class Oracle {
   readonly ref: Reference;
@@ -312,6 +313,7 @@ export class Oracle {
 
   private injectedThisOp(): ReadonlySet<string> {
     const fired = this.sys.inj.fired;
+    if (fired.length === this.firedAtOpStart) return NO_FAULTS;
     const out = new Set<string>();
     for (let k = this.firedAtOpStart; k < fired.length; k++) if (fired[k].leaf) out.add(`${fired[k].leaf} ${fired[k].status}`);
     return out;
