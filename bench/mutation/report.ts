@@ -4,7 +4,7 @@
 // column for the lead to classify it (equivalent, unreachable, oracle gap).
 // With --unit it reports the unit-test run (stryker.unit.config.mjs) instead, which is not part of the
 // score; the campaign report marks each survivor that a unit test kills (so it is not equivalent).
-// Usage: node dist/bench/mutation/report.js [--unit] [stryker-json] [out.md]
+// Usage: node dist/bench/mutation/report.js [--unit] [--note TEXT]... [stryker-json] [out.md]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { MUTATION_CASES, MUTATION_SEED, STRYKER_JSON, UNIT_STRYKER_JSON } from './settings.js';
@@ -165,8 +165,8 @@ export function buildReport(r: StrykerReport, when: Date, o: ReportOptions = {})
   L.push(kind === 'unit' ? `# Mutants of src/model killed by the unit tests, ${when.toISOString().slice(0, 10)}` : `# Mutation score of the oracle, ${when.toISOString().slice(0, 10)}`, '');
   L.push(`Commit ${head}${dirty}; ${r.framework?.name ?? 'Stryker'} ${r.framework?.version ?? '?'}; mutated: ${(r.config?.mutate ?? []).map((p) => `\`${p}\``).join(', ')}.`);
   if (kind === 'unit') L.push('A mutant is killed when a unit test of test/model or test/oracle fails (`npm run mutation -- --unit`, stryker.unit.config.mjs). This is not the oracle\'s score: the unit tests assert what the model should do, the campaign asks the oracle.');
-  else L.push(`A mutant is killed when the fixed campaign (\`bench/mutation/campaign.ts\`: CAMPAIGN_DEFAULTS, seed ${MUTATION_SEED}, ${MUTATION_CASES} cases, in one process) fails a case. Score = (killed + timeout) / (all - compile/runtime errors - ignored), as Stryker counts it; the oracle score counts only kills by an oracle verdict (not exceptions from the model, not timeouts). Unit tests are not part of this score.`);
-  for (const n of o.notes ?? []) L.push('', n);
+  else L.push(`A mutant is killed when the fixed campaign (CAMPAIGN_DEFAULTS, seed ${MUTATION_SEED}, cases 0..${MUTATION_CASES - 1}; \`bench/mutation/campaign.spec.ts\` runs them in chunks, each mutant on the chunks that reach it) fails a case: an oracle violation or an exception from the model. Score = (killed + timeout) / (all - compile/runtime errors - ignored), as Stryker counts it; the oracle score counts only kills by an oracle verdict (not exceptions from the model, not timeouts). Unit tests are not part of this score.`);
+  for (const n of o.notes ?? []) L.push('', n.replace(/\s+/g, ' ').trim());
   L.push('', '## Score', '');
   const row = (name: string, t: Tally): string =>
     `| ${name} | ${t.total} | ${t.violation} | ${t.exception + t.otherKill} | ${t.timeout} | ${t.survived} | ${t.noCoverage} | ${t.error} | ${pct(score(t))} | ${pct(oracleScore(t))} |`;
@@ -243,11 +243,17 @@ export function scoreLine(s: ReportSummary): string {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
   if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`usage: node dist/bench/mutation/report.js [--unit] [stryker-json (default ${STRYKER_JSON}, with --unit ${UNIT_STRYKER_JSON})] [out.md (default bench/results/mutation[-unit]-<date>.md)]\n`);
+    process.stdout.write(`usage: node dist/bench/mutation/report.js [--unit] [--note TEXT]... [stryker-json (default ${STRYKER_JSON}, with --unit ${UNIT_STRYKER_JSON})] [out.md (default bench/results/mutation[-unit]-<date>.md)]\n`);
     process.exit(0);
   }
-  const unit = args[0] === '--unit';
-  const rest = unit ? args.slice(1) : args;
-  const s = writeReport(unit ? 'unit' : 'campaign', rest[0], rest[1]);
+  const notes: string[] = [];
+  const rest: string[] = [];
+  let unit = false;
+  for (let k = 0; k < args.length; k++) {
+    if (args[k] === '--unit') unit = true;
+    else if (args[k] === '--note' && args[k + 1] !== undefined) notes.push(args[++k]);
+    else rest.push(args[k]);
+  }
+  const s = writeReport(unit ? 'unit' : 'campaign', rest[0], rest[1], notes);
   process.stdout.write(`${scoreLine(s)}\nreport: ${s.path}\n`);
 }

@@ -9,33 +9,16 @@
 // the executor), so this script fingerprints those and forces a full run when they changed. A change
 // in one model file does not rerun survivors in another: pass --force for an exact figure.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { campaignDesign, checkCase } from './check.js';
+import { fingerprint } from './fingerprint.js';
 import { scoreLine, writeReport } from './report.js';
 import { INCREMENTAL_FILE, MUTATION_CASES, MUTATION_SEED, STRYKER_JSON, UNIT_INCREMENTAL_FILE } from './settings.js';
 
-/** What the verdicts depend on besides the mutated model: for the campaign, and for the unit tests. */
-const INPUTS = {
-  campaign: ['src/oracle', 'src/fuzz', 'bench/mutation/check.ts', 'bench/mutation/campaign.spec.ts', 'bench/mutation/settings.ts', 'bench/mutation/vitest.config.ts', 'stryker.config.mjs', 'package-lock.json'],
-  unit: ['src/oracle', 'src/fuzz', 'test/model', 'test/oracle', 'test/helpers', 'bench/mutation/vitest.unit.config.ts', 'stryker.config.mjs', 'stryker.unit.config.mjs', 'package-lock.json'],
-};
-
 function log(s: string): void {
   process.stderr.write(`mutation: ${s}\n`);
-}
-
-function files(p: string): string[] {
-  if (!statSync(p).isDirectory()) return [p];
-  return readdirSync(p).sort().flatMap((n) => files(join(p, n)));
-}
-
-function fingerprint(inputs: string[]): string {
-  const h = createHash('sha256');
-  for (const f of inputs.flatMap(files)) h.update(`${f}\0`).update(readFileSync(f)).update('\0');
-  return h.digest('hex');
 }
 
 function runStryker(config: string, args: string[]): Promise<{ code: number; incremental: string[] }> {
@@ -84,7 +67,7 @@ survivors a unit test kills.\n`);
   }
   const incrementalFile = unit ? UNIT_INCREMENTAL_FILE : INCREMENTAL_FILE;
   const fingerprintFile = join(dirname(incrementalFile), 'fingerprint.txt');
-  const fp = fingerprint(INPUTS[unit ? 'unit' : 'campaign']);
+  const fp = fingerprint(unit ? 'unit' : 'campaign');
   const notes: string[] = [];
   const strykerArgs = [...args];
   if (existsSync(incrementalFile) && !args.includes('--force')) {
@@ -94,6 +77,7 @@ survivors a unit test kills.\n`);
       strykerArgs.push('--force');
     }
   }
+  const t1 = Date.now();
   const { code, incremental } = await runStryker(unit ? 'stryker.unit.config.mjs' : 'stryker.config.mjs', strykerArgs);
   if (code !== 0) {
     log(`stryker exited ${code}; no report written`);
@@ -101,6 +85,8 @@ survivors a unit test kills.\n`);
   }
   mkdirSync(dirname(fingerprintFile), { recursive: true });
   writeFileSync(fingerprintFile, `${fp}\n`);
+  const min = (Date.now() - t1) / 60_000;
+  notes.push(`Stryker ran ${min.toFixed(1)} min (options: ${strykerArgs.join(' ') || 'none'}; concurrency as given, else 2).`);
   if (strykerArgs.includes('--force')) notes.push('Incremental: full run (--force).');
   else if (incremental.length) notes.push(`Incremental (Stryker's summary of results reused from the previous run): ${incremental.join('; ')}`);
   const s = writeReport(unit ? 'unit' : 'campaign', undefined, undefined, notes);
