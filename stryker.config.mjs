@@ -10,6 +10,9 @@ export default {
   testRunner: 'vitest',
   vitest: { configFile: 'bench/mutation/vitest.config.ts', related: false },
   coverageAnalysis: 'perTest',
+  // Mutants in trace text (what `tdxfuzz show` prints) cannot change a verdict: reported as ignored.
+  appendPlugins: ['./bench/mutation/ignore-presentation.mjs'],
+  ignorers: ['trace-text'],
   // Only what the campaign reads goes into the sandbox (vitest runs the TypeScript sources directly).
   ignorePatterns: ['dist', 'test', 'corpus', 'crashes', 'docs', 'bench/results', 'reports', '*.tmp'],
   incremental: true,
