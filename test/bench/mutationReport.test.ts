@@ -1,0 +1,64 @@
+import { describe, expect, test } from 'vitest';
+import { buildReport, folderOf, oracleScore, score, type StrykerReport } from '../../bench/mutation/report.js';
+
+const at = (line: number, c0: number, c1: number) => ({ start: { line, column: c0 }, end: { line, column: c1 } });
+
+/** A small report in mutation-testing-report-schema form, as Stryker writes it for `npm run mutation`. */
+const report: StrykerReport = {
+  framework: { name: 'StrykerJS', version: '9.6.1' },
+  config: { mutate: ['src/model/**/*.ts'] },
+  files: {
+    'src/model/gmem/punch.ts': {
+      source: 'const a = x < y;\nif (ok) go();\n',
+      mutants: [
+        { id: '1', mutatorName: 'EqualityOperator', replacement: 'x <= y', status: 'Survived', location: at(1, 11, 16) },
+        { id: '2', mutatorName: 'ConditionalExpression', replacement: 'true', status: 'Killed', statusReason: 'killed-by: violation INV-3 in case 7 of seed 1, op 0 (accept) at end of op: x', location: at(2, 5, 7) },
+        { id: '3', mutatorName: 'BlockStatement', replacement: '{}', status: 'Killed', statusReason: 'killed-by: exception in case 0 of seed 1: TypeError: y', location: at(2, 9, 14) },
+      ],
+    },
+    'src/model/system.ts': {
+      source: 'let n = 0;\n',
+      mutants: [
+        { id: '4', mutatorName: 'UpdateOperator', replacement: 'n--', status: 'Timeout', location: at(1, 5, 10) },
+        { id: '5', mutatorName: 'StringLiteral', replacement: '""', status: 'NoCoverage', location: at(1, 9, 10) },
+        { id: '6', mutatorName: 'StringLiteral', replacement: '""', status: 'CompileError', location: at(1, 9, 10) },
+      ],
+    },
+  },
+};
+
+describe('mutation report', () => {
+  test('folders of src/model, with top-level files apart', () => {
+    expect(folderOf('src/model/gmem/punch.ts')).toBe('gmem/');
+    expect(folderOf('src/model/tdx/module.ts')).toBe('tdx/');
+    expect(folderOf('src/model/system.ts')).toBe('(top level)');
+  });
+
+  test('score = (killed + timeout) / valid; kills split into oracle verdicts and exceptions', () => {
+    const s = buildReport(report, new Date(0));
+    const t = s.overall;
+    expect([t.total, t.violation, t.exception, t.timeout, t.survived, t.noCoverage, t.error]).toEqual([6, 1, 1, 1, 1, 1, 1]);
+    expect(score(t)).toBeCloseTo(60); // 3 detected of 5 valid (the compile error is left out)
+    expect(oracleScore(t)).toBeCloseTo(20);
+    expect(score(s.folders.get('gmem/')!)).toBeCloseTo(200 / 3);
+    expect(score(s.folders.get('(top level)')!)).toBeCloseTo(50);
+  });
+
+  test('survivors listed with the original text, replacement and mutator; killers counted', () => {
+    const md = buildReport(report, new Date(0)).markdown;
+    expect(md).toContain('| 1 | gmem/punch.ts:1:11 | EqualityOperator | `x < y` | `x <= y` | | |');
+    expect(md).toContain('| 2 | system.ts:1:9 | StringLiteral (no coverage) | `0` | `""` | | |');
+    expect(md).toContain('| INV-3 | 1 |');
+    expect(md).toContain('| exception: TypeError | 1 |');
+    expect(md).not.toContain('BlockStatement |'); // killed mutants are not listed
+  });
+
+  test('a campaign survivor killed by a unit test is marked', () => {
+    const unit: StrykerReport = {
+      files: { 'src/model/gmem/punch.ts': { source: '', mutants: [{ id: '1', mutatorName: 'EqualityOperator', replacement: 'x <= y', status: 'Killed', location: at(1, 11, 16) }] } },
+    };
+    const md = buildReport(report, new Date(0), { unit }).markdown;
+    expect(md).toContain('| 1 | gmem/punch.ts:1:11 | EqualityOperator | `x < y` | `x <= y` | Killed | | |');
+    expect(md).toContain('1 of the 2 survivors are killed by a unit test');
+  });
+});
