@@ -1,4 +1,5 @@
-// The fixed campaign behind `npm run mutation`: the default design, this seed, this many cases. Changing
+// The fixed campaign behind `npm run mutation`: the default design with its default space of deployments
+// (as `tdxfuzz fuzz --fail-on perf` runs it), this seed, this many cases. Changing
 // either changes every verdict, so bench/mutation/run.ts then reruns all mutants (it fingerprints this file).
 // 1500 cases take ~0.9 s unmutated and ~1.2-2.5 s with all of src/model instrumented (2 shared cores).
 export const MUTATION_SEED = 1;
