@@ -165,12 +165,12 @@ export function buildReport(r: StrykerReport, when: Date, o: ReportOptions = {})
   L.push(kind === 'unit' ? `# Mutants of src/model killed by the unit tests, ${when.toISOString().slice(0, 10)}` : `# Mutation score of the oracle, ${when.toISOString().slice(0, 10)}`, '');
   L.push(`Commit ${head}${dirty}; ${r.framework?.name ?? 'Stryker'} ${r.framework?.version ?? '?'}; mutated: ${(r.config?.mutate ?? []).map((p) => `\`${p}\``).join(', ')}.`);
   if (kind === 'unit') L.push('A mutant is killed when a unit test of test/model or test/oracle fails (`npm run mutation -- --unit`, stryker.unit.config.mjs). This is not the oracle\'s score: the unit tests assert what the model should do, the campaign asks the oracle.');
-  else L.push(`A mutant is killed when the fixed campaign (CAMPAIGN_DEFAULTS, seed ${MUTATION_SEED}, cases 0..${MUTATION_CASES - 1}; \`bench/mutation/campaign.spec.ts\` runs them in chunks, each mutant on the chunks that reach it) fails a case: an oracle violation or an exception from the model. Score = (killed + timeout) / (all - compile/runtime errors - ignored), as Stryker counts it; the oracle score counts only kills by an oracle verdict (not exceptions from the model, not timeouts). Unit tests are not part of this score.`);
+  else L.push(`A mutant is killed when the fixed campaign (CAMPAIGN_DEFAULTS, seed ${MUTATION_SEED}, cases 0..${MUTATION_CASES - 1}; \`bench/mutation/campaign.spec.ts\` runs them in chunks, each mutant on the chunks that reach it) fails a case: an oracle violation or an exception from the model. Score = (killed + timeout) / (all - compile/runtime errors - ignored), as Stryker counts it (ignored: trace text, see bench/mutation/ignore-presentation.mjs); the oracle score counts only kills by an oracle verdict (not exceptions from the model, not timeouts). Unit tests are not part of this score.`);
   for (const n of o.notes ?? []) L.push('', n.replace(/\s+/g, ' ').trim());
   L.push('', '## Score', '');
   const row = (name: string, t: Tally): string =>
-    `| ${name} | ${t.total} | ${t.violation} | ${t.exception + t.otherKill} | ${t.timeout} | ${t.survived} | ${t.noCoverage} | ${t.error} | ${pct(score(t))} | ${pct(oracleScore(t))} |`;
-  const header = ['| | mutants | killed: violation | killed: exception | timeout | survived | no coverage | compile/runtime error | score | oracle score |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|'];
+    `| ${name} | ${t.total} | ${t.violation} | ${t.exception + t.otherKill} | ${t.timeout} | ${t.survived} | ${t.noCoverage} | ${t.error} | ${t.ignored} | ${pct(score(t))} | ${pct(oracleScore(t))} |`;
+  const header = ['| | mutants | killed: violation | killed: exception | timeout | survived | no coverage | compile/runtime error | ignored | score | oracle score |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|'];
   L.push(...header);
   for (const [name, t] of [...folders].sort(([a], [b]) => a.localeCompare(b))) L.push(row(`src/model/${name === '(top level)' ? '*.ts' : name}`, t));
   L.push(row('**all**', overall));
