@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { packageRoot } from '../fuzz/coordinator.js';
-import { EXIT_INTERNAL, EXIT_USAGE, userErrorMessage } from './common.js';
+import { asEnvironmentError } from '../fuzz/envError.js';
+import { EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_USAGE, userErrorMessage } from './common.js';
 import { registerFuzz } from './fuzz.js';
 import { registerInvariants } from './invariants.js';
 import { registerMinimize } from './minimize.js';
@@ -20,6 +21,11 @@ Exit codes:
   2  usage error or bad input (bad option value, unreadable or malformed case
      or config file): one message names the file and field; nothing is written
   3  internal error, a bug in tdxfuzz (the stack trace is printed)
+  4  the environment refused: a read-only, full or unreadable folder, a
+     symbolic link loop (one message names the path and the cause; a campaign
+     prints the summary of what it saved before)
+  130  a campaign stopped by Ctrl-C, after saving what it found (143: SIGTERM);
+     continue it with: tdxfuzz fuzz --resume
 
 Examples:
   tdxfuzz fuzz --duration 8h                  overnight campaign on every core
@@ -73,6 +79,12 @@ async function main(argv: string[]): Promise<void> {
     if (e instanceof CommanderError) {
       // commander has printed the message (or the help) already.
       process.exitCode = e.exitCode === 0 ? 0 : EXIT_USAGE;
+      return;
+    }
+    const env = asEnvironmentError(e);
+    if (env) {
+      process.stderr.write(`tdxfuzz: error: ${env.message}\n`);
+      process.exitCode = EXIT_ENVIRONMENT;
       return;
     }
     const message = userErrorMessage(e);
