@@ -12,7 +12,6 @@ import { campaignLayout, type CampaignIdentity, type CampaignProgress, readCampa
 import { onDisk } from '../fuzz/envError.js';
 import { GENERATOR_VERSION } from '../fuzz/generate.js';
 import { formatCount, formatElapsed, formatWorkers } from '../fuzz/progress.js';
-import { readStats } from '../fuzz/stats.js';
 import {
   checkDirOption,
   EXIT_ENVIRONMENT,
@@ -173,7 +172,6 @@ interface Planned {
   cases?: number;
   durationMs?: number;
   resume?: CampaignProgress;
-  run: number;
 }
 
 /**
@@ -199,14 +197,7 @@ function planResume(o: FuzzOptions, where: Places, given: (k: string) => boolean
   const cases = o.cases ?? (o.duration === undefined ? state.plan.cases : undefined);
   const durationMs =
     cases !== undefined ? undefined : (o.duration ?? (state.plan.durationMs !== undefined ? Math.max(0, state.plan.durationMs - p.elapsedMs) : parseDuration(DEFAULT_DURATION)));
-  return { identity: id, cases, durationMs, resume: p, run: (readRuns(where.stats) ?? 0) + 1 };
-}
-
-/** The highest run number in the stats file (one per start or resume of the campaign). */
-function readRuns(stats: string): number | null {
-  if (!existsSync(stats)) return null;
-  const { records } = readStats(stats);
-  return records.reduce((m, r) => Math.max(m, r.run ?? 1), 0);
+  return { identity: id, cases, durationMs, resume: p };
 }
 
 async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void> {
@@ -222,7 +213,7 @@ async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void
     const space = campaignSpace(o, design, pinned);
     for (const w of guardWarnings(design, space)) process.stderr.write(`tdxfuzz: ${w}\n`);
     const identity: CampaignIdentity = { seed: o.seed, design, designSpace: space, shard: o.shard ?? null, failOnPerf: o.failOn === 'perf', generatorVersion: GENERATOR_VERSION };
-    plan = { identity, cases: o.cases, durationMs: o.cases === undefined ? (o.duration ?? parseDuration(DEFAULT_DURATION)) : undefined, run: 1 };
+    plan = { identity, cases: o.cases, durationMs: o.cases === undefined ? (o.duration ?? parseDuration(DEFAULT_DURATION)) : undefined };
     if (existsSync(layout.state)) {
       process.stderr.write(`tdxfuzz: ${o.out} held a campaign: starting a new one there (its crashes and corpus are kept and count as known; --resume would have continued it)\n`);
     }
@@ -265,7 +256,6 @@ async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void
       stateFile: where.state,
       statsFile: where.stats,
       resume: plan.resume,
-      run: plan.run,
       progress: o.progress,
       json: o.json,
       signal: ac.signal,

@@ -72,6 +72,8 @@ export interface FindingCount {
 export interface CampaignProgress {
   /** Next case to dispatch, counted in this shard's cases (global index = next * count + index). */
   next: number;
+  /** Runs of the campaign so far (1 after the first, +1 per --resume). */
+  runs: number;
   /** Run time summed over every run of the campaign. */
   elapsedMs: number;
   cases: number;
@@ -101,6 +103,7 @@ export interface CampaignState {
 export function emptyProgress(): CampaignProgress {
   return {
     next: 0,
+    runs: 0,
     elapsedMs: 0,
     cases: 0,
     ops: 0,

@@ -49,8 +49,6 @@ export interface CampaignOptions {
   statsEveryMs?: number;
   /** Continue a campaign from this progress (read from its campaign.json): from its next case, with its history. */
   resume?: CampaignProgress;
-  /** The run number of this run of the campaign (1 = first); in the stats records. */
-  run?: number;
   /** This machine's part of the case space (src/fuzz/shard.ts). */
   shard?: Shard | null;
   /** Cases per task. Default: adaptive, aiming at a few milliseconds per task. Never changes results. */
@@ -286,6 +284,7 @@ class Campaign {
     this.deadline = o.durationMs === undefined ? Infinity : this.t0 + o.durationMs;
     this.warn = o.warn ?? ((m) => this.view.log(m));
     this.p = o.resume ? structuredClone(o.resume) : emptyProgress();
+    this.p.runs++;
     this.before = { cases: this.p.cases, ops: this.p.ops, steps: this.p.steps, failingCases: this.p.failingCases, corpusAdded: this.p.corpusAdded, elapsedMs: this.p.elapsedMs };
     this.nextIndex = this.p.next;
     this.rawSignatures = new Set(this.p.rawSignatures);
@@ -534,7 +533,7 @@ class Campaign {
       failingCases: this.p.failingCases,
       minimizing: this.minimizesInFlight,
       rss: process.memoryUsage.rss(),
-      run: this.o.run ?? 1,
+      run: this.p.runs,
     };
   }
 

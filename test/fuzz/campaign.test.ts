@@ -36,7 +36,7 @@ describe('resume (seed 21, 2400 cases, G2 off, default design space)', () => {
     const state = readCampaignState(split.l.state);
     expect(state?.progress.next).toBe(1200);
     expect(first.nextIndex).toBe(1200);
-    const second = await runCampaign({ ...base, ...split.o, cases: 2400, resume: state!.progress, run: 2 });
+    const second = await runCampaign({ ...base, ...split.o, cases: 2400, resume: state!.progress });
     expect(second.cases).toBe(1200);
     expect(second.campaignCases).toBe(2400);
     expect(Object.keys(saved(whole.l).crashes).length).toBeGreaterThan(0);
