@@ -65,8 +65,11 @@ export interface ProgressView {
   stop(): void;
 }
 
-/** The screen's width: every line of statusLines fits it. */
-export const SCREEN_COLUMNS = 80;
+/**
+ * Every line of statusLines fits this many columns: one less than an 80-column terminal, whose last
+ * column cli-progress leaves free (a line that fills it would wrap on some terminals).
+ */
+export const SCREEN_COLUMNS = 79;
 
 /** 1234 -> "1.2k", 3456789 -> "3.5M"; at most 6 characters below 1e15. */
 export function formatCount(n: number): string {
@@ -87,7 +90,7 @@ export function formatWorkers(n: number): string {
   return `${n} worker${n === 1 ? '' : 's'}`;
 }
 
-/** 850 -> "0.9s", 75_000 -> "1m15s", 5_400_000 -> "1h30m00s", 4 days -> "4d00h00m". */
+/** 860 -> "0.9s", 75_000 -> "1m15s", 5_400_000 -> "1h30m00s", 4 days -> "4d00h00m", 400 days -> "400d00h". */
 export function formatElapsed(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '?';
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
@@ -97,6 +100,7 @@ export function formatElapsed(ms: number): string {
   const m = Math.floor((s % 3600) / 60);
   const ss = String(s % 60).padStart(2, '0');
   const mm = String(m).padStart(2, '0');
+  if (d >= 100) return `${d}d${String(h).padStart(2, '0')}h`;
   if (d > 0) return `${d}d${String(h).padStart(2, '0')}h${mm}m`;
   return h > 0 ? `${h}h${mm}m${ss}s` : `${m}m${ss}s`;
 }
@@ -135,12 +139,16 @@ function fraction(s: ProgressSnapshot): number | null {
 export function statusLines(s: ProgressSnapshot): string[] {
   const f = fraction(s);
   const shard = s.shard ? `  shard ${s.shard.index}/${s.shard.count}` : '';
-  const limit = s.durationMs !== undefined ? ` of ${formatElapsed(s.durationMs)}` : s.totalCases !== undefined ? `, ${formatCount(s.totalCases)} cases` : '';
-  const barWidth = 20;
-  const bar = f === null ? '' : `${'#'.repeat(Math.round(f * barWidth)).padEnd(barWidth, '-')} ${String(Math.floor(f * 100)).padStart(3)}%`;
-  const state = s.stopping ? 'stopping: finishing work in flight' : bar;
+  const limit = s.durationMs !== undefined ? ` of ${formatElapsed(s.durationMs)}` : '';
+  const barWidth = 40;
+  const last = s.stopping
+    ? 'stopping: finishing the work in flight'
+    : f === null
+      ? `runs until Ctrl-C`
+      : `${'#'.repeat(Math.round(f * barWidth)).padEnd(barWidth, '-')} ${String(Math.floor(f * 100)).padStart(3)}%` +
+        (s.totalCases !== undefined ? ` of ${formatCount(s.totalCases)} cases` : '');
   return [
-    row(` tdxfuzz  seed ${s.seed}${shard}  run time ${formatElapsed(s.elapsedMs)}${limit}`, s.stopping ? '' : bar),
+    row(` tdxfuzz  seed ${s.seed}${shard}`, `elapsed ${formatElapsed(s.elapsedMs)}${limit}`),
     row(`    cases  ${formatCount(s.cases)}, ${formatCount(s.casesPerSec)}/s`, `ops ${formatCount(s.ops)}, ${formatCount(s.opsPerSec)}/s`),
     row(` coverage  ${formatCount(s.coverage)} features, corpus ${formatCount(s.corpusSize)} (+${formatCount(s.corpusAdded)})`, `new cov ${ago(s.sinceNewCoverageMs)}`),
     row(
@@ -148,8 +156,8 @@ export function statusLines(s: ProgressSnapshot): string[] {
       `new fail ${ago(s.sinceNewFailureMs)}`,
     ),
     row(`   minim.  ${formatCount(s.minimizing)} in progress`, `findings ${formatCount(s.findingKinds)} kinds, ${formatCount(s.findings)} cases`),
-    row(`  workers  ${s.health.alive}/${s.workers} ${healthText(s.health)} ${s.health.restarted} restarted`, `rss ${formatBytes(s.rss)}`),
-    ...(s.stopping ? [` ${state}`] : []),
+    row(`  workers  ${s.health.alive}/${s.workers} ${healthText(s.health)} ${formatCount(s.health.restarted)} restarted`, `rss ${formatBytes(s.rss)}`),
+    ` progress  ${last}`,
   ];
 }
 
