@@ -10,6 +10,7 @@ import { EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_USAGE, userErrorMessage } from '.
 import { registerFuzz } from './fuzz.js';
 import { registerInvariants } from './invariants.js';
 import { registerMinimize } from './minimize.js';
+import { registerPlot } from './plot.js';
 import { registerReplay } from './replay.js';
 import { registerShow } from './show.js';
 import { registerTriage } from './triage.js';
@@ -63,6 +64,7 @@ function buildProgram(): Command {
   registerShow(program);
   registerTriage(program);
   registerInvariants(program);
+  registerPlot(program);
   return program;
 }
 
