@@ -11,6 +11,7 @@ import { registerFuzz } from './fuzz.js';
 import { registerInvariants } from './invariants.js';
 import { registerMinimize } from './minimize.js';
 import { registerPlot } from './plot.js';
+import { registerPromote } from './promote.js';
 import { registerReplay } from './replay.js';
 import { registerShow } from './show.js';
 import { registerTriage } from './triage.js';
@@ -65,6 +66,7 @@ function buildProgram(): Command {
   registerTriage(program);
   registerInvariants(program);
   registerPlot(program);
+  registerPromote(program);
   return program;
 }
 

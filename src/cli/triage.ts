@@ -26,7 +26,12 @@ function table(rows: Row[]): string {
 function triage(given: string): void {
   // a campaign folder means its crashes/
   const inner = join(given, 'crashes');
-  const dir = statSync(inner, { throwIfNoEntry: false })?.isDirectory() ? inner : given;
+  let dir = given;
+  try {
+    if (statSync(inner).isDirectory()) dir = inner;
+  } catch {
+    /* not a campaign folder: a crash folder itself */
+  }
   const st = statSync(dir, { throwIfNoEntry: false });
   if (st === undefined) throw new UsageError(`${dir}: no such directory (a campaign creates it when it saves its first failure)`);
   if (!st.isDirectory()) throw new UsageError(`${dir}: not a directory (triage reads a crashes/ directory; use \`tdxfuzz show ${dir}\` for one case)`);
