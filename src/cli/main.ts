@@ -10,6 +10,7 @@ import { EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_USAGE, userErrorMessage } from '.
 import { registerFuzz } from './fuzz.js';
 import { registerInvariants } from './invariants.js';
 import { registerMinimize } from './minimize.js';
+import { registerMerge } from './merge.js';
 import { registerPlot } from './plot.js';
 import { registerPromote } from './promote.js';
 import { registerReplay } from './replay.js';
@@ -32,10 +33,14 @@ Exit codes:
 Examples:
   tdxfuzz fuzz --duration 8h                  overnight campaign on every core
   tdxfuzz fuzz --cases 100000 --guard-off G2  look for BUG-2 (guard G2 off)
-  tdxfuzz triage                              list unique failures in ./crashes
-  tdxfuzz show crashes/INV-1_convert.json     explain one failure (the file triage lists)
+  tdxfuzz triage                              list unique failures in ./tdxfuzz-out
+  tdxfuzz show tdxfuzz-out/crashes/INV-1_convert.json  explain one (triage lists it)
   tdxfuzz replay corpus/                      CI: every case gives its verdict
   tdxfuzz invariants                          what the oracle checks, and where each rule comes from
+  tdxfuzz fuzz --resume                       continue the campaign in ./tdxfuzz-out
+  tdxfuzz fuzz --shard 0/4 --out shard-0      this machine's quarter of a campaign
+  tdxfuzz merge shard-* -o merged             union the shards' folders
+  tdxfuzz plot                                stats over time as ./tdxfuzz-out/stats.svg
 
 Run "tdxfuzz <command> --help" for the options of a command.`;
 
@@ -65,6 +70,7 @@ function buildProgram(): Command {
   registerShow(program);
   registerTriage(program);
   registerInvariants(program);
+  registerMerge(program);
   registerPlot(program);
   registerPromote(program);
   return program;
