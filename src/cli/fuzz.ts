@@ -214,7 +214,7 @@ async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void
     for (const w of guardWarnings(design, space)) process.stderr.write(`tdxfuzz: ${w}\n`);
     const identity: CampaignIdentity = { seed: o.seed, design, designSpace: space, shard: o.shard ?? null, failOnPerf: o.failOn === 'perf', generatorVersion: GENERATOR_VERSION };
     plan = { identity, cases: o.cases, durationMs: o.cases === undefined ? (o.duration ?? parseDuration(DEFAULT_DURATION)) : undefined };
-    if (existsSync(layout.state)) {
+    if (existsSync(layout.state) && !o.json) {
       process.stderr.write(`tdxfuzz: ${o.out} held a campaign: starting a new one there (its crashes and corpus are kept and count as known; --resume would have continued it)\n`);
     }
     onDisk(o.out, () => mkdirSync(o.out, { recursive: true }));
