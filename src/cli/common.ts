@@ -1,10 +1,15 @@
 // What every command shares: user-error reporting (one line, no stack trace, exit code 2), option value
 // parsers, and reading case paths and config files at the edge.
 import { readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { CAMPAIGN_DEFAULTS, type Design, DesignError, parseGuardList, resolveDesign } from '../model/config.js';
 import { CaseError } from '../fuzz/case.js';
+import { CampaignStateError } from '../fuzz/campaignState.js';
 import { type DesignSpace, DesignSpaceError, parseDesignSpace } from '../fuzz/designSpace.js';
+import { parseShard, ShardError } from '../fuzz/shard.js';
+import type { Shard } from '../fuzz/campaignState.js';
+import { asEnvironmentError } from '../fuzz/envError.js';
 import { listCaseFiles } from '../fuzz/store.js';
 
 export const EXIT_OK = 0;
@@ -14,13 +19,18 @@ export const EXIT_FOUND = 1;
 export const EXIT_USAGE = 2;
 /** A bug in tdxfuzz itself. */
 export const EXIT_INTERNAL = 3;
+/** The environment refused: a read-only, full or unreadable folder, a symbolic link loop. */
+export const EXIT_ENVIRONMENT = 4;
+/** A campaign stopped by Ctrl-C (SIGINT) or SIGTERM, after saving what it found: 128 + the signal number. */
+export const EXIT_INTERRUPTED = 130;
+export const EXIT_TERMINATED = 143;
 
 /** Bad input from the user: printed as one line, exit code 2. */
 export class UsageError extends Error {}
 
 /** The one-line message for a user error, or null if `e` is not one (then it is a tdxfuzz bug). */
 export function userErrorMessage(e: unknown): string | null {
-  if (e instanceof CaseError || e instanceof UsageError) return e.message;
+  if (e instanceof CaseError || e instanceof UsageError || e instanceof CampaignStateError) return e.message;
   if (e instanceof DesignError) return `${e.field}: ${e.message}`;
   return null;
 }
@@ -33,7 +43,28 @@ function integer(text: string, min: number, max: number): number {
   return n;
 }
 
-export const parseWorkers = (text: string): number => integer(text, 1, 1024);
+/** More worker threads than this many per CPU is refused: each holds a model and a heap (about 10 MB each and more). */
+export const WORKERS_PER_CPU_MAX = 4;
+
+export function parseWorkers(text: string): number {
+  const cpus = availableParallelism();
+  const max = WORKERS_PER_CPU_MAX * cpus;
+  try {
+    return integer(text, 1, max);
+  } catch {
+    throw new InvalidArgumentError(`must be an integer from 1 to ${max} (${WORKERS_PER_CPU_MAX} x the ${cpus} CPUs; more than ${cpus} only adds memory and switching).`);
+  }
+}
+
+/** --shard i/n | auto | auto/n (src/fuzz/shard.ts). */
+export function parseShardOption(text: string): Shard {
+  try {
+    return parseShard(text);
+  } catch (e) {
+    if (e instanceof ShardError) throw new InvalidArgumentError(`${e.message}.`);
+    throw e;
+  }
+}
 export const parseCases = (text: string): number => integer(text, 1, Number.MAX_SAFE_INTEGER);
 export const parseSeed = (text: string): number => integer(text, 0, 0xffffffff);
 
@@ -136,6 +167,8 @@ export function checkDirOption(option: string, dir: string): void {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return;
+    const env = asEnvironmentError(e, dir);
+    if (env) throw env;
     throw new UsageError(`${option} ${dir}: cannot read: ${code ?? String(e)}`);
   }
   if (!isDir) throw new UsageError(`${option} ${dir}: not a directory`);

@@ -1,12 +1,35 @@
 // tdxfuzz fuzz: run a campaign on a worker pool; save unique minimised failures and new coverage.
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { type Command, Option } from 'commander';
 import { CAMPAIGN_DEFAULTS, type Design, parseGuardList } from '../model/config.js';
 import { guardInfo } from '../model/guards.js';
 import { type CampaignSummary, runCampaign } from '../fuzz/coordinator.js';
 import { defaultDesignSpace, describeDesignSpace, type DesignSpace } from '../fuzz/designSpace.js';
+import { campaignLayout, type CampaignIdentity, type CampaignProgress, readCampaignState, type Shard } from '../fuzz/campaignState.js';
+import { onDisk } from '../fuzz/envError.js';
+import { GENERATOR_VERSION } from '../fuzz/generate.js';
 import { formatCount, formatElapsed, formatWorkers } from '../fuzz/progress.js';
-import { checkDirOption, EXIT_FOUND, EXIT_OK, loadCampaignConfig, loadDesignSpace, parseCases, parseDuration, parseGuardOption, parseSeed, parseWorkers } from './common.js';
+import {
+  checkDirOption,
+  EXIT_ENVIRONMENT,
+  EXIT_FOUND,
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+  EXIT_TERMINATED,
+  loadCampaignConfig,
+  loadDesignSpace,
+  parseCases,
+  parseDuration,
+  parseGuardOption,
+  parseSeed,
+  parseShardOption,
+  parseWorkers,
+  UsageError,
+  WORKERS_PER_CPU_MAX,
+} from './common.js';
 import { displayPath, formatDesign, formatFailureDesign, formatGuardsOff, shellQuote } from './format.js';
 
 interface FuzzOptions {
@@ -14,8 +37,13 @@ interface FuzzOptions {
   seed: number;
   cases?: number;
   duration?: number;
-  corpus: string;
-  crashes: string;
+  out: string;
+  resume?: boolean;
+  corpus?: string;
+  crashes?: string;
+  /** The committed regression corpus: read only, false for --no-regression-corpus. */
+  regressionCorpus: string | false;
+  shard?: Shard;
   guardOff?: string[];
   config?: string;
   /** A file, false for --no-design-space, undefined for the default deployment space. */
@@ -26,6 +54,7 @@ interface FuzzOptions {
 }
 
 const DEFAULT_DURATION = '30s';
+export const DEFAULT_OUT = 'tdxfuzz-out';
 
 /** The campaign design and the settings the --config file names (pinned: never varied). */
 function campaignDesign(o: FuzzOptions): { design: Design; pinned: Set<string> } {
@@ -63,18 +92,26 @@ export function guardWarnings(design: Design, space: DesignSpace | null): string
   return out;
 }
 
-/** First Ctrl-C (or SIGTERM): stop dispatching and finish what is in flight. Second: quit now. */
-function onInterrupt(abort: () => void): () => void {
-  let seen = 0;
-  const handler = (): void => {
-    if (++seen === 1) {
-      abort();
-      process.stderr.write('\ntdxfuzz: interrupted; finishing the batches in flight and minimising the failures found (press Ctrl-C again to quit now)\n');
+/**
+ * First Ctrl-C (or SIGTERM): stop dispatching and finish what is in flight. Second: quit now. A signal
+ * within DUPLICATE_MS of the first is the same Ctrl-C delivered twice (under `npx` or `npm run`, the
+ * terminal signals the whole process group and npm forwards the signal to its child as well), not a
+ * second press.
+ */
+const DUPLICATE_MS = 500;
+function onInterrupt(abort: (signal: NodeJS.Signals) => void): () => void {
+  let first = -1;
+  const handler = (signal: NodeJS.Signals): void => {
+    const now = performance.now();
+    if (first < 0) {
+      first = now;
+      abort(signal);
       return;
     }
-    if (process.stderr.isTTY) process.stderr.write('\x1b[?25h'); // the progress bar hides the cursor
-    process.stderr.write('tdxfuzz: quit without waiting; files already saved are complete\n');
-    process.exit(130);
+    if (now - first < DUPLICATE_MS) return;
+    if (process.stderr.isTTY) process.stderr.write('\x1b[?25h'); // the status screen hides the cursor
+    process.stderr.write('\ntdxfuzz: quit without waiting; files already saved are complete (resume with --resume)\n');
+    process.exit(signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED);
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
@@ -84,17 +121,29 @@ function onInterrupt(abort: () => void): () => void {
   };
 }
 
-function printHuman(s: CampaignSummary, o: FuzzOptions): void {
+interface Places {
+  out: string;
+  crashes: string;
+  corpus: string;
+  findings: string;
+  stats: string;
+  state: string;
+}
+
+function printHuman(s: CampaignSummary, where: Places): void {
   const out: string[] = [];
   const stop = s.interrupted ? ' (interrupted; every failure found so far was minimised and saved)' : '';
-  out.push(`tdxfuzz fuzz: seed ${s.seed}, ${formatWorkers(s.workers)}, design ${formatDesign(s.design)}, guards off: ${formatGuardsOff(s.design)}`);
+  const shard = s.shard ? `, shard ${s.shard.index}/${s.shard.count}` : '';
+  out.push(`tdxfuzz fuzz: seed ${s.seed}${shard}, ${formatWorkers(s.workers)}, design ${formatDesign(s.design)}, guards off: ${formatGuardsOff(s.design)}`);
   out.push(`design space: ${describeDesignSpace(s.designSpace)}`);
   out.push(
     `ran ${s.cases} cases (${s.ops} ops) in ${formatElapsed(s.elapsedMs)}: ${formatCount(s.casesPerSec)} cases/s, ${formatCount(s.opsPerSec)} ops/s${stop}`,
   );
-  out.push(`corpus: ${s.corpusAdded} new cases in ${o.corpus} (coverage seeded from ${s.corpusSeeded} files)`);
+  if (s.resumed) out.push(`resumed: the campaign has run ${s.campaignCases} cases in all`);
+  out.push(`campaign folder: ${displayPath(where.out)} (next case ${s.nextIndex})`);
+  out.push(`corpus: ${s.corpusAdded} new cases in ${displayPath(where.corpus)} (coverage ${s.coverage} features, seeded from ${s.corpusSeeded} files)`);
   out.push(
-    `failures: ${s.failingCases} failing cases: ${s.uniqueFailures.length} new unique, ${s.knownFailures.length} already in ${o.crashes}, ${s.duplicates} duplicates`,
+    `failures: ${s.failingCases} failing cases: ${s.uniqueFailures.length} new unique, ${s.knownFailures.length} already in ${displayPath(where.crashes)}, ${s.duplicates} duplicates`,
   );
   for (const u of s.uniqueFailures) {
     const f = shellQuote(displayPath(u.file));
@@ -103,74 +152,174 @@ function printHuman(s: CampaignSummary, o: FuzzOptions): void {
     out.push(`       explain: tdxfuzz show ${f}`, `       replay:  tdxfuzz replay ${f}`);
   }
   for (const k of s.knownFailures) out.push(`  known ${k.signature}  ${displayPath(k.file)}  (design: ${formatFailureDesign(k.design)})`);
-  if (s.uniqueFailures.length > 0) out.push('', `list all saved failures with: tdxfuzz triage ${shellQuote(o.crashes)}`);
+  if (s.findings.length > 0) {
+    out.push('', `findings that are not failures (cases over the whole campaign; one example each):`);
+    for (const f of s.findings) out.push(`  ${f.kind.padEnd(22)} ${String(f.cases).padStart(7)} cases  ${f.file ? displayPath(f.file) : '(no example saved)'}`);
+  } else out.push('findings that are not failures: none');
+  for (const l of s.lostCases) out.push(`  LOST cases ${l.index}.. (${l.count}): a worker died twice running them: ${l.error}`);
+  if (s.workerRestarts > 0) out.push(`workers replaced after dying: ${s.workerRestarts}`);
+  if (s.uniqueFailures.length > 0) out.push('', `list all saved failures with: tdxfuzz triage ${shellQuote(displayPath(where.crashes))}`);
+  if (s.interrupted || s.environmentError) out.push(`continue this campaign with: tdxfuzz fuzz --out ${shellQuote(displayPath(where.out))} --resume`);
   process.stdout.write(out.join('\n') + '\n');
 }
 
-async function fuzz(o: FuzzOptions): Promise<void> {
-  const { design, pinned } = campaignDesign(o);
-  const space = campaignSpace(o, design, pinned);
-  checkDirOption('--corpus', o.corpus);
-  checkDirOption('--crashes', o.crashes);
-  for (const w of guardWarnings(design, space)) process.stderr.write(`tdxfuzz: ${w}\n`);
-  const durationMs = o.cases === undefined ? (o.duration ?? parseDuration(DEFAULT_DURATION)) : undefined;
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+interface Planned {
+  identity: CampaignIdentity;
+  cases?: number;
+  durationMs?: number;
+  resume?: CampaignProgress;
+}
+
+/**
+ * --resume: the campaign folder's identity (seed, design, design space, shard, --fail-on), checked against
+ * any of those options given again: they may only repeat it.
+ */
+function planResume(o: FuzzOptions, where: Places, given: (k: string) => boolean): Planned {
+  const state = readCampaignState(where.state);
+  if (!state) throw new UsageError(`--resume: ${where.out} holds no campaign to resume (no campaign.json); start one with tdxfuzz fuzz --out ${where.out}`);
+  const id = state.identity;
+  if (id.generatorVersion !== GENERATOR_VERSION) {
+    throw new UsageError(`${where.state}: identity.generatorVersion: the campaign was generated by generator v${id.generatorVersion}, this tdxfuzz has v${GENERATOR_VERSION}; its cases would differ, start a new campaign`);
+  }
+  if (given('seed') && o.seed !== id.seed) throw new UsageError(`--seed ${o.seed}: the campaign in ${where.out} has seed ${id.seed} (drop --seed to resume it)`);
+  if (given('shard') && !sameJson(o.shard, id.shard)) throw new UsageError(`--shard: the campaign in ${where.out} is ${id.shard ? `shard ${id.shard.index}/${id.shard.count}` : 'not sharded'}`);
+  if (given('failOn') && (o.failOn === 'perf') !== id.failOnPerf) throw new UsageError(`--fail-on: the campaign in ${where.out} was started ${id.failOnPerf ? 'with' : 'without'} --fail-on perf`);
+  if (given('config') || given('guardOff') || given('designSpace')) {
+    const { design, pinned } = campaignDesign(o);
+    if (!sameJson(design, id.design)) throw new UsageError(`--config/--guard-off: the design differs from the one of the campaign in ${where.out} (drop them to resume it)`);
+    if (given('designSpace') && !sameJson(campaignSpace(o, design, pinned), id.designSpace)) throw new UsageError(`--design-space: differs from the design space of the campaign in ${where.out}`);
+  }
+  const p = state.progress;
+  const cases = o.cases ?? (o.duration === undefined ? state.plan.cases : undefined);
+  const durationMs =
+    cases !== undefined ? undefined : (o.duration ?? (state.plan.durationMs !== undefined ? Math.max(0, state.plan.durationMs - p.elapsedMs) : parseDuration(DEFAULT_DURATION)));
+  return { identity: id, cases, durationMs, resume: p };
+}
+
+async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void> {
+  checkDirOption('--out', o.out);
+  const layout = campaignLayout(o.out);
+  const where: Places = { ...layout, out: o.out, crashes: o.crashes ?? layout.crashes, corpus: o.corpus ?? layout.corpus };
+  if (o.crashes !== undefined) checkDirOption('--crashes', o.crashes);
+  if (o.corpus !== undefined) checkDirOption('--corpus', o.corpus);
+  let plan: Planned;
+  if (o.resume) plan = planResume(o, where, given);
+  else {
+    const { design, pinned } = campaignDesign(o);
+    const space = campaignSpace(o, design, pinned);
+    for (const w of guardWarnings(design, space)) process.stderr.write(`tdxfuzz: ${w}\n`);
+    const identity: CampaignIdentity = { seed: o.seed, design, designSpace: space, shard: o.shard ?? null, failOnPerf: o.failOn === 'perf', generatorVersion: GENERATOR_VERSION };
+    plan = { identity, cases: o.cases, durationMs: o.cases === undefined ? (o.duration ?? parseDuration(DEFAULT_DURATION)) : undefined };
+    if (existsSync(layout.state) && !o.json) {
+      process.stderr.write(`tdxfuzz: ${o.out} held a campaign: starting a new one there (its crashes and corpus are kept and count as known; --resume would have continued it)\n`);
+    }
+    onDisk(o.out, () => mkdirSync(o.out, { recursive: true }));
+    onDisk(layout.stats, () => rmSync(layout.stats, { force: true }));
+  }
+  const cpus = availableParallelism();
+  if (o.workers > cpus) process.stderr.write(`tdxfuzz: warning: --workers ${o.workers} is more than the ${cpus} CPUs: extra workers add memory, not speed\n`);
+  const id = plan.identity;
+  const readOnly = o.regressionCorpus === false || resolve(o.regressionCorpus) === resolve(where.corpus) ? [] : [o.regressionCorpus];
+  const showProgress = o.progress && !o.json;
+  if (showProgress) {
+    const shard = id.shard ? `, shard ${id.shard.index}/${id.shard.count}` : '';
+    process.stderr.write(`tdxfuzz fuzz: seed ${id.seed}${shard}, ${formatWorkers(o.workers)}, design ${formatDesign(id.design)}, guards off: ${formatGuardsOff(id.design)}\n`);
+    process.stderr.write(`design space: ${describeDesignSpace(id.designSpace)}; campaign folder: ${where.out}${plan.resume ? ` (resumed at case ${plan.resume.next})` : ''}\n`);
+  }
   const ac = new AbortController();
-  const release = onInterrupt(() => ac.abort());
+  let signal: NodeJS.Signals | null = null;
+  const release = onInterrupt(
+    (sig) => {
+      signal = sig;
+      ac.abort(`tdxfuzz: ${sig === 'SIGINT' ? 'interrupted' : 'terminated'}; finishing the batches in flight and minimising the failures found (press Ctrl-C again to quit now)`);
+    },
+  );
   let summary: CampaignSummary;
   try {
     summary = await runCampaign({
-      design,
-      space,
-      seed: o.seed,
+      design: id.design,
+      space: id.designSpace,
+      seed: id.seed,
+      shard: id.shard,
+      failOnPerf: id.failOnPerf,
       workers: o.workers,
-      cases: o.cases,
-      durationMs,
-      crashesDir: o.crashes,
-      corpusDir: o.corpus,
+      cases: plan.cases,
+      durationMs: plan.durationMs,
+      crashesDir: where.crashes,
+      corpusDir: where.corpus,
+      findingsDir: where.findings,
+      readOnlyCorpora: readOnly,
+      stateFile: where.state,
+      statsFile: where.stats,
+      resume: plan.resume,
       progress: o.progress,
       json: o.json,
       signal: ac.signal,
-      failOnPerf: o.failOn === 'perf',
     });
   } finally {
     release();
   }
-  if (o.json) process.stdout.write(JSON.stringify({ ...summary, corpusDir: o.corpus, crashesDir: o.crashes }) + '\n');
-  else printHuman(summary, o);
-  process.exitCode = summary.uniqueFailures.length > 0 ? EXIT_FOUND : EXIT_OK;
+  if (o.json) {
+    process.stdout.write(JSON.stringify({ ...summary, out: where.out, corpusDir: where.corpus, crashesDir: where.crashes, findingsDir: where.findings, statsFile: where.stats }) + '\n');
+  } else printHuman(summary, where);
+  if (summary.environmentError) {
+    process.stderr.write(`tdxfuzz: error: ${summary.environmentError}; the campaign stopped, and what the summary lists was saved\n`);
+    process.exitCode = EXIT_ENVIRONMENT;
+  } else if (summary.interrupted) process.exitCode = signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED;
+  else process.exitCode = summary.uniqueFailures.length > 0 ? EXIT_FOUND : EXIT_OK;
 }
-
 export function registerFuzz(program: Command): void {
   const cpus = availableParallelism();
-  program
+  const cmd = program
     .command('fuzz')
     .summary('run a fuzzing campaign on all cores')
     .description(
       [
         'Generate cases from (seed, index), run them on a pool of worker threads, minimise every new failure and ' +
-          'save one case per unique failure signature in --crashes; save the cases that reach new model coverage in --corpus. ' +
-          'With --cases N the saved files are the same for any number of --workers.',
+          `save everything in the campaign folder --out (default ${DEFAULT_OUT}/, git-ignored): crashes/ (one minimised case per unique failure signature), ` +
+          'corpus/ (cases that reached new model coverage), findings/ (one example case per kind of finding that is not a failure: accepted risks, ' +
+          'known design findings, performance findings), stats.jsonl (a stats record every 5 s: tdxfuzz plot DIR draws it) and campaign.json ' +
+          '(seed, design, design space, shard and the next case: what --resume continues from). ' +
+          'The committed regression corpus (--regression-corpus, default ./corpus) is only read: its coverage is not added again. ' +
+          'With --cases N the saved files are the same for any number of --workers, and the same after any number of interruptions and --resume.',
         `Without --cases or --duration the campaign runs for ${DEFAULT_DURATION}. ` +
-          'A status line goes to stderr (a plain line every 5 s when stderr is not a terminal). ' +
-          'Ctrl-C stops dispatching and finishes the work in flight, so nothing found is lost; a second Ctrl-C quits at once.',
+          'A status screen goes to stderr (a plain line every 5 s when stderr is not a terminal). ' +
+          'Ctrl-C stops dispatching and finishes the work in flight, so nothing found is lost; a second Ctrl-C (half a second later or more) quits at once.',
+        'Resume: --resume continues the campaign in --out at its next case, with its seed, design, design space and shard, as if it had never ' +
+          'stopped; --cases N then runs up to case N, --duration T for T more, and neither continues the campaign\'s own plan (its cases, or what is left of its duration).',
+        'Shards: --shard i/n runs the cases i, i+n, i+2n, ... so that n machines run disjoint parts of one campaign; --shard auto takes i from ' +
+          'JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) and n from TDXFUZZ_SHARDS (or auto/n); tdxfuzz merge unions their folders. See docs/scale-out.md.',
         'Design space: by default each case varies the deployment settings of the v3 design (vmMemoryAttributes, backing, ' +
           'dpamt, nonBlockingResize, tdxHugePage, enhancedDemoteInterruptibility; splitPolicy with 1G backing under CONTIGUITY), drawn from (seed, case index); ' +
           'about half the cases keep the campaign design, and a setting your --config file names is never varied. ' +
           '--design-space FILE samples the settings the file names instead, e.g. {"refcountPolicy": ["NONE", {"value": "HOLD_ON_ZAP_FAILURE", "weight": 2}]}; ' +
           '--no-design-space runs the campaign design only. A failure found on another design names the settings that differ.',
-        'Exit code: 0 if nothing new failed, 1 if new unique failures were saved, 2 for a bad option or file (nothing written).',
+        'Exit code: 0 if nothing new failed, 1 if new unique failures were saved, 2 for a bad option or file (nothing written), ' +
+          '4 if the file system refused (read-only, full or unreadable folder, symbolic link loop: the summary lists what was saved), ' +
+          '130 if stopped by Ctrl-C (143: SIGTERM) after saving what it found.',
       ].join('\n\n'),
     )
-    .addOption(new Option('-w, --workers <n>', 'worker threads').argParser(parseWorkers).default(cpus, `${cpus}, the number of CPUs`))
+    .addOption(
+      new Option('-w, --workers <n>', `worker threads, at most ${WORKERS_PER_CPU_MAX} x the CPUs (more than the CPUs warns)`).argParser(parseWorkers).default(cpus, `${cpus}, the number of CPUs`),
+    )
     .addOption(new Option('-s, --seed <s>', 'campaign seed (integer 0..4294967295); case i is generated from (seed, i)').argParser(parseSeed).default(1))
-    .addOption(new Option('-n, --cases <n>', 'run exactly N cases (indices 0..N-1), then stop').argParser(parseCases).conflicts('duration'))
+    .addOption(new Option('-n, --cases <n>', 'run the cases with index below N (this shard\'s share of them), then stop').argParser(parseCases).conflicts('duration'))
     .addOption(
       new Option('-d, --duration <time>', `stop dispatching after this long: 500ms, 30s, 10m, 8h, 1h30m (default: ${DEFAULT_DURATION} unless --cases)`).argParser(
         parseDuration,
       ),
     )
-    .addOption(new Option('--corpus <dir>', 'corpus directory: read at start (its coverage is not re-added), new-coverage cases saved here').default('corpus'))
-    .addOption(new Option('--crashes <dir>', 'where unique minimised failures are saved, one file per signature').default('crashes'))
+    .addOption(new Option('-o, --out <dir>', 'campaign folder: crashes/, corpus/, findings/, stats.jsonl, campaign.json').default(DEFAULT_OUT))
+    .addOption(new Option('--resume', 'continue the campaign in --out from its next case (see above)'))
+    .addOption(new Option('--shard <i/n>', 'run only cases i, i+n, i+2n, ...; "auto": i from JOB_COMPLETION_INDEX, n from TDXFUZZ_SHARDS or auto/n').argParser(parseShardOption))
+    .addOption(new Option('--corpus <dir>', 'working corpus instead of OUT/corpus: read at start, new-coverage cases saved here'))
+    .addOption(new Option('--crashes <dir>', 'crash folder instead of OUT/crashes: unique minimised failures, one file per signature'))
+    .addOption(new Option('--regression-corpus <dir>', 'committed corpus, only read: its coverage and cases are not saved again (skipped if missing)').default('corpus'))
+    .addOption(new Option('--no-regression-corpus', 'do not read a regression corpus'))
     .addOption(
       new Option('-g, --guard-off <ids>', 'comma-separated design guards to switch off (e.g. G1,G15), turning the model into known-bug variants BUG-n').argParser(
         parseGuardOption,
@@ -187,7 +336,7 @@ export function registerFuzz(program: Command): void {
     .addOption(
       new Option('--fail-on <class>', 'also count performance findings as failures: a 2M range mapped 4K where the design should map it 2M (PERF-2M), folios not merged back (INV-33)').choices(['perf']),
     )
-    .addOption(new Option('--json', 'print the final summary as one JSON object on stdout, and no status line'))
-    .addOption(new Option('--no-progress', 'no status line on stderr (by default: a live bar on a terminal, else a plain line every 5 s)'))
-    .action((o: FuzzOptions) => fuzz(o));
+    .addOption(new Option('--json', 'print the final summary as one JSON object on stdout, and no status screen'))
+    .addOption(new Option('--no-progress', 'no status on stderr (by default: a status screen on a terminal, else a plain line every 5 s)'));
+  cmd.action((o: FuzzOptions) => fuzz(o, (k) => cmd.getOptionValueSource(k) === 'cli'));
 }

@@ -5,10 +5,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { packageRoot } from '../fuzz/coordinator.js';
-import { EXIT_INTERNAL, EXIT_USAGE, userErrorMessage } from './common.js';
+import { asEnvironmentError } from '../fuzz/envError.js';
+import { EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_USAGE, userErrorMessage } from './common.js';
 import { registerFuzz } from './fuzz.js';
 import { registerInvariants } from './invariants.js';
 import { registerMinimize } from './minimize.js';
+import { registerMerge } from './merge.js';
+import { registerPlot } from './plot.js';
+import { registerPromote } from './promote.js';
 import { registerReplay } from './replay.js';
 import { registerShow } from './show.js';
 import { registerTriage } from './triage.js';
@@ -20,14 +24,23 @@ Exit codes:
   2  usage error or bad input (bad option value, unreadable or malformed case
      or config file): one message names the file and field; nothing is written
   3  internal error, a bug in tdxfuzz (the stack trace is printed)
+  4  the environment refused: a read-only, full or unreadable folder, a
+     symbolic link loop (one message names the path and the cause; a campaign
+     prints the summary of what it saved before)
+  130  a campaign stopped by Ctrl-C, after saving what it found (143: SIGTERM);
+     continue it with: tdxfuzz fuzz --resume
 
 Examples:
   tdxfuzz fuzz --duration 8h                  overnight campaign on every core
   tdxfuzz fuzz --cases 100000 --guard-off G2  look for BUG-2 (guard G2 off)
-  tdxfuzz triage                              list unique failures in ./crashes
-  tdxfuzz show crashes/INV-1_convert.json     explain one failure (the file triage lists)
+  tdxfuzz triage                              list unique failures in ./tdxfuzz-out
+  tdxfuzz show tdxfuzz-out/crashes/INV-1_convert.json  explain one (triage lists it)
   tdxfuzz replay corpus/                      CI: every case gives its verdict
   tdxfuzz invariants                          what the oracle checks, and where each rule comes from
+  tdxfuzz fuzz --resume                       continue the campaign in ./tdxfuzz-out
+  tdxfuzz fuzz --shard 0/4 --out shard-0      this machine's quarter of a campaign
+  tdxfuzz merge shard-* -o merged             union the shards' folders
+  tdxfuzz plot                                stats over time as ./tdxfuzz-out/stats.svg
 
 Run "tdxfuzz <command> --help" for the options of a command.`;
 
@@ -57,6 +70,9 @@ function buildProgram(): Command {
   registerShow(program);
   registerTriage(program);
   registerInvariants(program);
+  registerMerge(program);
+  registerPlot(program);
+  registerPromote(program);
   return program;
 }
 
@@ -73,6 +89,12 @@ async function main(argv: string[]): Promise<void> {
     if (e instanceof CommanderError) {
       // commander has printed the message (or the help) already.
       process.exitCode = e.exitCode === 0 ? 0 : EXIT_USAGE;
+      return;
+    }
+    const env = asEnvironmentError(e);
+    if (env) {
+      process.stderr.write(`tdxfuzz: error: ${env.message}\n`);
+      process.exitCode = EXIT_ENVIRONMENT;
       return;
     }
     const message = userErrorMessage(e);

@@ -1,10 +1,12 @@
 // tdxfuzz triage: the table of unique failures saved by campaigns.
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { faultsOf } from '../fuzz/case.js';
 import { CrashStore } from '../fuzz/store.js';
 import { EXIT_OK, EXIT_USAGE, UsageError } from './common.js';
 import { shellQuote } from './format.js';
+import { DEFAULT_OUT } from './fuzz.js';
 
 interface Row {
   signature: string;
@@ -21,7 +23,15 @@ function table(rows: Row[]): string {
   return all.map((r) => `${r.signature.padEnd(ws.signature)}  ${r.ops.padStart(ws.ops)}  ${r.faults.padStart(ws.faults)}  ${r.file}`).join('\n');
 }
 
-function triage(dir: string): void {
+function triage(given: string): void {
+  // a campaign folder means its crashes/
+  const inner = join(given, 'crashes');
+  let dir = given;
+  try {
+    if (statSync(inner).isDirectory()) dir = inner;
+  } catch {
+    /* not a campaign folder: a crash folder itself */
+  }
   const st = statSync(dir, { throwIfNoEntry: false });
   if (st === undefined) throw new UsageError(`${dir}: no such directory (a campaign creates it when it saves its first failure)`);
   if (!st.isDirectory()) throw new UsageError(`${dir}: not a directory (triage reads a crashes/ directory; use \`tdxfuzz show ${dir}\` for one case)`);
@@ -61,6 +71,6 @@ export function registerTriage(program: Command): void {
         'Exit code: 0, or 2 if DIR does not exist or holds a malformed case file (reported on stderr).',
       ].join('\n\n'),
     )
-    .argument('[dir]', 'crash directory (the --crashes of tdxfuzz fuzz)', 'crashes')
+    .argument('[dir]', 'campaign folder (its crashes/) or crash folder', DEFAULT_OUT)
     .action((dir: string) => triage(dir));
 }

@@ -8,14 +8,19 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Design } from '../model/config.js';
-import { caseId, type Expect, loadCase } from './case.js';
-import { SharedCounters } from './counters.js';
+import { CAMPAIGN_FORMAT, CAMPAIGN_VERSION, type CampaignProgress, emptyProgress, type FindingCount, type Shard, writeCampaignState } from './campaignState.js';
+import { CaseError, caseId, type Expect, loadCase, serializeCase } from './case.js';
+import { MINIMIZING, RUNNING, SharedCounters } from './counters.js';
+import { asEnvironmentError, type EnvironmentError } from './envError.js';
+import { findingFileStem } from './findings.js';
 import { campaignCase, designDiff, type DesignSpace, type SettingValue } from './designSpace.js';
 import { GENERATOR_VERSION } from './generate.js';
-import { chooseProgressMode, createProgressView, type ProgressSnapshot, type ProgressView } from './progress.js';
+import { chooseProgressMode, createProgressView, type ProgressSnapshot, type ProgressView, type WorkerHealth } from './progress.js';
 import { InOrder } from './reorder.js';
 import { runCase } from './run.js';
-import { CorpusStore, CrashStore } from './store.js';
+import { globalIndex, shardCases } from './shard.js';
+import { appendStats, type StatsRecord } from './stats.js';
+import { CorpusStore, CrashStore, listCaseFiles, writeFileAtomic } from './store.js';
 import type { BatchReply, BatchTask, MinimizeReply, MinimizeTask, WorkerSettings } from './worker.js';
 
 export interface CampaignOptions {
@@ -27,28 +32,43 @@ export interface CampaignOptions {
   space?: DesignSpace | null;
   seed: number;
   workers: number;
-  /** Run exactly this many cases (indices 0..cases-1). */
+  /** Run the cases with global indices below this (indices 0..cases-1, or this shard's share of them). */
   cases?: number;
   /** Stop dispatching after this long. Without `cases` or `durationMs` the campaign runs until aborted. */
   durationMs?: number;
   crashesDir: string;
   corpusDir: string;
+  /** One example case per finding kind that is not a failure (findings.ts); none saved without it. */
+  findingsDir?: string;
+  /** Corpora only read: their coverage and case ids seed the campaign's (the committed regression corpus). */
+  readOnlyCorpora?: string[];
+  /** campaign.json: identity and progress, written at the start, every few seconds and at the end. */
+  stateFile?: string;
+  /** stats.jsonl: a stats record appended every `statsEveryMs` and at the end. */
+  statsFile?: string;
+  statsEveryMs?: number;
+  /** Continue a campaign from this progress (read from its campaign.json): from its next case, with its history. */
+  resume?: CampaignProgress;
+  /** This machine's part of the case space (src/fuzz/shard.ts). */
+  shard?: Shard | null;
   /** Cases per task. Default: adaptive, aiming at a few milliseconds per task. Never changes results. */
   batchSize?: number;
-  /** Show the status line on stderr (a bar on a terminal, a line every 5 s otherwise). Default false. */
+  /** Show the status screen on stderr (a screen on a terminal, a line every 5 s otherwise). Default false. */
   progress?: boolean;
-  /** Machine-readable output wanted: no status line. */
+  /** Machine-readable output wanted: no status screen. */
   json?: boolean;
   /** Called with every status sample (about every 250 ms). */
   onProgress?: (s: ProgressSnapshot) => void;
-  /** Abort: stop dispatching, finish batches and minimisations in flight, then return. */
+  /** Abort: stop dispatching, finish batches and minimisations in flight, then return. A string reason is shown. */
   signal?: AbortSignal;
-  /** Where warnings go (unreadable corpus files). Default: stderr. */
+  /** Where warnings go (unreadable corpus files). Default: stderr, above the status screen. */
   warn?: (message: string) => void;
   /** Performance findings (INV-33, PERF-2M) fail cases (--fail-on perf). */
   failOnPerf?: boolean;
   /** Stop dispatching once this many failing cases are committed (benchmarks: time to first failure). */
   stopAfterFailingCases?: number;
+  /** Tests of the harness only: an exception in every op of this kind; a worker that exits at this global index. */
+  selfTest?: { throwIn?: string; exitAt?: number };
 }
 
 export interface UniqueFailure {
@@ -67,26 +87,44 @@ export interface CampaignSummary {
   design: Design;
   /** The design space sampled, null when every case ran `design`. */
   designSpace: DesignSpace | null;
+  shard: Shard | null;
+  /** This run continued an earlier one (--resume). */
+  resumed: boolean;
+  /** Cases run by this run. */
   cases: number;
+  /** Cases run by the campaign over all its runs. */
+  campaignCases: number;
+  /** The next global case index this campaign (shard) would run: where --resume starts. */
+  nextIndex: number;
   ops: number;
   steps: number;
   elapsedMs: number;
   casesPerSec: number;
   opsPerSec: number;
-  /** Failing cases before deduplication. */
+  /** Failing cases before deduplication (this run). */
   failingCases: number;
-  /** Failures new to the crash store, saved by this campaign. */
+  /** Failures new to the crash store, saved by this run. */
   uniqueFailures: UniqueFailure[];
   /** Signatures found again that the crash store already held (with the design of this campaign's case). */
   knownFailures: { signature: string; file: string; design: Record<string, SettingValue> }[];
   /** Failing cases that reproduced a signature already counted. */
   duplicates: number;
-  /** Cases saved to the corpus. */
+  /** Cases saved to the corpus by this run. */
   corpusAdded: number;
-  /** Corpus files that seeded the coverage set. */
+  /** Corpus files that seeded the coverage set (working and read-only corpora). */
   corpusSeeded: number;
+  /** Distinct coverage features at the end. */
+  coverage: number;
+  /** Findings that are not failures, per kind, over the whole campaign, with the example saved for each. */
+  findings: FindingCount[];
+  /** Batches whose worker died twice: their cases were not run. */
+  lostCases: CampaignProgress['lostCases'];
+  /** Workers that died and were replaced. */
+  workerRestarts: number;
   /** Stopped early by an abort (Ctrl-C). */
   interrupted: boolean;
+  /** The file system refused (read-only, full, unreadable): the campaign stopped; what it saved before is intact. */
+  environmentError: string | null;
   /** The first failing case in index order and when it was committed, if any. */
   firstFailure: { caseIndex: number; signature: string; elapsedMs: number } | null;
 }
@@ -161,37 +199,53 @@ interface Seeded {
   features: Set<number>;
   ids: Set<string>;
   files: number;
+  /** Files in the working corpus at the start. */
+  working: number;
 }
 
 /** Run every corpus case once so coverage it already holds is not added again. */
-function seedFromCorpus(corpus: CorpusStore, warn: (m: string) => void): Seeded {
-  const s: Seeded = { features: new Set(), ids: new Set(), files: 0 };
-  for (const file of corpus.list()) {
-    try {
-      const c = loadCase(file);
-      s.ids.add(caseId(c));
-      for (const f of runCase(c).features) s.features.add(f);
-      s.files++;
-    } catch (e) {
-      warn(`warning: corpus file skipped: ${e instanceof Error ? e.message : String(e)}`);
+function seedFromCorpora(working: CorpusStore, readOnly: readonly string[], warn: (m: string) => void): Seeded {
+  const s: Seeded = { features: new Set(), ids: new Set(), files: 0, working: 0 };
+  const seed = (files: string[], isWorking: boolean): void => {
+    for (const file of files) {
+      try {
+        const c = loadCase(file);
+        s.ids.add(caseId(c));
+        for (const f of runCase(c).features) s.features.add(f);
+        s.files++;
+        if (isWorking) s.working++;
+      } catch (e) {
+        if (!(e instanceof CaseError)) throw asEnvironmentError(e, file) ?? e;
+        warn(`warning: corpus file skipped: ${e.message}`);
+      }
     }
-  }
+  };
+  for (const dir of readOnly) if (existsSync(dir)) seed(listCaseFiles(dir), false);
+  seed(working.list(), true);
   return s;
 }
+
+/** How long a running worker may go without a heartbeat before the status screen calls it stalled. */
+const STALL_MS = 10_000;
+const STATS_EVERY_MS = 5000;
 
 class Campaign {
   private readonly t0 = performance.now();
   private readonly crashes: CrashStore;
   private readonly corpus: CorpusStore;
-  private readonly counters = new SharedCounters();
+  private readonly counters: SharedCounters;
   private readonly sizer: BatchSizer;
   private readonly wake = new Wakeup();
+  /** Shard cases to run: local indices below this. */
   private readonly limit: number;
   private readonly deadline: number;
   private readonly seeded: Seeded;
+  private readonly shard: Shard | null;
+  private readonly warn: (m: string) => void;
   private pool!: Piscina<BatchTask | MinimizeTask, BatchReply | MinimizeReply>;
+  private view: ProgressView = { update() {}, log() {}, stop() {} };
 
-  private nextIndex = 0;
+  private nextIndex: number;
   private batchSeq = 0;
   private minimizeSeq = 0;
   private batchesInFlight = 0;
@@ -199,31 +253,45 @@ class Campaign {
   private stopping = false;
   private interrupted = false;
   private fatal: unknown = null;
+  private envError: EnvironmentError | null = null;
+  private workerRestarts = 0;
+  /** Global index of each minimisation, by sequence number: those not committed yet are pending. */
+  private readonly minimizeIndex: number[] = [];
 
   // Committed state: changes only in index order.
-  private cases = 0;
-  private ops = 0;
-  private steps = 0;
-  private failingCases = 0;
-  private corpusAdded = 0;
+  private readonly p: CampaignProgress;
+  private readonly before: { cases: number; ops: number; steps: number; failingCases: number; corpusAdded: number; elapsedMs: number };
   private readonly features: Set<number>;
-  private readonly rawSignatures = new Set<string>();
+  private readonly rawSignatures: Set<string>;
   private readonly savedSignatures = new Set<string>();
   private readonly unique: UniqueFailure[] = [];
   private firstFailure: CampaignSummary['firstFailure'] = null;
   private readonly known: CampaignSummary['knownFailures'] = [];
+  private readonly findingSaved: Set<string>;
+  private lastNewCoverage: number;
+  private lastNewFailure: number | null = null;
   private readonly batches = new InOrder<BatchReply>((r) => this.commitBatch(r));
   private readonly minimized = new InOrder<MinimizeReply>((r) => this.commitMinimize(r));
 
   constructor(private readonly o: CampaignOptions) {
     if (!Number.isInteger(o.workers) || o.workers < 1) throw new RangeError(`workers must be a positive integer, got ${o.workers}`);
+    this.shard = o.shard ?? null;
     this.crashes = new CrashStore(o.crashesDir);
     this.corpus = new CorpusStore(o.corpusDir);
+    this.counters = new SharedCounters(undefined, Math.max(16, 2 * o.workers));
     this.sizer = new BatchSizer(o.batchSize, o.workers);
-    this.limit = o.cases ?? Number.MAX_SAFE_INTEGER;
+    this.limit = o.cases === undefined ? Number.MAX_SAFE_INTEGER : shardCases(this.shard, o.cases);
     this.deadline = o.durationMs === undefined ? Infinity : this.t0 + o.durationMs;
-    this.seeded = seedFromCorpus(this.corpus, o.warn ?? ((m) => process.stderr.write(m + '\n')));
+    this.warn = o.warn ?? ((m) => this.view.log(m));
+    this.p = o.resume ? structuredClone(o.resume) : emptyProgress();
+    this.p.runs++;
+    this.before = { cases: this.p.cases, ops: this.p.ops, steps: this.p.steps, failingCases: this.p.failingCases, corpusAdded: this.p.corpusAdded, elapsedMs: this.p.elapsedMs };
+    this.nextIndex = this.p.next;
+    this.rawSignatures = new Set(this.p.rawSignatures);
+    this.findingSaved = new Set(this.p.findings.filter((f) => f.file !== '').map((f) => f.kind));
+    this.seeded = seedFromCorpora(this.corpus, o.readOnlyCorpora ?? [], (m) => (o.warn ?? ((x: string) => process.stderr.write(x + '\n')))(m));
     this.features = new Set(this.seeded.features);
+    this.lastNewCoverage = this.t0;
   }
 
   async run(): Promise<CampaignSummary> {
@@ -235,7 +303,11 @@ class Campaign {
       countersBuffer: this.counters.buffer,
       knownFeatures: Uint32Array.from(this.features),
       failOnPerf: o.failOnPerf ?? false,
+      shard: this.shard,
+      selfTestThrowIn: o.selfTest?.throwIn,
+      selfTestExitAt: o.selfTest?.exitAt,
     };
+    this.checkpoint(); // the folder names its campaign from the start, so even a killed campaign resumes
     this.pool = new Piscina({
       filename: workerFile(),
       minThreads: o.workers,
@@ -246,19 +318,24 @@ class Campaign {
     const onAbort = (): void => {
       this.interrupted = true;
       this.stopping = true;
+      if (typeof o.signal?.reason === 'string') this.view.log(o.signal.reason);
       this.wake.notify();
     };
+    this.view = this.startProgress();
     if (o.signal?.aborted) onAbort();
     o.signal?.addEventListener('abort', onAbort, { once: true });
-    const view = this.startProgress();
     try {
+      // failures found but not minimised when the campaign stopped, in the order they were found
+      for (const index of this.p.pendingMinimize) this.dispatchMinimize(index);
       await this.loop();
     } finally {
       o.signal?.removeEventListener('abort', onAbort);
-      view.stop();
+      this.view.stop();
       await this.pool.destroy();
     }
     if (this.fatal !== null) throw this.fatal;
+    this.checkpoint();
+    this.appendStats();
     return this.summary();
   }
 
@@ -273,8 +350,11 @@ class Campaign {
     }
   }
 
+  /** A tdxfuzz bug ends the campaign (exit 3); the environment refusing ends it with a summary (exit 4). */
   private fail(e: unknown): void {
-    this.fatal ??= e;
+    const env = asEnvironmentError(e);
+    if (env) this.envError ??= env;
+    else this.fatal ??= e;
     this.stopping = true;
   }
 
@@ -284,30 +364,58 @@ class Campaign {
     this.nextIndex += count;
     const seq = this.batchSeq++;
     this.batchesInFlight++;
-    this.pool.run({ kind: 'batch', start, count }).then(
-      (r) => {
-        this.batchesInFlight--;
-        this.sizer.observe(r as BatchReply);
-        this.guarded(() => this.batches.put(seq, r as BatchReply));
-      },
-      (e) => {
-        this.batchesInFlight--;
-        this.guarded(() => this.fail(e));
+    const task: BatchTask = { kind: 'batch', start, count };
+    const done = (r: BatchReply): void => {
+      this.batchesInFlight--;
+      this.sizer.observe(r);
+      this.guarded(() => this.batches.put(seq, r));
+    };
+    // A worker that dies is replaced by piscina; its batch is run once more, and if it dies again its
+    // cases are reported as lost (the same cases kill it every time: results stay deterministic).
+    this.pool.run(task).then(
+      (r) => done(r as BatchReply),
+      (first: unknown) => {
+        if (!isWorkerDeath(first)) return this.taskFailed(first, () => this.batchesInFlight--);
+        this.workerRestarts++;
+        this.pool.run(task).then(
+          (r) => done(r as BatchReply),
+          (second: unknown) => {
+            if (!isWorkerDeath(second)) return this.taskFailed(second, () => this.batchesInFlight--);
+            this.workerRestarts++;
+            const error = errorLine(second);
+            this.warn(`warning: a worker died twice running cases ${globalIndex(this.shard, start)}.. (${count} cases); they are reported as lost: ${error}`);
+            done({ start, count: 0, ops: 0, steps: 0, failures: [], findings: [], features: [], ms: 0, lost: { count, error } });
+          },
+        );
       },
     );
   }
 
+  private taskFailed(e: unknown, settle: () => void): void {
+    settle();
+    this.guarded(() => this.fail(e));
+  }
+
   private dispatchMinimize(index: number): void {
     const seq = this.minimizeSeq++;
+    this.minimizeIndex[seq] = index;
     this.minimizesInFlight++;
     this.pool.run({ kind: 'minimize', index }).then(
       (r) => {
         this.minimizesInFlight--;
         this.guarded(() => this.minimized.put(seq, r as MinimizeReply));
       },
-      (e) => {
+      (e: unknown) => {
         this.minimizesInFlight--;
-        this.guarded(() => this.fail(e));
+        if (isWorkerDeath(e)) this.workerRestarts++;
+        // Keep the unminimised reproducer rather than lose the failure.
+        this.guarded(() => {
+          const c = campaignCase(this.o.design, this.o.space, this.o.seed, index);
+          const r = runCase(c, { failOnPerf: this.o.failOnPerf });
+          if (r.signature === null) throw e;
+          this.warn(`warning: minimising case ${index} failed (${errorLine(e)}); saving it unminimised`);
+          this.minimized.put(seq, { index, case: c, signature: r.signature, originalOps: c.ops.length, attempts: 0 });
+        });
       },
     );
   }
@@ -323,28 +431,50 @@ class Campaign {
   }
 
   private commitBatch(r: BatchReply): void {
-    this.cases += r.count;
-    this.ops += r.ops;
-    this.steps += r.steps;
+    const p = this.p;
+    if (r.lost) p.lostCases.push({ index: globalIndex(this.shard, r.start), count: r.lost.count, error: r.lost.error });
+    p.cases += r.count;
+    p.ops += r.ops;
+    p.steps += r.steps;
     for (const f of r.failures) {
-      this.failingCases++;
+      p.failingCases++;
       this.firstFailure ??= { caseIndex: f.index, signature: f.signature, elapsedMs: performance.now() - this.t0 };
-      if (this.o.stopAfterFailingCases !== undefined && this.failingCases >= this.o.stopAfterFailingCases) this.stopping = true;
+      if (this.o.stopAfterFailingCases !== undefined && p.failingCases - this.before.failingCases >= this.o.stopAfterFailingCases) this.stopping = true;
       if (this.rawSignatures.has(f.signature)) continue;
       this.rawSignatures.add(f.signature);
+      p.rawSignatures.push(f.signature);
+      this.lastNewFailure = performance.now();
       this.dispatchMinimize(f.index);
     }
+    for (const f of r.findings) this.commitFinding(f);
     for (const { index, ids } of r.features) {
       if (!ids.some((id) => !this.features.has(id))) continue;
       for (const id of ids) this.features.add(id);
+      this.lastNewCoverage = performance.now();
       this.saveToCorpus(index, { verdict: 'pass' }); // workers report features of passing cases only
     }
+    p.next = r.start + (r.lost ? r.lost.count : r.count);
+  }
+
+  private commitFinding(f: BatchReply['findings'][number]): void {
+    let entry = this.p.findings.find((x) => x.kind === f.kind);
+    if (!entry) {
+      entry = { kind: f.kind, cases: 0, caseIndex: f.first, file: '', text: f.text };
+      this.p.findings.push(entry);
+    }
+    entry.cases += f.cases;
+    if (this.findingSaved.has(f.kind) || this.o.findingsDir === undefined) return;
+    this.findingSaved.add(f.kind);
+    const c = campaignCase(this.o.design, this.o.space, this.o.seed, f.first);
+    const file = join(this.o.findingsDir, `${findingFileStem(f.kind)}.json`);
+    if (!existsSync(file)) writeFileAtomic(file, serializeCase({ ...c, expect: { verdict: 'pass' }, provenance: { ...c.provenance, ...this.provenance(f.first) } }));
+    Object.assign(entry, { file, caseIndex: f.first, text: f.text });
   }
 
   private saveToCorpus(index: number, expect: Expect): void {
     const c = campaignCase(this.o.design, this.o.space, this.o.seed, index);
     if (this.seeded.ids.has(caseId(c))) return;
-    if (this.corpus.save(c, expect, this.provenance(index)) === 'new') this.corpusAdded++;
+    if (this.corpus.save(c, expect, this.provenance(index)) === 'new') this.p.corpusAdded++;
   }
 
   private commitMinimize(m: MinimizeReply): void {
@@ -353,19 +483,88 @@ class Campaign {
     const outcome = this.crashes.save(m.case, m.signature, { ...this.provenance(m.index), originalOps: m.originalOps });
     const file = this.crashes.fileFor(m.signature);
     const design = designDiff(m.case.design, this.o.design);
-    if (outcome === 'new') this.unique.push({ signature: m.signature, file, ops: m.case.ops.length, caseIndex: m.index, design });
-    else this.known.push({ signature: m.signature, file, design });
+    if (outcome === 'new') {
+      const u = { signature: m.signature, file, ops: m.case.ops.length, caseIndex: m.index };
+      this.unique.push({ ...u, design });
+      this.p.uniqueFailures.push(u);
+    } else if (!this.p.uniqueFailures.some((u) => u.signature === m.signature)) this.known.push({ signature: m.signature, file, design });
   }
 
   private provenance(index: number) {
     return { campaignSeed: this.o.seed, caseIndex: index, generatorVersion: GENERATOR_VERSION, tool: 'tdxfuzz fuzz' };
   }
 
+  private progressNow(): CampaignProgress {
+    return {
+      ...this.p,
+      elapsedMs: this.before.elapsedMs + (performance.now() - this.t0),
+      rawSignatures: [...this.p.rawSignatures],
+      pendingMinimize: this.minimizeIndex.slice(this.minimized.committed),
+    };
+  }
+
+  /** Write campaign.json (atomically). After the file system refused once, the last good one stands. */
+  private checkpoint(): void {
+    const o = this.o;
+    if (!o.stateFile || this.envError) return;
+    try {
+      writeCampaignState(o.stateFile, {
+        format: CAMPAIGN_FORMAT,
+        version: CAMPAIGN_VERSION,
+        identity: { seed: o.seed, design: o.design, designSpace: o.space ?? null, shard: this.shard, failOnPerf: o.failOnPerf ?? false, generatorVersion: GENERATOR_VERSION },
+        plan: o.cases !== undefined ? { cases: o.cases } : o.durationMs !== undefined ? { durationMs: this.before.elapsedMs + o.durationMs } : {},
+        progress: this.progressNow(),
+      });
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private statsRecord(casesPerSec: number): StatsRecord {
+    return {
+      time: Date.now(),
+      elapsedMs: this.before.elapsedMs + (performance.now() - this.t0),
+      cases: this.p.cases,
+      casesPerSec,
+      coverage: this.features.size,
+      corpus: this.seeded.working + this.p.corpusAdded - this.before.corpusAdded,
+      uniqueNew: this.p.uniqueFailures.length,
+      uniqueKnown: this.known.length,
+      failingCases: this.p.failingCases,
+      minimizing: this.minimizesInFlight,
+      rss: process.memoryUsage.rss(),
+      run: this.p.runs,
+    };
+  }
+
+  private lastRate = 0;
+  private appendStats(): void {
+    if (!this.o.statsFile || this.envError) return;
+    try {
+      appendStats(this.o.statsFile, this.statsRecord(this.lastRate));
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private workerHealth(now: number, beats: Map<number, { heartbeat: number; at: number }>): WorkerHealth {
+    const alive = new Set<number>(this.pool.threads.map((t) => t.threadId));
+    const states: string[] = [];
+    for (const s of this.counters.slotSamples()) {
+      if (!alive.has(s.threadId)) continue;
+      const prev = beats.get(s.threadId);
+      if (!prev || prev.heartbeat !== s.heartbeat || s.state !== RUNNING) beats.set(s.threadId, { heartbeat: s.heartbeat, at: now });
+      const stalled = s.state === RUNNING && prev !== undefined && prev.heartbeat === s.heartbeat && now - prev.at > STALL_MS;
+      states.push(stalled ? '!' : s.state === RUNNING ? 'r' : s.state === MINIMIZING ? 'm' : '.');
+    }
+    return { states: states.join(''), alive: alive.size, restarted: this.workerRestarts };
+  }
+
   private startProgress(): ProgressView {
     const o = this.o;
     const mode = chooseProgressMode({ progress: o.progress ?? false, json: o.json ?? false, isTTY: process.stderr.isTTY === true });
-    if (mode === 'none' && !o.onProgress) return { update() {}, stop() {} };
     const window: { t: number; cases: number; ops: number }[] = [{ t: this.t0, cases: 0, ops: 0 }];
+    const beats = new Map<number, { heartbeat: number; at: number }>();
     const snapshot = (final = false): ProgressSnapshot => {
       const now = performance.now();
       const c = this.counters.sample();
@@ -373,30 +572,52 @@ class Campaign {
       if (window.length > RATE_WINDOW) window.shift();
       const first = window[0];
       const dt = Math.max(now - first.t, 1) / 1000;
+      this.lastRate = (c.cases - first.cases) / dt;
       return {
-        cases: c.cases,
-        totalCases: o.cases,
+        seed: o.seed,
+        shard: this.shard,
+        cases: this.before.cases + c.cases,
+        totalCases: o.cases === undefined ? undefined : this.limit,
         durationMs: o.durationMs,
-        ops: c.ops,
-        casesPerSec: (c.cases - first.cases) / dt,
+        ops: this.before.ops + c.ops,
+        casesPerSec: this.lastRate,
         opsPerSec: (c.ops - first.ops) / dt,
-        failures: c.failures,
-        uniqueFailures: this.unique.length,
-        corpusAdded: this.corpusAdded,
+        failures: this.before.failingCases + c.failures,
+        uniqueFailures: this.p.uniqueFailures.length,
+        knownFailures: this.known.length,
+        minimizing: this.minimizesInFlight,
+        coverage: this.features.size,
+        corpusSize: this.seeded.working + this.p.corpusAdded - this.before.corpusAdded,
+        corpusAdded: this.p.corpusAdded - this.before.corpusAdded,
+        findings: this.p.findings.reduce((n, f) => n + f.cases, 0),
+        findingKinds: this.p.findings.length,
+        sinceNewCoverageMs: now - this.lastNewCoverage,
+        sinceNewFailureMs: this.lastNewFailure === null ? null : now - this.lastNewFailure,
         elapsedMs: now - this.t0,
         workers: o.workers,
+        health: this.workerHealth(now, beats),
+        rss: process.memoryUsage.rss(),
         stopping: this.stopping && !final,
       };
     };
     const view = createProgressView(mode, snapshot());
+    let lastStats = performance.now();
+    const statsEvery = o.statsEveryMs ?? STATS_EVERY_MS;
     const tick = (final = false): void => {
       const s = snapshot(final);
       view.update(s);
       o.onProgress?.(s);
+      if (!final && performance.now() - lastStats >= statsEvery) {
+        lastStats = performance.now();
+        this.appendStats();
+        if (!this.stopping || this.batchesInFlight + this.minimizesInFlight > 0) this.checkpoint();
+      }
     };
+    this.appendStats();
     const timer = setInterval(() => tick(), SAMPLE_MS);
     return {
       update: view.update,
+      log: view.log,
       stop: () => {
         clearInterval(timer);
         tick(true);
@@ -408,27 +629,49 @@ class Campaign {
   private summary(): CampaignSummary {
     const elapsedMs = performance.now() - this.t0;
     const secs = Math.max(elapsedMs, 1) / 1000;
+    const p = this.p;
+    const cases = p.cases - this.before.cases;
+    const ops = p.ops - this.before.ops;
+    const failingCases = p.failingCases - this.before.failingCases;
     return {
       seed: this.o.seed,
       workers: this.o.workers,
       design: this.o.design,
       designSpace: this.o.space ?? null,
-      cases: this.cases,
-      ops: this.ops,
-      steps: this.steps,
+      shard: this.shard,
+      resumed: this.o.resume !== undefined,
+      cases,
+      campaignCases: p.cases,
+      nextIndex: globalIndex(this.shard, p.next),
+      ops,
+      steps: p.steps - this.before.steps,
       elapsedMs,
-      casesPerSec: this.cases / secs,
-      opsPerSec: this.ops / secs,
-      failingCases: this.failingCases,
+      casesPerSec: cases / secs,
+      opsPerSec: ops / secs,
+      failingCases,
       uniqueFailures: this.unique,
       knownFailures: this.known,
-      duplicates: this.failingCases - this.unique.length - this.known.length,
-      corpusAdded: this.corpusAdded,
+      duplicates: failingCases - this.unique.length - this.known.length,
+      corpusAdded: p.corpusAdded - this.before.corpusAdded,
       corpusSeeded: this.seeded.files,
+      coverage: this.features.size,
+      findings: p.findings,
+      lostCases: p.lostCases,
+      workerRestarts: this.workerRestarts,
       interrupted: this.interrupted,
+      environmentError: this.envError?.message ?? null,
       firstFailure: this.firstFailure,
     };
   }
+}
+
+/** piscina rejects a task whose worker thread exited; an exception thrown by the task is not that. */
+function isWorkerDeath(e: unknown): boolean {
+  return e instanceof Error && /worker (exited|terminated)|exited with code|Terminating worker thread/i.test(e.message);
+}
+
+function errorLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }
 
 /** Run a campaign to completion (cases done, time up, or aborted) and report what it found. */

@@ -5,7 +5,7 @@ import { type FaultSpec, isSiteFault } from '../model/faults.js';
 import { OPS, weakerStatuses } from '../model/vocab/index.js';
 import { type Case, caseId, type Op } from './case.js';
 import type { RunResult } from './result.js';
-import { runCase } from './run.js';
+import { type RunOptions, runCase } from './run.js';
 import { coreSignature, isPerfSignature, signatureFaultKinds } from './signature.js';
 
 export interface MinimizeOptions {
@@ -13,6 +13,8 @@ export interface MinimizeOptions {
   maxAttempts?: number;
   /** Run candidates with performance findings failing (as the campaign that found the case did). */
   failOnPerf?: boolean;
+  /** Tests of the harness only (RunOptions.selfTestThrowIn): the candidates run with the same hook. */
+  selfTestThrowIn?: string;
 }
 
 export interface MinimizeResult {
@@ -23,7 +25,7 @@ export interface MinimizeResult {
 
 type Pred = (c: Case) => RunResult | null;
 
-function makePredicate(sig: string, budget: { left: number; attempts: number }, failOnPerf: boolean): Pred {
+function makePredicate(sig: string, budget: { left: number; attempts: number }, run: RunOptions): Pred {
   const core = coreSignature(sig);
   const kinds = new Set(signatureFaultKinds(sig));
   const seen = new Map<string, RunResult | null>();
@@ -33,7 +35,7 @@ function makePredicate(sig: string, budget: { left: number; attempts: number }, 
     if (budget.left <= 0) return null;
     budget.left--;
     budget.attempts++;
-    const r = runCase(c, { failOnPerf });
+    const r = runCase(c, run);
     const keep = r.verdict === 'fail' && r.signature !== null && coreSignature(r.signature) === core && signatureFaultKinds(r.signature).every((k) => kinds.has(k));
     seen.set(id, keep ? r : null);
     return keep ? r : null;
@@ -100,9 +102,10 @@ function weakerFaults(f: FaultSpec): FaultSpec[] {
 export function minimizeCase(c: Case, opts: MinimizeOptions = {}): MinimizeResult {
   const budget = { left: opts.maxAttempts ?? 3000, attempts: 0 };
   const failOnPerf = opts.failOnPerf ?? isPerfSignature(c.expect?.signature);
-  const first = runCase(c, { failOnPerf });
+  const run: RunOptions = { failOnPerf, selfTestThrowIn: opts.selfTestThrowIn };
+  const first = runCase(c, run);
   if (first.verdict !== 'fail' || !first.signature) return { case: c, result: first, attempts: 0 };
-  const pred = makePredicate(first.signature, budget, failOnPerf);
+  const pred = makePredicate(first.signature, budget, run);
   let cur = c;
   let res = first;
   const accept = (cand: Case): boolean => {

@@ -20,7 +20,15 @@ export interface RunOptions {
   failOnPerf?: boolean;
   /** Run without the oracle (benchmarks measure its share of the time); only the step watchdog remains. */
   noOracle?: boolean;
+  /**
+   * Tests of the harness only: throw an exception at the first step of every op of this kind, as a bug in
+   * the model would, to check that it becomes a saved HARNESS-EXCEPTION finding.
+   */
+  selfTestThrowIn?: string;
 }
+
+/** Signature id of an exception thrown by the model or the oracle while a case runs (architecture principle 13). */
+export const HARNESS_EXCEPTION = 'HARNESS-EXCEPTION';
 
 function outcomeKey(o: OpOutcome): string {
   if (isIoctl(o)) return `${o.kind}:${o.ret}`;
@@ -60,10 +68,26 @@ export class CaseRunner {
     return this.opsRun;
   }
 
-  /** Run op number i; returns the failure it caused, or null. Call no more ops after a failure. */
+  /**
+   * Run op number i; returns the failure it caused, or null. Call no more ops after a failure. An
+   * exception inside the model or the oracle is a failure of its own (HARNESS-EXCEPTION@op), so a
+   * campaign saves and minimises its case and goes on.
+   */
   runOp(op: Op, i: number): Failure | null {
-    const { sys, oracle, opts, features } = this;
     this.opsRun++;
+    this.label = 'start';
+    try {
+      return this.runOpSteps(op, i);
+    } catch (e) {
+      const first = (e instanceof Error ? `${e.name}: ${e.message}` : String(e)).split('\n')[0];
+      return (this.failure = this.fail({ inv: HARNESS_EXCEPTION, message: `exception in the model or oracle: ${first}` }, i, op, this.label));
+    }
+  }
+
+  private label = 'start';
+
+  private runOpSteps(op: Op, i: number): Failure | null {
+    const { sys, oracle, opts, features } = this;
     sys.trace.op = i;
     sys.trace.event(`op ${i}: ${describeOp(op)}`);
     const firedBefore = sys.inj.fired.length;
@@ -80,8 +104,9 @@ export class CaseRunner {
         outcome = res.value;
         break;
       }
-      label = res.value;
+      label = this.label = res.value;
       this.steps++;
+      if (opts.selfTestThrowIn === op.op) throw new Error(`self-test exception in ${op.op} at ${label}`);
       const v = oracle ? oracle.liveness() ?? oracle.afterStep() : null;
       if (v) return (this.failure = this.fail(v, i, op, label));
       if (++opSteps > WATCHDOG.stepsPerOp) {

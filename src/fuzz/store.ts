@@ -1,42 +1,52 @@
 // Where cases live on disk: the crash store (one minimised case per unique signature) and the corpus
 // (one case per new piece of coverage). Every write is atomic (temporary file in the same directory,
 // then rename), so an interrupted campaign never leaves a half-written case (architecture principle 10).
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { type Case, CaseError, caseId, type Expect, loadCase, type Provenance, serializeCase } from './case.js';
+import { EnvironmentError, onDisk } from './envError.js';
 import { signatureFileStem } from './signature.js';
 
 let tmpCounter = 0;
 
 /** Write `data` to `file` atomically: a reader sees the old content or the new one, never a mix. */
 export function writeFileAtomic(file: string, data: string): void {
-  mkdirSync(dirname(file), { recursive: true });
+  onDisk(dirname(file), () => mkdirSync(dirname(file), { recursive: true }));
   const tmp = `${file}.${process.pid}.${threadId}.${++tmpCounter}.tmp`;
-  try {
-    writeFileSync(tmp, data, { flag: 'wx' });
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  onDisk(file, () => {
+    try {
+      writeFileSync(tmp, data, { flag: 'wx' });
+      renameSync(tmp, file);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+  });
 }
 
-/** Case files (`*.json`) under `root`, recursively, sorted by path. A plain file is returned as is. */
+/**
+ * Case files (`*.json`) under `root`, recursively, sorted by path. A plain file is returned as is. A
+ * symbolic link counts as what it points to; one that leads back into a folder being walked is an
+ * EnvironmentError (ELOOP) naming it, not an endless walk.
+ */
 export function listCaseFiles(root: string): string[] {
   if (statSync(root).isFile()) return [root];
   const out: string[] = [];
-  const walk = (dir: string): void => {
-    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const walk = (dir: string, above: ReadonlySet<string>): void => {
+    const real = onDisk(dir, () => realpathSync(dir));
+    if (above.has(real)) throw new EnvironmentError(dir, 'ELOOP', `symbolic link loop (leads back to ${real})`);
+    const here = new Set(above).add(real);
+    const entries = onDisk(dir, () => readdirSync(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       const p = join(dir, e.name);
       // a symlink counts as what it points to (a dangling one is left for loadCase to report)
-      const kind = e.isSymbolicLink() ? statSync(p, { throwIfNoEntry: false }) : e;
-      if (kind?.isDirectory()) walk(p);
+      const kind = e.isSymbolicLink() ? onDisk(p, () => statSync(p, { throwIfNoEntry: false })) : e;
+      if (kind?.isDirectory()) walk(p, here);
       else if ((kind === undefined || kind.isFile()) && e.name.endsWith('.json')) out.push(p);
     }
   };
-  walk(root);
+  walk(root, new Set());
   return out;
 }
 

@@ -2,13 +2,16 @@
 // (anchors.md 3.4). A batch runs cases [start, start+count) of the campaign and returns a compact
 // summary; a minimisation regenerates one failing case and shrinks it here, next to the executor.
 import { performance } from 'node:perf_hooks';
-import { workerData } from 'node:worker_threads';
+import { threadId, workerData } from 'node:worker_threads';
 import type { Design } from '../model/config.js';
 import type { Case } from './case.js';
-import { CASES, FAILURES, MINIMIZED, OPS, SharedCounters } from './counters.js';
+import { CASES, FAILURES, IDLE, MINIMIZED, MINIMIZING, OPS, RUNNING, SharedCounters } from './counters.js';
+import type { Shard } from './campaignState.js';
 import { campaignCase, type DesignSpace } from './designSpace.js';
+import { findingKinds } from './findings.js';
 import { minimizeCase } from './minimize.js';
-import { runCase } from './run.js';
+import { type RunOptions, runCase } from './run.js';
+import { globalIndex } from './shard.js';
 
 export interface WorkerSettings {
   design: Design;
@@ -20,15 +23,23 @@ export interface WorkerSettings {
   knownFeatures?: Uint32Array;
   /** Performance findings fail cases (--fail-on perf). */
   failOnPerf?: boolean;
+  /** This machine's part of the case space; batches count in shard cases. */
+  shard?: Shard | null;
+  /** Tests of the harness only: an exception in every op of this kind (RunOptions.selfTestThrowIn). */
+  selfTestThrowIn?: string;
+  /** Tests of the harness only: the worker thread exits when it reaches this global case index. */
+  selfTestExitAt?: number;
 }
 
 export interface BatchTask {
   kind: 'batch';
+  /** First case, counted in shard cases (src/fuzz/shard.ts). */
   start: number;
   count: number;
 }
 export interface MinimizeTask {
   kind: 'minimize';
+  /** Global case index. */
   index: number;
 }
 export type WorkerTask = BatchTask | MinimizeTask;
@@ -40,8 +51,10 @@ export interface BatchReply {
   ops: number;
   /** Atomic model steps run by the batch's cases. */
   steps: number;
-  /** Failing cases, in index order. */
+  /** Failing cases (global index), in index order. */
   failures: { index: number; signature: string }[];
+  /** Per finding kind of the batch's passing cases (findings.ts): how many cases, and the first one with its text. */
+  findings: { kind: string; cases: number; first: number; text: string }[];
   /**
    * Per case (index order), the feature ids this worker had not seen before. A worker runs its batches
    * in increasing index order, so the globally first case reaching a feature always reports it (a batch
@@ -50,6 +63,8 @@ export interface BatchReply {
   features: { index: number; ids: number[] }[];
   /** Time spent in the batch, for sizing the next ones; never affects results. */
   ms: number;
+  /** Set by the coordinator, never by a worker: the batch's worker died twice, its cases did not run. */
+  lost?: { count: number; error: string };
 }
 
 export interface MinimizeReply {
@@ -67,7 +82,9 @@ const FLUSH_EVERY = 32;
 
 const settings = (workerData ?? {}) as WorkerSettings;
 const counters = settings.countersBuffer ? new SharedCounters(settings.countersBuffer) : null;
+const slot = counters ? counters.claimSlot(threadId) : -1;
 const seen = new Set<number>(settings.knownFeatures ?? []);
+const runOptions: RunOptions = { failOnPerf: settings.failOnPerf, selfTestThrowIn: settings.selfTestThrowIn };
 /** Start of the highest batch run so far; a batch below it (not expected from piscina's FIFO) reports all its features. */
 let highestStart = -1;
 
@@ -79,7 +96,8 @@ function caseError(index: number, e: unknown): Error {
 
 function runBatch(t: BatchTask): BatchReply {
   const t0 = performance.now();
-  const reply: BatchReply = { start: t.start, count: t.count, ops: 0, steps: 0, failures: [], features: [], ms: 0 };
+  const reply: BatchReply = { start: t.start, count: t.count, ops: 0, steps: 0, failures: [], findings: [], features: [], ms: 0 };
+  const findings = new Map<string, BatchReply['findings'][number]>();
   let cases = 0;
   let ops = 0;
   let failures = 0;
@@ -89,14 +107,22 @@ function runBatch(t: BatchTask): BatchReply {
     counters?.add(CASES, cases);
     counters?.add(OPS, ops);
     counters?.add(FAILURES, failures);
+    counters?.beat(slot, cases);
     cases = ops = failures = 0;
   };
-  for (let i = t.start; i < t.start + t.count; i++) {
+  for (let k = t.start; k < t.start + t.count; k++) {
+    const i = globalIndex(settings.shard, k);
+    if (i === settings.selfTestExitAt) process.exit(1);
     let r;
     try {
-      r = runCase(campaignCase(settings.design, settings.space, settings.campaignSeed, i), { failOnPerf: settings.failOnPerf });
+      r = runCase(campaignCase(settings.design, settings.space, settings.campaignSeed, i), runOptions);
     } catch (e) {
       throw caseError(i, e);
+    }
+    if (r.verdict === 'pass') for (const [kind, text] of findingKinds(r)) {
+      const f = findings.get(kind);
+      if (f) f.cases++;
+      else findings.set(kind, { kind, cases: 1, first: i, text });
     }
     reply.ops += r.opsRun;
     reply.steps += r.steps;
@@ -120,6 +146,7 @@ function runBatch(t: BatchTask): BatchReply {
     if (cases === FLUSH_EVERY) flush();
   }
   flush();
+  reply.findings = [...findings.values()];
   reply.ms = performance.now() - t0;
   return reply;
 }
@@ -127,13 +154,13 @@ function runBatch(t: BatchTask): BatchReply {
 function runMinimize(t: MinimizeTask): MinimizeReply {
   try {
     const c = campaignCase(settings.design, settings.space, settings.campaignSeed, t.index);
-    const m = minimizeCase(c, { failOnPerf: settings.failOnPerf });
+    const m = minimizeCase(c, runOptions);
     counters?.add(MINIMIZED, 1);
     if (m.result.verdict === 'fail' && m.result.signature !== null) {
       return { index: t.index, case: m.case, signature: m.result.signature, originalOps: c.ops.length, attempts: m.attempts };
     }
     // The minimiser handed back a passing case: keep the original reproducer rather than lose the bug.
-    const raw = runCase(c, { failOnPerf: settings.failOnPerf });
+    const raw = runCase(c, runOptions);
     if (raw.signature === null) throw new Error('the case failed in its batch but passes when run again (nondeterminism)');
     return { index: t.index, case: c, signature: raw.signature, originalOps: c.ops.length, attempts: m.attempts };
   } catch (e) {
@@ -142,10 +169,10 @@ function runMinimize(t: MinimizeTask): MinimizeReply {
 }
 
 export default function handleTask(task: WorkerTask): BatchReply | MinimizeReply {
-  switch (task.kind) {
-    case 'batch':
-      return runBatch(task);
-    case 'minimize':
-      return runMinimize(task);
+  counters?.setState(slot, task.kind === 'batch' ? RUNNING : MINIMIZING);
+  try {
+    return task.kind === 'batch' ? runBatch(task) : runMinimize(task);
+  } finally {
+    counters?.setState(slot, IDLE);
   }
 }

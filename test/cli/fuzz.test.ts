@@ -1,5 +1,5 @@
 // End to end: a small campaign, then the triage workflow on what it saved (triage, show, replay, minimize).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCase } from '../../src/fuzz/case.js';
@@ -29,17 +29,18 @@ describe(`fuzz --seed ${SEED} --cases 2000 --guard-off G2 and the triage workflo
     expect(code).toBe(summary.uniqueFailures.length > 0 ? 1 : 0);
   });
 
-  it('saves one file per unique failure and the corpus in ./crashes and ./corpus', () => {
-    expect(Object.keys(filesIn(join(dir, 'crashes')))).toHaveLength(summary.uniqueFailures.length);
+  it('saves one file per unique failure and the corpus in the campaign folder tdxfuzz-out/', () => {
+    expect(Object.keys(filesIn(join(dir, 'tdxfuzz-out', 'crashes')))).toHaveLength(summary.uniqueFailures.length);
     for (const u of summary.uniqueFailures) {
       expect(existsSync(join(dir, u.file))).toBe(true);
       expect(loadCase(join(dir, u.file)).expect).toEqual({ verdict: 'fail', signature: u.signature });
     }
-    expect(Object.keys(filesIn(join(dir, 'corpus')))).toHaveLength(summary.corpusAdded);
+    expect(Object.keys(filesIn(join(dir, 'tdxfuzz-out', 'corpus')))).toHaveLength(summary.corpusAdded);
+    expect(readdirSync(dir).sort()).toEqual(['tdxfuzz-out']);
   });
 
   it('replay of crashes/ and corpus/ gives the recorded verdicts', () => {
-    const r = tdxfuzz(['replay', 'crashes', 'corpus'], dir);
+    const r = tdxfuzz(['replay', 'tdxfuzz-out/crashes', 'tdxfuzz-out/corpus'], dir);
     expect(r.code, r.stdout).toBe(0);
   });
 
@@ -83,9 +84,10 @@ describe(`fuzz --seed ${SEED} --cases 2000 --guard-off G2 and the triage workflo
   });
 
   it('minimize refuses a passing case with exit 2', () => {
-    const passing = Object.keys(filesIn(join(dir, 'corpus'))).find((n) => readFileSync(join(dir, 'corpus', n), 'utf8').includes('"verdict":"pass"'));
+    const corpus = join('tdxfuzz-out', 'corpus');
+    const passing = Object.keys(filesIn(join(dir, corpus))).find((n) => readFileSync(join(dir, corpus, n), 'utf8').includes('"verdict":"pass"'));
     if (!passing) return;
-    const r = tdxfuzz(['minimize', join('corpus', passing)], dir);
+    const r = tdxfuzz(['minimize', join(corpus, passing)], dir);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('the case passes');
   });
@@ -100,17 +102,19 @@ describe('fuzz by duration and interruption', () => {
     expect(r.stderr).toBe('');
   });
 
-  it('Ctrl-C stops the campaign, finishes the work in flight and prints the summary', async () => {
+  it('Ctrl-C stops the campaign, finishes the work in flight, prints the summary and exits 130', async () => {
     const dir = tempDir();
     // Not a terminal, progress on: a plain status line on stderr shows the campaign has started.
     const p = startTdxfuzz(['fuzz', '--duration', '10m', '--workers', '2', '--guard-off', 'G2'], dir);
     while (!p.stderr().includes('cases |')) await new Promise((r) => setTimeout(r, 50));
     p.child.kill('SIGINT');
     const r = await p.done;
-    expect([0, 1]).toContain(r.code);
+    expect(r.code).toBe(130);
     expect(r.stderr).toContain('interrupted; finishing the batches in flight');
     expect(r.stdout).toContain('(interrupted; every failure found so far was minimised and saved)');
-    expect(tdxfuzz(['replay', 'crashes', 'corpus'].filter((d) => d === 'replay' || existsSync(join(dir, d))), dir).code).toBe(0);
+    expect(r.stdout).toContain('continue this campaign with: tdxfuzz fuzz --out tdxfuzz-out --resume');
+    const saved = ['tdxfuzz-out/crashes', 'tdxfuzz-out/corpus'].filter((d) => existsSync(join(dir, d)));
+    expect(tdxfuzz(['replay', ...saved], dir).code).toBe(0);
   });
 });
 
