@@ -3,14 +3,15 @@
 // may kill the VM and leak.
 import type { FiredFault } from '../model/faults.js';
 
-export function isTolerable(f: FiredFault): boolean {
+export function isTolerable(f: FiredFault, kvmLoopsOnInterruptedDemote = false): boolean {
   // -ENOMEM, a failed folio split and a transient reference are answered with errors or waits by design;
   // memory TDX cannot use (non-convertible, or no struct page) in guest_memfd is a host bug the design
   // may die of (KVM_MMU_WARN_ON, 003:L651).
   if (f.site !== null) return f.site !== 'NON_TDX_PFN' && f.site !== 'NO_STRUCT_PFN';
   if (f.status === 'TDX_INTERRUPTED_RESTARTABLE') {
-    // The design only maps huge pages on modules that never return it (003:L157-160, V3-24).
-    return true;
+    // v3 maps huge pages only on modules that never return it (003:L157-160, V3-24), so there it is a module
+    // misbehaving and KVM answers TDX_BUG_ON; the G3-off workaround loops on it instead (an endless storm is INV-30).
+    return kvmLoopsOnInterruptedDemote;
   }
   // tdx_mmu_release_hkid() loops on TDX_INTERRUPTED_RESUMABLE and takes TDX_NO_HKID_READY_TO_WBCACHE as success.
   if (f.leaf === 'TDH.PHYMEM.CACHE.WB' && (f.status === 'TDX_INTERRUPTED_RESUMABLE' || f.status === 'TDX_NO_HKID_READY_TO_WBCACHE')) return true;

@@ -19,7 +19,7 @@ import type { FaultSite } from '../model/faults.js';
 import { attrPrivate, indexOf, septLeafOf } from './view.js';
 import { LifetimeChecker } from './lifetime.js';
 import { LockView } from './locks.js';
-import { uafIsFailureOf } from './policy.js';
+import { kvmLoopsOnInterruptedDemote, uafIsFailureOf } from './policy.js';
 import { isVmIoctl } from '../model/vocab/index.js';
 import { expect2M, unmergedFolios } from './perf.js';
 import { isIoctl } from '../model/outcome.js';
@@ -80,6 +80,8 @@ export class Oracle {
   private readonly pamtRestored: Uint8Array;
   /** This op met the lasting effect of an earlier failure that dooms the VM by design (a 2M AUG refused). */
   private doomedThisOp = false;
+  /** KVM loops on TDX_INTERRUPTED_RESTARTABLE from DEMOTE (the G3-off workaround), so it is tolerable. */
+  private readonly demoteLoops: boolean;
   /** Who holds which lock, from the lock events alone (INV-8, INV-12, INV-13). */
   private readonly locks = new LockView();
   /** INV-13: mmu_lock releases seen when step 2.1 last checked the split cache, or -1. */
@@ -93,6 +95,7 @@ export class Oracle {
     this.pages = new PageChecks(sys);
     this.inhibitSeen = new Uint8Array(sys.regions);
     this.tableSeen = new Uint8Array(sys.regions);
+    this.demoteLoops = kvmLoopsOnInterruptedDemote(sys.design);
     this.pamtRestored = new Uint8Array(Math.ceil(sys.phys.total / sys.ptrs));
     this.blockEpoch2m = new Int32Array(sys.regions);
     this.blockEpoch4k = new Int32Array(sys.gfns);
@@ -320,13 +323,13 @@ export class Oracle {
   }
 
   private fatalFaultSoFar(): boolean {
-    for (const f of this.sys.inj.fired) if (!isTolerable(f)) return true;
+    for (const f of this.sys.inj.fired) if (!isTolerable(f, this.demoteLoops)) return true;
     return false;
   }
 
   private fatalFaultThisOp(): boolean {
     const fired = this.sys.inj.fired;
-    for (let k = this.firedAtOpStart; k < fired.length; k++) if (!isTolerable(fired[k])) return true;
+    for (let k = this.firedAtOpStart; k < fired.length; k++) if (!isTolerable(fired[k], this.demoteLoops)) return true;
     return false;
   }
 

@@ -28,5 +28,11 @@ export function conversionOrderOf(d: Design): ConversionOrder {
   return d.conversionOrder;
 }
 
+/**
+ * Does KVM loop on TDX_INTERRUPTED_RESTARTABLE from DEMOTE? Only the G3-off variant has the "Loop for
+ * TDX_INTERRUPTED_RESTARTABLE" workaround (003:L356-362); v3 treats it as an unexpected status (TDX_BUG_ON).
+ */
+export const kvmLoopsOnInterruptedDemote = (d: Design): boolean => off(d, 'G3');
+
 /** Does G19's open question count as a failure (switched off) rather than a known design finding? */
 export const g19CountsAsFailure = (d: Design): boolean => off(d, 'G19');

@@ -86,9 +86,6 @@ const allPhases = (): string[] => OP_KINDS.flatMap((k) => legalPhases(k).map((p)
  *   issues it; the oracle stops such a case at the DEMOTE already (INV-12), so it is run without the oracle.
  *   A fault on UNBLOCK itself needs a second fault on that DEMOTE in the same op: generated, but it fires
  *   too rarely to wait for.
- * - TDX_INTERRUPTED_RESTARTABLE on DEMOTE: only a module without ENHANCED_DEMOTE_INTERRUPTIBILITY returns it,
- *   and the design then maps huge pages (so DEMOTEs) only with G3 off (BUG-3); the oracle stops such a case
- *   at its first 2M mapping (INV-30), so it is run without the oracle.
  */
 const OTHER_DESIGNS: { raw: Record<string, unknown>; leaves: Leaf[]; pairs: string[]; generatedOnly?: string[]; opts?: RunOptions }[] = [
   { raw: { guardsOff: ['G6'] }, leaves: ['TDH.MEM.PAGE.PROMOTE'], pairs: ['busy@TDH.MEM.PAGE.PROMOTE', 'hard@TDH.MEM.PAGE.PROMOTE'] },
@@ -99,7 +96,6 @@ const OTHER_DESIGNS: { raw: Record<string, unknown>; leaves: Leaf[]; pairs: stri
     generatedOnly: ['busy@TDH.MEM.RANGE.UNBLOCK', 'hard@TDH.MEM.RANGE.UNBLOCK'],
     opts: { noOracle: true },
   },
-  { raw: { enhancedDemoteInterruptibility: false, guardsOff: ['G3'] }, leaves: [], pairs: ['interrupted@TDH.MEM.PAGE.DEMOTE'], opts: { noOracle: true } },
 ];
 
 describe(`the generator's vocabulary: campaign seed ${SEED} on the campaign defaults`, () => {

@@ -531,13 +531,13 @@ describe('fault injection', () => {
     expect(sys.inj.fired).toHaveLength(1);
   });
 
-  it('INTERRUPTED_RESTARTABLE on DEMOTE has no effect with ENHANCED_DEMOTE_INTERRUPTIBILITY', () => {
+  it('INTERRUPTED_RESTARTABLE injected on DEMOTE of an ENHANCED_DEMOTE_INTERRUPTIBILITY module is returned (a misbehaving module)', () => {
     const sys = fresh({ enhancedDemoteInterruptibility: true });
     blockedTracked2m(sys, false);
     sys.inj.arm(0, [{ leaf: 'TDH.MEM.PAGE.DEMOTE', nth: 1, status: 'TDX_INTERRUPTED_RESTARTABLE' }]);
-    expectOk(sys.tdx.tdhMemPageDemote(0, septPage(sys)));
-    expect(sys.tdx.sept.e2m[0]).toBe(S.NL_MAPPED);
-    expect(sys.inj.fired).toHaveLength(0);
+    expectStatus(sys.tdx.tdhMemPageDemote(0, septPage(sys)), 'TDX_INTERRUPTED_RESTARTABLE', 0);
+    expect(sys.tdx.sept.e2m[0]).toBe(S.PENDING_BLOCKED); // nothing demoted
+    expect(sys.inj.fired).toHaveLength(1);
   });
 
   it('INTERRUPTED_RESTARTABLE on DEMOTE is returned without it; the entry stays blocked and a retry succeeds', () => {

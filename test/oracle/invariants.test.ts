@@ -1270,7 +1270,7 @@ describe('faultClass.isTolerable', () => {
   const RETRY_BY_FAULT: Leaf[] = ['TDH.MEM.PAGE.AUG', 'TDH.MEM.SEPT.ADD', 'TDG.MEM.PAGE.ACCEPT'];
   /** The design's promise (case-format.md "Faults", kernel-facts.md 2.1-2.5), written independently. */
   function expected(leaf: Leaf, status: StatusName, afterKick: boolean): boolean {
-    if (status === 'TDX_INTERRUPTED_RESTARTABLE') return true; // never seen where huge pages are used
+    if (status === 'TDX_INTERRUPTED_RESTARTABLE') return false; // v3: an unexpected status, TDX_BUG_ON (only G3 off loops)
     // tdx_mmu_release_hkid() loops on TDX_INTERRUPTED_RESUMABLE (TDX_SEAMCALL_RETRIES) and treats
     // TDX_NO_HKID_READY_TO_WBCACHE as success (kernel-facts.md 2.4)
     if (leaf === 'TDH.PHYMEM.CACHE.WB') return status === 'TDX_INTERRUPTED_RESUMABLE' || status === 'TDX_NO_HKID_READY_TO_WBCACHE';
@@ -1290,6 +1290,19 @@ describe('faultClass.isTolerable', () => {
       });
     }
   }
+  it('TDX_INTERRUPTED_RESTARTABLE on DEMOTE: fatal in v3 (TDX_BUG_ON), tolerable where KVM loops on it (G3 off)', () => {
+    const f: FiredFault = { opIndex: 0, leaf: 'TDH.MEM.PAGE.DEMOTE', site: null, nth: 1, status: 'TDX_INTERRUPTED_RESTARTABLE', afterKick: false };
+    expect(isTolerable(f)).toBe(false);
+    expect(isTolerable(f, true)).toBe(true);
+    // end to end: v3 kills the VM by design and the oracle accepts it; the G3-off loop absorbs one interrupt
+    const ops = [touch(0), { ...accept(3, '4K'), faults: [{ leaf: 'TDH.MEM.PAGE.DEMOTE', nth: 1, status: 'TDX_INTERRUPTED_RESTARTABLE' }] }, touch(5)];
+    const v3 = new Rig();
+    for (const o of ops) expect(v3.op(o as Op).v).toBeNull();
+    expect(v3.sys.kvm.bugged).toBe(true);
+    const g3off = new Rig({ guardsOff: ['G3'] });
+    for (const o of ops) expect(g3off.op(o as Op).v).toBeNull();
+    expect(g3off.sys.kvm.bugged).toBe(false);
+  });
   it('spot checks: BUSY on BLOCK, BUSY on the retry, PREVIOUS_TLB_EPOCH_BUSY on TRACK, BUSY on WBINVD', () => {
     const f = (leaf: Leaf, status: StatusName, afterKick = false): FiredFault => ({ opIndex: 0, leaf, site: null, nth: 1, status, afterKick });
     expect(isTolerable(f('TDH.MEM.RANGE.BLOCK', 'TDX_OPERAND_BUSY'))).toBe(true);

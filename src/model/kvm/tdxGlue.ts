@@ -203,7 +203,9 @@ function* removeLeaf(sys: System, gfn: number, level: Level, pfn: number): Path<
 function demoteLooping(sys: System, gfn: number, newSeptPfn: number, pair: [number, number] | null): SeamStatus {
   for (;;) {
     const err = sys.tdx.tdhMemPageDemote(gfn, newSeptPfn, pair);
-    if (!statusIs(err, 'TDX_INTERRUPTED_RESTARTABLE')) return err;
+    // only the G3-off variant carries the "Loop for TDX_INTERRUPTED_RESTARTABLE" workaround (003:L356-362);
+    // v3 KVM treats the status like any unexpected one: TDX_BUG_ON
+    if (!statusIs(err, 'TDX_INTERRUPTED_RESTARTABLE') || sys.guard('G3')) return err;
     sys.counters.demoteRestarts++;
     if (sys.counters.demoteRestarts > DEMOTE_LOOP_CAP) return err; // the model stops; the oracle calls it INV-30
   }

@@ -123,11 +123,9 @@ export class TdxModule {
     if (this.noMoreSeamcalls && leaf !== 'TDG.MEM.PAGE.ACCEPT') return status('TDX_SW_ERROR');
     const f = this.inj.check(leaf);
     if (!f) return null;
-    // A pending host interrupt only matters to DEMOTE, and only without ENHANCED_DEMOTE_INTERRUPTIBILITY
-    // (003:L144-160): with it the module does not check interrupts, so the event has no effect.
-    if (f.status === 'TDX_INTERRUPTED_RESTARTABLE' && (leaf !== 'TDH.MEM.PAGE.DEMOTE' || this.features.enhancedDemoteInterruptibility)) {
-      return null;
-    }
+    // A pending host interrupt only matters to DEMOTE (003:L144-160). A module with
+    // ENHANCED_DEMOTE_INTERRUPTIBILITY should not return it: injected there, it is a misbehaving module.
+    if (f.status === 'TDX_INTERRUPTED_RESTARTABLE' && leaf !== 'TDH.MEM.PAGE.DEMOTE') return null;
     return this.inj.fire(f, f.status === 'TDX_OPERAND_BUSY' ? busyDetail : 0);
   }
 

@@ -56,8 +56,9 @@ export const LEAF_VOCAB: Record<Leaf, LeafVocab> = {
   'TDH.MEM.PAGE.DEMOTE': {
     reach: effectiveHuge,
     // a pending host interrupt only interrupts a module without ENHANCED_DEMOTE_INTERRUPTIBILITY (003:L143-160);
-    // a storm of them is the IRQ/NMI storm of 003:L143-155 (BUG-3)
-    classes: [busy, hard, { cls: 'interrupted', statuses: ['TDX_INTERRUPTED_RESTARTABLE'], weight: 0.33, meets: (d) => !d.enhancedDemoteInterruptibility, storm: 0.3 }],
+    // a storm of them is the IRQ/NMI storm of 003:L143-155 (BUG-3). On a module with the feature the status is
+    // a misbehaving module, which v3 KVM answers with TDX_BUG_ON: rare there.
+    classes: [busy, hard, { cls: 'interrupted', statuses: ['TDX_INTERRUPTED_RESTARTABLE'], weight: 0.33, storm: 0.3 }],
   },
   'TDH.MEM.PAGE.REMOVE': common,
   'TDH.PHYMEM.PAGE.WBINVD': common,
