@@ -17,6 +17,8 @@ export function checkCase(design: Design, seed: number, index: number): string |
     const r = runCase(campaignCase(design, defaultDesignSpace(design), seed, index), { failOnPerf: true });
     if (r.verdict === 'pass') return null;
     const f = r.failure!;
+    // runCase turns a throw inside the model into a HARNESS-EXCEPTION finding: the oracle did not judge it
+    if (f.inv === 'HARNESS-EXCEPTION') return `killed-by: exception in ${where}: ${f.message}`;
     return `killed-by: violation ${f.inv} in ${where}, op ${f.opIndex} (${f.opKind}) at ${f.step}: ${f.message}`;
   } catch (e) {
     return `killed-by: exception in ${where}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;

@@ -7,6 +7,7 @@
 // Usage: node dist/bench/mutation/report.js [--unit] [--note TEXT]... [stryker-json] [out.md]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { type AutoClass, autoClassify } from './classify.js';
 import { MUTATION_CASES, MUTATION_SEED, STRYKER_JSON, UNIT_STRYKER_JSON } from './settings.js';
 
 type Status = 'Killed' | 'Survived' | 'NoCoverage' | 'CompileError' | 'RuntimeError' | 'Timeout' | 'Ignored' | 'Pending';
@@ -41,13 +42,21 @@ export interface Tally {
   error: number;
   ignored: number;
   pending: number;
+  /** Survivors the rules of classify.ts show equivalent (they stay in Stryker's score, not in the adjusted one). */
+  equivalent: number;
 }
 
-const emptyTally = (): Tally => ({ total: 0, violation: 0, exception: 0, otherKill: 0, timeout: 0, survived: 0, noCoverage: 0, error: 0, ignored: 0, pending: 0 });
+const emptyTally = (): Tally => ({ total: 0, violation: 0, exception: 0, otherKill: 0, timeout: 0, survived: 0, noCoverage: 0, error: 0, ignored: 0, pending: 0, equivalent: 0 });
 
 /** Detected (killed + timeout) over valid (all but invalid and ignored), Stryker's definition of the score. */
 export function score(t: Tally): number {
   const valid = t.total - t.error - t.ignored - t.pending;
+  return valid ? (100 * (t.violation + t.exception + t.otherKill + t.timeout)) / valid : NaN;
+}
+
+/** Detected over the valid mutants less the survivors shown equivalent: the issue's "non-equivalent mutants". */
+export function adjustedScore(t: Tally): number {
+  const valid = t.total - t.error - t.ignored - t.pending - t.equivalent;
   return valid ? (100 * (t.violation + t.exception + t.otherKill + t.timeout)) / valid : NaN;
 }
 
@@ -134,7 +143,7 @@ export function buildReport(r: StrykerReport, when: Date, o: ReportOptions = {})
   const overall = emptyTally();
   const folders = new Map<string, Tally>();
   const files = new Map<string, Tally>();
-  const survivors: { file: string; m: Mutant; orig: string }[] = [];
+  const survivors: { file: string; m: Mutant; orig: string; auto: AutoClass | null }[] = [];
   const killCase: number[] = [];
   const byCheck = new Map<string, number>();
   const exceptions = new Map<string, number>();
@@ -147,7 +156,12 @@ export function buildReport(r: StrykerReport, when: Date, o: ReportOptions = {})
       add(overall, m);
       add(folders.get(folder)!, m);
       add(ft, m);
-      if (m.status === 'Survived' || m.status === 'NoCoverage') survivors.push({ file, m, orig: original(f.source, m.location) });
+      if (m.status === 'Survived' || m.status === 'NoCoverage') {
+        const orig = original(f.source, m.location);
+        const auto = autoClassify({ mutatorName: m.mutatorName, replacement: m.replacement, noCoverage: m.status === 'NoCoverage', orig, line: f.source.split('\n')[m.location.start.line - 1] ?? '' });
+        survivors.push({ file, m, orig, auto });
+        if (auto?.cls === 'E') for (const t of [overall, folders.get(folder)!, ft]) t.equivalent++;
+      }
       if (m.status === 'Killed') {
         const r = m.statusReason ?? '';
         const c = /in case (\d+) of seed/.exec(r);
@@ -169,8 +183,8 @@ export function buildReport(r: StrykerReport, when: Date, o: ReportOptions = {})
   for (const n of o.notes ?? []) L.push('', n.replace(/\s+/g, ' ').trim());
   L.push('', '## Score', '');
   const row = (name: string, t: Tally): string =>
-    `| ${name} | ${t.total} | ${t.violation} | ${t.exception + t.otherKill} | ${t.timeout} | ${t.survived} | ${t.noCoverage} | ${t.error} | ${t.ignored} | ${pct(score(t))} | ${pct(oracleScore(t))} |`;
-  const header = ['| | mutants | killed: violation | killed: exception | timeout | survived | no coverage | compile/runtime error | ignored | score | oracle score |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|'];
+    `| ${name} | ${t.total} | ${t.violation} | ${t.exception + t.otherKill} | ${t.timeout} | ${t.survived} | ${t.noCoverage} | ${t.error} | ${t.ignored} | ${pct(score(t))} | ${pct(oracleScore(t))} | ${t.equivalent} | ${pct(adjustedScore(t))} |`;
+  const header = ['| | mutants | killed: violation | killed: exception | timeout | survived | no coverage | compile/runtime error | ignored | score | oracle score | equivalent (rules) | score without them |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|'];
   L.push(...header);
   for (const [name, t] of [...folders].sort(([a], [b]) => a.localeCompare(b))) L.push(row(`src/model/${name === '(top level)' ? '*.ts' : name}`, t));
   L.push(row('**all**', overall));
@@ -192,13 +206,14 @@ export function buildReport(r: StrykerReport, when: Date, o: ReportOptions = {})
   for (const [k, n] of [...byCheck].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) L.push(`| ${k} | ${n} |`);
   for (const [k, n] of [...exceptions].sort((a, b) => b[1] - a[1])) L.push(`| exception: ${k} | ${n} |`);
   L.push('', `## Survivors (${survivors.length})`, '');
-  L.push('Class: **E** equivalent (no behaviour changes), **U** unreachable by the campaign (the design or generator never gets there), **G** oracle gap (wrong behaviour the oracle does not see). Empty = not yet classified.', '');
+  L.push('Class: **E** equivalent (no behaviour changes), **U** unreachable by the campaign (the design or generator never gets there), **G** oracle gap (wrong behaviour the oracle does not see). Classes filled in here come from the rules of bench/mutation/classify.ts (step labels, lock path names, guard ids and guard tests on the all-guards-on campaign, no coverage); empty = not yet classified.', '');
   const withUnit = kind === 'campaign' && !!o.unit;
   L.push(`| # | where | mutator | original | replacement |${withUnit ? ' unit |' : ''} class | why |`, `|--:|---|---|---|---|${withUnit ? '---|' : ''}---|---|`);
-  survivors.forEach(({ file, m, orig }, k) => {
+  survivors.forEach(({ file, m, orig, auto }, k) => {
     const where = `${file.replace(/^src\/model\//, '')}:${m.location.start.line}:${m.location.start.column}`;
     const unit = withUnit ? ` ${unitStatus.get(mutantKey(file, m)) ?? '-'} |` : '';
-    L.push(`| ${k + 1} | ${where} | ${m.mutatorName}${m.status === 'NoCoverage' ? ' (no coverage)' : ''} | ${cell(orig)} | ${cell(m.replacement ?? '')} |${unit} | |`);
+    const cls = auto ? ` ${auto.cls} | ${auto.why.replace(/\|/g, "\\|")} |` : ' | |';
+    L.push(`| ${k + 1} | ${where} | ${m.mutatorName}${m.status === 'NoCoverage' ? ' (no coverage)' : ''} | ${cell(orig)} | ${cell(m.replacement ?? '')} |${unit}${cls}`);
   });
   return { kind, overall, folders, markdown: `${L.join('\n')}\n` };
 }
@@ -237,7 +252,7 @@ export function scoreLine(s: ReportSummary): string {
   const t = s.overall;
   if (s.kind === 'unit') return `unit tests kill ${pct(score(t))} of the mutants (${t.total - t.survived - t.noCoverage - t.error - t.ignored - t.pending} of ${t.total - t.error - t.ignored - t.pending}); not part of the oracle's score`;
   const per = [...s.folders].sort(([a], [b]) => a.localeCompare(b)).map(([f, x]) => `${f} ${pct(score(x))}`).join(', ');
-  return `mutation score ${pct(score(t))} (${t.violation + t.exception + t.otherKill + t.timeout} of ${t.total - t.error - t.ignored - t.pending} detected: ${t.violation} by a violation, ${t.exception + t.otherKill} by an exception, ${t.timeout} timeouts; ${t.survived + t.noCoverage} survived); oracle score ${pct(oracleScore(t))}; per folder: ${per}`;
+  return `mutation score ${pct(score(t))}, ${pct(adjustedScore(t))} without the ${t.equivalent} survivors shown equivalent (${t.violation + t.exception + t.otherKill + t.timeout} of ${t.total - t.error - t.ignored - t.pending} detected: ${t.violation} by a violation, ${t.exception + t.otherKill} by an exception, ${t.timeout} timeouts; ${t.survived + t.noCoverage} survived); oracle score ${pct(oracleScore(t))}; per folder: ${per}`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

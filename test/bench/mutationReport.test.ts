@@ -1,3 +1,4 @@
+import { autoClassify, type SurvivorView } from '../../bench/mutation/classify.js';
 import { describe, expect, test } from 'vitest';
 import { buildReport, folderOf, oracleScore, score, type StrykerReport } from '../../bench/mutation/report.js';
 
@@ -47,7 +48,7 @@ describe('mutation report', () => {
   test('survivors listed with the original text, replacement and mutator; killers counted', () => {
     const md = buildReport(report, new Date(0)).markdown;
     expect(md).toContain('| 1 | gmem/punch.ts:1:11 | EqualityOperator | `x < y` | `x <= y` | | |');
-    expect(md).toContain('| 2 | system.ts:1:9 | StringLiteral (no coverage) | `0` | `""` | | |');
+    expect(md).toContain('| 2 | system.ts:1:9 | StringLiteral (no coverage) | `0` | `""` | U | no case of the campaign reaches this code |');
     expect(md).toContain('| INV-3 | 1 |');
     expect(md).toContain('| exception: TypeError | 1 |');
     expect(md).not.toContain('BlockStatement |'); // killed mutants are not listed
@@ -60,5 +61,22 @@ describe('mutation report', () => {
     const md = buildReport(report, new Date(0), { unit }).markdown;
     expect(md).toContain('| 1 | gmem/punch.ts:1:11 | EqualityOperator | `x < y` | `x <= y` | Killed | | |');
     expect(md).toContain('1 of the 2 survivors are killed by a unit test');
+  });
+});
+
+describe('autoClassify: survivors whose class the source line shows', () => {
+  const v = (o: Partial<SurvivorView>): SurvivorView => ({ mutatorName: 'StringLiteral', replacement: '""', noCoverage: false, orig: "'x'", line: '', ...o });
+  test('step labels, lock path names and guard ids are equivalent; a guard test already true on the all-guards-on campaign too', () => {
+    expect(autoClassify(v({ orig: "'truncate'", line: "  yield 'truncate';" }))?.cls).toBe('E');
+    expect(autoClassify(v({ orig: "'kvm_gmem_punch_hole'", line: "  yield* writeLock(sys, 'kvm_gmem_punch_hole');" }))?.cls).toBe('E');
+    expect(autoClassify(v({ orig: "'G2'", line: "  if (sys.guard('G2')) {" }))?.cls).toBe('E');
+    expect(autoClassify(v({ mutatorName: 'ConditionalExpression', replacement: 'true', orig: "sys.guard('G2')" }))?.cls).toBe('E');
+    expect(autoClassify(v({ mutatorName: 'ConditionalExpression', replacement: 'false', orig: "!sys.guard('G9')" }))?.cls).toBe('E');
+    expect(autoClassify(v({ noCoverage: true, mutatorName: 'EqualityOperator' }))?.cls).toBe('U');
+  });
+  test('leaves everything else to a person: other strings, a guard test flipped the other way, operators', () => {
+    expect(autoClassify(v({ orig: "'FOLIO_SPLIT'", line: "  if (gm.hugetlb && sys.inj.siteFails('FOLIO_SPLIT')) {" }))).toBeNull();
+    expect(autoClassify(v({ mutatorName: 'ConditionalExpression', replacement: 'false', orig: "sys.guard('G2')" }))).toBeNull();
+    expect(autoClassify(v({ mutatorName: 'EqualityOperator', replacement: 'b <= iend', orig: 'b < iend' }))).toBeNull();
   });
 });
