@@ -97,7 +97,7 @@ export const INVARIANTS: readonly InvariantInfo[] = [
     ],
   },
   { id: 'INV-20', kind: 'always', detection: 'damage', meaning: 'a page the TD still owns (in its S-EPT or PAMT-assigned) is never handed back to the host while the TD lives', source: '000; 002' },
-  { id: 'INV-21', kind: 'always', detection: 'damage', meaning: 'a leaked page is never returned to the host allocator', source: '004:L125-126' },
+  { id: 'INV-21', kind: 'always', detection: 'damage', meaning: 'a leaked page, or one an IOMMU pin still holds, is never returned to the host allocator', source: '004:L125-126' },
   { id: 'INV-22', kind: 'always', detection: 'damage', meaning: 'a page freed to the host is PAMT-unassigned (NDA), has no cache lines of the TD key, and was reset if it held TD data (also when converted to shared)', source: '004:L132-133' },
   { id: 'INV-23', kind: 'quiescent', detection: 'structural', meaning: 'DPAMT: a region\'s refcount equals its 4K TDX uses (plus the one tdx_pamt_put() restores after a failed PAMT.REMOVE), and its pair is installed iff the refcount is positive', source: '003:L261-296, L383' },
   { id: 'INV-24', kind: 'liveness', detection: 'damage', meaning: 'a folio split or merge never waits forever for references (no TDX refcount under policy NONE)', source: '002' },

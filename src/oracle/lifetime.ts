@@ -14,9 +14,12 @@ export class LifetimeChecker {
   readonly acceptedRisks: string[] = [];
   /** Per pfn: it held TD private data (AUG or ADD) and the host has not been handed it since (INV-22). */
   private readonly tdData: Uint8Array;
+  /** Per pfn: IOMMU pins the oracle saw succeed and not undone (the device may still DMA into it). */
+  readonly pinned: Int32Array;
 
   constructor(private readonly sys: System, private readonly uafIsFailure: boolean) {
     this.tdData = new Uint8Array(sys.phys.total);
+    this.pinned = new Int32Array(sys.phys.total);
   }
 
   /** The TD now holds private data in pfn..pfn+n-1 (a successful PAGE.AUG or PAGE.ADD). */
@@ -59,6 +62,8 @@ export class LifetimeChecker {
       const hex = `0x${pfn.toString(16)}`;
       const pamt = sys.tdx.pamt[pfn];
       if (was === Owner.LEAKED) return { inv: 'INV-21', message: `leaked page ${hex} was returned to the host allocator` };
+      // a pinned folio cannot be freed by truncation: the pin's reference keeps it (003:L661)
+      if (this.pinned[pfn] > 0) return { inv: 'INV-21', message: `IOMMU-pinned page ${hex} was returned to the host allocator while the device may still use it` };
       if (sys.phys.hwpoison[pfn]) return { inv: 'INV-26', message: `HWPoisoned page ${hex} was returned to the host allocator` };
       // NO_MORE_SEAMCALLS: after the bug the module is never asked about this TD again and caches were
       // written back, so its pages are plain memory (the policy's premise, 001:L80-81).

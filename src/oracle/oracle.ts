@@ -82,6 +82,8 @@ export class Oracle {
   private doomedThisOp = false;
   /** KVM loops on TDX_INTERRUPTED_RESTARTABLE from DEMOTE (the G3-off workaround), so it is tolerable. */
   private readonly demoteLoops: boolean;
+  /** gfn -> pfns of the IOMMU pins taken through it and not yet undone. */
+  private readonly pinsByGfn = new Map<number, number[]>();
   /** Who holds which lock, from the lock events alone (INV-8, INV-12, INV-13). */
   private readonly locks = new LockView();
   /** INV-13: mmu_lock releases seen when step 2.1 last checked the split cache, or -1. */
@@ -460,6 +462,7 @@ export class Oracle {
       if (out.ret !== -EIO) return { inv: 'INV-29', message: `${op.op} on a bugged VM returned ${out.ret}, not -EIO` };
       if (kvmStateFingerprint(sys) !== this.deadStateAtOpStart) return { inv: 'INV-29', message: `${op.op} on a bugged VM changed KVM or S-EPT state although it failed with -EIO` };
     }
+    this.trackPins(op, out);
     const ctx = { vmDead: sys.kvm.bugged, sites: this.sitesThisOp(), injected: this.injectedThisOp() };
     const mismatch = this.ref.apply(op, out, ctx);
     if (this.ref.knownDesignFindings.length) this.notes.push(...this.ref.knownDesignFindings.splice(0));
@@ -486,6 +489,31 @@ export class Oracle {
       if (m) return { inv: 'INV-11', message: m };
     }
     return dead || sys.kvm.slotDeleted ? null : this.checkGuestView(op);
+  }
+
+  /**
+   * The pages behind successful IOMMU pins, from the op's result and the gfn's page at that moment: a pin
+   * holds its page until unpinned, whatever happens to the file (INV-21 checks no such page is freed).
+   */
+  private trackPins(op: Op, out: OpOutcome): void {
+    const sys = this.sys;
+    if ((op.op !== 'pin' && op.op !== 'unpin' && op.op !== 'punch') || !isIoctl(out) || out.ret !== 0) return;
+    if (op.op === 'punch') {
+      for (let g = op.start; g < op.end; g++) if (indexOf(sys, g) < 0 || sys.gmem.pfn[indexOf(sys, g)] < 0) this.pinsByGfn.delete(g); // truncated: unpin finds nothing
+      return;
+    }
+    const g = op.gfn;
+    const list = this.pinsByGfn.get(g) ?? [];
+    if (op.op === 'pin') {
+      const idx = indexOf(sys, g);
+      const pfn = idx < 0 ? -1 : sys.gmem.pfn[idx];
+      if (pfn < 0) return;
+      list.push(pfn);
+      this.pinsByGfn.set(g, list);
+      this.lifetime.pinned[pfn]++;
+    } else if (list.length) {
+      this.lifetime.pinned[list.pop()!]--;
+    }
   }
 
   /** Every gfn as the guest would see it now, against the reference. */

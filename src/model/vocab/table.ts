@@ -175,10 +175,17 @@ export function isVmIoctl(op: Op | OpKind, design: Design): boolean {
   return typeof v === 'function' ? v(design) : v;
 }
 
-/** Weighted op kinds the generator draws in a phase. */
-export function kindsIn(phase: Phase): [OpKind, number][] {
-  return OP_KINDS.flatMap((k): [OpKind, number][] => {
-    const w = OPS[k].phases[phase];
-    return w ? [[k, w]] : [];
-  });
+const KINDS_BY_PHASE = new Map<Phase, readonly (readonly [OpKind, number])[]>();
+
+/** Weighted op kinds the generator draws in a phase (built once per phase: the table is constant). */
+export function kindsIn(phase: Phase): readonly (readonly [OpKind, number])[] {
+  let ks = KINDS_BY_PHASE.get(phase);
+  if (!ks) {
+    ks = OP_KINDS.flatMap((k): [OpKind, number][] => {
+      const w = OPS[k].phases[phase];
+      return w ? [[k, w]] : [];
+    });
+    KINDS_BY_PHASE.set(phase, ks);
+  }
+  return ks;
 }
