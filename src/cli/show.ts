@@ -17,6 +17,25 @@ function traceByOp(lines: readonly TraceLine[]): Map<number, TraceLine[]> {
   return m;
 }
 
+/** Column width of one actor in the interleaved view. */
+const COLUMN = 44;
+
+/**
+ * A case with several actors: every trace line in the order the steps ran, in its actor's column, with the
+ * op each actor was in, its lock holds and its SEAMCALLs.
+ */
+function interleaving(actors: readonly string[], lines: readonly TraceLine[], nOps: number): string[] {
+  const fit = (t: string): string => (t.length > COLUMN - 2 ? t.slice(0, COLUMN - 3) + '~' : t).padEnd(COLUMN);
+  const out = ['interleaving (one column per actor, steps in the order they ran)'];
+  out.push('  ' + actors.map((k, a) => fit(`actor ${a} (${k})`)).join('').trimEnd());
+  out.push('  ' + actors.map(() => fit('-'.repeat(COLUMN - 2))).join('').trimEnd());
+  for (const l of lines) {
+    if (l.op < 0 || l.op >= nOps) continue;
+    out.push('  ' + ' '.repeat(COLUMN * l.actor) + fit(`${'  '.repeat(l.depth)}${l.text}`).trimEnd());
+  }
+  return out;
+}
+
 function show(file: string): void {
   const c = loadCase(file);
   const r = runCase(c, { trace: true, failOnPerf: isPerfSignature(c.expect?.signature) });
@@ -41,6 +60,7 @@ function show(file: string): void {
     for (const f of o.faults ?? []) out.push(`      ${formatFault(f)}`);
     traced(byOp.get(i), '      ');
   });
+  if (c.actors && c.actors.length > 1 && r.trace) out.push('', ...interleaving(c.actors, r.trace, c.ops.length));
   const after = [...byOp.keys()].filter((k) => k >= c.ops.length).sort((a, b) => a - b);
   if (after.length) {
     out.push('', 'after the last op');

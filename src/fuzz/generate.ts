@@ -11,7 +11,7 @@ import {
   classesOf, drawPick, FAULT_RATE, type FieldSpec, gfnPick, kindsIn, LAYOUT, NTH_PICK, OPS, type Phase,
   SITE_NTH_PICK, type Space, spaceOf,
 } from '../model/vocab/index.js';
-import { CASE_FORMAT, CASE_VERSION, type Case } from './case.js';
+import { CASE_FORMAT, type Case } from './case.js';
 
 export const GENERATOR_VERSION = 2;
 
@@ -181,7 +181,7 @@ export function generateCase(campaignDesign: Design, campaignSeed: number, index
   }
   return {
     format: CASE_FORMAT,
-    version: CASE_VERSION,
+    version: 1,
     design,
     ops,
     provenance: { campaignSeed, caseIndex: index, generatorVersion: GENERATOR_VERSION },

@@ -1,5 +1,6 @@
 // What runCase returns. Kept in its own file so the coordinator, CLI and stores depend on the shape only.
 import type { TraceLine } from '../model/trace.js';
+import type { Switch } from './schedule.js';
 
 export interface Failure {
   /** Invariant or check id: INV-n, a REF-* reference check, VM-BUGGED, or a liveness watchdog. */
@@ -33,6 +34,10 @@ export interface RunResult {
   notes: string[];
   /** Performance findings ("INV-33: ...", "PERF-2M: ..."); they fail the case only with failOnPerf. */
   perf: string[];
+  /** TDX_OPERAND_BUSY answers that no fault injected: contention between actors (model-spec.md 3.1). */
+  busyUninjected: number;
+  /** Several actors: the switch points the run made (save these, not the policy, to replay it step for step). */
+  schedule?: Switch[];
   /** Step-by-step trace, only when requested. */
   trace?: TraceLine[];
   /** Picture of mirror, S-EPT, folios and attributes where the case stopped, only with the trace. */

@@ -12,6 +12,11 @@ import type { Case, Op } from './case.js';
 import { fnv1a32 } from './hash.js';
 import type { Failure, RunResult } from './result.js';
 import { signatureOf } from './signature.js';
+import { type OpCtx } from '../oracle/oracle.js';
+import { OpCounters } from '../model/system.js';
+import type { OpArm } from '../model/faults.js';
+import type { ActorKind } from '../model/vocab/index.js';
+import { schedulerFor, type Switch } from './schedule.js';
 
 export interface RunOptions {
   /** Keep the step-by-step trace lines (for `show`). */
@@ -49,8 +54,8 @@ export class CaseRunner {
   private opsRun = 0;
   failure: Failure | null = null;
 
-  constructor(design: Design, private readonly opts: RunOptions = {}) {
-    this.sys = new System(design, !!opts.trace);
+  constructor(design: Design, private readonly opts: RunOptions = {}, vcpus = 1) {
+    this.sys = new System(design, !!opts.trace, vcpus);
     this.guest = new Guest(this.sys.gfns);
     this.oracle = opts.noOracle ? null : new Oracle(this.sys);
     this.regionState = new Uint8Array(this.sys.regions);
@@ -86,14 +91,21 @@ export class CaseRunner {
 
   private label = 'start';
 
+  /** An exception inside a scheduled run: the same HARNESS-EXCEPTION failure as runOp makes. */
+  harnessException(e: unknown, c: Case): void {
+    const first = (e instanceof Error ? `${e.name}: ${e.message}` : String(e)).split('\n')[0];
+    const i = Math.max(0, this.sys.trace.op);
+    this.failure = this.fail({ inv: HARNESS_EXCEPTION, message: `exception in the model or oracle: ${first}` }, i, c.ops[i] ?? c.ops[0], this.label);
+  }
+
   private runOpSteps(op: Op, i: number): Failure | null {
-    const { sys, oracle, opts, features } = this;
+    const { sys, oracle, opts } = this;
     sys.trace.op = i;
     sys.trace.event(`op ${i}: ${describeOp(op)}`);
     const firedBefore = sys.inj.fired.length;
     sys.inj.arm(i, op.faults);
     sys.counters.reset();
-    oracle?.beginOp(op);
+    oracle?.beginOp(op, i);
     const path = applyOp(sys, this.guest, op);
     let opSteps = 0;
     let outcome: OpOutcome | null = null;
@@ -113,19 +125,148 @@ export class CaseRunner {
         return (this.failure = this.fail({ inv: 'WATCHDOG', message: `${op.op} still running after ${WATCHDOG.stepsPerOp} steps` }, i, op, label));
       }
     }
+    return this.finishOp(op, i, outcome, firedBefore, true);
+  }
+
+  /** The op's outcome: end-of-op checks (quiescent: no other actor inside an op) and coverage. */
+  private finishOp(op: Op, i: number, outcome: OpOutcome, firedBefore: number, quiescent: boolean): Failure | null {
+    const { sys, oracle, opts, features } = this;
+    sys.trace.op = i;
     sys.trace.event(`  -> ${describeOutcome(outcome)}`);
-    const v = oracle ? oracle.afterStep() ?? oracle.endOp(outcome) : null;
+    const v = oracle ? oracle.afterStep() ?? oracle.endOp(outcome, quiescent) : null;
     if (v) this.failure = this.fail(v, i, op, 'end of op');
     else if (opts.failOnPerf && oracle?.perf.length) this.failure = this.fail(oracle.perf[0], i, op, 'end of op');
     // coverage: op outcomes, fired faults, S-EPT state of each range with its folio order and inhibit bit
     features.add(fnv1a32(`o:${outcomeKey(outcome)}`));
-    for (let k = firedBefore; k < sys.inj.fired.length; k++) features.add(fnv1a32(`f:${faultKind(sys.inj.fired[k])}`));
+    for (let k = firedBefore; k < sys.inj.fired.length; k++) if (sys.inj.fired[k].opIndex === i) features.add(fnv1a32(`f:${faultKind(sys.inj.fired[k])}`));
     for (let r = 0; r < sys.regions; r++) {
       const st = sys.tdx.sept.e2m[r] * 4 + (sys.gmem.orderAt(r * sys.ptrs) > 0 ? 2 : 0) + sys.kvm.lpage.guestInhibit[r];
       if (st !== this.regionState[r]) features.add(fnv1a32(`s:${op.op}:${this.regionState[r]}>${st}`));
       this.regionState[r] = st;
     }
     return this.failure;
+  }
+
+  /** Recorded switch points of a scheduled run (see runScheduled). */
+  private switches: Switch[] | null = null;
+
+  /**
+   * Run a case with several actors: each actor issues its ops in case order; before every step the
+   * schedule picks the actor that runs it. An actor whose last step was a wait (a lock held by another
+   * actor, vCPU entry held off) is blocked: it runs only when the schedule names it or nothing else can run.
+   * Every actor blocked with no progress is a deadlock; steps without any op ending past the bound, a livelock.
+   */
+  runScheduled(c: Case): void {
+    const { sys, oracle, opts } = this;
+    const kinds: ActorKind[] = c.actors!;
+    let vcpu = 0;
+    const actors = kinds.map((kind, a): Actor => ({
+      ops: c.ops.flatMap((o, i) => ((o.actor ?? 0) === a ? [i] : [])),
+      next: 0,
+      path: null,
+      opIndex: -1,
+      vcpu: kind === 'vcpu' ? vcpu++ : 0,
+      counters: new OpCounters(),
+      arm: null,
+      ctx: null,
+      blocked: false,
+      opSteps: 0,
+      firedBefore: 0,
+    }));
+    const sched = schedulerFor(actors.length, c.schedule);
+    const switches: Switch[] = (this.switches = []);
+    let prev = 0;
+    let step = 0;
+    let sinceProgress = 0;
+    let stalled = new Set<number>();
+    for (;;) {
+      const unfinished: number[] = [];
+      const runnable: number[] = [];
+      actors.forEach((x, a) => {
+        if (!x.path && x.next >= x.ops.length) return;
+        unfinished.push(a);
+        if (!x.blocked) runnable.push(a);
+      });
+      if (unfinished.length === 0) return;
+      // everything blocked: let each blocked actor look again, in turn; when every one of them is waiting
+      // (not retrying) and none got further, nothing can wake them: a deadlock
+      let pool = runnable;
+      if (!runnable.length) {
+        // in turn after the actor that ran last, so a retrying actor cannot starve a waiting one
+        const probe = unfinished.find((a) => a > prev && !stalled.has(a)) ?? unfinished.find((a) => !stalled.has(a));
+        if (probe === undefined) {
+          const at = actors[unfinished[0]];
+          this.failure = this.fail({ inv: 'DEADLOCK', message: `every actor is blocked: ${unfinished.map((a) => `actor ${a} (${kinds[a]}) in #${actors[a].opIndex} ${c.ops[actors[a].opIndex].op}`).join(', ')}` }, at.opIndex, c.ops[at.opIndex], 'deadlock');
+          return;
+        }
+        pool = [probe];
+      }
+      const a = sched.pick(step, prev, pool);
+      if (a !== prev) {
+        switches.push({ step, to: a });
+        prev = a;
+      }
+      const x = actors[a];
+      sys.actor = a;
+      sys.trace.actor = a;
+      sys.counters = x.counters;
+      oracle?.atStep(step);
+      step++;
+      this.steps++;
+      if (!x.path) {
+        const i = x.ops[x.next++];
+        const op = c.ops[i];
+        this.opsRun++;
+        x.opIndex = i;
+        x.opSteps = 0;
+        sys.trace.op = i;
+        sys.trace.event(`op ${i}: ${describeOp(op)}${kinds.length > 1 ? ` [actor ${a} ${kinds[a]}]` : ''}`);
+        x.firedBefore = sys.inj.fired.length;
+        x.arm = sys.inj.arm(i, op.faults);
+        x.counters.reset();
+        x.ctx = oracle ? oracle.beginOp(op, i) : null;
+        x.path = applyOp(sys, this.guest, op, x.vcpu);
+        sys.usersInFlight++;
+      } else {
+        sys.inj.select(x.arm!);
+        if (x.ctx) oracle!.select(x.ctx);
+        sys.trace.op = x.opIndex;
+      }
+      const op = c.ops[x.opIndex];
+      this.label = 'start';
+      const res = x.path.next();
+      if (res.done) {
+        x.path = null;
+        sys.usersInFlight--;
+        x.blocked = false;
+        sinceProgress = 0;
+        stalled = new Set();
+        const quiescent = actors.every((y) => !y.path);
+        if (this.finishOp(op, x.opIndex, res.value, x.firedBefore, quiescent)) return;
+        continue;
+      }
+      const label = (this.label = res.value);
+      // a wait cannot end before another actor acts; a retry can, but lets the others run first
+      x.blocked = label.endsWith(':wait') || label.endsWith(':retry');
+      if (x.blocked) {
+        if (!runnable.length && label.endsWith(':wait')) stalled.add(a);
+        this.features.add(fnv1a32(`k:${op.op}:${label}`)); // lock contention between actors
+      } else stalled = new Set();
+      if (opts.selfTestThrowIn === op.op) throw new Error(`self-test exception in ${op.op} at ${label}`);
+      const v = oracle ? oracle.liveness() ?? oracle.afterStep() : null;
+      if (v) {
+        this.failure = this.fail(v, x.opIndex, op, label);
+        return;
+      }
+      if (++x.opSteps > WATCHDOG.stepsPerOp) {
+        this.failure = this.fail({ inv: 'WATCHDOG', message: `${op.op} still running after ${WATCHDOG.stepsPerOp} steps` }, x.opIndex, op, label);
+        return;
+      }
+      if (++sinceProgress > WATCHDOG.stepsPerOp) {
+        this.failure = this.fail({ inv: 'LIVELOCK', message: `no op of any actor ended in ${WATCHDOG.stepsPerOp} steps` }, x.opIndex, op, label);
+        return;
+      }
+    }
   }
 
   result(): RunResult {
@@ -143,7 +284,9 @@ export class CaseRunner {
       features: Uint32Array.from([...features].sort((a, b) => a - b)),
       notes: oracle?.notes ?? [],
       perf: oracle?.perf.map((p) => `${p.inv}: ${p.message}`) ?? [],
+      busyUninjected: sys.tdx.contentionBusy,
     };
+    if (this.switches) result.schedule = this.switches;
     if (this.opts.trace && sys.trace.lines) {
       result.trace = sys.trace.lines;
       result.state = describeState(sys);
@@ -152,7 +295,32 @@ export class CaseRunner {
   }
 }
 
+/** The state of one actor of a scheduled run. */
+interface Actor {
+  /** Indices of the case's ops this actor issues, in order, and the next to start. */
+  ops: number[];
+  next: number;
+  path: ReturnType<typeof applyOp> | null;
+  opIndex: number;
+  vcpu: number;
+  counters: OpCounters;
+  arm: OpArm | null;
+  ctx: OpCtx | null;
+  blocked: boolean;
+  opSteps: number;
+  firedBefore: number;
+}
+
 export function runCase(c: Case, opts: RunOptions = {}): RunResult {
+  if (c.actors) {
+    const runner = new CaseRunner(c.design, opts, Math.max(1, c.actors.filter((a) => a === 'vcpu').length));
+    try {
+      runner.runScheduled(c);
+    } catch (e) {
+      runner.harnessException(e, c);
+    }
+    return runner.result();
+  }
   const runner = new CaseRunner(c.design, opts);
   for (let i = 0; i < c.ops.length && !runner.failure; i++) runner.runOp(c.ops[i], i);
   return runner.result();

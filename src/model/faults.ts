@@ -46,44 +46,58 @@ export interface FiredFault {
   afterKick: boolean;
 }
 
+/** The faults armed for one operation and its call counts ("the nth call during this op"). */
+export class OpArm {
+  readonly counts = new Int32Array(LEAVES.length);
+  readonly siteCounts = new Int32Array(FAULT_SITES.length);
+  constructor(readonly opIndex: number, readonly armed: readonly FaultSpec[]) {}
+}
+
+const NO_ARM = new OpArm(-1, []);
+
+/**
+ * Faults are counted per operation. With several actors each running op has its own arm; the scheduler
+ * selects the arm of the actor it steps, so a fault fires on the nth call that op makes.
+ */
 export class FaultInjector {
-  private armed: readonly FaultSpec[] = [];
-  private readonly counts = new Int32Array(LEAVES.length);
-  private readonly siteCounts = new Int32Array(FAULT_SITES.length);
-  private opIndex = -1;
+  private cur: OpArm = NO_ARM;
   readonly fired: FiredFault[] = [];
   /** Set by the owner so fired faults carry KVM's context (wait_for_sept_zap, lock mode). */
   context: () => { afterKick: boolean } = () => ({ afterKick: false });
 
-  arm(opIndex: number, faults: readonly FaultSpec[] | undefined): void {
-    this.opIndex = opIndex;
-    this.armed = faults ?? [];
-    this.counts.fill(0);
-    this.siteCounts.fill(0);
+  /** Arm an op's faults and make them current; returns the arm so a scheduler can select it again. */
+  arm(opIndex: number, faults: readonly FaultSpec[] | undefined): OpArm {
+    this.cur = new OpArm(opIndex, faults ?? []);
+    return this.cur;
+  }
+
+  /** Make an armed op current (the scheduler switched to its actor). */
+  select(a: OpArm): void {
+    this.cur = a;
   }
 
   /** Count a call of `leaf`; return the fault to force on it, or null. */
   check(leaf: Leaf): SeamcallFault | null {
-    const n = ++this.counts[LEAF_INDEX[leaf]];
-    if (this.armed.length === 0) return null;
-    for (const f of this.armed) if (!isSiteFault(f) && f.leaf === leaf && (f.nth === n || (f.every && n > f.nth))) return f;
+    const n = ++this.cur.counts[LEAF_INDEX[leaf]];
+    if (this.cur.armed.length === 0) return null;
+    for (const f of this.cur.armed) if (!isSiteFault(f) && f.leaf === leaf && (f.nth === n || (f.every && n > f.nth))) return f;
     return null;
   }
 
   /** Record that a forced status took effect and return it. */
   fire(f: SeamcallFault, detail: number): SeamStatus {
     const ctx = this.context();
-    this.fired.push({ opIndex: this.opIndex, leaf: f.leaf, site: null, nth: f.nth, status: f.status, ...ctx });
+    this.fired.push({ opIndex: this.cur.opIndex, leaf: f.leaf, site: null, nth: f.nth, status: f.status, ...ctx });
     return status(f.status, detail);
   }
 
   /** Count a visit of `site`; true (and recorded) when this visit is to fail. */
   siteFails(site: FaultSite): boolean {
-    const n = ++this.siteCounts[FAULT_SITES.indexOf(site)];
-    if (this.armed.length === 0) return false;
-    for (const f of this.armed) {
+    const n = ++this.cur.siteCounts[FAULT_SITES.indexOf(site)];
+    if (this.cur.armed.length === 0) return false;
+    for (const f of this.cur.armed) {
       if (isSiteFault(f) && f.site === site && f.nth === n) {
-        this.fired.push({ opIndex: this.opIndex, leaf: null, site, nth: n, status: site, ...this.context() });
+        this.fired.push({ opIndex: this.cur.opIndex, leaf: null, site, nth: n, status: site, ...this.context() });
         return true;
       }
     }

@@ -22,6 +22,8 @@ export { OP_KINDS } from './vocab/table.js';
 
 interface OpBase {
   faults?: FaultSpec[];
+  /** Case format 2: the index of the actor that issues the op (absent: the case has one actor). */
+  actor?: number;
 }
 /** Guest access to a gfn: read, or write the token `write` (private or shared as the guest believes). */
 export interface TouchOp extends OpBase { op: 'touch'; gfn: number; write?: number }
@@ -47,7 +49,8 @@ export interface PrefaultOp extends OpBase { op: 'prefault'; start: number; end:
 export interface DeleteSlotOp extends OpBase { op: 'deleteSlot' }
 export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp | InitMemRegionOp | FinalizeOp | DestroyOp | HostPageOp | HostAllocOp | PrefaultOp | DeleteSlotOp;
 
-export function* applyOp(sys: System, guest: Guest, op: Op): Path<OpOutcome> {
+/** Run op; guest ops run on vCPU `vcpu` (the vCPU of the actor that issues them). */
+export function* applyOp(sys: System, guest: Guest, op: Op, vcpu = 0): Path<OpOutcome> {
   if (sys.destroyed) {
     // The fds are closed: the vCPU cannot run and every ioctl fails with -EBADF.
     if (op.op === 'touch' || op.op === 'accept') return { kind: op.op, result: 'vm-dead' };
@@ -55,9 +58,9 @@ export function* applyOp(sys: System, guest: Guest, op: Op): Path<OpOutcome> {
   }
   switch (op.op) {
     case 'touch':
-      return yield* guestTouch(sys, guest, op.gfn, op.write);
+      return yield* guestTouch(sys, guest, op.gfn, op.write, vcpu);
     case 'accept':
-      return yield* guestAccept(sys, op.gfn, op.level);
+      return yield* guestAccept(sys, op.gfn, op.level, vcpu);
     case 'convert': {
       const toPrivate = op.to === 'private';
       const ret = sys.design.vmMemoryAttributes

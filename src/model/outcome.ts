@@ -1,7 +1,12 @@
 // What an operation returned to its caller (the guest, or userspace for ioctls). The oracle's reference
 // model predicts these independently and compares.
 
-export type TouchOutcome =
+/**
+ * A guest access; `alias` is the GPA alias the guest used (the shared bit it chose from what it believed
+ * when the access began), so a check can tell a private access that met a shared gfn from a shared one.
+ */
+export type TouchOutcome = TouchResult & { alias?: 'private' | 'shared' };
+type TouchResult =
   | { kind: 'touch'; result: 'read'; value: number }
   | { kind: 'touch'; result: 'written'; value: number }
   | { kind: 'touch'; result: 've' } // #VE: private page not yet accepted

@@ -1,4 +1,4 @@
-// One host running one TD with one vCPU: the TDX module, KVM, guest_memfd and the guest, wired together.
+// One host running one TD with one or more vCPUs: the TDX module, KVM, guest_memfd and the guest, wired together.
 // Pure and synchronous: no I/O, no clock, no Math.random (architecture principle 3).
 import { type Design, effectiveConversionOrder, effectiveHuge, guardOn } from './config.js';
 import { FaultInjector } from './faults.js';
@@ -38,7 +38,15 @@ export class System {
   readonly tdx: TdxModule;
   readonly kvm: Kvm;
   readonly gmem: Gmem;
-  readonly counters = new OpCounters();
+  /** The running op's liveness counters; with several actors the scheduler selects the stepped actor's. */
+  counters = new OpCounters();
+  /**
+   * The actor whose step runs now (its index in the case's actors; 0 with one actor). Set by the scheduler
+   * before every step, read by the lock primitives to record owners (principle 12).
+   */
+  actor = 0;
+  /** Actors inside an op (each holds a reference on the VM or guest_memfd file for the call); kept by the scheduler. */
+  usersInFlight = 0;
   /** The 2M regions a step touched, for incremental invariant checks (principle 8). */
   readonly touched: Set<number> = new Set();
   readonly effectiveHuge: boolean;
@@ -55,7 +63,7 @@ export class System {
   readonly slotEnd: number;
   readonly gmemOffset: number;
 
-  constructor(readonly design: Design, keepTrace = false) {
+  constructor(readonly design: Design, keepTrace = false, vcpus = 1) {
     this.ptrs = design.ptrs;
     this.regions = design.regions;
     this.gfns = design.ptrs * design.regions;
@@ -73,7 +81,7 @@ export class System {
     this.phys = new PhysMem(design.ptrs, hugeBlocks, small);
     this.trace = new Trace(keepTrace);
     this.tdx = new TdxModule(this.phys, this.ptrs, this.regions, { enhancedDemoteInterruptibility: design.enhancedDemoteInterruptibility, dpamt: design.dpamt, nonBlockingResize: design.nonBlockingResize }, this.inj, this.trace);
-    this.kvm = new Kvm(this.ptrs, this.regions, this.phys.total);
+    this.kvm = new Kvm(this.ptrs, this.regions, this.phys.total, vcpus);
     this.gmem = new Gmem(this.phys, this.ptrs, gmemSize, design.backing, design.splitPolicy);
     this.effectiveHuge = effectiveHuge(design);
     this.conversionOrder = effectiveConversionOrder(design);
@@ -82,8 +90,8 @@ export class System {
     this.kvm.tdState = design.startPhase;
     this.kvm.attrs.fill(PRIVATE, this.slotBase, this.slotEnd);
     this.tdx.finalized = design.startPhase === 'RUNNABLE';
-    // TDR, TDCS and the vCPU's TDVPR: TD control pages for the TD's lifetime [A], each a 4K TDX use.
-    for (let i = 0; i < 3; i++) {
+    // TDR, TDCS and each vCPU's TDVPR: TD control pages for the TD's lifetime [A], each a 4K TDX use.
+    for (let i = 0; i < 2 + vcpus; i++) {
       const p = this.phys.allocSmall(Owner.CTRL, i);
       if (!pamtGetAtCreate(this, p)) throw new Error('TD creation: no memory for a PAMT pair');
       this.tdx.addControlPage(p);

@@ -6,6 +6,8 @@ import type { LockMode, LockName } from './kvm/locks.js';
 
 export interface TraceLine {
   op: number;
+  /** The actor whose step wrote the line (0 with one actor). */
+  actor: number;
   depth: number;
   text: string;
 }
@@ -14,8 +16,8 @@ export interface TraceObserver {
   seamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus, forced: boolean): void;
   /** KVM invoked an x86 op on the mirror root (set/remove/split external SPTE) for gfn at level. */
   hook(name: KvmHook, gfn: number, level: number): void;
-  /** A lock primitive was taken or released, by the path named. */
-  lock(name: LockName, mode: LockMode, acquire: boolean, path: string): void;
+  /** A lock primitive was taken or released, by the path named, running in the actor given. */
+  lock(name: LockName, mode: LockMode, acquire: boolean, path: string, actor: number): void;
 }
 
 export type KvmHook =
@@ -35,6 +37,8 @@ export type KvmHook =
 export class Trace {
   h = 0x811c9dc5;
   op = -1;
+  /** The actor being stepped (set by the scheduler with `op`). */
+  actor = 0;
   depth = 0;
   /** While > 0, successful SEAMCALLs are hashed but not listed (a 512-call WBINVD loop is one line). */
   quiet = 0;
@@ -85,8 +89,9 @@ export class Trace {
   }
 
   /** Lock events go to the oracle only: they are not part of the hash. */
-  lock(name: LockName, mode: LockMode, acquire: boolean, path: string): void {
-    if (this.observer) this.observer.lock(name, mode, acquire, path);
+  lock(name: LockName, mode: LockMode, acquire: boolean, path: string, actor: number): void {
+    if (this.observer) this.observer.lock(name, mode, acquire, path, actor);
+    if (this.lines) this.push(`${acquire ? 'lock' : 'unlock'} ${name}${name === 'mmu_lock' ? ` (${mode})` : ''} in ${path}`);
   }
 
   /** A decision or event worth showing and hashing (KVM paths, gmem steps, bugs, warnings). */
@@ -101,6 +106,6 @@ export class Trace {
   }
 
   private push(text: string): void {
-    this.lines!.push({ op: this.op, depth: this.depth, text });
+    this.lines!.push({ op: this.op, actor: this.actor, depth: this.depth, text });
   }
 }

@@ -46,14 +46,50 @@ export const WATCHDOG = {
   demoteRestarts: 1000,
 };
 
+/**
+ * What the oracle knows about one running operation. With several actors each has its own, and the
+ * scheduler selects the context of the actor it steps (select), so "this op" means the stepped actor's op.
+ */
+export class OpCtx {
+  /** Index of fired faults when the op began: its faults are after it, tagged with its op index. */
+  firedAtOpStart = 0;
+  stepInOp = 0;
+  /** This op met the lasting effect of an earlier failure that dooms the VM by design (a 2M AUG refused). */
+  doomedThisOp = false;
+  /** The VM was already bugged when the op began. */
+  deadAtOpStart = false;
+  /** INV-29: fingerprint of KVM's state when a VM ioctl began on a bugged VM. */
+  deadStateAtOpStart = 0;
+  /** Global step at which the op began (real-time order of overlapping ops). */
+  beganAt = 0;
+  constructor(readonly op: Op, readonly opIndex: number) {}
+}
+
+/** An op that ended while another actor was inside an op: judged against the reference at the next quiescent point. */
+interface Ended {
+  ctx: OpCtx;
+  out: OpOutcome;
+  endedAt: number;
+  /** Fault facts of the op, taken when it ended. */
+  fatal: boolean;
+  sites: ReadonlySet<FaultSite>;
+  injected: ReadonlySet<string>;
+}
+
 const NO_SITES: ReadonlySet<FaultSite> = new Set();
+/** Reference applications one linearizability search may make. */
+const LINEARIZE_BUDGET = 4000;
 const NO_FAULTS: ReadonlySet<string> = new Set();
 
 export class Oracle {
   readonly ref: Reference;
   private readonly inhibitSeen: Uint8Array;
-  private op: Op | null = null;
-  private firedAtOpStart = 0;
+  /** The context of the op being stepped (a placeholder before the first op). */
+  private c: OpCtx = new OpCtx({ op: 'finalize' }, -1);
+  /** Ops that ended since the last quiescent point, in the order they ended. */
+  private window: Ended[] = [];
+  /** Global step count, as the scheduler reports it (real-time order of ops). */
+  private globalStep = 0;
   /** Reported, not failed (accepted risks and expected-by-design events). */
   readonly notes: string[] = [];
   /** Performance findings: the first one fails the case only with failOnPerf. */
@@ -78,8 +114,6 @@ export class Oracle {
   private readonly blockEpoch4k: Int32Array;
   /** Physical 2M regions whose PAMT.REMOVE failed, so the pair stays and the refcount was restored (INV-23). */
   private readonly pamtRestored: Uint8Array;
-  /** This op met the lasting effect of an earlier failure that dooms the VM by design (a 2M AUG refused). */
-  private doomedThisOp = false;
   /** KVM loops on TDX_INTERRUPTED_RESTARTABLE from DEMOTE (the G3-off workaround), so it is tolerable. */
   private readonly demoteLoops: boolean;
   /** gfn -> pfns of the IOMMU pins taken through it and not yet undone. */
@@ -87,9 +121,7 @@ export class Oracle {
   /** Who holds which lock, from the lock events alone (INV-8, INV-12, INV-13). */
   private readonly locks = new LockView();
   /** INV-13: mmu_lock releases seen when step 2.1 last checked the split cache, or -1. */
-  private splitCheckedAt = -1;
-  /** INV-29: fingerprint of KVM's state when a VM ioctl began on a bugged VM. */
-  private deadStateAtOpStart = 0;
+  private readonly splitCheckedAt = new Int32Array(8).fill(-1);
 
   constructor(private readonly sys: System) {
     this.ref = new Reference(sys.design, sys.gfns);
@@ -104,8 +136,8 @@ export class Oracle {
     sys.trace.observer = {
       seamcall: (leaf, gfn, level, pfn, st, forced) => this.onSeamcall(leaf, gfn, level, pfn, st, forced),
       hook: (name, gfn, level) => this.onHook(name, gfn, level),
-      lock: (name, mode, acquire, path) => {
-        const bad = this.locks.onLock(name, mode, acquire, path);
+      lock: (name, mode, acquire, path, actor) => {
+        const bad = this.locks.onLock(name, mode, acquire, path, actor);
         if (bad && !this.pending) this.pending = { inv: name === 'mmu_lock' ? 'INV-12' : 'INV-13', message: bad };
       },
     };
@@ -129,14 +161,14 @@ export class Oracle {
       // page dequeuing in steps 3.2 and 3.4", under prealloc_split_cache_lock (003:L291-296).
       const k = sys.kvm;
       if (k.splitCache.length < gfn) this.pending = { inv: 'INV-13', message: `split cache underflow: dequeue of ${gfn} pages from ${k.splitCache.length}` };
-      else if (this.splitCheckedAt !== this.locks.mmuReleases) {
+      else if (this.splitCheckedAt[sys.actor] !== this.locks.mmuReleasesBy(sys.actor)) {
         this.pending = { inv: 'INV-13', message: 'split cache dequeued after mmu_lock was dropped since the step 2.1 check' };
-      } else if (!this.locks.splitCacheHeld) this.pending = { inv: 'INV-13', message: 'split cache dequeued without prealloc_split_cache_lock' };
+      } else if (!this.locks.holdsSplitCache(sys.actor)) this.pending = { inv: 'INV-13', message: 'split cache dequeued without prealloc_split_cache_lock' };
     } else if (name === 'split_cache_check') {
-      this.splitCheckedAt = this.locks.mmuReleases;
-    } else if (name === 'split_cache_enqueue' && !this.locks.splitCacheHeld) {
+      this.splitCheckedAt[sys.actor] = this.locks.mmuReleasesBy(sys.actor);
+    } else if (name === 'split_cache_enqueue' && !this.locks.holdsSplitCache(sys.actor)) {
       this.pending = { inv: 'INV-13', message: 'split cache enqueue without prealloc_split_cache_lock' };
-    } else if (name === 'reclaim_external_sp' && sys.tdx.hkid >= 0 && this.op?.op === 'destroy' && !this.hkidReleaseTried) {
+    } else if (name === 'reclaim_external_sp' && sys.tdx.hkid >= 0 && this.c.op.op === 'destroy' && !this.hkidReleaseTried) {
       this.pending = { inv: 'INV-27', message: `teardown reclaims the S-EPT page of 2M range ${sys.region(gfn)} before the HKID is released` };
     }
   }
@@ -182,7 +214,7 @@ export class Oracle {
       case 'TDH.MEM.PAGE.DEMOTE':
         this.untrackedRemoval(leaf, gfn, st, forced);
         if (!this.pending && this.sys.kvm.tdState !== 'RUNNABLE') this.pending = { inv: 'INV-4', message: `${leaf} while the TD is being built` };
-        if (!this.pending && !this.locks.mmuWriter && !this.sys.design.nonBlockingResize) {
+        if (!this.pending && !this.locks.holdsMmuWrite(this.sys.actor) && !this.sys.design.nonBlockingResize) {
           this.pending = { inv: 'INV-12', message: 'TDH.MEM.PAGE.DEMOTE for the mirror root without mmu_lock held for write' };
         }
         this.busyAfterKick(leaf, st, forced);
@@ -204,7 +236,7 @@ export class Oracle {
     const n = level === L2M ? sys.ptrs : 1;
     if (isSuccess(st) && pfn >= 0) this.lifetime.markTdData(pfn, n);
     // a 2M AUG over a region whose PAMT pair a failed PAMT.REMOVE left installed "fails for good" (003:L407)
-    if (level === L2M && statusIs(st, 'TDX_HPA_RANGE_NOT_FREE') && this.pamtRestored[(pfn / sys.ptrs) | 0]) this.doomedThisOp = true;
+    if (level === L2M && statusIs(st, 'TDX_HPA_RANGE_NOT_FREE') && this.pamtRestored[(pfn / sys.ptrs) | 0]) this.c.doomedThisOp = true;
     if (this.pending) return;
     if (leaf === 'TDH.MEM.PAGE.AUG' && level === L2M) {
       const m = hugeMappingMisfit(sys, gfn, pfn) ?? lpageDisallowed(sys, sys.region(gfn));
@@ -258,22 +290,26 @@ export class Oracle {
     this.pending = { inv: 'INV-17', message: `${leaf} answered TDX_OPERAND_BUSY on the retry after every vCPU was kicked out, with no other host actor` };
   }
 
-  /** The VM was already bugged when the current op began. */
-  private deadAtOpStart = false;
-  /** Ops begun so far, and steps seen in the current op. */
-  private opsBegun = 0;
-  private stepInOp = 0;
   /** Where the oracle first saw the VM bugged (KVM_BUG_ON): op index and step within it; null while alive. */
   vmBuggedAt: { opIndex: number; step: number } | null = null;
 
-  beginOp(op: Op): void {
-    this.op = op;
+  /** Ops begun so far (the default index of the next one). */
+  private opsBegun = 0;
+
+  /** An op begins (in the actor being stepped): its context becomes current; returns it for select(). */
+  beginOp(op: Op, opIndex: number = this.opsBegun): OpCtx {
     this.opsBegun++;
-    this.stepInOp = 0;
-    this.doomedThisOp = false;
-    this.deadAtOpStart = this.sys.kvm.bugged;
-    this.firedAtOpStart = this.sys.inj.fired.length;
-    if (this.deadAtOpStart && isVmIoctl(op, this.sys.design)) this.deadStateAtOpStart = kvmStateFingerprint(this.sys);
+    const c = (this.c = new OpCtx(op, opIndex));
+    c.beganAt = this.globalStep;
+    c.deadAtOpStart = this.sys.kvm.bugged;
+    c.firedAtOpStart = this.sys.inj.fired.length;
+    if (c.deadAtOpStart && isVmIoctl(op, this.sys.design)) c.deadStateAtOpStart = kvmStateFingerprint(this.sys);
+    return c;
+  }
+
+  /** The scheduler steps the actor running the op of `c` now. */
+  select(c: OpCtx): void {
+    this.c = c;
   }
 
   /**
@@ -282,7 +318,7 @@ export class Oracle {
    * for CACHE.WB) so KVM gave up by design. A fatal fault in an earlier op explains nothing: the VM lived on.
    */
   private deathExplained(): boolean {
-    if (this.fatalFaultThisOp() || this.doomedThisOp) return true;
+    if (this.fatalFaultThisOp() || this.c.doomedThisOp) return true;
     // Memory TDX cannot convert (NON_TDX_PFN, NO_STRUCT_PFN) that a fault put in guest_memfd stays there: any
     // later fault on it may meet G22's refusal, which kills the VM by design (003:L651).
     return this.gmemHoldsUnconvertible() || this.retryBoundOutlastedThisOp();
@@ -292,7 +328,8 @@ export class Oracle {
   private retryBoundOutlastedThisOp(): boolean {
     const fired = this.sys.inj.fired;
     const perLeaf = new Map<string | null, number>();
-    for (let k = this.firedAtOpStart; k < fired.length; k++) {
+    for (let k = this.c.firedAtOpStart; k < fired.length; k++) {
+      if (fired[k].opIndex !== this.c.opIndex) continue;
       const n = (perLeaf.get(fired[k].leaf) ?? 0) + 1;
       if (n >= KERNEL_RETRY_BOUND) return true;
       perLeaf.set(fired[k].leaf, n);
@@ -310,17 +347,17 @@ export class Oracle {
 
   private sitesThisOp(): ReadonlySet<FaultSite> {
     const fired = this.sys.inj.fired;
-    if (fired.length === this.firedAtOpStart) return NO_SITES;
+    if (fired.length === this.c.firedAtOpStart) return NO_SITES;
     const out = new Set<FaultSite>();
-    for (let k = this.firedAtOpStart; k < fired.length; k++) if (fired[k].site) out.add(fired[k].site!);
+    for (let k = this.c.firedAtOpStart; k < fired.length; k++) if (fired[k].site && fired[k].opIndex === this.c.opIndex) out.add(fired[k].site!);
     return out;
   }
 
   private injectedThisOp(): ReadonlySet<string> {
     const fired = this.sys.inj.fired;
-    if (fired.length === this.firedAtOpStart) return NO_FAULTS;
+    if (fired.length === this.c.firedAtOpStart) return NO_FAULTS;
     const out = new Set<string>();
-    for (let k = this.firedAtOpStart; k < fired.length; k++) if (fired[k].leaf) out.add(`${fired[k].leaf} ${fired[k].status}`);
+    for (let k = this.c.firedAtOpStart; k < fired.length; k++) if (fired[k].leaf && fired[k].opIndex === this.c.opIndex) out.add(`${fired[k].leaf} ${fired[k].status}`);
     return out;
   }
 
@@ -331,14 +368,14 @@ export class Oracle {
 
   private fatalFaultThisOp(): boolean {
     const fired = this.sys.inj.fired;
-    for (let k = this.firedAtOpStart; k < fired.length; k++) if (!isTolerable(fired[k], this.demoteLoops)) return true;
+    for (let k = this.c.firedAtOpStart; k < fired.length; k++) if (fired[k].opIndex === this.c.opIndex && !isTolerable(fired[k], this.demoteLoops)) return true;
     return false;
   }
 
   /** "Always" invariants on what the step touched. */
   afterStep(): Violation | null {
     const sys = this.sys;
-    this.stepInOp++;
+    this.c.stepInOp++;
     if (this.pending) return this.pending;
     if (sys.hostOops) return { inv: 'HOST-OOPS', message: sys.hostOops };
     // INV-14: split-cache pages = enqueued - dequeued - freed, at every step
@@ -350,7 +387,7 @@ export class Oracle {
     if (freed) return freed;
     if (sys.touched.size === 0 && !sys.kvm.bugged) return null;
     if (sys.kvm.bugged && !this.vmBuggedAt) {
-      this.vmBuggedAt = { opIndex: this.opsBegun - 1, step: this.stepInOp };
+      this.vmBuggedAt = { opIndex: this.c.opIndex, step: this.c.stepInOp };
       if (!this.deathExplained()) return this.unexplainedDeath();
     }
     if (sys.kvm.bugged && sys.kvm.vcpus.some((v) => v.inGuest)) return { inv: 'INV-29', message: 'a vCPU entered the guest after the VM was bugged' };
@@ -364,9 +401,11 @@ export class Oracle {
 
   /** The VM died in this op with no fatal-by-design fault of this op to explain it. */
   private unexplainedDeath(): Violation {
-    const fired = this.sys.inj.fired.slice(this.firedAtOpStart);
+    const all = this.sys.inj.fired;
+    const fired = all.filter((f) => f.opIndex === this.c.opIndex);
+    const others = all.filter((f) => f.opIndex !== this.c.opIndex);
     const faults = [...new Set(fired.map(faultKind))];
-    const earlier = this.firedAtOpStart > 0 ? `; earlier ops' faults (${[...new Set(this.sys.inj.fired.slice(0, this.firedAtOpStart).map(faultKind))].join(', ')}) do not explain it` : '';
+    const earlier = others.length > 0 ? `; other ops' faults (${[...new Set(others.map(faultKind))].join(', ')}) do not explain it` : '';
     const at = `at step ${this.vmBuggedAt!.step} of op ${this.vmBuggedAt!.opIndex}`;
     // INV-17: a tolerable TDX_OPERAND_BUSY must be absorbed by kicking the vCPUs and retrying once (003:L238-240)
     if (fired.some((f) => f.status === 'TDX_OPERAND_BUSY')) {
@@ -397,7 +436,7 @@ export class Oracle {
     const inh = sys.kvm.lpage.guestInhibit[r];
     if (inh !== this.inhibitSeen[r]) {
       if (inh === 0) return { inv: 'INV-8', message: `GUEST_INHIBIT of 2M range ${r} was cleared` };
-      if (!this.locks.mmuWriter) return { inv: 'INV-8', message: `GUEST_INHIBIT of 2M range ${r} set without write mmu_lock` };
+      if (!this.locks.holdsMmuWrite(sys.actor)) return { inv: 'INV-8', message: `GUEST_INHIBIT of 2M range ${r} set without write mmu_lock` };
       this.inhibitSeen[r] = inh;
     }
     return null;
@@ -405,14 +444,14 @@ export class Oracle {
 
   /** Liveness inside an op: EPT violations per guest op (INV-10), refcount waits (INV-24). */
   liveness(): Violation | null {
-    const op = this.op;
+    const op = this.c.op;
     if (this.sys.counters.demoteRestarts > WATCHDOG.demoteRestarts) {
       return { inv: 'INV-30', message: `TDH.MEM.PAGE.DEMOTE restarted ${this.sys.counters.demoteRestarts} times on TDX_INTERRUPTED_RESTARTABLE: an interrupt storm keeps the loop going (no maximum retry count)` };
     }
     if (this.sys.counters.refcountWaits > WATCHDOG.refcountWaits) {
       return { inv: 'INV-24', message: `${op?.op} waited ${this.sys.counters.refcountWaits} times for folio references that are never dropped` };
     }
-    if (!op || (op.op !== 'touch' && op.op !== 'accept')) return null;
+    if (op.op !== 'touch' && op.op !== 'accept') return null;
     const k = this.sys.counters.eptViolations;
     const bound = WATCHDOG.eptViolationsPerGuestOp * (op.op === 'accept' && op.level === '2M' ? this.sys.ptrs + 1 : 1);
     if (k > bound || this.sys.counters.pageFaultRetries > bound * 4) {
@@ -421,11 +460,18 @@ export class Oracle {
     return null;
   }
 
-  /** After the op: per-op rules, the reference comparison, then the quiescent invariants on every range. */
-  endOp(out: OpOutcome): Violation | null {
+  /** The scheduler's global step count before the next step (orders overlapping ops in real time). */
+  atStep(step: number): void {
+    this.globalStep = step;
+  }
+
+  /**
+   * After the op: per-op rules now; then, at a quiescent point (no other actor inside an op; always with one
+   * actor), the reference comparison of every op that ended since the last one and the quiescent invariants.
+   */
+  endOp(out: OpOutcome, quiescent = true): Violation | null {
     const sys = this.sys;
-    const op = this.op!;
-    const dead = sys.kvm.bugged || sys.destroyed;
+    const op = this.c.op;
     if (op.op === 'convert' && op.to === 'shared' && !sys.design.vmMemoryAttributes) {
       // INV-22: a page converted to shared in place is the host's to map, so it must not hold the TD's data
       // (with KVM memory attributes the shared gfn is backed by other memory and the page stays in guest_memfd)
@@ -441,7 +487,7 @@ export class Oracle {
       this.notes.push(freedRisks.length === 1 ? freedRisks[0] : `${freedRisks[0]} (and ${freedRisks.length - 1} more page(s) in this op)`);
     }
     // INV-28 holds when no fault was fatal; a storm that outlasted TDX_SEAMCALL_RETRIES leaks by design too
-    if (op.op === 'destroy' && sys.destroyed && !this.fatalFaultSoFar() && !this.retryBoundOutlastedThisOp()) {
+    if (op.op === 'destroy' && sys.destroyed && quiescent && !this.fatalFaultSoFar() && !this.retryBoundOutlastedThisOp()) {
       const v = this.lifetime.checkTeardownComplete();
       if (v) return v;
     }
@@ -458,21 +504,26 @@ export class Oracle {
       const m = unmergedFolios(sys, op.start, op.end, (g) => this.ref.private[g] === 0); // the reference still holds the old attributes
       if (m) this.perf.push({ inv: 'INV-33', message: m });
     }
-    if (this.deadAtOpStart && !sys.destroyed && isIoctl(out) && isVmIoctl(op, sys.design)) {
+    // INV-29's no-change clause needs the op alone: another actor may change state meanwhile
+    const alone = quiescent && this.window.length === 0;
+    if (this.c.deadAtOpStart && !sys.destroyed && isIoctl(out) && isVmIoctl(op, sys.design)) {
       if (out.ret !== -EIO) return { inv: 'INV-29', message: `${op.op} on a bugged VM returned ${out.ret}, not -EIO` };
-      if (kvmStateFingerprint(sys) !== this.deadStateAtOpStart) return { inv: 'INV-29', message: `${op.op} on a bugged VM changed KVM or S-EPT state although it failed with -EIO` };
+      if (alone && kvmStateFingerprint(sys) !== this.c.deadStateAtOpStart) return { inv: 'INV-29', message: `${op.op} on a bugged VM changed KVM or S-EPT state although it failed with -EIO` };
     }
     this.trackPins(op, out);
-    const ctx = { vmDead: sys.kvm.bugged, sites: this.sitesThisOp(), injected: this.injectedThisOp() };
-    const mismatch = this.ref.apply(op, out, ctx);
+    this.window.push({ ctx: this.c, out, endedAt: this.globalStep, fatal: this.fatalFaultThisOp(), sites: this.sitesThisOp(), injected: this.injectedThisOp() });
+    return quiescent ? this.quiescentPoint() : null;
+  }
+
+  /** Every op in the window is judged against the reference, then the quiescent invariants run on every range. */
+  private quiescentPoint(): Violation | null {
+    const sys = this.sys;
+    const window = this.window;
+    this.window = [];
+    const dead = sys.kvm.bugged || sys.destroyed;
+    const mismatch = window.length === 1 ? this.applySerial(window, this.ref) : this.linearize(window);
     if (this.ref.knownDesignFindings.length) this.notes.push(...this.ref.knownDesignFindings.splice(0));
-    if (mismatch && !dead) {
-      // A fatal-by-design fault may change what the caller sees (an error instead of success); it may
-      // not break the invariants checked below. The reference forgets what the op may have changed.
-      if (!this.fatalFaultThisOp()) return mismatch;
-      this.notes.push(`expected after a fatal-by-design fault: ${mismatch.message}`);
-      this.ref.forget(op);
-    }
+    if (mismatch && !dead) return mismatch;
     if (sys.destroyed) return null;
     const pages = this.pages.conservation() ?? (sys.kvm.bugged ? null : this.pages.dpamtRefcounts(this.pamtRestored));
     if (pages) return pages;
@@ -488,8 +539,72 @@ export class Oracle {
       m = sys.kvm.slotDeleted ? null : checkMixed(sys, r);
       if (m) return { inv: 'INV-11', message: m };
     }
-    return dead || sys.kvm.slotDeleted ? null : this.checkGuestView(op);
+    return dead || sys.kvm.slotDeleted ? null : this.checkGuestView(window.map((e) => e.ctx.op));
   }
+
+  /**
+   * Apply the ended ops to `ref` in the order given. A fatal-by-design fault may change what the caller sees
+   * (an error instead of success); it may not break the invariants checked after. The reference forgets what
+   * such an op may have changed. Returns the first mismatch that no fatal fault of its op explains.
+   */
+  private applySerial(order: readonly Ended[], ref: Reference): Violation | null {
+    for (const e of order) {
+      const ctx = { vmDead: this.sys.kvm.bugged, sites: e.sites, injected: e.injected };
+      const m = ref.apply(e.ctx.op, e.out, ctx);
+      if (!m || this.sys.kvm.bugged || this.sys.destroyed) continue;
+      if (!e.fatal) return m;
+      if (ref === this.ref) this.notes.push(`expected after a fatal-by-design fault: ${m.message}`);
+      ref.forget(e.ctx.op);
+    }
+    return null;
+  }
+
+  /**
+   * Overlapping ops (a linearizability check in the spirit of Porcupine): some serial order of them that
+   * respects real-time order (an op that ended before another began comes first) must explain every
+   * outcome. A depth-first search applies one op at a time to a copy of the reference and backs off at the
+   * first mismatch, completion order first; the reference keeps the first order that fits. A search that
+   * outgrows its budget proves nothing either way: the reference forgets what the ops could have changed.
+   */
+  private linearize(window: Ended[]): Violation | null {
+    const n = window.length;
+    const used = new Array<boolean>(n).fill(false);
+    let budget = LINEARIZE_BUDGET;
+    let first: Violation | null = null;
+    const dfs = (ref: Reference, depth: number): Reference | null => {
+      if (depth === n) return ref;
+      for (let i = 0; i < n; i++) {
+        if (used[i]) continue;
+        // i may go next only if no other op still to place ended before i began
+        if (window.some((e, j) => !used[j] && j !== i && e.endedAt < window[i].ctx.beganAt)) continue;
+        if (--budget < 0) return null;
+        const next = ref.clone();
+        const m = this.applySerial([window[i]], next);
+        if (m) {
+          first ??= m;
+          continue;
+        }
+        used[i] = true;
+        const done = dfs(next, depth + 1);
+        used[i] = false;
+        if (done) return done;
+      }
+      return null;
+    };
+    const fit = dfs(this.ref, 0);
+    if (fit) {
+      this.ref.copyFrom(fit);
+      return null;
+    }
+    if (budget < 0) {
+      for (const e of window) this.ref.forget(e.ctx.op);
+      this.notes.push(`linearizability search gave up after ${LINEARIZE_BUDGET} steps over ${n} overlapping ops; the reference forgets what they changed`);
+      return null;
+    }
+    const names = window.map((e) => `#${e.ctx.opIndex} ${e.ctx.op.op}`).join(', ');
+    return { inv: first!.inv, message: `no serial order of the overlapping ops (${names}) explains their outcomes; first mismatch: ${first!.message}` };
+  }
+
 
   /**
    * The pages behind successful IOMMU pins, from the op's result and the gfn's page at that moment: a pin
@@ -517,10 +632,11 @@ export class Oracle {
   }
 
   /** Every gfn as the guest would see it now, against the reference. */
-  private checkGuestView(op: Op): Violation | null {
+  private checkGuestView(ops: readonly Op[]): Violation | null {
     const sys = this.sys;
     const ref = this.ref;
-    const ranged = op.op === 'convert' || op.op === 'punch' ? op : null;
+    const ranges = ops.filter((o): o is Extract<Op, { start: number }> => o.op === 'convert' || o.op === 'punch');
+    const ranged = ranges.length ? ranges[ranges.length - 1] : null;
     for (let g = sys.design.slotBaseGfn; g < sys.gfns; g++) {
       const isPriv = attrPrivate(sys, g);
       if (isPriv !== (ref.private[g] === 1)) {
@@ -528,7 +644,7 @@ export class Oracle {
       }
       if (!isPriv || ref.accepted[g] === UNKNOWN) continue;
       const v = septLeafOf(sys, g);
-      const outside = ranged !== null && (g < ranged.start || g >= ranged.end);
+      const outside = ranged !== null && ranges.every((o) => g < o.start || g >= o.end);
       if (ref.accepted[g] === YES) {
         if (v.state !== SeptState.MAPPED) {
           return {
@@ -594,3 +710,4 @@ function septHasLeaves(sys: System): boolean {
   }
   return false;
 }
+

@@ -71,6 +71,29 @@ export class Reference {
     this.pins = new Int32Array(gfns);
   }
 
+  /** A copy to try a serial order of overlapping ops on (the linearizability check). */
+  clone(): Reference {
+    const r = new Reference(this.design, this.gfns);
+    r.copyFrom(this);
+    return r;
+  }
+
+  /** Take over another reference's state (the serial order that fitted). */
+  copyFrom(o: Reference): void {
+    this.private.set(o.private);
+    this.accepted.set(o.accepted);
+    this.data.set(o.data);
+    this.known.set(o.known);
+    this.poison.set(o.poison);
+    this.hostMaps.set(o.hostMaps);
+    this.pins.set(o.pins);
+    this.runnable = o.runnable;
+    this.destroyed = o.destroyed;
+    this.slotDeleted = o.slotDeleted;
+    this.poolShort = o.poolShort;
+    this.knownDesignFindings.splice(0, this.knownDesignFindings.length, ...o.knownDesignFindings);
+  }
+
   private inSlot(g: number): boolean {
     return !this.slotDeleted && g >= this.slotBase && g < this.gfns;
   }
@@ -227,6 +250,12 @@ export class Reference {
   }
 
   private touch(g: number, write: number | undefined, out: TouchOutcome, ctx: RefContext): string | null {
+    // the alias the guest chose when the access began; a conversion that overlapped it may disagree
+    const alias = out.alias === undefined ? undefined : out.alias === 'private';
+    if (alias !== undefined && alias !== (this.private[g] === 1) && this.inSlot(g) && this.runnable && out.result !== 'vm-dead') {
+      // an access through the other alias exits to userspace with KVM_EXIT_MEMORY_FAULT (kernel-facts.md 3)
+      return out.result === 'exit' && out.errno === -EFAULT ? null : `${alias ? 'private' : 'shared'} access to ${alias ? 'shared' : 'private'} gfn 0x${g.toString(16)}: expected a memory-fault exit, got ${describeOutcome(out)}`;
+    }
     const pre = this.guestPreamble('touch', out, g, ctx, false);
     if (pre !== undefined) return pre;
     const want = write !== undefined ? 'written' : 'read';

@@ -92,8 +92,8 @@ describe('bad case files exit 2 naming the file and field', () => {
   it('minimize', () => usageError(['minimize', 'bad.json', '-o', 'out.json'], 'tdxfuzz: error: bad.json: ops[1].gfn: must be an integer', badOp));
   it('not JSON', () => usageError(['replay', 'x.json'], /tdxfuzz: error: x\.json: \(file\): not valid JSON/, (d) => writeFileSync(join(d, 'x.json'), '{')));
   it('future version', () =>
-    usageError(['show', 'v.json'], 'tdxfuzz: error: v.json: version: unsupported case format version 2', (d) =>
-      writeFileSync(join(d, 'v.json'), '{"format":"tdxfuzz-case","version":2,"ops":[]}'),
+    usageError(['show', 'v.json'], 'tdxfuzz: error: v.json: version: unsupported case format version 3', (d) =>
+      writeFileSync(join(d, 'v.json'), '{"format":"tdxfuzz-case","version":3,"ops":[]}'),
     ));
   it('missing path', () => usageError(['replay', 'nope'], 'tdxfuzz: error: nope: cannot read: ENOENT'));
   it('triage of a missing directory', () => usageError(['triage', 'nope'], 'tdxfuzz: error: nope: no such directory'));

@@ -91,7 +91,7 @@ describe('parseCase: refusals name the field', () => {
   });
   it('wrong format', () => refuses({ ...good(), format: 'tdxfuzz' }, 'format'));
   it('unknown version, naming the version this build reads', () => {
-    refuses({ ...good(), version: 2 }, 'version', /unsupported case format version 2; this tdxfuzz reads version 1/);
+    refuses({ ...good(), version: 3 }, 'version', /unsupported case format version 3; this tdxfuzz reads versions 1 and 2/);
     refuses({ ...good(), version: '1' }, 'version');
   });
   it('unknown top-level field', () => refuses({ ...good(), seed: 5 }, 'seed', /unknown field/));

@@ -147,7 +147,7 @@ describe('a folio split that fails (fault site FOLIO_SPLIT; HVO undo needs memor
     expect(sys.tdx.sept.e2m[0]).toBe(S.NL_MAPPED);
     expect(sys.tdx.sept.e4k[0]).toBe(S.MAPPED);
     expect(sys.kvm.invalidateInProgress).toBe(0);
-    expect(sys.gmem.invalidateLocked).toBe(false);
+    expect(sys.gmem.invalidateLock.writer).toBe(-1);
   });
 
   it('PREPARE_THEN_ZAP fails before anything is invalidated: the 2M leaf stays, no note', () => {

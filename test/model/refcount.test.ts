@@ -89,7 +89,7 @@ describe('G14: TDX holds no folio reference while a page is mapped', () => {
     const { r, opLines } = traced({ guardsOff: ['G14'] }, [touch(0), convert(0, 1, 'shared')]);
     expect(r.signature).toBe('INV-24@convert');
     expect(r.failure!.message).toMatch(/^convert waited \d+ times for folio references that are never dropped$/);
-    expect(r.failure!.step).toBe('gmem-refcount-wait');
+    expect(r.failure!.step).toBe('gmem-refcount:retry');
     // gfn 0 itself was zapped first: the references that stay are those of the other pages of the folio
     expect(opLines(1).some((l) => l.startsWith('TDH.MEM.PAGE.REMOVE(gfn=0x0 level=4K'))).toBe(true);
     expect(run({}, [touch(0), convert(0, 1, 'shared')]).verdict).toBe('pass');

@@ -550,7 +550,7 @@ check('INV-24', () => {
     const r = runOps({ guardsOff: ['G14'] }, ops);
     expect(r.signature).toBe('INV-24@convert');
     expect(r.failure!.message).toBe(`convert waited ${WATCHDOG.refcountWaits + 1} times for folio references that are never dropped`);
-    expect(r.failure!.step).toBe('gmem-refcount-wait');
+    expect(r.failure!.step).toBe('gmem-refcount:retry');
   });
   it('fires when a reference on a huge folio is never dropped (hand-built)', () => {
     const rig = new Rig();
@@ -1110,7 +1110,7 @@ check('VM-BUGGED', () => {
     const sw = { leaf: 'TDG.MEM.PAGE.ACCEPT', nth: 1, status: 'TDX_SW_ERROR' };
     const r = runOps({ slotDeleteZapsTables: true }, [{ ...accept(3, '4K'), faults: [sw] }, accept(3, '4K'), { op: 'deleteSlot' }]);
     expect(r.signature).toBe('VM-BUGGED@deleteSlot+SW_ERROR');
-    expect(r.failure!.message).toBe("VM bugged at step 9 of op 2 with no injected fault in that op; earlier ops' faults (TDX_SW_ERROR@TDG.MEM.PAGE.ACCEPT) do not explain it");
+    expect(r.failure!.message).toBe("VM bugged at step 9 of op 2 with no injected fault in that op; other ops' faults (TDX_SW_ERROR@TDG.MEM.PAGE.ACCEPT) do not explain it");
   });
   it('fires when the VM dies with no fault injected at all', () => {
     const rig = new Rig();

@@ -3,18 +3,25 @@
 //   invalidate begin -> kvm_split_cross_boundary_leafs -> zap -> split folios -> update attributes -> end.
 // With G1 off the WIP order splits folios first and never splits the S-EPT (BUG-1).
 import { EBUSY, EINVAL, ENOMEM } from '../errno.js';
-import { writeLock, writeUnlock } from '../kvm/locks.js';
+import { filemapInvalidateLock, filemapInvalidateUnlock, writeLock, writeUnlock } from '../kvm/locks.js';
 import { splitCrossBoundaryLeafs, zapPrivateLeafs, zapSharedRange } from '../kvm/tdpMmu.js';
 import type { Path, System } from '../system.js';
 import { PRIVATE, SHARED } from './gmem.js';
 
-/** kvm_gmem_invalidate_begin(): mmu_invalidate_begin on the bound slot's range. */
+/**
+ * kvm_gmem_invalidate_begin(): mmu_invalidate_begin on the bound slot's range. Overlapping invalidations
+ * widen the range to their union (kvm_mmu_invalidate_range_add).
+ */
 export function invalidateBegin(sys: System, start: number, end: number): void {
   const k = sys.kvm;
-  k.invalidateInProgress++;
   k.invalidateSeq++;
-  k.invalidateStart = start;
-  k.invalidateEnd = end;
+  if (k.invalidateInProgress++ === 0) {
+    k.invalidateStart = start;
+    k.invalidateEnd = end;
+  } else {
+    k.invalidateStart = Math.min(k.invalidateStart, start);
+    k.invalidateEnd = Math.max(k.invalidateEnd, end);
+  }
 }
 
 export function invalidateEnd(sys: System): void {
@@ -33,7 +40,7 @@ export function* waitSafeRefs(sys: System, head: number): Path {
   while (sys.gmem.extraRefs(head) + transient > 0) {
     sys.counters.refcountWaits++;
     transient = 0;
-    yield 'gmem-refcount-wait';
+    yield 'gmem-refcount:retry';
   }
 }
 
@@ -115,8 +122,7 @@ export function updateAttributes(sys: System, start: number, end: number, to: nu
 /** Undo the locks and the invalidation of a conversion that stops early. */
 function* bail(sys: System, ret: number): Path<number> {
   invalidateEnd(sys);
-  sys.gmem.invalidateLocked = false;
-  yield 'filemap_invalidate_unlock';
+  yield* filemapInvalidateUnlock(sys, 'kvm_gmem_convert');
   return ret;
 }
 
@@ -142,11 +148,9 @@ export function* kvmGmemConvert(sys: System, start: number, end: number, toPriva
   for (let i = istart; i < iend && already; i++) already = gm.attr[i] === to;
   if (already) return 0; // the whole range already has the attribute: no-op
   const order = sys.conversionOrder;
-  gm.invalidateLocked = true;
-  yield 'filemap_invalidate_lock';
+  yield* filemapInvalidateLock(sys, 'kvm_gmem_convert');
   const unlockOnly = function* (ret: number): Path<number> {
-    gm.invalidateLocked = false;
-    yield 'filemap_invalidate_unlock';
+    yield* filemapInvalidateUnlock(sys, 'kvm_gmem_convert');
     return ret;
   };
   if (toPrivate) {

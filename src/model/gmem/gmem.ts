@@ -2,6 +2,7 @@
 // kvm vm_memory_attributes=N, 003:L339), and the page allocations behind them. The memslot binds gfn g to
 // gmem index g (slot base gfn 0, gmem offset 0) in this build.
 import type { Backing, SplitPolicy } from '../config.js';
+import { RwLock } from '../kvm/locks.js';
 import { type LeakWhy, Owner, PfnKind, type PhysMem } from '../host/phys.js';
 
 export const SHARED = 0;
@@ -17,7 +18,7 @@ export class Gmem {
   /** Folio order (0 or log2(ptrs)), stored at the head index. */
   readonly folioOrder: Uint8Array;
   /** filemap_invalidate_lock (held for write by conversion and punch) [S] 003:L662. */
-  invalidateLocked = false;
+  readonly invalidateLock = new RwLock();
   /** References from host userspace mappings of shared pages (MMAP flag), per index. */
   readonly hostMaps: Int32Array;
   /** IOMMU (VFIO) pins of shared pages, per index (003:L661). */

@@ -2,7 +2,7 @@
 // split cross-boundary leaves, zap, truncate, invalidate end. Hugetlb refuses to truncate less than an
 // original folio (003:L762) unless punchPartialHuge is ZAP_ONLY, which zaps and keeps the folio [A].
 import { EINVAL } from '../errno.js';
-import { writeLock, writeUnlock } from '../kvm/locks.js';
+import { filemapInvalidateLock, filemapInvalidateUnlock, writeLock, writeUnlock } from '../kvm/locks.js';
 import { splitCrossBoundaryLeafs, zapPrivateLeafs, zapSharedRange } from '../kvm/tdpMmu.js';
 import type { Path, System } from '../system.js';
 import { invalidateBegin, invalidateEnd, splitFoliosInRange, touchIndexRange } from './convert.js';
@@ -16,8 +16,7 @@ export function* kvmGmemPunchHole(sys: System, start: number, end: number): Path
   const partial = gm.hugetlb && (istart % orig !== 0 || iend % orig !== 0);
   // "truncation of anything less than the original size of the folio before restructuring is blocked" (003:L762)
   if (partial && sys.design.punchPartialHuge === 'REJECT') return -EINVAL;
-  gm.invalidateLocked = true;
-  yield 'filemap_invalidate_lock';
+  yield* filemapInvalidateLock(sys, 'kvm_gmem_punch_hole');
   invalidateBegin(sys, start, end);
   yield 'invalidate-begin';
   yield* writeLock(sys, 'kvm_gmem_punch_hole');
@@ -26,8 +25,7 @@ export function* kvmGmemPunchHole(sys: System, start: number, end: number): Path
     if (ret < 0) {
       yield* writeUnlock(sys, 'kvm_gmem_punch_hole');
       invalidateEnd(sys);
-      gm.invalidateLocked = false;
-      yield 'filemap_invalidate_unlock';
+      yield* filemapInvalidateUnlock(sys, 'kvm_gmem_punch_hole');
       return ret;
     }
   }
@@ -63,8 +61,7 @@ export function* kvmGmemPunchHole(sys: System, start: number, end: number): Path
   yield 'truncate';
   invalidateEnd(sys);
   yield 'invalidate-end';
-  gm.invalidateLocked = false;
-  yield 'filemap_invalidate_unlock';
+  yield* filemapInvalidateUnlock(sys, 'kvm_gmem_punch_hole');
   return 0;
 }
 
@@ -77,7 +74,6 @@ function isWholeOriginalFolio(sys: System, head: number, istart: number, iend: n
 
 function* bail(sys: System, ret: number): Path<number> {
   invalidateEnd(sys);
-  sys.gmem.invalidateLocked = false;
-  yield 'filemap_invalidate_unlock';
+  yield* filemapInvalidateUnlock(sys, 'kvm_gmem_punch_hole');
   return ret;
 }

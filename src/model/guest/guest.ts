@@ -16,37 +16,65 @@ export class Guest {
   }
 }
 
-function enter(sys: System): boolean {
-  if (sys.kvm.bugged) return false;
-  sys.kvm.vcpus[0].inGuest = true;
-  sys.tdx.vpEnter(0);
+/**
+ * TDH.VP.ENTER of vCPU v. While KVM keeps vCPUs out for its one BUSY retry (wait_for_sept_zap) the vCPU
+ * cannot enter and waits; a bugged VM is never entered again (kernel-facts.md 2.1). False when the VM is dead.
+ */
+function* enter(sys: System, v: number): Path<boolean> {
+  for (;;) {
+    if (sys.kvm.bugged) return false;
+    if (!sys.kvm.waitForSeptZap) break;
+    yield 'vcpu-enter:wait';
+  }
+  sys.kvm.vcpus[v].inGuest = true;
+  sys.tdx.vpEnter(v);
   return true;
 }
 
-function exit(sys: System): void {
-  sys.kvm.vcpus[0].inGuest = false;
-  sys.tdx.vpExit(0);
+function exit(sys: System, v: number): void {
+  const vc = sys.kvm.vcpus[v];
+  vc.inGuest = false;
+  vc.tlbGfn = -1;
+  vc.tlbPfn = -1;
+  sys.tdx.vpExit(v);
 }
 
-/** Guest load or store at gfn (a store writes the token `write`). */
-export function* guestTouch(sys: System, guest: Guest, gfn: number, write: number | undefined): Path<TouchOutcome> {
+/**
+ * Guest load or store at gfn (a store writes the token `write`) on vCPU v. The vCPU translates, stays in the
+ * guest for a step, then makes the access through the translation it took: a kick in between makes it exit
+ * and execute the instruction again; without TRACK + kick before REMOVE it uses a stale translation (BUG-21).
+ */
+export function* guestTouch(sys: System, guest: Guest, gfn: number, write: number | undefined, v = 0): Path<TouchOutcome> {
   const isPrivate = guest.believesPrivate[gfn] === 1;
+  const out = yield* touchAs(sys, gfn, write, v, isPrivate);
+  return sys.kvm.vcpus.length > 1 ? { ...out, alias: isPrivate ? 'private' : 'shared' } : out;
+}
+
+function* touchAs(sys: System, gfn: number, write: number | undefined, v: number, isPrivate: boolean): Path<TouchOutcome> {
   if (!sys.kvm.bugged && sys.kvm.tdState !== 'RUNNABLE') return { kind: 'touch', result: 'exit', errno: -EINVAL }; // tdx_vcpu_pre_run()
+  const vc = sys.kvm.vcpus[v];
   for (;;) {
-    if (!enter(sys)) return { kind: 'touch', result: 'vm-dead' };
+    if (!(yield* enter(sys, v))) return { kind: 'touch', result: 'vm-dead' };
     const pfn = isPrivate ? sys.tdx.guestAccess(gfn) : sys.kvm.sharedEpt[gfn] >= 0 ? sys.kvm.sharedEpt[gfn] : ACCESS_EPT_VIOLATION;
     if (pfn >= 0) {
-      exit(sys);
+      vc.tlbGfn = gfn;
+      vc.tlbPfn = pfn;
+      if (sys.kvm.vcpus.length > 1) {
+        yield 'in-guest'; // other actors run while this vCPU is in the guest
+        if (!vc.inGuest) continue; // kicked out: re-execute the access
+      }
+      const tpfn = vc.tlbPfn;
+      exit(sys, v);
       if (write !== undefined) {
-        sys.phys.content[pfn] = write;
-        sys.trace.event(`guest ${isPrivate ? 'private' : 'shared'} write gfn ${sys.hex(gfn)} pfn ${sys.hex(pfn)} = ${write}`);
+        sys.phys.content[tpfn] = write;
+        sys.trace.event(`guest ${isPrivate ? 'private' : 'shared'} write gfn ${sys.hex(gfn)} pfn ${sys.hex(tpfn)} = ${write}`);
         return { kind: 'touch', result: 'written', value: write };
       }
-      const value = sys.phys.content[pfn];
-      sys.trace.event(`guest ${isPrivate ? 'private' : 'shared'} read gfn ${sys.hex(gfn)} pfn ${sys.hex(pfn)} -> ${value}`);
+      const value = sys.phys.content[tpfn];
+      sys.trace.event(`guest ${isPrivate ? 'private' : 'shared'} read gfn ${sys.hex(gfn)} pfn ${sys.hex(tpfn)} -> ${value}`);
       return { kind: 'touch', result: 'read', value };
     }
-    exit(sys);
+    exit(sys, v);
     if (pfn === ACCESS_VE) {
       sys.trace.event(`guest access gfn ${sys.hex(gfn)}: page PENDING -> #VE`);
       return { kind: 'touch', result: 've' };
@@ -58,18 +86,29 @@ export function* guestTouch(sys: System, guest: Guest, gfn: number, write: numbe
   }
 }
 
-/** One TDG.MEM.PAGE.ACCEPT at (gfn, level), re-issued after each EPT-violation exit. */
-function* acceptOnce(sys: System, gfn: number, level: Level): Path<AcceptOutcome | 'size-mismatch'> {
+/**
+ * One TDG.MEM.PAGE.ACCEPT at (gfn, level) on vCPU v, re-issued after each EPT-violation exit. With several
+ * vCPUs the TDCALL spans a step, holding the S-EPT entry, so host SEAMCALLs there meet TDX_OPERAND_BUSY
+ * (model-spec.md 3.1); a kick ends it and the guest issues it again.
+ */
+function* acceptOnce(sys: System, gfn: number, level: Level, v: number): Path<AcceptOutcome | 'size-mismatch'> {
+  const vc = sys.kvm.vcpus[v];
   for (;;) {
-    if (!enter(sys)) return { kind: 'accept', result: 'vm-dead' };
+    if (!(yield* enter(sys, v))) return { kind: 'accept', result: 'vm-dead' };
+    if (sys.kvm.vcpus.length > 1) {
+      sys.tdx.tdgAcceptBegin(v, gfn);
+      yield 'tdcall-accept';
+      if (!vc.inGuest) continue; // kicked out (the entry is released): issue the TDCALL again
+    }
     const r = sys.tdx.tdgMemPageAccept(gfn, level);
-    exit(sys);
+    sys.tdx.tdgAcceptDone(v);
+    exit(sys, v);
     if (r.kind === 'status') {
       if (isSuccess(r.st)) return { kind: 'accept', result: 'accepted' };
       if (statusIs(r.st, 'TDX_PAGE_ALREADY_ACCEPTED')) return { kind: 'accept', result: 'already' };
       if (statusIs(r.st, 'TDX_PAGE_SIZE_MISMATCH')) return 'size-mismatch';
       if (isOperandBusy(r.st)) {
-        yield 'accept-busy'; // entry lock contention: the guest retries
+        yield 'accept-busy:retry'; // entry lock contention: the guest retries
         continue;
       }
       return { kind: 'accept', result: 'error', status: statusName(r.st) };
@@ -80,15 +119,15 @@ function* acceptOnce(sys: System, gfn: number, level: Level): Path<AcceptOutcome
   }
 }
 
-/** Guest ACCEPT of the 4K page at gfn, or of the 2M range containing it, falling back to 4K on size mismatch. */
-export function* guestAccept(sys: System, gfn: number, level: '4K' | '2M'): Path<AcceptOutcome> {
+/** Guest ACCEPT on vCPU v of the 4K page at gfn, or of the 2M range containing it, falling back to 4K on size mismatch. */
+export function* guestAccept(sys: System, gfn: number, level: '4K' | '2M', v = 0): Path<AcceptOutcome> {
   if (!sys.kvm.bugged && sys.kvm.tdState !== 'RUNNABLE') return { kind: 'accept', result: 'exit', errno: -EINVAL };
   if (level === '4K') {
-    const r = yield* acceptOnce(sys, gfn, L4K);
+    const r = yield* acceptOnce(sys, gfn, L4K, v);
     return r === 'size-mismatch' ? { kind: 'accept', result: 'error', status: 'TDX_PAGE_SIZE_MISMATCH' } : r;
   }
   const base = gfn - (gfn % sys.ptrs);
-  const r = yield* acceptOnce(sys, base, L2M);
+  const r = yield* acceptOnce(sys, base, L2M, v);
   if (r !== 'size-mismatch') return r;
   // "If host mapping level < guest's ACCEPT level, the guest's ACCEPT operation returns
   // TDX_PAGE_SIZE_MISMATCH" (003:L187-188): the guest then accepts 4K by 4K [A].
@@ -96,7 +135,7 @@ export function* guestAccept(sys: System, gfn: number, level: '4K' | '2M'): Path
   let accepted = 0;
   let already = 0;
   for (let g = base; g < base + sys.ptrs; g++) {
-    const s = yield* acceptOnce(sys, g, L4K);
+    const s = yield* acceptOnce(sys, g, L4K, v);
     if (s === 'size-mismatch' || s.result !== 'accepted' && s.result !== 'already') {
       return s === 'size-mismatch' ? { kind: 'accept', result: 'error', status: 'TDX_PAGE_SIZE_MISMATCH' } : s;
     }

@@ -150,10 +150,13 @@ export function* tdxHandleEptViolation(sys: System, gfn: number, isPrivate: bool
   for (;;) {
     const ret = yield* kvmTdpPageFault(sys, gfn, isPrivate, acceptLevel);
     if (ret !== RET_PF_RETRY) return ret;
-    if (!isPrivate) return 0; // shared faults resume the guest, which faults again
+    if (!isPrivate) {
+      yield 'pf-retry:retry'; // shared faults resume the guest, which faults again
+      return 0;
+    }
     sys.counters.pageFaultRetries++;
     if (sys.kvm.bugged) return -EIO; // KVM_REQ_VM_DEAD
-    yield 'pf-local-retry';
+    yield 'pf-local-retry:retry';
   }
 }
 

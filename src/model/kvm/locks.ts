@@ -1,50 +1,59 @@
 // KVM's locks as owned objects (architecture principle 12). Every acquire and release is a lock event the
 // lock primitive itself records (which lock, mode, acquire or release, in which path), so the oracle checks
 // lock discipline from the log and never from flags a path sets for it. A path knows which lock it holds
-// from its own code, never from the lock's state. With one actor a lock is always free when asked for; the
-// waits are where a scheduler interleaves actors without rewriting the paths (principle 9).
+// from its own code, never from the lock's state. Each lock records the actor that holds it; an
+// actor that finds it taken waits, step by step, which is where the scheduler interleaves actors (principle 9).
 import type { Path, System } from '../system.js';
 
-export type LockName = 'mmu_lock' | 'prealloc_split_cache_lock';
+export type LockName = 'mmu_lock' | 'prealloc_split_cache_lock' | 'filemap_invalidate_lock';
 /** read/write for the mmu_lock rwlock; a spinlock is always taken exclusively ('write'). */
 export type LockMode = 'read' | 'write';
 
-/** kvm->mmu_lock: an rwlock. */
+/** kvm->mmu_lock: an rwlock whose holders are actors. */
 export class RwLock {
-  readers = 0;
-  writer = false;
+  /** Actors holding it for read (an actor appears once per read hold). */
+  readonly readerActors: number[] = [];
+  /** The actor holding it for write, or -1. */
+  writer = -1;
+  get readers(): number {
+    return this.readerActors.length;
+  }
 }
 
 /** A spinlock: never held across a step that can sleep or wait, so taking it is not a step. */
 export class SpinLock {
-  held = false;
+  /** The actor holding it, or -1. */
+  owner = -1;
 }
 
+/** An actor that finds the lock taken yields a `:wait` step: the scheduler treats it as blocked until it can go on. */
 export function* writeLock(sys: System, path: string): Path {
   const l = sys.kvm.mmuLock;
-  while (l.writer || l.readers > 0) yield 'mmu_lock:wait';
-  l.writer = true;
-  sys.trace.lock('mmu_lock', 'write', true, path);
+  while (l.writer >= 0 || l.readers > 0) yield 'mmu_lock:wait';
+  l.writer = sys.actor;
+  sys.trace.lock('mmu_lock', 'write', true, path, sys.actor);
   yield 'mmu_lock:write';
 }
 
 export function* writeUnlock(sys: System, path: string): Path {
-  sys.kvm.mmuLock.writer = false;
-  sys.trace.lock('mmu_lock', 'write', false, path);
+  sys.kvm.mmuLock.writer = -1;
+  sys.trace.lock('mmu_lock', 'write', false, path, sys.actor);
   yield 'mmu_unlock:write';
 }
 
 export function* readLock(sys: System, path: string): Path {
   const l = sys.kvm.mmuLock;
-  while (l.writer) yield 'mmu_lock:wait';
-  l.readers++;
-  sys.trace.lock('mmu_lock', 'read', true, path);
+  while (l.writer >= 0) yield 'mmu_lock:wait';
+  l.readerActors.push(sys.actor);
+  sys.trace.lock('mmu_lock', 'read', true, path, sys.actor);
   yield 'mmu_lock:read';
 }
 
 export function* readUnlock(sys: System, path: string): Path {
-  sys.kvm.mmuLock.readers--;
-  sys.trace.lock('mmu_lock', 'read', false, path);
+  const r = sys.kvm.mmuLock.readerActors;
+  const i = r.lastIndexOf(sys.actor);
+  if (i >= 0) r.splice(i, 1);
+  sys.trace.lock('mmu_lock', 'read', false, path, sys.actor);
   yield 'mmu_unlock:read';
 }
 
@@ -54,11 +63,29 @@ export const mmuUnlock = (sys: System, shared: boolean, path: string): Path => (
 
 /** spin_lock(&kvm_tdx->prealloc_split_cache_lock) (003:L294-296). */
 export function splitCacheLock(sys: System, path: string): void {
-  sys.kvm.splitCacheLock.held = true;
-  sys.trace.lock('prealloc_split_cache_lock', 'write', true, path);
+  sys.kvm.splitCacheLock.owner = sys.actor;
+  sys.trace.lock('prealloc_split_cache_lock', 'write', true, path, sys.actor);
 }
 
 export function splitCacheUnlock(sys: System, path: string): void {
-  sys.kvm.splitCacheLock.held = false;
-  sys.trace.lock('prealloc_split_cache_lock', 'write', false, path);
+  sys.kvm.splitCacheLock.owner = -1;
+  sys.trace.lock('prealloc_split_cache_lock', 'write', false, path, sys.actor);
+}
+
+/**
+ * filemap_invalidate_lock(inode->i_mapping): a sleeping rw_semaphore taken for write by conversion and punch
+ * hole (kernel-facts.md 3.1); the fault path does not take it and relies on mmu_invalidate_seq instead.
+ */
+export function* filemapInvalidateLock(sys: System, path: string): Path {
+  const l = sys.gmem.invalidateLock;
+  while (l.writer >= 0 || l.readers > 0) yield 'filemap_invalidate_lock:wait';
+  l.writer = sys.actor;
+  sys.trace.lock('filemap_invalidate_lock', 'write', true, path, sys.actor);
+  yield 'filemap_invalidate_lock';
+}
+
+export function* filemapInvalidateUnlock(sys: System, path: string): Path {
+  sys.gmem.invalidateLock.writer = -1;
+  sys.trace.lock('filemap_invalidate_lock', 'write', false, path, sys.actor);
+  yield 'filemap_invalidate_unlock';
 }

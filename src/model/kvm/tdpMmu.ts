@@ -193,6 +193,11 @@ export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: n
     const table = sys.inj.siteFails('ALLOC') ? -1 : sys.phys.allocSmall(Owner.SEPT, r);
     yield 'alloc-sp';
     if (table < 0) return -ENOMEM;
+    if (m.m2m[r] !== Spte.NONE) {
+      // tdp_mmu_set_spte_atomic(): the cmpxchg lost to another actor that changed the entry meanwhile: retry
+      sys.phys.free(table);
+      return RET_PF_RETRY;
+    }
     m.m2m[r] = Spte.FROZEN;
     sys.touch(r);
     const ret = yield* tdxSeptLinkPrivateSpt(sys, base, table);

@@ -31,6 +31,8 @@ export function kickAllVcpus(sys: System): void {
   sys.kvm.vcpus.forEach((v, i) => {
     v.inGuest = false;
     v.tlbEpoch = sys.tdx.epoch;
+    v.tlbGfn = -1; // the exit flushes the vCPU's translations
+    v.tlbPfn = -1;
     sys.tdx.vpExit(i);
   });
 }

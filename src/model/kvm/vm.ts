@@ -10,6 +10,12 @@ export class Vcpu {
   inGuest = false;
   /** TD epoch the vCPU's TLB was last flushed at (by a kick after TRACK). */
   tlbEpoch = 1;
+  /**
+   * The translation the vCPU took for the access it is making (gfn -> pfn), held while it stays in the guest
+   * across steps; a kick (exit) drops it. Without TRACK + kick before REMOVE it can outlive the mapping (BUG-21).
+   */
+  tlbGfn = -1;
+  tlbPfn = -1;
 }
 
 export class Kvm {
@@ -24,7 +30,7 @@ export class Kvm {
   readonly sharedBacking: Int32Array;
   /** The memslot was deleted: no gfn has one any more. */
   slotDeleted = false;
-  readonly vcpus: Vcpu[] = [new Vcpu()];
+  readonly vcpus: Vcpu[];
   /** kvm_tdx->state: BUILD until KVM_TDX_FINALIZE_VM, then RUNNABLE. */
   tdState: 'BUILD' | 'RUNNABLE' = 'RUNNABLE';
   /** Source contents for the PAGE.ADD of the page KVM_TDX_INIT_MEM_REGION is populating (page_add_src). */
@@ -47,7 +53,8 @@ export class Kvm {
   readonly splitCache: number[] = [];
   readonly splitCacheLock = new SpinLock();
 
-  constructor(ptrs: number, regions: number, physPages: number) {
+  constructor(ptrs: number, regions: number, physPages: number, vcpus = 1) {
+    this.vcpus = Array.from({ length: vcpus }, () => new Vcpu());
     this.mirror = new MirrorRoot(ptrs, regions);
     this.lpage = new LpageInfo(regions);
     this.sharedEpt = new Int32Array(ptrs * regions).fill(-1);

@@ -68,6 +68,7 @@ export class TdxModule {
     this.sept = new Sept(ptrs, regions);
     this.pamt = new Uint8Array(phys.total);
     this.pamtPair = new Int32Array(2 * Math.ceil(phys.total / ptrs)).fill(-1);
+    this.acceptHolder = new Int16Array(regions).fill(-1);
   }
 
   /** Physical 2M region of a pfn (the unit Dynamic PAMT pairs cover). */
@@ -162,6 +163,7 @@ export class TdxModule {
     const leaf = 'TDH.MEM.PAGE.AUG';
     const f = this.forced(leaf);
     if (f) return this.ret(leaf, gfn, level, pfn, f, true);
+    if (this.contended(gfn)) return this.ret(leaf, gfn, level, pfn, this.busy());
     const s = this.sept;
     const r = this.region(gfn);
     const n = level === L2M ? this.ptrs : 1;
@@ -236,6 +238,7 @@ export class TdxModule {
     const leaf = 'TDH.MEM.SEPT.ADD';
     const f = this.forced(leaf);
     if (f) return this.ret(leaf, gfn, L2M, tablePfn, f, true);
+    if (this.contended(gfn)) return this.ret(leaf, gfn, L2M, tablePfn, this.busy());
     const s = this.sept;
     const r = this.region(gfn);
     if (this.hkid < 0) return this.ret(leaf, gfn, L2M, tablePfn, status('TDX_OPERAND_INVALID', RCX));
@@ -257,6 +260,7 @@ export class TdxModule {
     const leaf = 'TDH.MEM.RANGE.BLOCK';
     const f = this.forced(leaf);
     if (f) return this.ret(leaf, gfn, level, -1, f, true);
+    if (this.contended(gfn)) return this.ret(leaf, gfn, level, -1, this.busy());
     const s = this.sept;
     const r = this.region(gfn);
     let cur: number;
@@ -290,6 +294,7 @@ export class TdxModule {
     const leaf = 'TDH.MEM.RANGE.UNBLOCK';
     const f = this.forced(leaf);
     if (f) return this.ret(leaf, gfn, level, -1, f, true);
+    if (this.contended(gfn)) return this.ret(leaf, gfn, level, -1, this.busy());
     const s = this.sept;
     const r = this.region(gfn);
     if (level === L4K && s.e2m[r] !== S.NL_MAPPED) return this.ret(leaf, gfn, level, -1, status('TDX_EPT_WALK_FAILED', RCX));
@@ -301,6 +306,40 @@ export class TdxModule {
     return this.ret(leaf, gfn, level, -1, SUCCESS);
   }
 
+  /**
+   * Contention model (model-spec.md 3.1): a vCPU inside TDG.MEM.PAGE.ACCEPT holds the S-EPT entry lock of the
+   * 2M range it accepts in, so a host SEAMCALL on an entry there answers TDX_OPERAND_BUSY (not injected) until
+   * the vCPU leaves the guest; a kick makes it leave, so the retry after the kick succeeds.
+   */
+  private readonly acceptHolder: Int16Array;
+
+  /** Is the 2M range of gfn's S-EPT entry held by a vCPU inside ACCEPT? */
+  private contended(gfn: number): boolean {
+    return gfn >= 0 && this.acceptHolder[this.region(gfn)] >= 0;
+  }
+
+  /** TDX_OPERAND_BUSY answers from contention (not injected), a campaign statistic. */
+  contentionBusy = 0;
+
+  private busy(): SeamStatus {
+    this.contentionBusy++;
+    return status('TDX_OPERAND_BUSY', RCX);
+  }
+
+  /** The vCPU begins TDG.MEM.PAGE.ACCEPT at gfn: it holds the entry until tdgAcceptDone or its exit. */
+  tdgAcceptBegin(vcpu: number, gfn: number): void {
+    this.acceptHolder[this.region(gfn)] = vcpu;
+  }
+
+  /** The vCPU's TDCALL finished or it left the guest: it holds no entry lock any more. */
+  private releaseEntries(vcpu: number): void {
+    for (let r = 0; r < this.acceptHolder.length; r++) if (this.acceptHolder[r] === vcpu) this.acceptHolder[r] = -1;
+  }
+
+  tdgAcceptDone(vcpu: number): void {
+    this.releaseEntries(vcpu);
+  }
+
   /** TDH.VP.ENTER of vCPU `vcpu`: it runs in the current TD epoch until it exits. */
   vpEnter(vcpu: number): void {
     this.vcpuEntryEpoch[vcpu] = this.epoch;
@@ -309,6 +348,7 @@ export class TdxModule {
   /** The vCPU left the guest (an exit or a kick): it holds no TLB epoch any more. */
   vpExit(vcpu: number): void {
     this.vcpuEntryEpoch[vcpu] = -1;
+    this.releaseEntries(vcpu);
   }
 
   /**
@@ -330,6 +370,7 @@ export class TdxModule {
     const leaf = 'TDH.MEM.PAGE.DEMOTE';
     const f = this.forced(leaf);
     if (f) return this.ret(leaf, gfn, L2M, newSeptPfn, f, true);
+    if (this.contended(gfn)) return this.ret(leaf, gfn, L2M, newSeptPfn, this.busy());
     const s = this.sept;
     const r = this.region(gfn);
     const cur = s.e2m[r];
@@ -379,6 +420,7 @@ export class TdxModule {
     const leaf = 'TDH.MEM.PAGE.PROMOTE';
     const f = this.forced(leaf);
     if (f) return this.ret(leaf, gfn, L2M, -1, f, true);
+    if (this.contended(gfn)) return this.ret(leaf, gfn, L2M, -1, this.busy());
     const s = this.sept;
     const r = this.region(gfn);
     if (s.e2m[r] !== S.NL_BLOCKED) return this.ret(leaf, gfn, L2M, -1, status(s.e2m[r] === S.NL_MAPPED ? 'TDX_GPA_RANGE_NOT_BLOCKED' : 'TDX_EPT_ENTRY_STATE_INCORRECT', RCX));
@@ -407,6 +449,7 @@ export class TdxModule {
     const leaf = 'TDH.MEM.PAGE.REMOVE';
     const f = this.forced(leaf);
     if (f) return this.ret(leaf, gfn, level, -1, f, true);
+    if (this.contended(gfn)) return this.ret(leaf, gfn, level, -1, this.busy());
     const s = this.sept;
     const r = this.region(gfn);
     if (level === L4K && s.e2m[r] !== S.NL_MAPPED) return this.ret(leaf, gfn, level, -1, status('TDX_EPT_WALK_FAILED', RCX));

@@ -11,7 +11,17 @@ import { type FieldSpec, fieldNames, folioStartPick, gfnPick, type Space, TOKEN_
 import { PHASES, type Phase } from './phase.js';
 import { interval, type Pick } from './pick.js';
 
+/**
+ * Who issues an op when a case has several actors (issue 10): a vCPU (guest code and vCPU ioctls), the
+ * userspace ioctl thread (VM and guest_memfd ioctls, build and teardown), or the host mm (page faults on
+ * mmaps, pins, memory failure, other allocations).
+ */
+export type ActorKind = 'vcpu' | 'ioctl' | 'mm';
+export const ACTOR_KINDS: readonly ActorKind[] = ['vcpu', 'ioctl', 'mm'];
+
 export interface OpDescriptor {
+  /** The kind of actor that issues it. */
+  readonly actor: ActorKind;
   /** One line: what the op is, for people reading the table. */
   readonly doc: string;
   readonly fields: readonly FieldSpec[];
@@ -42,6 +52,7 @@ const SPLIT: [Leaf, number][] = [['TDH.MEM.RANGE.BLOCK', 1], ['TDH.MEM.TRACK', 1
 const FAULT_SITES_OF_MAP: Pick<FaultSite> = [['ALLOC', 2], ['NON_TDX_PFN', 1], ['NO_STRUCT_PFN', 1]];
 const HOST_PAGE = { RUNNABLE: 0, BUILD: 0.2, DEAD: 0.3 };
 const hostPage = (doc: string, runnable: number, extra: Partial<OpDescriptor> = {}): OpDescriptor => ({
+  actor: 'mm',
   doc,
   fields: [gfn],
   phases: { ...HOST_PAGE, RUNNABLE: runnable },
@@ -54,6 +65,7 @@ const lengths = (s: Space): Pick => [[1, 5], [2, 1], [s.P >> 1, 1], [s.P, 2], [s
 
 export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
   touch: {
+    actor: 'vcpu',
     doc: 'guest read of gfn, or write of the token `write`, private or shared as the guest believes',
     fields: [gfn, { kind: 'token', name: 'write', max: () => TOKEN_MAX, optional: 0.5 }],
     phases: { RUNNABLE: 34, BUILD: 0.5, DEAD: 2 },
@@ -62,6 +74,7 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
     sites: FAULT_SITES_OF_MAP,
   },
   accept: {
+    actor: 'vcpu',
     doc: "guest TDG.MEM.PAGE.ACCEPT of the 4K page or the 2M range containing gfn (falls back to 4K on TDX_PAGE_SIZE_MISMATCH)",
     fields: [gfn, { kind: 'enum', name: 'level', values: ['4K', '2M'], weights: [0.6, 0.4], simplest: '4K', show: 'plain' }],
     phases: { RUNNABLE: 26, BUILD: 0.5, DEAD: 1 },
@@ -70,6 +83,7 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
     sites: FAULT_SITES_OF_MAP,
   },
   convert: {
+    actor: 'ioctl',
     doc: "the guest's MapGPA and the guest_memfd conversion ioctl of [start, end) (KVM_SET_MEMORY_ATTRIBUTES with vmMemoryAttributes)",
     fields: [
       { kind: 'range', shapes: [{ weight: 0.6, start: 'local', lengths }, { weight: 0.4, start: gfnPick, lengths }], empty: 0.01 },
@@ -81,6 +95,7 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
     sites: [['ALLOC', 1], ['FOLIO_SPLIT', 1], ['TRANSIENT_REF', 1]],
   },
   punch: {
+    actor: 'ioctl',
     doc: 'fallocate(PUNCH_HOLE | KEEP_SIZE) on the guest_memfd over [start, end)',
     fields: [{
       kind: 'range',
@@ -96,6 +111,7 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
     sites: [['ALLOC', 1]],
   },
   initMemRegion: {
+    actor: 'ioctl',
     doc: 'KVM_TDX_INIT_MEM_REGION of [start, end) at build time; page i gets contents data + i',
     fields: [
       { kind: 'range', shapes: [{ weight: 1, start: gfnPick, lengths: (s) => [[1, 1], [2, 1], [s.P >> 1, 1], [s.P, 1]] }] },
@@ -108,6 +124,7 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
     faultRate: 0.25,
   },
   finalize: {
+    actor: 'ioctl',
     doc: 'KVM_TDX_FINALIZE_VM',
     fields: [],
     phases: { BUILD: 4, RUNNABLE: 0.5, DEAD: 0.3 },
@@ -117,6 +134,7 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
     faultRate: 0.4,
   },
   destroy: {
+    actor: 'ioctl',
     doc: 'close the guest_memfd and the VM fd: the whole teardown (seed 000)',
     fields: [],
     // closing fds that are closed already is no operation; the generator also ends cases with it
@@ -132,6 +150,7 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
   unpin: hostPage('the IOMMU unpin of that page', 1.5),
   memoryFailure: hostPage('memory_failure() on the page backing gfn', 1.5, { phases: { RUNNABLE: 1.5, BUILD: 0.5, DEAD: 0.5 }, leaves: ZAP }),
   hostAlloc: {
+    actor: 'mm',
     doc: 'the host kernel allocates `pages` 4K pages for other use (they may be pages guest_memfd just freed)',
     fields: [{ kind: 'count', name: 'pages', min: 1, max: 4096, pick: (s) => [[1, 1], [4, 1], [s.P, 1]] }],
     phases: { RUNNABLE: 1, BUILD: 0.2, DEAD: 0.3 },
@@ -140,6 +159,7 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
     sites: [],
   },
   prefault: {
+    actor: 'vcpu',
     doc: 'KVM_PRE_FAULT_MEMORY of [start, end)',
     fields: [{ kind: 'range', shapes: [0.6, 0.4].map((weight, i) => ({ weight, start: i ? 'local' : 'local-aligned', lengths: (s: Space): Pick => [[1, 1], [s.P >> 1, 1], [s.P, 1]] })) }],
     phases: { RUNNABLE: 3, BUILD: 0.5, DEAD: 0.3 },
@@ -148,6 +168,7 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
     sites: FAULT_SITES_OF_MAP,
   },
   deleteSlot: {
+    actor: 'ioctl',
     doc: 'delete the memslot (KVM_SET_USER_MEMORY_REGION2 with size 0)',
     fields: [],
     phases: { RUNNABLE: 0.6, BUILD: 0.1, DEAD: 0.3 },
