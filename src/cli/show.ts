@@ -60,7 +60,7 @@ function show(file: string): void {
     for (const f of o.faults ?? []) out.push(`      ${formatFault(f)}`);
     traced(byOp.get(i), '      ');
   });
-  if (c.actors && c.actors.length > 1 && r.trace) out.push('', ...interleaving(c.actors, r.trace, c.ops.length));
+  if (c.actors && c.actors.length > 1 && r.trace) for (const l of ['', ...interleaving(c.actors, r.trace, c.ops.length)]) out.push(l);
   const after = [...byOp.keys()].filter((k) => k >= c.ops.length).sort((a, b) => a - b);
   if (after.length) {
     out.push('', 'after the last op');

@@ -207,6 +207,7 @@ export class CaseRunner {
         prev = a;
       }
       const x = actors[a];
+      sys.otherUsers = unfinished.length - 1;
       sys.actor = a;
       sys.trace.actor = a;
       sys.counters = x.counters;
@@ -226,7 +227,6 @@ export class CaseRunner {
         x.counters.reset();
         x.ctx = oracle ? oracle.beginOp(op, i) : null;
         x.path = applyOp(sys, this.guest, op, x.vcpu);
-        sys.usersInFlight++;
       } else {
         sys.inj.select(x.arm!);
         if (x.ctx) oracle!.select(x.ctx);
@@ -237,7 +237,6 @@ export class CaseRunner {
       const res = x.path.next();
       if (res.done) {
         x.path = null;
-        sys.usersInFlight--;
         x.blocked = false;
         sinceProgress = 0;
         stalled = new Set();

@@ -45,8 +45,11 @@ export class System {
    * before every step, read by the lock primitives to record owners (principle 12).
    */
   actor = 0;
-  /** Actors inside an op (each holds a reference on the VM or guest_memfd file for the call); kept by the scheduler. */
-  usersInFlight = 0;
+  /**
+   * Other actors that still have ops to run or are inside one (each holds a reference on the VM, a vCPU fd or
+   * the guest_memfd file); kept by the scheduler, 0 with one actor.
+   */
+  otherUsers = 0;
   /** The 2M regions a step touched, for incremental invariant checks (principle 8). */
   readonly touched: Set<number> = new Set();
   readonly effectiveHuge: boolean;

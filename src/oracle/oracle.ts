@@ -549,7 +549,7 @@ export class Oracle {
    */
   private applySerial(order: readonly Ended[], ref: Reference): Violation | null {
     for (const e of order) {
-      const ctx = { vmDead: this.sys.kvm.bugged, sites: e.sites, injected: e.injected };
+      const ctx = { vmDead: this.sys.kvm.bugged, sites: e.sites, injected: e.injected, overlapped: order.length > 1 || ref !== this.ref };
       const m = ref.apply(e.ctx.op, e.out, ctx);
       if (!m || this.sys.kvm.bugged || this.sys.destroyed) continue;
       if (!e.fatal) return m;
@@ -571,8 +571,16 @@ export class Oracle {
     const used = new Array<boolean>(n).fill(false);
     let budget = LINEARIZE_BUDGET;
     let first: Violation | null = null;
+    const ops = window.map((e) => e.ctx.op);
+    const live = !this.sys.kvm.bugged && !this.sys.destroyed && !this.sys.kvm.slotDeleted;
     const dfs = (ref: Reference, depth: number): Reference | null => {
-      if (depth === n) return ref;
+      if (depth === n) {
+        // the order must explain the state the ops left as well as their outcomes
+        const v = live ? this.checkGuestView(ops, ref) : null;
+        if (!v) return ref;
+        first ??= v;
+        return null;
+      }
       for (let i = 0; i < n; i++) {
         if (used[i]) continue;
         // i may go next only if no other op still to place ended before i began
@@ -632,9 +640,8 @@ export class Oracle {
   }
 
   /** Every gfn as the guest would see it now, against the reference. */
-  private checkGuestView(ops: readonly Op[]): Violation | null {
+  private checkGuestView(ops: readonly Op[], ref: Reference = this.ref): Violation | null {
     const sys = this.sys;
-    const ref = this.ref;
     const ranges = ops.filter((o): o is Extract<Op, { start: number }> => o.op === 'convert' || o.op === 'punch');
     const ranged = ranges.length ? ranges[ranges.length - 1] : null;
     for (let g = sys.design.slotBaseGfn; g < sys.gfns; g++) {

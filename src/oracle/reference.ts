@@ -24,6 +24,11 @@ export interface RefContext {
   sites: ReadonlySet<FaultSite>;
   /** SEAMCALL faults that took effect during this op, as "LEAF STATUS" (e.g. "TDG.MEM.PAGE.ACCEPT TDX_SW_ERROR"). */
   injected: ReadonlySet<string>;
+  /**
+   * Other ops overlapped this one in time. An op made of several guest TDCALLs (the 2M ACCEPT that falls
+   * back to 4K) is not atomic then: its linearization covers only its outcome, not which pages it reached.
+   */
+  overlapped?: boolean;
 }
 
 export interface RefMismatch {
@@ -310,6 +315,17 @@ export class Reference {
       if (this.poison[g]) anyPoison = true;
       if (this.accepted[g] === YES) nYes++;
       else if (this.accepted[g] === NO) nNo++;
+    }
+    // Overlapped by other ops, the 4K-by-4K walk interleaves with them page by page: which pages ended up
+    // accepted is not known (the guest-view check skips them), only that the VM state explains the outcome.
+    if (ctx.overlapped && (out.result === 'fallback-4k' || out.result === 'exit' || out.result === 'error')) {
+      for (let g = base; g < end; g++) {
+        if (this.inSlot(g) && this.private[g]) {
+          this.accepted[g] = UNKNOWN;
+          this.known[g] = 0;
+        }
+      }
+      return null;
     }
     // With poison or an injected -ENOMEM in the range the 4K fallback may stop anywhere: accept the exit and
     // forget what was accepted before it.

@@ -47,7 +47,7 @@ function exit(sys: System, v: number): void {
 export function* guestTouch(sys: System, guest: Guest, gfn: number, write: number | undefined, v = 0): Path<TouchOutcome> {
   const isPrivate = guest.believesPrivate[gfn] === 1;
   const out = yield* touchAs(sys, gfn, write, v, isPrivate);
-  return sys.kvm.vcpus.length > 1 ? { ...out, alias: isPrivate ? 'private' : 'shared' } : out;
+  return { ...out, alias: isPrivate ? 'private' : 'shared' };
 }
 
 function* touchAs(sys: System, gfn: number, write: number | undefined, v: number, isPrivate: boolean): Path<TouchOutcome> {
@@ -59,7 +59,7 @@ function* touchAs(sys: System, gfn: number, write: number | undefined, v: number
     if (pfn >= 0) {
       vc.tlbGfn = gfn;
       vc.tlbPfn = pfn;
-      if (sys.kvm.vcpus.length > 1) {
+      if (sys.otherUsers > 0) {
         yield 'in-guest'; // other actors run while this vCPU is in the guest
         if (!vc.inGuest) continue; // kicked out: re-execute the access
       }
@@ -83,6 +83,7 @@ function* touchAs(sys: System, gfn: number, write: number | undefined, v: number
     yield 'ept-violation';
     const ret = yield* tdxHandleEptViolation(sys, gfn, isPrivate, -1);
     if (ret < 0) return ret === -EIO && sys.kvm.bugged ? { kind: 'touch', result: 'vm-dead' } : { kind: 'touch', result: 'exit', errno: ret };
+    if (sys.otherUsers > 0) yield 'resume-guest:retry'; // the guest re-executes the access; others run meanwhile
   }
 }
 
@@ -95,7 +96,7 @@ function* acceptOnce(sys: System, gfn: number, level: Level, v: number): Path<Ac
   const vc = sys.kvm.vcpus[v];
   for (;;) {
     if (!(yield* enter(sys, v))) return { kind: 'accept', result: 'vm-dead' };
-    if (sys.kvm.vcpus.length > 1) {
+    if (sys.otherUsers > 0) {
       sys.tdx.tdgAcceptBegin(v, gfn);
       yield 'tdcall-accept';
       if (!vc.inGuest) continue; // kicked out (the entry is released): issue the TDCALL again
@@ -116,6 +117,7 @@ function* acceptOnce(sys: System, gfn: number, level: Level, v: number): Path<Ac
     yield 'ept-violation';
     const ret = yield* tdxHandleEptViolation(sys, gfn, true, r.level);
     if (ret < 0) return ret === -EIO && sys.kvm.bugged ? { kind: 'accept', result: 'vm-dead' } : { kind: 'accept', result: 'exit', errno: ret };
+    if (sys.otherUsers > 0) yield 'resume-guest:retry';
   }
 }
 

@@ -85,8 +85,12 @@ function setGuestInhibit(sys: System, gfn: number, r: number): void {
 
 /** kvm_tdp_page_fault() for one attempt. Returns RET_PF_FIXED, RET_PF_RETRY or a negative errno. */
 export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, acceptLevel: Level | -1): Path<number> {
+  // kvm_mmu_faultin_pfn(): "fault->mmu_seq = vcpu->kvm->mmu_invalidate_seq; smp_rmb();" before the attribute
+  // check and the pfn lookup, so an invalidation that begins after this point makes the fault retry.
+  const seq = sys.kvm.invalidateSeq;
   const gm = sys.gmem;
   const idx = sys.index(gfn);
+  if (idx >= 0 && sys.kvm.slotInvalid) return RET_PF_RETRY; // kvm_faultin_pfn(): KVM_MEMSLOT_INVALID
   if (idx < 0) {
     sys.trace.event(`fault at ${sys.hex(gfn)}: no memslot -> exit to userspace`);
     return -EFAULT;
@@ -113,7 +117,6 @@ export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, a
   // kvm_mmu_topup_memory_cache() and the per-vCPU DPAMT cache, before mmu_lock: up to a table page and a
   // 4K guest page, a pair each (003:L56).
   if (sys.design.dpamt && isPrivate && !fillCache(sys, VCPU_CACHE, 4)) return -ENOMEM;
-  const seq = sys.kvm.invalidateSeq;
   yield 'gmem-get-pfn';
   yield* readLock(sys, 'kvm_tdp_page_fault');
   const k = sys.kvm;
@@ -140,6 +143,15 @@ export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, a
  * watchdog ends a case that spins here.
  */
 export function* tdxHandleEptViolation(sys: System, gfn: number, isPrivate: boolean, acceptLevel: Level | -1): Path<number> {
+  sys.kvm.srcuReaders++; // the exit is handled inside kvm->srcu (vcpu_run)
+  try {
+    return yield* handleEptViolation(sys, gfn, isPrivate, acceptLevel);
+  } finally {
+    sys.kvm.srcuReaders--;
+  }
+}
+
+function* handleEptViolation(sys: System, gfn: number, isPrivate: boolean, acceptLevel: Level | -1): Path<number> {
   sys.counters.eptViolations++;
   if (sys.kvm.bugged) return -EIO;
   if (isPrivate && acceptLevel >= 0 && sys.guard('G8')) {
@@ -156,6 +168,8 @@ export function* tdxHandleEptViolation(sys: System, gfn: number, isPrivate: bool
     }
     sys.counters.pageFaultRetries++;
     if (sys.kvm.bugged) return -EIO; // KVM_REQ_VM_DEAD
+    // "Bail if the memslot is invalid, i.e. is being deleted ... this task needs to drop SRCU" (tdx.c)
+    if (sys.kvm.slotInvalid) return 0;
     yield 'pf-local-retry:retry';
   }
 }

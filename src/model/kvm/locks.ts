@@ -89,3 +89,11 @@ export function* filemapInvalidateUnlock(sys: System, path: string): Path {
   sys.trace.lock('filemap_invalidate_lock', 'write', false, path, sys.actor);
   yield 'filemap_invalidate_unlock';
 }
+
+/**
+ * synchronize_srcu(&kvm->srcu): wait until every vCPU that was inside a read-side section (handling a fault
+ * with the memslots it looked up) has left it. A read-side section never waits, so entering it is not a step.
+ */
+export function* synchronizeSrcu(sys: System): Path {
+  while (sys.kvm.srcuReaders > 0) yield 'synchronize_srcu:wait';
+}

@@ -2,7 +2,7 @@
 import { EFAULT, EINVAL, EIO, EOPNOTSUPP } from '../errno.js';
 import type { Path, System } from '../system.js';
 import { kvmTdpPageFault } from './fault.js';
-import { writeLock, writeUnlock } from './locks.js';
+import { synchronizeSrcu, writeLock, writeUnlock } from './locks.js';
 import { Spte } from './mirror.js';
 import { RET_PF_RETRY, zapPrivateLeafs, zapSharedRange } from './tdpMmu.js';
 import { reclaimExternalSp } from './teardown.js';
@@ -12,6 +12,15 @@ import { reclaimExternalSp } from './teardown.js';
  * how a pre-faulted range reaches the guest's ACCEPT at 2M (003:L129-131). Only after finalize.
  */
 export function* kvmPreFaultMemory(sys: System, start: number, end: number): Path<number> {
+  sys.kvm.srcuReaders++; // a vCPU ioctl: kvm_vcpu_srcu_read_lock()
+  try {
+    return yield* preFault(sys, start, end);
+  } finally {
+    sys.kvm.srcuReaders--;
+  }
+}
+
+function* preFault(sys: System, start: number, end: number): Path<number> {
   if (sys.kvm.bugged) return -EIO;
   if (sys.kvm.tdState !== 'RUNNABLE') return -EOPNOTSUPP; // pre_fault_allowed is set by finalize
   if (start >= end || sys.index(start) < 0 || sys.index(end - 1) < 0) return -EINVAL;
@@ -20,6 +29,7 @@ export function* kvmPreFaultMemory(sys: System, start: number, end: number): Pat
     do {
       ret = yield* kvmTdpPageFault(sys, g, sys.isPrivate(g), -1);
       if (sys.kvm.bugged) ret = -EIO;
+      if (ret === RET_PF_RETRY) yield 'pre-fault-retry:retry'; // kvm_tdp_map_page() loops with cond_resched()
     } while (ret === RET_PF_RETRY);
     if (ret < 0) return ret;
   }
@@ -34,7 +44,12 @@ export function* kvmPreFaultMemory(sys: System, start: number, end: number): Pat
 export function* kvmDeleteSlot(sys: System): Path<number> {
   const k = sys.kvm;
   if (k.bugged) return -EIO; // a VM ioctl on a dead VM
-  if (k.slotDeleted) return -EFAULT;
+  if (k.slotDeleted || k.slotInvalid) return -EFAULT;
+  // kvm_set_memslot(DELETE): mark the slot invalid, wait for the vCPUs that may still use it
+  // (synchronize_srcu), then zap it (kvm_arch_flush_shadow_memslot)
+  k.slotInvalid = true;
+  yield 'memslot-invalid';
+  yield* synchronizeSrcu(sys);
   yield* writeLock(sys, 'kvm_set_memory_region(delete)');
   yield* zapPrivateLeafs(sys, sys.slotBase, sys.slotEnd);
   zapSharedRange(sys, sys.slotBase, sys.slotEnd);

@@ -116,9 +116,9 @@ function* reclaimControlPages(sys: System): Path {
 /** Close the guest_memfd and the VM: the whole teardown. Returns 0, or -EBADF when already destroyed. */
 export function* kvmDestroy(sys: System): Path<number> {
   if (sys.destroyed) return -EBADF;
-  // The last fput of the VM and guest_memfd runs only when no other thread is inside a call on them (each
-  // holds a file reference for the call): teardown waits for the other actors' ops to end.
-  while (sys.usersInFlight > 1) yield 'fput:wait';
+  // The last fput of the VM and guest_memfd runs only when no other thread holds them: vCPU fds hold the VM,
+  // mmaps and pins hold the file. Teardown waits until every other actor is done with its ops.
+  while (sys.otherUsers > 0) yield 'fput:wait';
   sys.trace.event('teardown: kvm_gmem_release unmaps every guest page');
   yield* writeLock(sys, 'kvm_destroy_vm');
   yield* zapPrivateLeafs(sys, sys.slotBase, sys.slotEnd);

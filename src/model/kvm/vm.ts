@@ -30,6 +30,10 @@ export class Kvm {
   readonly sharedBacking: Int32Array;
   /** The memslot was deleted: no gfn has one any more. */
   slotDeleted = false;
+  /** The memslot is being deleted (KVM_MEMSLOT_INVALID): faults on it retry until it is gone. */
+  slotInvalid = false;
+  /** vCPU threads inside kvm->srcu read-side sections (fault handling); memslot deletion waits for them. */
+  srcuReaders = 0;
   readonly vcpus: Vcpu[];
   /** kvm_tdx->state: BUILD until KVM_TDX_FINALIZE_VM, then RUNNABLE. */
   tdState: 'BUILD' | 'RUNNABLE' = 'RUNNABLE';
