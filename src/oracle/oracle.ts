@@ -496,10 +496,6 @@ export class Oracle {
       const v = this.checkRange(r);
       if (v) return v;
     }
-    const risks: string[] = [];
-    const host = checkHostMappings(sys, risks, uafIsFailureOf(sys.design)) ?? checkPoisonedPrivateMappings(sys);
-    for (const r of risks) if (!this.notes.includes(r)) this.notes.push(r);
-    if (host) return host;
     if (op.op === 'convert' && op.to === 'private' && isIoctl(out) && out.ret === 0 && !sys.kvm.bugged) {
       const m = unmergedFolios(sys, op.start, op.end, (g) => this.ref.private[g] === 0); // the reference still holds the old attributes
       if (m) this.perf.push({ inv: 'INV-33', message: m });
@@ -521,6 +517,12 @@ export class Oracle {
     const window = this.window;
     this.window = [];
     const dead = sys.kvm.bugged || sys.destroyed;
+    // host mappings of private pages and private mappings of poisoned pages may exist for a moment while
+    // another actor's conversion or memory failure is on its way to zap them: judged when all is quiet
+    const risks: string[] = [];
+    const host = checkHostMappings(sys, risks, uafIsFailureOf(sys.design)) ?? checkPoisonedPrivateMappings(sys);
+    for (const r of risks) if (!this.notes.includes(r)) this.notes.push(r);
+    if (host) return host;
     const mismatch = window.length === 1 ? this.applySerial(window, this.ref) : this.linearize(window);
     if (this.ref.knownDesignFindings.length) this.notes.push(...this.ref.knownDesignFindings.splice(0));
     if (mismatch && !dead) return mismatch;

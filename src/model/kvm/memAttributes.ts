@@ -3,7 +3,7 @@
 // pre-set hook splits cross-boundary leaves (private->shared) and unmaps; a split failure fails the ioctl
 // with the attributes unchanged; the post-set hook recomputes MIXED.
 import { EINVAL, EIO, ENOMEM } from '../errno.js';
-import { recomputeMixed } from '../gmem/convert.js';
+import { invalidateBegin, invalidateEnd, recomputeMixed } from '../gmem/convert.js';
 import type { Path, System } from '../system.js';
 import { writeLock, writeUnlock } from './locks.js';
 import { splitCrossBoundaryLeafs, zapPrivateLeafs, zapSharedRange } from './tdpMmu.js';
@@ -18,11 +18,15 @@ export function* kvmVmSetMemAttributes(sys: System, start: number, end: number, 
   if (already) return 0; // "no-op if the whole range already has the attributes"
   if (sys.inj.siteFails('ALLOC')) return -ENOMEM; // xa_reserve()
   yield* writeLock(sys, 'kvm_vm_set_mem_attributes');
+  // kvm_handle_gfn_range(pre_set_range) and (post_set_range): kvm_mmu_invalidate_begin/end around the
+  // update, so a fault that looked at the old attributes retries
+  invalidateBegin(sys, start, end);
   if (!toPrivate) {
     // V3-15: "ret = kvm_split_cross_boundary_leafs(kvm, range, false); if (ret) return ret;"
     if (sys.guard('G2')) {
       const ret = yield* splitCrossBoundaryLeafs(sys, start, end, false);
       if (ret < 0) {
+        invalidateEnd(sys);
         yield* writeUnlock(sys, 'kvm_vm_set_mem_attributes');
         return ret; // some earlier ranges may be split and zapped although the attributes stay (kernel-facts.md 3.2)
       }
@@ -34,6 +38,7 @@ export function* kvmVmSetMemAttributes(sys: System, start: number, end: number, 
   attrs.fill(to, start, end);
   recomputeMixed(sys, start, end); // post-set hook
   sys.trace.event(`KVM_SET_MEMORY_ATTRIBUTES [${sys.hex(start)}, ${sys.hex(end)}) -> ${toPrivate ? 'PRIVATE' : 'SHARED'}`);
+  invalidateEnd(sys);
   yield* writeUnlock(sys, 'kvm_vm_set_mem_attributes');
   return 0;
 }
