@@ -13,6 +13,7 @@ export class LockView {
   private mmuWriterActor = -1;
   private splitCacheOwner = -1;
   private filemapOwner = -1;
+  private readonly filemapReads = new Int32Array(MAX);
   /** Per actor, its releases of mmu_lock in either mode: tells whether it dropped the lock between two events. */
   private readonly releases = new Int32Array(MAX);
   /** The path that last took mmu_lock for write, for messages. */
@@ -40,6 +41,12 @@ export class LockView {
 
   /** Apply one event; returns a message when the event itself is impossible (a lock taken while held, a release of a lock not held). */
   onLock(name: LockName, mode: LockMode, acquire: boolean, path: string, actor: number): string | null {
+    if (name === 'filemap_invalidate_lock' && mode === 'read') {
+      if (acquire ? this.filemapOwner >= 0 : this.filemapReads[actor] === 0) return `${path} ${acquire ? 'took filemap_invalidate_lock for read while it is held for write' : 'released filemap_invalidate_lock (read) it does not hold'}`;
+      this.filemapReads[actor] += acquire ? 1 : -1;
+      return null;
+    }
+    if (name === 'filemap_invalidate_lock' && acquire && this.filemapReads.some((n) => n > 0)) return `${path} took filemap_invalidate_lock for write while it is held for read`;
     if (name === 'prealloc_split_cache_lock' || name === 'filemap_invalidate_lock') {
       const owner = name === 'prealloc_split_cache_lock' ? this.splitCacheOwner : this.filemapOwner;
       if (acquire ? owner >= 0 : owner !== actor) return `${path} ${acquire ? 'took' : 'released'} ${name} ${acquire ? `already held by actor ${owner}` : 'it does not hold'}`;

@@ -4,7 +4,7 @@
 import { EBUSY, EFAULT, EHWPOISON, EIO, ENOMEM } from '../errno.js';
 import type { Path, System } from '../system.js';
 import { L2M, L4K, type Level } from '../tdx/leaf.js';
-import { mmuLock, mmuUnlock, readLock, readUnlock, writeLock, writeUnlock } from './locks.js';
+import { filemapInvalidateLockShared, filemapInvalidateUnlockShared, mmuLock, mmuUnlock, readLock, readUnlock, writeLock, writeUnlock } from './locks.js';
 import { Spte } from './mirror.js';
 import { Owner, PfnKind } from '../host/phys.js';
 import { fillCache, VCPU_CACHE } from './pamt.js';
@@ -100,18 +100,11 @@ export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, a
     return -EFAULT;
   }
   if (!isPrivate && sys.design.vmMemoryAttributes) return yield* mapSharedUserspace(sys, gfn);
-  // kvm_gmem_get_pfn(): allocate the folio on first use.
-  if (gm.pfn[idx] < 0) {
-    if (!gm.allocFolio(idx, folioKindFromSites(sys))) return -ENOMEM;
-    sys.touch(sys.region(gfn));
-    sys.trace.event(`gmem: allocate folio for index ${sys.hex(idx)} (order ${gm.orderAt(idx)})`);
-    yield 'gmem-alloc-folio';
-  }
-  // __kvm_gmem_get_pfn() returns -EHWPOISON for a hwpoisoned folio (kernel-facts.md 3.1); G23 off skips it.
-  if (sys.guard('G23') && gm.folioPoisoned(gm.folioHead[idx])) {
-    sys.trace.event(`fault at ${sys.hex(gfn)}: guest_memfd folio is HWPoisoned -> -EHWPOISON`);
-    return -EHWPOISON;
-  }
+  // kvm_gmem_get_pfn(), with the folio lookup under the shared filemap_invalidate_lock
+  yield* filemapInvalidateLockShared(sys, 'kvm_gmem_get_pfn');
+  const got = yield* gmemGetPfn(sys, gfn, idx);
+  filemapInvalidateUnlockShared(sys, 'kvm_gmem_get_pfn');
+  if (got < 0) return got;
   const pfn = gm.pfn[idx];
   const order = gm.orderAt(idx);
   // kvm_mmu_topup_memory_cache() and the per-vCPU DPAMT cache, before mmu_lock: up to a table page and a
@@ -134,6 +127,23 @@ export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, a
   }
   yield* readUnlock(sys, 'kvm_tdp_page_fault');
   return ret;
+}
+
+/** Allocate the folio on first use and refuse a hwpoisoned one: 0 or a negative errno. */
+function* gmemGetPfn(sys: System, gfn: number, idx: number): Path<number> {
+  const gm = sys.gmem;
+  if (gm.pfn[idx] < 0) {
+    if (!gm.allocFolio(idx, folioKindFromSites(sys))) return -ENOMEM;
+    sys.touch(sys.region(gfn));
+    sys.trace.event(`gmem: allocate folio for index ${sys.hex(idx)} (order ${gm.orderAt(idx)})`);
+    yield 'gmem-alloc-folio';
+  }
+  // __kvm_gmem_get_pfn() returns -EHWPOISON for a hwpoisoned folio (kernel-facts.md 3.1); G23 off skips it.
+  if (sys.guard('G23') && gm.folioPoisoned(gm.folioHead[idx])) {
+    sys.trace.event(`fault at ${sys.hex(gfn)}: guest_memfd folio is HWPoisoned -> -EHWPOISON`);
+    return -EHWPOISON;
+  }
+  return 0;
 }
 
 /**

@@ -97,3 +97,22 @@ export function* filemapInvalidateUnlock(sys: System, path: string): Path {
 export function* synchronizeSrcu(sys: System): Path {
   while (sys.kvm.srcuReaders > 0) yield 'synchronize_srcu:wait';
 }
+
+/**
+ * filemap_invalidate_lock_shared() around guest_memfd's folio lookup in the fault path: "other folio accesses
+ * will be locked out by the filemap invalidate lock" while a conversion or punch holds it (003:L661). Taking a
+ * free lock and releasing it are not steps of their own (nothing else can happen in between that matters).
+ */
+export function* filemapInvalidateLockShared(sys: System, path: string): Path {
+  const l = sys.gmem.invalidateLock;
+  while (l.writer >= 0) yield 'filemap_invalidate_lock:wait';
+  l.readerActors.push(sys.actor);
+  sys.trace.lock('filemap_invalidate_lock', 'read', true, path, sys.actor);
+}
+
+export function filemapInvalidateUnlockShared(sys: System, path: string): void {
+  const r = sys.gmem.invalidateLock.readerActors;
+  const i = r.lastIndexOf(sys.actor);
+  if (i >= 0) r.splice(i, 1);
+  sys.trace.lock('filemap_invalidate_lock', 'read', false, path, sys.actor);
+}
