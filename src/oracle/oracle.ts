@@ -549,9 +549,10 @@ export class Oracle {
    * (an error instead of success); it may not break the invariants checked after. The reference forgets what
    * such an op may have changed. Returns the first mismatch that no fatal fault of its op explains.
    */
-  private applySerial(order: readonly Ended[], ref: Reference): Violation | null {
+  private applySerial(order: readonly Ended[], ref: Reference, all: readonly Ended[] = order): Violation | null {
     for (const e of order) {
-      const ctx = { vmDead: this.sys.kvm.bugged, sites: e.sites, injected: e.injected, overlapped: order.length > 1 || ref !== this.ref };
+      const overlapping = new Set(all.filter((o) => o !== e).map((o) => o.ctx.op.op));
+      const ctx = { vmDead: this.sys.kvm.bugged, sites: e.sites, injected: e.injected, overlapped: overlapping.size > 0, overlapping };
       const m = ref.apply(e.ctx.op, e.out, ctx);
       if (!m || this.sys.kvm.bugged || this.sys.destroyed) continue;
       if (!e.fatal) return m;
@@ -589,7 +590,7 @@ export class Oracle {
         if (window.some((e, j) => !used[j] && j !== i && e.endedAt < window[i].ctx.beganAt)) continue;
         if (--budget < 0) return null;
         const next = ref.clone();
-        const m = this.applySerial([window[i]], next);
+        const m = this.applySerial([window[i]], next, window);
         if (m) {
           first ??= m;
           continue;

@@ -29,6 +29,8 @@ export interface RefContext {
    * back to 4K) is not atomic then: its linearization covers only its outcome, not which pages it reached.
    */
   overlapped?: boolean;
+  /** The kinds of the other ops that overlapped it. */
+  overlapping?: ReadonlySet<string>;
 }
 
 export interface RefMismatch {
@@ -228,6 +230,8 @@ export class Reference {
     if (!this.runnable) return ret === -EOPNOTSUPP ? null : `${where} before finalize: expected ${-EOPNOTSUPP}, got ${ret}`;
     if (!this.validRange(start, end)) return ret === -EINVAL ? null : `${where}: expected ${-EINVAL}, got ${ret}`;
     if (ret === -ENOMEM && this.allocMayFail(ctx)) return null;
+    // a memslot deletion under way makes KVM_PRE_FAULT_MEMORY punt with -EAGAIN (kvm_mmu_faultin_pfn)
+    if (ret === -EAGAIN && ctx.overlapping?.has('deleteSlot')) return null;
     let poisoned = false;
     let maybe = false;
     for (let g = start; g < end; g++) {

@@ -1,7 +1,7 @@
 // The EPT-violation path of a TD vCPU (model-spec.md 3.3, kernel-facts.md 2.2 and 2.6): attribute check,
 // honouring the guest's ACCEPT level, kvm_gmem_get_pfn, the invalidation retry check, the maximum mapping
 // level, and the local retry loop of tdx_handle_ept_violation().
-import { EBUSY, EFAULT, EHWPOISON, EIO, ENOMEM } from '../errno.js';
+import { EAGAIN, EBUSY, EFAULT, EHWPOISON, EIO, ENOMEM } from '../errno.js';
 import type { Path, System } from '../system.js';
 import { L2M, L4K, type Level } from '../tdx/leaf.js';
 import { filemapInvalidateLockShared, filemapInvalidateUnlockShared, mmuLock, mmuUnlock, readLock, readUnlock, writeLock, writeUnlock } from './locks.js';
@@ -84,13 +84,15 @@ function setGuestInhibit(sys: System, gfn: number, r: number): void {
 }
 
 /** kvm_tdp_page_fault() for one attempt. Returns RET_PF_FIXED, RET_PF_RETRY or a negative errno. */
-export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, acceptLevel: Level | -1): Path<number> {
+export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, acceptLevel: Level | -1, prefetch = false): Path<number> {
   // kvm_mmu_faultin_pfn(): "fault->mmu_seq = vcpu->kvm->mmu_invalidate_seq; smp_rmb();" before the attribute
   // check and the pfn lookup, so an invalidation that begins after this point makes the fault retry.
   const seq = sys.kvm.invalidateSeq;
   const gm = sys.gmem;
   const idx = sys.index(gfn);
-  if (idx >= 0 && sys.kvm.slotInvalid) return RET_PF_RETRY; // kvm_faultin_pfn(): KVM_MEMSLOT_INVALID
+  // kvm_mmu_faultin_pfn(): a memslot being deleted makes the fault retry; "Punt the error to userspace if
+  // this is a prefault, as KVM's prefaulting ABI doesn't provide the same forward progress guarantees"
+  if (idx >= 0 && sys.kvm.slotInvalid) return prefetch ? -EAGAIN : RET_PF_RETRY;
   if (idx < 0) {
     sys.trace.event(`fault at ${sys.hex(gfn)}: no memslot -> exit to userspace`);
     return -EFAULT;

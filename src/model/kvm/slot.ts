@@ -27,7 +27,7 @@ function* preFault(sys: System, start: number, end: number): Path<number> {
   for (let g = start; g < end; g++) {
     let ret: number;
     do {
-      ret = yield* kvmTdpPageFault(sys, g, sys.isPrivate(g), -1);
+      ret = yield* kvmTdpPageFault(sys, g, sys.isPrivate(g), -1, true);
       if (sys.kvm.bugged) ret = -EIO;
       if (ret === RET_PF_RETRY) yield 'pre-fault-retry:retry'; // kvm_tdp_map_page() loops with cond_resched()
     } while (ret === RET_PF_RETRY);
