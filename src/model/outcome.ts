@@ -16,7 +16,14 @@ type TouchResult =
 export type AcceptOutcome =
   | { kind: 'accept'; result: 'accepted' | 'already' }
   /** A 2M ACCEPT got TDX_PAGE_SIZE_MISMATCH and the guest accepted the range 4K by 4K [A]. */
-  | { kind: 'accept'; result: 'fallback-4k'; accepted: number; already: number }
+  | {
+      kind: 'accept';
+      result: 'fallback-4k';
+      accepted: number;
+      already: number;
+      /** Per page of the range, what its 4K TDCALL answered: 1 accepted, 0 already (each is its own event). */
+      pages?: number[];
+    }
   | { kind: 'accept'; result: 'error'; status: string }
   | { kind: 'accept'; result: 'exit'; errno: number }
   | { kind: 'accept'; result: 'vm-dead' };

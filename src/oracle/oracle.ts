@@ -523,7 +523,7 @@ export class Oracle {
     const host = checkHostMappings(sys, risks, uafIsFailureOf(sys.design)) ?? checkPoisonedPrivateMappings(sys);
     for (const r of risks) if (!this.notes.includes(r)) this.notes.push(r);
     if (host) return host;
-    const mismatch = window.length === 1 ? this.applySerial(window, this.ref) : this.linearize(window);
+    const mismatch = window.length === 1 ? this.applySerial(window, this.ref) : this.linearize(window.flatMap(splitFallback));
     if (this.ref.knownDesignFindings.length) this.notes.push(...this.ref.knownDesignFindings.splice(0));
     if (mismatch && !dead) return mismatch;
     if (sys.destroyed) return null;
@@ -574,6 +574,7 @@ export class Oracle {
     const used = new Array<boolean>(n).fill(false);
     let budget = LINEARIZE_BUDGET;
     let first: Violation | null = null;
+    let deepest = -1;
     const ops = window.map((e) => e.ctx.op);
     const live = !this.sys.kvm.bugged && !this.sys.destroyed && !this.sys.kvm.slotDeleted;
     const dfs = (ref: Reference, depth: number): Reference | null => {
@@ -581,7 +582,7 @@ export class Oracle {
         // the order must explain the state the ops left as well as their outcomes
         const v = live ? this.checkGuestView(ops, ref) : null;
         if (!v) return ref;
-        first ??= v;
+        if (depth >= deepest) [first, deepest] = [v, depth + 1];
         return null;
       }
       for (let i = 0; i < n; i++) {
@@ -592,7 +593,8 @@ export class Oracle {
         const next = ref.clone();
         const m = this.applySerial([window[i]], next, window);
         if (m) {
-          first ??= m;
+          // report the mismatch of the order that got furthest: the most telling one
+          if (depth > deepest) [first, deepest] = [m, depth];
           continue;
         }
         used[i] = true;
@@ -613,7 +615,7 @@ export class Oracle {
       return null;
     }
     const names = window.map((e) => `#${e.ctx.opIndex} ${e.ctx.op.op}`).join(', ');
-    return { inv: first!.inv, message: `no serial order of the overlapping ops (${names}) explains their outcomes; first mismatch: ${first!.message}` };
+    return { inv: first!.inv, message: `no serial order of the overlapping ops (${names}) explains their outcomes; the order that got furthest fails with: ${first!.message}` };
   }
 
 
@@ -721,3 +723,19 @@ function septHasLeaves(sys: System): boolean {
   return false;
 }
 
+
+/**
+ * A 2M ACCEPT that fell back to 4K is the guest's walk of 4K TDCALLs, each its own event: overlapped by other
+ * ops, it is judged as one 4K ACCEPT per page (with the answer that page got), over the walk's interval.
+ */
+function splitFallback(e: Ended): Ended[] {
+  const { op } = e.ctx;
+  const out = e.out;
+  if (op.op !== 'accept' || out.kind !== 'accept' || out.result !== 'fallback-4k' || !out.pages) return [e];
+  const base = op.gfn - (op.gfn % out.pages.length);
+  return out.pages.map((p, i) => {
+    const ctx = new OpCtx({ op: 'accept', gfn: base + i, level: '4K' }, e.ctx.opIndex);
+    ctx.beganAt = e.ctx.beganAt;
+    return { ...e, ctx, out: { kind: 'accept', result: p ? 'accepted' : 'already' } };
+  });
+}

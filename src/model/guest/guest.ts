@@ -136,6 +136,7 @@ export function* guestAccept(sys: System, gfn: number, level: '4K' | '2M', v = 0
   sys.trace.event(`guest: 2M ACCEPT at ${sys.hex(base)} got TDX_PAGE_SIZE_MISMATCH, falling back to 4K`);
   let accepted = 0;
   let already = 0;
+  const pages: number[] = [];
   for (let g = base; g < base + sys.ptrs; g++) {
     const s = yield* acceptOnce(sys, g, L4K, v);
     if (s === 'size-mismatch' || s.result !== 'accepted' && s.result !== 'already') {
@@ -143,6 +144,7 @@ export function* guestAccept(sys: System, gfn: number, level: '4K' | '2M', v = 0
     }
     if (s.result === 'accepted') accepted++;
     else already++;
+    pages.push(s.result === 'accepted' ? 1 : 0);
   }
-  return { kind: 'accept', result: 'fallback-4k', accepted, already };
+  return { kind: 'accept', result: 'fallback-4k', accepted, already, pages };
 }
