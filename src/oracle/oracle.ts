@@ -78,7 +78,7 @@ interface Ended {
 
 const NO_SITES: ReadonlySet<FaultSite> = new Set();
 /** Reference applications one linearizability search may make. */
-const LINEARIZE_BUDGET = 4000;
+const LINEARIZE_BUDGET = 20_000;
 const NO_FAULTS: ReadonlySet<string> = new Set();
 
 export class Oracle {
@@ -577,7 +577,12 @@ export class Oracle {
     let deepest = -1;
     const ops = window.map((e) => e.ctx.op);
     const live = !this.sys.kvm.bugged && !this.sys.destroyed && !this.sys.kvm.slotDeleted;
+    // Porcupine's cache: the same set of ops placed, reaching the same reference state, fails the same way
+    const seen = new Set<string>();
     const dfs = (ref: Reference, depth: number): Reference | null => {
+      const key = `${used.map((u) => (u ? 1 : 0)).join('')}:${ref.stateHash()}`;
+      if (seen.has(key)) return null;
+      seen.add(key);
       if (depth === n) {
         // the order must explain the state the ops left as well as their outcomes
         const v = live ? this.checkGuestView(ops, ref) : null;
@@ -610,7 +615,11 @@ export class Oracle {
       return null;
     }
     if (budget < 0) {
-      for (const e of window) this.ref.forget(e.ctx.op);
+      // take the completion order's effects (attributes, teardown) and forget what the ops may have changed
+      for (const e of window) {
+        this.ref.apply(e.ctx.op, e.out, { vmDead: this.sys.kvm.bugged, sites: e.sites, injected: e.injected, overlapped: true });
+        this.ref.forget(e.ctx.op);
+      }
       this.notes.push(`linearizability search gave up after ${LINEARIZE_BUDGET} steps over ${n} overlapping ops; the reference forgets what they changed`);
       return null;
     }

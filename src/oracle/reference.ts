@@ -85,6 +85,17 @@ export class Reference {
     return r;
   }
 
+  /** A hash of the state, for the linearizability search's cache. */
+  stateHash(): number {
+    let h = 0x811c9dc5;
+    const mix = (a: ArrayLike<number>): void => {
+      for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i], 0x01000193);
+    };
+    mix(this.private); mix(this.accepted); mix(this.data); mix(this.known); mix(this.poison); mix(this.hostMaps); mix(this.pins);
+    mix([this.runnable ? 1 : 0, this.destroyed ? 1 : 0, this.slotDeleted ? 1 : 0, this.poolShort ? 1 : 0]);
+    return h >>> 0;
+  }
+
   /** Take over another reference's state (the serial order that fitted). */
   copyFrom(o: Reference): void {
     this.private.set(o.private);
