@@ -29,6 +29,8 @@ export interface MinimizeOptions {
 }
 
 export interface MinimizeResult {
+  /** The signature of the case before minimisation (null if it passed). */
+  originalSignature: string | null;
   /** The minimised case; its provenance note records the reliability ("reliability 3/3"). */
   case: Case;
   result: RunResult;
@@ -71,7 +73,7 @@ export function minimizeCase(c: Case, opts: MinimizeOptions = {}): MinimizeResul
   const failOnPerf = opts.failOnPerf ?? isPerfSignature(c.expect?.signature);
   const run: RunOptions = { failOnPerf, selfTestThrowIn: opts.selfTestThrowIn };
   const first = runCase(c, run);
-  if (first.verdict !== 'fail' || !first.signature) return { case: c, result: first, attempts: 0, reliability: { ok: 0, runs: 0 }, exhausted: false };
+  if (first.verdict !== 'fail' || !first.signature) return { originalSignature: first.signature, case: c, result: first, attempts: 0, reliability: { ok: 0, runs: 0 }, exhausted: false };
   const core = coreSignature(first.signature);
   const kinds = allowedKinds(c, first.signature);
   const keeps = (c2: Case): RunResult | null => {
@@ -85,5 +87,5 @@ export function minimizeCase(c: Case, opts: MinimizeOptions = {}): MinimizeResul
   const runs = opts.replays ?? 3;
   let ok = 0;
   for (let i = 0; i < runs; i++) if (runCase(red.value, run).signature === red.result.signature) ok++;
-  return { case: withReliability(red.value, ok, runs), result: red.result, attempts: red.attempts, reliability: { ok, runs }, exhausted: red.exhausted };
+  return { originalSignature: first.signature, case: withReliability(red.value, ok, runs), result: red.result, attempts: red.attempts, reliability: { ok, runs }, exhausted: red.exhausted };
 }
