@@ -11,6 +11,7 @@ import { registerFuzz } from './fuzz.js';
 import { registerInvariants } from './invariants.js';
 import { registerMinimize } from './minimize.js';
 import { registerMerge } from './merge.js';
+import { registerCmin } from './cmin.js';
 import { registerPlot } from './plot.js';
 import { registerPromote } from './promote.js';
 import { registerReplay } from './replay.js';
@@ -71,6 +72,7 @@ function buildProgram(): Command {
   registerTriage(program);
   registerInvariants(program);
   registerMerge(program);
+  registerCmin(program);
   registerPlot(program);
   registerPromote(program);
   return program;

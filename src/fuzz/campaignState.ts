@@ -68,6 +68,22 @@ export interface FindingCount {
   text: string;
 }
 
+/** When a failure was seen: the global case index and the wall-clock time it was committed (ms since 1970). */
+export interface Seen {
+  caseIndex: number;
+  time: number;
+}
+
+/** Failing cases of one raw (unminimised) signature, and the signature its minimised case gave. */
+export interface RawHits {
+  signature: string;
+  /** The minimised case's signature, once its minimisation is committed. */
+  minimised?: string;
+  cases: number;
+  first: Seen;
+  last: Seen;
+}
+
 /** Everything committed so far, in case-index order: enough to continue as if never stopped. */
 export interface CampaignProgress {
   /** Next case to dispatch, counted in this shard's cases (global index = next * count + index). */
@@ -86,7 +102,9 @@ export interface CampaignProgress {
   /** Global indices of failing cases whose minimisation was not committed yet (resume redoes them first). */
   pendingMinimize: number[];
   /** Unique failures this campaign saved (over every run). */
-  uniqueFailures: { signature: string; file: string; ops: number; caseIndex: number }[];
+  uniqueFailures: { signature: string; file: string; ops: number; caseIndex: number; alternates?: string[] }[];
+  /** Per raw signature: hit count, first and last seen, what it minimised to (tdxfuzz triage reads it). Absent in older files. */
+  rawHits?: RawHits[];
   findings: FindingCount[];
   /** Cases whose worker died twice (never run); reported, not retried. */
   lostCases: { index: number; count: number; error: string }[];

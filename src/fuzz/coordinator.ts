@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Design } from '../model/config.js';
-import { CAMPAIGN_FORMAT, CAMPAIGN_VERSION, type CampaignProgress, emptyProgress, type FindingCount, type Shard, writeCampaignState } from './campaignState.js';
+import { CAMPAIGN_FORMAT, CAMPAIGN_VERSION, type CampaignProgress, type RawHits, emptyProgress, type FindingCount, type Shard, writeCampaignState } from './campaignState.js';
 import { CaseError, caseId, type Expect, loadCase, serializeCase } from './case.js';
 import { MINIMIZING, RUNNING, SharedCounters } from './counters.js';
 import { asEnvironmentError, type EnvironmentError } from './envError.js';
@@ -18,6 +18,7 @@ import { GENERATOR_VERSION } from './generate.js';
 import { chooseProgressMode, createProgressView, type ProgressSnapshot, type ProgressView, type WorkerHealth } from './progress.js';
 import { InOrder } from './reorder.js';
 import { runCase } from './run.js';
+import { coreSignature } from './signature.js';
 import { globalIndex, shardCases } from './shard.js';
 import { appendStats, type StatsRecord } from './stats.js';
 import { CorpusStore, CrashStore, listCaseFiles, writeFileAtomic } from './store.js';
@@ -79,6 +80,11 @@ export interface UniqueFailure {
   caseIndex: number;
   /** The case's design settings that differ from the campaign design (layout left out); {} on the campaign design. */
   design: Record<string, SettingValue>;
+  /**
+   * Other signatures of the same finding: minimised signatures with the same invariant and op that differ
+   * only in fault kinds (their cases are saved too), and the raw signatures of the cases that led to it.
+   */
+  alternates: string[];
 }
 
 export interface CampaignSummary {
@@ -268,6 +274,7 @@ class Campaign {
   private firstFailure: CampaignSummary['firstFailure'] = null;
   private readonly known: CampaignSummary['knownFailures'] = [];
   private readonly findingSaved: Set<string>;
+  private readonly rawHits = new Map<string, RawHits>();
   private lastNewCoverage: number;
   private lastNewFailure: number | null = null;
   private readonly batches = new InOrder<BatchReply>((r) => this.commitBatch(r));
@@ -288,6 +295,8 @@ class Campaign {
     this.before = { cases: this.p.cases, ops: this.p.ops, steps: this.p.steps, failingCases: this.p.failingCases, corpusAdded: this.p.corpusAdded, elapsedMs: this.p.elapsedMs };
     this.nextIndex = this.p.next;
     this.rawSignatures = new Set(this.p.rawSignatures);
+    this.p.rawHits ??= [];
+    for (const h of this.p.rawHits) this.rawHits.set(h.signature, h);
     this.findingSaved = new Set(this.p.findings.filter((f) => f.file !== '').map((f) => f.kind));
     this.seeded = seedFromCorpora(this.corpus, o.readOnlyCorpora ?? [], (m) => (o.warn ?? ((x: string) => process.stderr.write(x + '\n')))(m));
     this.features = new Set(this.seeded.features);
@@ -414,7 +423,7 @@ class Campaign {
           const r = runCase(c, { failOnPerf: this.o.failOnPerf });
           if (r.signature === null) throw e;
           this.warn(`warning: minimising case ${index} failed (${errorLine(e)}); saving it unminimised`);
-          this.minimized.put(seq, { index, case: c, signature: r.signature, originalOps: c.ops.length, attempts: 0 });
+          this.minimized.put(seq, { index, case: c, signature: r.signature, rawSignature: r.signature, originalOps: c.ops.length, attempts: 0 });
         });
       },
     );
@@ -436,8 +445,10 @@ class Campaign {
     p.cases += r.count;
     p.ops += r.ops;
     p.steps += r.steps;
+    const now = Date.now();
     for (const f of r.failures) {
       p.failingCases++;
+      this.hit(f.signature, f.index, now);
       this.firstFailure ??= { caseIndex: f.index, signature: f.signature, elapsedMs: performance.now() - this.t0 };
       if (this.o.stopAfterFailingCases !== undefined && p.failingCases - this.before.failingCases >= this.o.stopAfterFailingCases) this.stopping = true;
       if (this.rawSignatures.has(f.signature)) continue;
@@ -477,17 +488,48 @@ class Campaign {
     if (this.corpus.save(c, expect, this.provenance(index)) === 'new') this.p.corpusAdded++;
   }
 
+  /** Count a failing case under its raw signature (hit count, first and last seen). */
+  private hit(raw: string, caseIndex: number, time: number): void {
+    let h = this.rawHits.get(raw);
+    if (!h) {
+      h = { signature: raw, cases: 0, first: { caseIndex, time }, last: { caseIndex, time } };
+      this.rawHits.set(raw, h);
+      this.p.rawHits!.push(h);
+    }
+    h.cases++;
+    if (caseIndex < h.first.caseIndex) h.first = { caseIndex, time };
+    if (caseIndex >= h.last.caseIndex) h.last = { caseIndex, time };
+  }
+
+  /**
+   * One bug, one finding: the finding is named by the minimised case's signature. A minimised signature
+   * with the invariant and op of a finding this campaign saved, differing only in fault kinds, is linked
+   * to it as an alternate (its case is saved too), as is every raw signature that minimised to it.
+   */
   private commitMinimize(m: MinimizeReply): void {
+    const h = this.rawHits.get(m.rawSignature);
+    if (h) h.minimised = m.signature;
+    const core = coreSignature(m.signature);
+    const finding = this.p.uniqueFailures.find((u) => u.signature === m.signature) ?? this.p.uniqueFailures.find((u) => coreSignature(u.signature) === core);
+    const link = (sig: string): void => {
+      if (!finding || sig === finding.signature) return;
+      finding.alternates ??= [];
+      if (!finding.alternates.includes(sig)) finding.alternates.push(sig);
+      this.unique.find((u) => u.signature === finding.signature)?.alternates.splice(0, Infinity, ...finding.alternates);
+    };
+    link(m.rawSignature);
     if (this.savedSignatures.has(m.signature)) return;
     this.savedSignatures.add(m.signature);
     const outcome = this.crashes.save(m.case, m.signature, { ...this.provenance(m.index), originalOps: m.originalOps });
     const file = this.crashes.fileFor(m.signature);
     const design = designDiff(m.case.design, this.o.design);
-    if (outcome === 'new') {
-      const u = { signature: m.signature, file, ops: m.case.ops.length, caseIndex: m.index };
-      this.unique.push({ ...u, design });
+    if (outcome === 'new' && finding) link(m.signature);
+    else if (outcome === 'new') {
+      const alternates = m.rawSignature === m.signature ? [] : [m.rawSignature];
+      const u = { signature: m.signature, file, ops: m.case.ops.length, caseIndex: m.index, alternates };
+      this.unique.push({ ...u, design, alternates: [...alternates] });
       this.p.uniqueFailures.push(u);
-    } else if (!this.p.uniqueFailures.some((u) => u.signature === m.signature)) this.known.push({ signature: m.signature, file, design });
+    } else if (!finding) this.known.push({ signature: m.signature, file, design });
   }
 
   private provenance(index: number) {

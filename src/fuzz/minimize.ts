@@ -1,168 +1,91 @@
-// Minimisation (anchors.md 3.3): syzkaller-style pass order over ops and faults, repeated to a fixed
-// point under an attempt budget, with a cache of cases already tried. The predicate keeps the failure:
-// same invariant, same op kind, and no fault kind the original did not have.
-import { type FaultSpec, isSiteFault } from '../model/faults.js';
-import { OPS, weakerStatuses } from '../model/vocab/index.js';
-import { type Case, caseId, type Op } from './case.js';
+// Minimisation of a failing case (anchors.md 3.3, in syzkaller's spirit): the engine (minimize/engine.ts)
+// reduces under a predicate with the case passes (minimize/passes.ts); this file supplies the predicate
+// that runs the case, and replays the result to record how reliably it fails.
+// The predicate keeps the failure: same invariant and op kind, and no fault kind the original did not
+// have or could not be weakened to.
+import { isSiteFault } from '../model/faults.js';
+import { weakerStatuses } from '../model/vocab/index.js';
+import type { Case } from './case.js';
+import { canonicalStatus, simpler } from './minimize/cost.js';
+import { type Pass, reduce, stableJson } from './minimize/engine.js';
+import { CASE_PASSES, type FailureAt } from './minimize/passes.js';
 import type { RunResult } from './result.js';
 import { type RunOptions, runCase } from './run.js';
-import { coreSignature, isPerfSignature, signatureFaultKinds } from './signature.js';
+import { coreSignature, faultKindShort, isPerfSignature, signatureFaultKinds } from './signature.js';
+
+export { simplerOps, smallerArgs, simplerDesigns, weakerFaults } from './minimize/passes.js';
 
 export interface MinimizeOptions {
-  /** Most candidate runs to try (default 3000). */
+  /** Most candidate runs to try (default 3000); when spent, the simplest case found so far is the result. */
   maxAttempts?: number;
+  /** Times the result is replayed to measure its reliability (default 3). */
+  replays?: number;
   /** Run candidates with performance findings failing (as the campaign that found the case did). */
   failOnPerf?: boolean;
   /** Tests of the harness only (RunOptions.selfTestThrowIn): the candidates run with the same hook. */
   selfTestThrowIn?: string;
+  /** Passes to run instead of the default ones (CASE_PASSES), e.g. with schedule passes added. */
+  passes?: readonly Pass<Case, FailureAt>[];
 }
 
 export interface MinimizeResult {
+  /** The signature of the case before minimisation (null if it passed). */
+  originalSignature: string | null;
+  /** The minimised case; its provenance note records the reliability ("reliability 3/3"). */
   case: Case;
   result: RunResult;
   attempts: number;
+  /** Replays of the result that gave its signature again, out of `runs`. */
+  reliability: { ok: number; runs: number };
+  /** The attempt budget ran out before a fixed point: the case is the simplest found so far. */
+  exhausted: boolean;
 }
 
-type Pred = (c: Case) => RunResult | null;
-
-function makePredicate(sig: string, budget: { left: number; attempts: number }, run: RunOptions): Pred {
-  const core = coreSignature(sig);
-  const kinds = new Set(signatureFaultKinds(sig));
-  const seen = new Map<string, RunResult | null>();
-  return (c) => {
-    const id = caseId(c);
-    if (seen.has(id)) return seen.get(id)!;
-    if (budget.left <= 0) return null;
-    budget.left--;
-    budget.attempts++;
-    const r = runCase(c, run);
-    const keep = r.verdict === 'fail' && r.signature !== null && coreSignature(r.signature) === core && signatureFaultKinds(r.signature).every((k) => kinds.has(k));
-    seen.set(id, keep ? r : null);
-    return keep ? r : null;
-  };
-}
-
-const withOps = (c: Case, ops: Op[]): Case => ({ ...c, ops });
-
-function setFaults(op: Op, faults: FaultSpec[]): Op {
-  const o = { ...op } as Op;
-  if (faults.length) o.faults = faults;
-  else delete o.faults;
-  return o;
-}
-
-/**
- * Simpler variants of one op, most aggressive first, field by field as the op table describes them: a
- * range shrinks to its first page, its first half and its last page; an enum goes to its simplest value;
- * an optional token is dropped.
- */
-export function simplerOps(op: Op): Op[] {
-  const out: Op[] = [];
-  const o = op as unknown as Record<string, unknown>;
-  const variant = (change: Record<string, unknown>, drop?: string): void => {
-    const v: Record<string, unknown> = { ...o, ...change };
-    if (drop) delete v[drop];
-    out.push(v as unknown as Op);
-  };
-  for (const f of OPS[op.op].fields) {
-    switch (f.kind) {
-      case 'range': {
-        const start = o.start as number;
-        const end = o.end as number;
-        const len = end - start;
-        if (len > 1) {
-          variant({ end: start + 1 });
-          if (len >> 1 > 1) variant({ end: start + (len >> 1) });
-          variant({ start: end - 1 });
-        }
-        break;
+/** Fault kinds a candidate may show: the original's, and what its faults weaken to (weakerFaults). */
+function allowedKinds(c: Case, sig: string): Set<string> {
+  const out = new Set(signatureFaultKinds(sig));
+  for (const op of c.ops) {
+    for (const f of op.faults ?? []) {
+      if (isSiteFault(f)) continue;
+      for (const s of [...weakerStatuses(f.leaf, f.status), canonicalStatus(f.leaf, f.status)]) {
+        out.add(faultKindShort(s));
+        for (const w of weakerStatuses(f.leaf, s)) out.add(faultKindShort(w));
       }
-      case 'enum':
-        if (f.simplest !== undefined && o[f.name] !== f.simplest) variant({ [f.name]: f.simplest });
-        break;
-      case 'token':
-        if (f.optional !== undefined && o[f.name] !== undefined) variant({}, f.name);
-        break;
-      case 'gfn':
-      case 'count':
-        break;
     }
   }
   return out;
 }
 
-/** Weaker variants of a fault: an earlier call, or a status of a class it outranks (vocab/faults.ts). */
-function weakerFaults(f: FaultSpec): FaultSpec[] {
-  const out: FaultSpec[] = [];
-  if (f.nth > 1) out.push({ ...f, nth: 1 }, { ...f, nth: f.nth - 1 });
-  if (!isSiteFault(f)) for (const status of weakerStatuses(f.leaf, f.status)) out.push({ ...f, status });
-  return out;
+/** "reliability k/N" in the provenance note (the case format has no field of its own for it yet). */
+export function withReliability(c: Case, ok: number, runs: number): Case {
+  const mark = `reliability ${ok}/${runs}`;
+  const note = (c.provenance?.note ?? '').replace(/(^|; )reliability \d+\/\d+/, '').replace(/^; /, '');
+  return { ...c, provenance: { ...c.provenance, note: note ? `${note}; ${mark}` : mark } };
+}
+
+/** The k/N a case's provenance note records, if any. */
+export function reliabilityOf(c: Case): { ok: number; runs: number } | null {
+  const m = /reliability (\d+)\/(\d+)/.exec(c.provenance?.note ?? '');
+  return m ? { ok: Number(m[1]), runs: Number(m[2]) } : null;
 }
 
 export function minimizeCase(c: Case, opts: MinimizeOptions = {}): MinimizeResult {
-  const budget = { left: opts.maxAttempts ?? 3000, attempts: 0 };
   const failOnPerf = opts.failOnPerf ?? isPerfSignature(c.expect?.signature);
   const run: RunOptions = { failOnPerf, selfTestThrowIn: opts.selfTestThrowIn };
   const first = runCase(c, run);
-  if (first.verdict !== 'fail' || !first.signature) return { case: c, result: first, attempts: 0 };
-  const pred = makePredicate(first.signature, budget, run);
-  let cur = c;
-  let res = first;
-  const accept = (cand: Case): boolean => {
-    const r = pred(cand);
-    if (!r) return false;
-    cur = cand;
-    res = r;
-    return true;
+  if (first.verdict !== 'fail' || !first.signature) return { originalSignature: first.signature, case: c, result: first, attempts: 0, reliability: { ok: 0, runs: 0 }, exhausted: false };
+  const core = coreSignature(first.signature);
+  const kinds = allowedKinds(c, first.signature);
+  const keeps = (c2: Case): RunResult | null => {
+    const r = runCase(c2, run);
+    const ok = r.verdict === 'fail' && r.signature !== null && coreSignature(r.signature) === core && signatureFaultKinds(r.signature).every((k) => kinds.has(k));
+    return ok ? r : null;
   };
-
-  // 1. Everything after the failing op is unnecessary.
-  if (res.failure && res.failure.opIndex + 1 < cur.ops.length) accept(withOps(cur, cur.ops.slice(0, res.failure.opIndex + 1)));
-  let progress = true;
-  while (progress && budget.left > 0) {
-    progress = false;
-    // 2. All faults at once.
-    if (cur.ops.some((o) => o.faults)) progress = accept(withOps(cur, cur.ops.map((o) => setFaults(o, [])))) || progress;
-    // 3. ddmin-style chunks of ops, halving the chunk size.
-    for (let chunk = cur.ops.length >> 1; chunk >= 1; chunk >>= 1) {
-      for (let start = cur.ops.length - chunk; start >= 0; start -= chunk) {
-        if (cur.ops.length <= 1) break;
-        const ops = [...cur.ops.slice(0, start), ...cur.ops.slice(start + chunk)];
-        if (ops.length && accept(withOps(cur, ops))) progress = true;
-      }
-    }
-    // 4. Each fault, then weaker forms of the ones that stay.
-    for (let i = cur.ops.length - 1; i >= 0; i--) {
-      const fs = cur.ops[i].faults ?? [];
-      for (let k = fs.length - 1; k >= 0; k--) {
-        const rest = fs.filter((_, j) => j !== k);
-        const ops = cur.ops.slice();
-        ops[i] = setFaults(ops[i], rest);
-        if (accept(withOps(cur, ops))) {
-          progress = true;
-          continue;
-        }
-        for (const w of weakerFaults(fs[k])) {
-          const ops2 = cur.ops.slice();
-          ops2[i] = setFaults(ops2[i], fs.map((f, j) => (j === k ? w : f)));
-          if (accept(withOps(cur, ops2))) {
-            progress = true;
-            break;
-          }
-        }
-      }
-    }
-    // 5. Simpler arguments for each op.
-    for (let i = cur.ops.length - 1; i >= 0; i--) {
-      for (const s of simplerOps(cur.ops[i])) {
-        const ops = cur.ops.slice();
-        ops[i] = s;
-        if (accept(withOps(cur, ops))) {
-          progress = true;
-          break;
-        }
-      }
-    }
-  }
-  return { case: cur, result: res, attempts: budget.attempts };
+  // the cache key is the whole case minus what does not change its run (expect, provenance): new fields count
+  const key = (x: Case): string => stableJson({ ...x, expect: undefined, provenance: undefined });
+  const red = reduce<Case, RunResult>(c, first, keeps, opts.passes ?? CASE_PASSES, { maxAttempts: opts.maxAttempts ?? 3000, key, better: simpler });
+  const runs = opts.replays ?? 3;
+  let ok = 0;
+  for (let i = 0; i < runs; i++) if (runCase(red.value, run).signature === red.result.signature) ok++;
+  return { originalSignature: first.signature, case: withReliability(red.value, ok, runs), result: red.result, attempts: red.attempts, reliability: { ok, runs }, exhausted: red.exhausted };
 }

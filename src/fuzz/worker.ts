@@ -72,6 +72,8 @@ export interface MinimizeReply {
   /** The minimised case (plain data), or the original case if minimisation could not keep it failing. */
   case: Case;
   signature: string;
+  /** The signature of the case as generated (before minimisation). */
+  rawSignature: string;
   /** Operations of the case before minimisation. */
   originalOps: number;
   attempts: number;
@@ -157,12 +159,12 @@ function runMinimize(t: MinimizeTask): MinimizeReply {
     const m = minimizeCase(c, runOptions);
     counters?.add(MINIMIZED, 1);
     if (m.result.verdict === 'fail' && m.result.signature !== null) {
-      return { index: t.index, case: m.case, signature: m.result.signature, originalOps: c.ops.length, attempts: m.attempts };
+      return { index: t.index, case: m.case, signature: m.result.signature, rawSignature: m.originalSignature ?? m.result.signature, originalOps: c.ops.length, attempts: m.attempts };
     }
     // The minimiser handed back a passing case: keep the original reproducer rather than lose the bug.
     const raw = runCase(c, runOptions);
     if (raw.signature === null) throw new Error('the case failed in its batch but passes when run again (nondeterminism)');
-    return { index: t.index, case: c, signature: raw.signature, originalOps: c.ops.length, attempts: m.attempts };
+    return { index: t.index, case: c, signature: raw.signature, rawSignature: raw.signature, originalOps: c.ops.length, attempts: m.attempts };
   } catch (e) {
     throw caseError(t.index, e);
   }
