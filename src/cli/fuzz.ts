@@ -3,11 +3,12 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { CAMPAIGN_DEFAULTS, type Design, parseGuardList } from '../model/config.js';
 import { guardInfo } from '../model/guards.js';
 import { type CampaignSummary, runCampaign } from '../fuzz/coordinator.js';
 import { defaultDesignSpace, describeDesignSpace, type DesignSpace } from '../fuzz/designSpace.js';
+import { DEFAULT_CONCURRENCY, describeConcurrency, SCHEDULE_MIXES, type ScheduleMix } from '../fuzz/concurrency.js';
 import { campaignLayout, type CampaignIdentity, type CampaignProgress, readCampaignState, type Shard } from '../fuzz/campaignState.js';
 import { onDisk } from '../fuzz/envError.js';
 import { GENERATOR_VERSION } from '../fuzz/generate.js';
@@ -51,6 +52,9 @@ interface FuzzOptions {
   json?: boolean;
   progress: boolean;
   failOn?: string;
+  /** Share of cases with several actors (0..1). */
+  concurrency: number;
+  schedule: ScheduleMix;
 }
 
 const DEFAULT_DURATION = '30s';
@@ -136,6 +140,7 @@ function printHuman(s: CampaignSummary, where: Places): void {
   const shard = s.shard ? `, shard ${s.shard.index}/${s.shard.count}` : '';
   out.push(`tdxfuzz fuzz: seed ${s.seed}${shard}, ${formatWorkers(s.workers)}, design ${formatDesign(s.design)}, guards off: ${formatGuardsOff(s.design)}`);
   out.push(`design space: ${describeDesignSpace(s.designSpace)}`);
+  out.push(`concurrency: ${describeConcurrency(s.concurrency)}${s.concurrency ? `; TDX_OPERAND_BUSY from contention (not injected): ${s.busyUninjected}` : ''}`);
   out.push(
     `ran ${s.cases} cases (${s.ops} ops) in ${formatElapsed(s.elapsedMs)}: ${formatCount(s.casesPerSec)} cases/s, ${formatCount(s.opsPerSec)} ops/s${stop}`,
   );
@@ -187,6 +192,9 @@ function planResume(o: FuzzOptions, where: Places, given: (k: string) => boolean
   }
   if (given('seed') && o.seed !== id.seed) throw new UsageError(`--seed ${o.seed}: the campaign in ${where.out} has seed ${id.seed} (drop --seed to resume it)`);
   if (given('shard') && !sameJson(o.shard, id.shard)) throw new UsageError(`--shard: the campaign in ${where.out} is ${id.shard ? `shard ${id.shard.index}/${id.shard.count}` : 'not sharded'}`);
+  if ((given('concurrency') || given('schedule')) && !sameJson(o.concurrency > 0 ? { share: o.concurrency, schedule: o.schedule } : null, id.concurrency ?? null)) {
+    throw new UsageError(`--concurrency/--schedule: the campaign in ${where.out} runs ${describeConcurrency(id.concurrency ?? null)}`);
+  }
   if (given('failOn') && (o.failOn === 'perf') !== id.failOnPerf) throw new UsageError(`--fail-on: the campaign in ${where.out} was started ${id.failOnPerf ? 'with' : 'without'} --fail-on perf`);
   if (given('config') || given('guardOff') || given('designSpace')) {
     const { design, pinned } = campaignDesign(o);
@@ -212,7 +220,8 @@ async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void
     const { design, pinned } = campaignDesign(o);
     const space = campaignSpace(o, design, pinned);
     for (const w of guardWarnings(design, space)) process.stderr.write(`tdxfuzz: ${w}\n`);
-    const identity: CampaignIdentity = { seed: o.seed, design, designSpace: space, shard: o.shard ?? null, failOnPerf: o.failOn === 'perf', generatorVersion: GENERATOR_VERSION };
+    const concurrency = o.concurrency > 0 ? { share: o.concurrency, schedule: o.schedule } : null;
+    const identity: CampaignIdentity = { seed: o.seed, design, designSpace: space, shard: o.shard ?? null, failOnPerf: o.failOn === 'perf', generatorVersion: GENERATOR_VERSION, concurrency };
     plan = { identity, cases: o.cases, durationMs: o.cases === undefined ? (o.duration ?? parseDuration(DEFAULT_DURATION)) : undefined };
     if (existsSync(layout.state) && !o.json) {
       process.stderr.write(`tdxfuzz: ${o.out} held a campaign: starting a new one there (its crashes and corpus are kept and count as known; --resume would have continued it)\n`);
@@ -228,6 +237,7 @@ async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void
   if (showProgress) {
     const shard = id.shard ? `, shard ${id.shard.index}/${id.shard.count}` : '';
     process.stderr.write(`tdxfuzz fuzz: seed ${id.seed}${shard}, ${formatWorkers(o.workers)}, design ${formatDesign(id.design)}, guards off: ${formatGuardsOff(id.design)}\n`);
+    process.stderr.write(`concurrency: ${describeConcurrency(id.concurrency ?? null)}\n`);
     process.stderr.write(`design space: ${describeDesignSpace(id.designSpace)}; campaign folder: ${where.out}${plan.resume ? ` (resumed at case ${plan.resume.next})` : ''}\n`);
   }
   const ac = new AbortController();
@@ -243,6 +253,7 @@ async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void
     summary = await runCampaign({
       design: id.design,
       space: id.designSpace,
+      concurrency: id.concurrency ?? null,
       seed: id.seed,
       shard: id.shard,
       failOnPerf: id.failOnPerf,
@@ -272,6 +283,13 @@ async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void
   } else if (summary.interrupted) process.exitCode = signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED;
   else process.exitCode = summary.uniqueFailures.length > 0 ? EXIT_FOUND : EXIT_OK;
 }
+/** --concurrency: a share from 0 to 1. */
+function parseShare(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number from 0 to 1, e.g. 0.5');
+  return n;
+}
+
 export function registerFuzz(program: Command): void {
   const cpus = availableParallelism();
   const cmd = program
@@ -298,6 +316,9 @@ export function registerFuzz(program: Command): void {
           'about half the cases keep the campaign design, and a setting your --config file names is never varied. ' +
           '--design-space FILE samples the settings the file names instead, e.g. {"refcountPolicy": ["NONE", {"value": "HOLD_ON_ZAP_FAILURE", "weight": 2}]}; ' +
           '--no-design-space runs the campaign design only. A failure found on another design names the settings that differ.',
+        'Concurrency: by default half the cases deal their ops to several actors (one to four vCPUs, the userspace ioctl thread, the host mm) ' +
+          'that run step by step under a schedule, PCT (Burckhardt et al., ASPLOS 2010) or random switches (--schedule); locks have owners, and a vCPU ' +
+          'inside the guest makes the TDX module answer TDX_OPERAND_BUSY. Saved failures record the switches the run made. --concurrency 0 runs one actor per case.',
         'Exit code: 0 if nothing new failed, 1 if new unique failures were saved, 2 for a bad option or file (nothing written), ' +
           '4 if the file system refused (read-only, full or unreadable folder, symbolic link loop: the summary lists what was saved), ' +
           '130 if stopped by Ctrl-C (143: SIGTERM) after saving what it found.',
@@ -333,6 +354,16 @@ export function registerFuzz(program: Command): void {
       ),
     )
     .addOption(new Option('--no-design-space', 'run every case on the campaign design (no per-case deployment settings)'))
+    .addOption(
+      new Option('--concurrency <share>', 'share of cases (0 to 1) whose ops are dealt to several actors (vCPUs, an ioctl thread, the host mm) and interleaved step by step; 0: one actor')
+        .argParser(parseShare)
+        .default(DEFAULT_CONCURRENCY.share),
+    )
+    .addOption(
+      new Option('--schedule <policy>', 'how concurrent cases interleave: pct (priorities with change points), random (random switches), or mix (half each)')
+        .choices(SCHEDULE_MIXES as string[])
+        .default(DEFAULT_CONCURRENCY.schedule),
+    )
     .addOption(
       new Option('--fail-on <class>', 'also count performance findings as failures: a 2M range mapped 4K where the design should map it 2M (PERF-2M), folios not merged back (INV-33)').choices(['perf']),
     )

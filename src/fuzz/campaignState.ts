@@ -4,6 +4,7 @@
 // output folder: crashes/, the working corpus/, findings/ (one example per finding that is not a
 // failure), stats.jsonl (its plot_data) and campaign.json (its fuzzer_stats plus what resume needs).
 import { readFileSync } from 'node:fs';
+import type { ConcurrencySettings } from './concurrency.js';
 import { join } from 'node:path';
 import type { Design } from '../model/config.js';
 import type { DesignSpace } from './designSpace.js';
@@ -48,6 +49,8 @@ export interface CampaignIdentity {
   shard: Shard | null;
   failOnPerf: boolean;
   generatorVersion: number;
+  /** Several actors per case (absent in older files: none). */
+  concurrency?: ConcurrencySettings | null;
 }
 
 /** How long the campaign was asked to run: a number of cases (global index end) or a time. */
@@ -95,6 +98,8 @@ export interface CampaignProgress {
   cases: number;
   ops: number;
   steps: number;
+  /** TDX_OPERAND_BUSY answers no fault injected: contention between actors. Absent in older files. */
+  busy?: number;
   failingCases: number;
   corpusAdded: number;
   /** Raw signatures already handed to the minimiser, in the order they were found. */

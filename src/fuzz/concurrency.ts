@@ -45,3 +45,10 @@ export function withActors(c: Case, seed: number, index: number, s: ConcurrencyS
       : { kind: 'random', seed: policySeed, mean: rng.weighted([[4, 1], [12, 2], [40, 1]] as const) };
   return { ...c, version: 2, actors, schedule, ops };
 }
+
+/** One line about the campaign's concurrency, for the header and the summary. */
+export function describeConcurrency(s: ConcurrencySettings | null): string {
+  if (!s || s.share <= 0) return 'none (one actor per case)';
+  const how = s.schedule === 'mix' ? 'PCT and random schedules, half each' : s.schedule === 'pct' ? 'PCT schedules' : 'random schedules';
+  return `${Math.round(s.share * 100)}% of the cases run several actors (${how})`;
+}

@@ -14,6 +14,7 @@ import { MINIMIZING, RUNNING, SharedCounters } from './counters.js';
 import { asEnvironmentError, type EnvironmentError } from './envError.js';
 import { findingFileStem } from './findings.js';
 import { campaignCase, designDiff, type DesignSpace, type SettingValue } from './designSpace.js';
+import type { ConcurrencySettings } from './concurrency.js';
 import { GENERATOR_VERSION } from './generate.js';
 import { chooseProgressMode, createProgressView, type ProgressSnapshot, type ProgressView, type WorkerHealth } from './progress.js';
 import { InOrder } from './reorder.js';
@@ -31,6 +32,8 @@ export interface CampaignOptions {
    * (src/fuzz/designSpace.ts). Default: none, every case runs `design`; the CLI passes the default space.
    */
   space?: DesignSpace | null;
+  /** Share of cases dealt to several actors, and their scheduling policies (concurrency.ts). Default: none. */
+  concurrency?: ConcurrencySettings | null;
   seed: number;
   workers: number;
   /** Run the cases with global indices below this (indices 0..cases-1, or this shard's share of them). */
@@ -93,6 +96,10 @@ export interface CampaignSummary {
   design: Design;
   /** The design space sampled, null when every case ran `design`. */
   designSpace: DesignSpace | null;
+  /** Several actors per case, or null. */
+  concurrency: ConcurrencySettings | null;
+  /** TDX_OPERAND_BUSY answers no fault injected, over this run (contention between actors). */
+  busyUninjected: number;
   shard: Shard | null;
   /** This run continued an earlier one (--resume). */
   resumed: boolean;
@@ -266,7 +273,7 @@ class Campaign {
 
   // Committed state: changes only in index order.
   private readonly p: CampaignProgress;
-  private readonly before: { cases: number; ops: number; steps: number; failingCases: number; corpusAdded: number; elapsedMs: number };
+  private readonly before: { cases: number; ops: number; steps: number; busy: number; failingCases: number; corpusAdded: number; elapsedMs: number };
   private readonly features: Set<number>;
   private readonly rawSignatures: Set<string>;
   private readonly savedSignatures = new Set<string>();
@@ -292,7 +299,7 @@ class Campaign {
     this.warn = o.warn ?? ((m) => this.view.log(m));
     this.p = o.resume ? structuredClone(o.resume) : emptyProgress();
     this.p.runs++;
-    this.before = { cases: this.p.cases, ops: this.p.ops, steps: this.p.steps, failingCases: this.p.failingCases, corpusAdded: this.p.corpusAdded, elapsedMs: this.p.elapsedMs };
+    this.before = { cases: this.p.cases, ops: this.p.ops, steps: this.p.steps, busy: this.p.busy ?? 0, failingCases: this.p.failingCases, corpusAdded: this.p.corpusAdded, elapsedMs: this.p.elapsedMs };
     this.nextIndex = this.p.next;
     this.rawSignatures = new Set(this.p.rawSignatures);
     this.p.rawHits ??= [];
@@ -308,6 +315,7 @@ class Campaign {
     const settings: WorkerSettings = {
       design: o.design,
       space: o.space ?? null,
+      concurrency: o.concurrency ?? null,
       campaignSeed: o.seed,
       countersBuffer: this.counters.buffer,
       knownFeatures: Uint32Array.from(this.features),
@@ -393,7 +401,7 @@ class Campaign {
             this.workerRestarts++;
             const error = errorLine(second);
             this.warn(`warning: a worker died twice running cases ${globalIndex(this.shard, start)}.. (${count} cases); they are reported as lost: ${error}`);
-            done({ start, count: 0, ops: 0, steps: 0, failures: [], findings: [], features: [], ms: 0, lost: { count, error } });
+            done({ start, count: 0, ops: 0, steps: 0, busy: 0, failures: [], findings: [], features: [], ms: 0, lost: { count, error } });
           },
         );
       },
@@ -419,7 +427,7 @@ class Campaign {
         if (isWorkerDeath(e)) this.workerRestarts++;
         // Keep the unminimised reproducer rather than lose the failure.
         this.guarded(() => {
-          const c = campaignCase(this.o.design, this.o.space, this.o.seed, index);
+          const c = campaignCase(this.o.design, this.o.space, this.o.seed, index, this.o.concurrency);
           const r = runCase(c, { failOnPerf: this.o.failOnPerf });
           if (r.signature === null) throw e;
           this.warn(`warning: minimising case ${index} failed (${errorLine(e)}); saving it unminimised`);
@@ -445,6 +453,7 @@ class Campaign {
     p.cases += r.count;
     p.ops += r.ops;
     p.steps += r.steps;
+    p.busy = (p.busy ?? 0) + r.busy;
     const now = Date.now();
     for (const f of r.failures) {
       p.failingCases++;
@@ -476,14 +485,14 @@ class Campaign {
     entry.cases += f.cases;
     if (this.findingSaved.has(f.kind) || this.o.findingsDir === undefined) return;
     this.findingSaved.add(f.kind);
-    const c = campaignCase(this.o.design, this.o.space, this.o.seed, f.first);
+    const c = campaignCase(this.o.design, this.o.space, this.o.seed, f.first, this.o.concurrency);
     const file = join(this.o.findingsDir, `${findingFileStem(f.kind)}.json`);
     if (!existsSync(file)) writeFileAtomic(file, serializeCase({ ...c, expect: { verdict: 'pass' }, provenance: { ...c.provenance, ...this.provenance(f.first) } }));
     Object.assign(entry, { file, caseIndex: f.first, text: f.text });
   }
 
   private saveToCorpus(index: number, expect: Expect): void {
-    const c = campaignCase(this.o.design, this.o.space, this.o.seed, index);
+    const c = campaignCase(this.o.design, this.o.space, this.o.seed, index, this.o.concurrency);
     if (this.seeded.ids.has(caseId(c))) return;
     if (this.corpus.save(c, expect, this.provenance(index)) === 'new') this.p.corpusAdded++;
   }
@@ -553,7 +562,7 @@ class Campaign {
       writeCampaignState(o.stateFile, {
         format: CAMPAIGN_FORMAT,
         version: CAMPAIGN_VERSION,
-        identity: { seed: o.seed, design: o.design, designSpace: o.space ?? null, shard: this.shard, failOnPerf: o.failOnPerf ?? false, generatorVersion: GENERATOR_VERSION },
+        identity: { seed: o.seed, design: o.design, designSpace: o.space ?? null, shard: this.shard, failOnPerf: o.failOnPerf ?? false, generatorVersion: GENERATOR_VERSION, concurrency: o.concurrency ?? null },
         plan: o.cases !== undefined ? { cases: o.cases } : o.durationMs !== undefined ? { durationMs: this.before.elapsedMs + o.durationMs } : {},
         progress: this.progressNow(),
       });
@@ -573,6 +582,7 @@ class Campaign {
       uniqueNew: this.p.uniqueFailures.length,
       uniqueKnown: this.known.length,
       failingCases: this.p.failingCases,
+      busyUninjected: this.p.busy ?? 0,
       minimizing: this.minimizesInFlight,
       rss: process.memoryUsage.rss(),
       run: this.p.runs,
@@ -680,6 +690,8 @@ class Campaign {
       workers: this.o.workers,
       design: this.o.design,
       designSpace: this.o.space ?? null,
+      concurrency: this.o.concurrency ?? null,
+      busyUninjected: (p.busy ?? 0) - this.before.busy,
       shard: this.shard,
       resumed: this.o.resume !== undefined,
       cases,

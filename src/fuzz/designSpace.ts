@@ -7,6 +7,7 @@
 // cases on the campaign design itself. Alternative designs (refcount policies, conversion orders, mapping
 // rules, ...) are sampled only from a design-space file. A setting a --config file names is never varied.
 import seedrandom from 'seedrandom';
+import { type ConcurrencySettings, withActors } from './concurrency.js';
 import { type Design, DesignError, DESIGN_KEYS, resolveDesign } from '../model/config.js';
 import type { Case } from './case.js';
 import { generateCase } from './generate.js';
@@ -218,8 +219,10 @@ function pickWeighted(a: Axis, u: number): SettingValue {
 }
 
 /** Case `index` of a campaign: its design drawn from the space (if any), then generated as usual. */
-export function campaignCase(campaign: Design, space: DesignSpace | null | undefined, seed: number, index: number): Case {
-  return generateCase(space ? sampleDesign(space, campaign, seed, index) : campaign, seed, index);
+/** Case `index` of a campaign: its design drawn from the space, its ops generated, dealt to actors when concurrency is on. */
+export function campaignCase(campaign: Design, space: DesignSpace | null | undefined, seed: number, index: number, concurrency?: ConcurrencySettings | null): Case {
+  const c = generateCase(space ? sampleDesign(space, campaign, seed, index) : campaign, seed, index);
+  return concurrency ? withActors(c, seed, index, concurrency) : c;
 }
 
 /** The settings of a case's design that differ from the campaign design, layout left out, e.g. {"dpamt": false}. */

@@ -9,6 +9,7 @@ import type { Case } from './case.js';
 import { canonicalStatus, simpler } from './minimize/cost.js';
 import { type Pass, reduce, stableJson } from './minimize/engine.js';
 import { CASE_PASSES, type FailureAt } from './minimize/passes.js';
+import { SCHEDULE_PASSES } from './minimize/schedule.js';
 import type { RunResult } from './result.js';
 import { type RunOptions, runCase } from './run.js';
 import { coreSignature, faultKindShort, isPerfSignature, signatureFaultKinds } from './signature.js';
@@ -72,7 +73,10 @@ export function reliabilityOf(c: Case): { ok: number; runs: number } | null {
 export function minimizeCase(c: Case, opts: MinimizeOptions = {}): MinimizeResult {
   const failOnPerf = opts.failOnPerf ?? isPerfSignature(c.expect?.signature);
   const run: RunOptions = { failOnPerf, selfTestThrowIn: opts.selfTestThrowIn };
-  const first = runCase(c, run);
+  const first0 = runCase(c, run);
+  // a schedule policy becomes the switches the run made, which the schedule passes then shrink
+  if (c.actors && c.schedule && !Array.isArray(c.schedule) && first0.schedule) c = { ...c, schedule: first0.schedule };
+  const first = first0;
   if (first.verdict !== 'fail' || !first.signature) return { originalSignature: first.signature, case: c, result: first, attempts: 0, reliability: { ok: 0, runs: 0 }, exhausted: false };
   const core = coreSignature(first.signature);
   const kinds = allowedKinds(c, first.signature);
@@ -83,7 +87,7 @@ export function minimizeCase(c: Case, opts: MinimizeOptions = {}): MinimizeResul
   };
   // the cache key is the whole case minus what does not change its run (expect, provenance): new fields count
   const key = (x: Case): string => stableJson({ ...x, expect: undefined, provenance: undefined });
-  const red = reduce<Case, RunResult>(c, first, keeps, opts.passes ?? CASE_PASSES, { maxAttempts: opts.maxAttempts ?? 3000, key, better: simpler });
+  const red = reduce<Case, RunResult>(c, first, keeps, opts.passes ?? (c.actors ? [...SCHEDULE_PASSES, ...CASE_PASSES] : CASE_PASSES), { maxAttempts: opts.maxAttempts ?? 3000, key, better: simpler });
   const runs = opts.replays ?? 3;
   let ok = 0;
   for (let i = 0; i < runs; i++) if (runCase(red.value, run).signature === red.result.signature) ok++;

@@ -22,6 +22,8 @@ export interface StatsRecord {
   uniqueKnown: number;
   /** Failing cases before deduplication. */
   failingCases: number;
+  /** TDX_OPERAND_BUSY answers that no fault injected (contention between actors), every run of the campaign. */
+  busyUninjected?: number;
   /** Minimisations in progress. */
   minimizing: number;
   /** Resident memory of the process (every worker thread), in bytes. */

@@ -8,6 +8,7 @@ import type { Case } from './case.js';
 import { CASES, FAILURES, IDLE, MINIMIZED, MINIMIZING, OPS, RUNNING, SharedCounters } from './counters.js';
 import type { Shard } from './campaignState.js';
 import { campaignCase, type DesignSpace } from './designSpace.js';
+import type { ConcurrencySettings } from './concurrency.js';
 import { findingKinds } from './findings.js';
 import { minimizeCase } from './minimize.js';
 import { type RunOptions, runCase } from './run.js';
@@ -18,6 +19,8 @@ export interface WorkerSettings {
   /** The design space each case's settings are drawn from; none: every case runs `design`. */
   space?: DesignSpace | null;
   campaignSeed: number;
+  /** Share of cases run with several actors and their scheduling policies (concurrency.ts); none: one actor. */
+  concurrency?: ConcurrencySettings | null;
   countersBuffer?: SharedArrayBuffer;
   /** Feature ids the campaign already has (from the corpus); they are never reported. */
   knownFeatures?: Uint32Array;
@@ -51,6 +54,8 @@ export interface BatchReply {
   ops: number;
   /** Atomic model steps run by the batch's cases. */
   steps: number;
+  /** TDX_OPERAND_BUSY answers no fault injected (contention between actors). */
+  busy: number;
   /** Failing cases (global index), in index order. */
   failures: { index: number; signature: string }[];
   /** Per finding kind of the batch's passing cases (findings.ts): how many cases, and the first one with its text. */
@@ -98,7 +103,7 @@ function caseError(index: number, e: unknown): Error {
 
 function runBatch(t: BatchTask): BatchReply {
   const t0 = performance.now();
-  const reply: BatchReply = { start: t.start, count: t.count, ops: 0, steps: 0, failures: [], findings: [], features: [], ms: 0 };
+  const reply: BatchReply = { start: t.start, count: t.count, ops: 0, steps: 0, busy: 0, failures: [], findings: [], features: [], ms: 0 };
   const findings = new Map<string, BatchReply['findings'][number]>();
   let cases = 0;
   let ops = 0;
@@ -117,7 +122,7 @@ function runBatch(t: BatchTask): BatchReply {
     if (i === settings.selfTestExitAt) process.exit(1);
     let r;
     try {
-      r = runCase(campaignCase(settings.design, settings.space, settings.campaignSeed, i), runOptions);
+      r = runCase(campaignCase(settings.design, settings.space, settings.campaignSeed, i, settings.concurrency), runOptions);
     } catch (e) {
       throw caseError(i, e);
     }
@@ -128,6 +133,7 @@ function runBatch(t: BatchTask): BatchReply {
     }
     reply.ops += r.opsRun;
     reply.steps += r.steps;
+    reply.busy += r.busyUninjected;
     if (r.verdict === 'fail') {
       if (r.signature === null) throw caseError(i, new Error('runCase returned a failing verdict without a signature'));
       reply.failures.push({ index: i, signature: r.signature });
@@ -155,7 +161,7 @@ function runBatch(t: BatchTask): BatchReply {
 
 function runMinimize(t: MinimizeTask): MinimizeReply {
   try {
-    const c = campaignCase(settings.design, settings.space, settings.campaignSeed, t.index);
+    const c = campaignCase(settings.design, settings.space, settings.campaignSeed, t.index, settings.concurrency);
     const m = minimizeCase(c, runOptions);
     counters?.add(MINIMIZED, 1);
     if (m.result.verdict === 'fail' && m.result.signature !== null) {
@@ -164,7 +170,7 @@ function runMinimize(t: MinimizeTask): MinimizeReply {
     // The minimiser handed back a passing case: keep the original reproducer rather than lose the bug.
     const raw = runCase(c, runOptions);
     if (raw.signature === null) throw new Error('the case failed in its batch but passes when run again (nondeterminism)');
-    return { index: t.index, case: c, signature: raw.signature, rawSignature: raw.signature, originalOps: c.ops.length, attempts: m.attempts };
+    return { index: t.index, case: raw.schedule ? { ...c, schedule: raw.schedule } : c, signature: raw.signature, rawSignature: raw.signature, originalOps: c.ops.length, attempts: m.attempts };
   } catch (e) {
     throw caseError(t.index, e);
   }

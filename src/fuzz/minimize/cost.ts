@@ -74,7 +74,11 @@ export function caseCost(c: Case): number[] {
       }
     }
   }
-  return [c.ops.length, faults, strength, designCost(c.design), position, args];
+  // a concurrent case: fewer actors, then fewer and earlier schedule switches, count as simpler
+  const actors = c.actors?.length ?? 0;
+  const sw = c.actors && Array.isArray(c.schedule) ? c.schedule : [];
+  const swSteps = sw.reduce((n, s) => n + s.step, 0);
+  return [c.ops.length, faults, actors, sw.length, strength, designCost(c.design), position, args, swSteps];
 }
 
 /** Is `a` strictly simpler than `b`? */
