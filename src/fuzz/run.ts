@@ -248,7 +248,9 @@ export class CaseRunner {
       // a wait cannot end before another actor acts; a retry can, but lets the others run first
       x.blocked = label.endsWith(':wait') || label.endsWith(':retry');
       if (x.blocked) {
+        // a waiting actor that looked again in vain is stalled; any other step may have freed something
         if (!runnable.length && label.endsWith(':wait')) stalled.add(a);
+        else stalled = new Set();
         this.features.add(fnv1a32(`k:${op.op}:${label}`)); // lock contention between actors
       } else stalled = new Set();
       if (opts.selfTestThrowIn === op.op) throw new Error(`self-test exception in ${op.op} at ${label}`);

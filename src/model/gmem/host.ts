@@ -2,7 +2,7 @@
 // pages (MMAP flag), IOMMU pins by VFIO (003:L661), memory failure (kvm_gmem_error_folio, kernel-facts.md
 // 3.1; 003:L765) and unrelated kernel allocations that may pick up freed pages.
 import { EFAULT, EHWPOISON, EINVAL, ENOMEM } from '../errno.js';
-import { writeLock, writeUnlock } from '../kvm/locks.js';
+import { filemapInvalidateLockShared, filemapInvalidateUnlockShared, writeLock, writeUnlock } from '../kvm/locks.js';
 import { zapPrivateLeafs, zapSharedRange } from '../kvm/tdpMmu.js';
 import type { Path, System } from '../system.js';
 import { invalidateBegin, invalidateEnd, splitFoliosInRange } from './convert.js';
@@ -29,9 +29,13 @@ function* sharedPageFor(sys: System, gfn: number): Path<number> {
 
 /** A userspace mmap fault on the shared page at gfn: one more host mapping reference. */
 export function* hostMap(sys: System, gfn: number): Path<number> {
+  // the attribute check and the new reference under filemap_invalidate_lock_shared: a conversion holding it
+  // cannot make the page private in between ("other folio accesses will be locked out", 003:L661)
+  yield* filemapInvalidateLockShared(sys, 'kvm_gmem_fault_user_mapping');
   const idx = yield* sharedPageFor(sys, gfn);
+  if (idx >= 0) sys.gmem.hostMaps[idx]++;
+  filemapInvalidateUnlockShared(sys, 'kvm_gmem_fault_user_mapping');
   if (idx < 0) return idx;
-  sys.gmem.hostMaps[idx]++;
   sys.touch(sys.region(gfn));
   sys.trace.event(`host: userspace maps gmem index ${sys.hex(idx)} (pfn ${sys.hex(sys.gmem.pfn[idx])})`);
   yield 'host-map';
@@ -48,9 +52,11 @@ export function* hostUnmap(sys: System, gfn: number): Path<number> {
 
 /** VFIO pins the shared page at gfn for DMA. */
 export function* iommuPin(sys: System, gfn: number): Path<number> {
+  yield* filemapInvalidateLockShared(sys, 'kvm_gmem_get_folio(pin)');
   const idx = yield* sharedPageFor(sys, gfn);
+  if (idx >= 0) sys.gmem.pins[idx]++;
+  filemapInvalidateUnlockShared(sys, 'kvm_gmem_get_folio(pin)');
   if (idx < 0) return idx;
-  sys.gmem.pins[idx]++;
   sys.touch(sys.region(gfn));
   sys.trace.event(`host: IOMMU pins gmem index ${sys.hex(idx)}`);
   yield 'iommu-pin';

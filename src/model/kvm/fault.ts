@@ -47,7 +47,9 @@ export function* tdxHonorGuestAcceptLevel(sys: System, gfn: number, acceptLevel:
   if (acceptLevel !== L4K) return 0; // a 2M ACCEPT inhibits 1G, which TDX never maps privately
   if (sys.index(gfn) < 0) return 0; // "returns 0 if no slot" (V3-13)
   const r = sys.region(gfn);
-  if (sys.kvm.lpage.guestInhibit[r]) return 0;
+  // the fast path: inhibited already. With G9 the bit is trusted only when no huge leaf covers the range (a
+  // fault that decided 2M before the bit was set may have installed one since); BUG-9 trusts the bit alone.
+  if (sys.kvm.lpage.guestInhibit[r] && (!sys.guard('G9') || sys.kvm.mirror.m2m[r] !== Spte.LEAF)) return 0;
   if (!sys.guard('G9')) {
     // BUG-9: the inhibit bit written under the shared lock, before the split.
     yield* readLock(sys, 'tdx_honor_guest_accept_level');
