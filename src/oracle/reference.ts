@@ -523,7 +523,9 @@ export class Reference {
       }
       if (this.poison[h] === NO) this.poison[h] = MAYBE;
     }
-    this.poison[g] = POISONED;
+    // poisoned for sure only if the gfn surely had a page then; otherwise the page it hit may be one a
+    // truncation overlapping it has just let go of (a concurrent punch), and the gfn's next page is clean
+    this.poison[g] = surelyBacked ? POISONED : MAYBE;
     this.hostMaps[g] = 0;
     this.known[g] = 0;
     return null;
