@@ -11,13 +11,15 @@ import { kvmTdxFinalizeVm, kvmTdxInitMemRegion } from './kvm/tdBuild.js';
 import { kvmDestroy } from './kvm/teardown.js';
 import { kvmVmSetMemAttributes } from './kvm/memAttributes.js';
 import { kvmDeleteSlot, kvmPreFaultMemory } from './kvm/slot.js';
+import { hostRead, hostWrite } from './gmem/hostAccess.js';
 import { hostAlloc, hostMap, hostUnmap, iommuPin, iommuUnpin, memoryFailure } from './gmem/host.js';
 import type { Path, System } from './system.js';
 import { OPS } from './vocab/table.js';
 
 export type OpKind =
   | 'touch' | 'accept' | 'convert' | 'punch' | 'initMemRegion' | 'finalize' | 'destroy'
-  | 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure' | 'hostAlloc' | 'prefault' | 'deleteSlot';
+  | 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure' | 'hostAlloc' | 'prefault' | 'deleteSlot'
+  | 'hostRead' | 'hostWrite';
 export { OP_KINDS } from './vocab/table.js';
 
 interface OpBase {
@@ -39,13 +41,17 @@ export interface FinalizeOp extends OpBase { op: 'finalize' }
 export interface DestroyOp extends OpBase { op: 'destroy' }
 /** Host-side operations on the page behind one gfn: userspace mmap fault/unmap, IOMMU pin/unpin, memory failure. */
 export interface HostPageOp extends OpBase { op: 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure'; gfn: number }
+/** Host userspace reads the page of gfn through its mapping (the guest_memfd mmap, or the slot's own memory with VM attributes). */
+export interface HostReadOp extends OpBase { op: 'hostRead'; gfn: number }
+/** Host userspace writes the token `data` into the page of gfn through that mapping. */
+export interface HostWriteOp extends OpBase { op: 'hostWrite'; gfn: number; data: number }
 /** The host kernel allocates `pages` 4K pages for other use (they may be pages guest_memfd just freed). */
 export interface HostAllocOp extends OpBase { op: 'hostAlloc'; pages: number }
 /** KVM_PRE_FAULT_MEMORY of [start, end). */
 export interface PrefaultOp extends OpBase { op: 'prefault'; start: number; end: number }
 /** Delete the memslot (KVM_SET_USER_MEMORY_REGION2 with size 0). */
 export interface DeleteSlotOp extends OpBase { op: 'deleteSlot' }
-export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp | InitMemRegionOp | FinalizeOp | DestroyOp | HostPageOp | HostAllocOp | PrefaultOp | DeleteSlotOp;
+export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp | InitMemRegionOp | FinalizeOp | DestroyOp | HostPageOp | HostAllocOp | PrefaultOp | DeleteSlotOp | HostReadOp | HostWriteOp;
 
 export function* applyOp(sys: System, guest: Guest, op: Op): Path<OpOutcome> {
   if (sys.destroyed) {
@@ -90,6 +96,10 @@ export function* applyOp(sys: System, guest: Guest, op: Op): Path<OpOutcome> {
       return { kind: op.op, ret: yield* kvmPreFaultMemory(sys, op.start, op.end) };
     case 'deleteSlot':
       return { kind: op.op, ret: yield* kvmDeleteSlot(sys) };
+    case 'hostRead':
+      return { kind: op.op, ret: yield* hostRead(sys, op.gfn) };
+    case 'hostWrite':
+      return { kind: op.op, ret: yield* hostWrite(sys, op.gfn, op.data) };
   }
 }
 

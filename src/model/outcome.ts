@@ -23,7 +23,9 @@ export interface IoctlOutcome<K extends string> {
 }
 export type IoctlKind =
   | 'convert' | 'punch' | 'initMemRegion' | 'finalize' | 'destroy'
-  | 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure' | 'hostAlloc' | 'prefault' | 'deleteSlot';
+  | 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure' | 'hostAlloc' | 'prefault' | 'deleteSlot'
+  /** ret: the token read (>= 0, page contents are never negative) or a negative errno. */
+  | 'hostRead' | 'hostWrite';
 
 export type OpOutcome = TouchOutcome | AcceptOutcome | IoctlOutcome<IoctlKind>;
 

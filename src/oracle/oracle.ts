@@ -25,6 +25,7 @@ import { expect2M, unmergedFolios } from './perf.js';
 import { isIoctl } from '../model/outcome.js';
 import { isOperandBusy, isSuccess, type SeamStatus, statusIs } from '../model/tdx/status.js';
 import { PfnKind } from '../model/host/phys.js';
+import { PamtType } from '../model/tdx/module.js';
 
 export interface Violation {
   inv: string;
@@ -118,6 +119,10 @@ export class Oracle {
     else if (name === 'split_cache_dequeue' && sys.kvm.splitCache.length >= gfn) this.splitDeq += gfn; // an underflow takes nothing
     else if (name === 'split_cache_free') this.splitFreed += gfn;
     if (this.pending) return;
+    if (name === 'host_access') {
+      this.pending = this.hostAccess(gfn, level === 1);
+      return;
+    }
     if (name === 'set_external_spte' && level > L2M) {
       this.pending = { inv: 'INV-5', message: `a private mapping of gfn 0x${gfn.toString(16)} larger than 2M was requested` };
       return;
@@ -139,6 +144,22 @@ export class Oracle {
     } else if (name === 'reclaim_external_sp' && sys.tdx.hkid >= 0 && this.op?.op === 'destroy' && !this.hkidReleaseTried) {
       this.pending = { inv: 'INV-27', message: `teardown reclaims the S-EPT page of 2M range ${sys.region(gfn)} before the HKID is released` };
     }
+  }
+
+  /**
+   * INV-25: host userspace never reads or writes a page the TD owns (003:L761), read from the PAMT; and
+   * INV-22: a page that held TD data and left the TD was reset before the host sees it.
+   */
+  private hostAccess(pfn: number, write: boolean): Violation | null {
+    const sys = this.sys;
+    const how = write ? 'written' : 'read';
+    if (sys.tdx.pamt[pfn] !== PamtType.NDA && !sys.tdx.noMoreSeamcalls) {
+      const message = `host userspace ${how} pfn 0x${pfn.toString(16)}, which the TD owns (private data)`;
+      if (!sys.kvm.bugged || uafIsFailureOf(sys.design)) return { inv: 'INV-25', message };
+      this.notes.push(`ACCEPTED-RISK INV-25: ${message} after the VM was bugged (refcount policy NONE)`);
+      return null;
+    }
+    return this.lifetime.handedToHost(pfn, `${how} by host userspace`);
   }
 
   /** Rules about the calls themselves, checked when they are made. One case per leaf: most calls need none. */

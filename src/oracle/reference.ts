@@ -39,6 +39,11 @@ export class Reference {
   readonly poison: Uint8Array;
   readonly hostMaps: Int32Array;
   readonly pins: Int32Array;
+  /**
+   * With VM attributes: the slot's userspace memory per gfn, which the host reads and writes and the guest's
+   * shared accesses reach, whatever the attribute (anonymous memory starts zeroed, so it is always known).
+   */
+  readonly userMem: Int32Array;
   /** The TD may run only after KVM_TDX_FINALIZE_VM succeeded. */
   runnable: boolean;
   /** The VM and guest_memfd fds are closed. */
@@ -69,6 +74,7 @@ export class Reference {
     this.poison = new Uint8Array(gfns);
     this.hostMaps = new Int32Array(gfns);
     this.pins = new Int32Array(gfns);
+    this.userMem = new Int32Array(gfns);
   }
 
   private inSlot(g: number): boolean {
@@ -177,6 +183,9 @@ export class Reference {
       }
       case 'memoryFailure':
         return this.memoryFailure(op.gfn, retOf(out));
+      case 'hostRead':
+      case 'hostWrite':
+        return this.hostAccess(op.gfn, op.op === 'hostWrite' ? op.data : undefined, retOf(out), ctx);
       case 'hostAlloc':
         return retOf(out) >= 0 && retOf(out) <= op.pages ? null : `hostAlloc(${op.pages}) returned ${retOf(out)}`;
       case 'prefault':
@@ -242,6 +251,11 @@ export class Reference {
       return null;
     }
     if (this.private[g]) this.accepted[g] = YES;
+    else if (this.design.vmMemoryAttributes) {
+      // a shared access reaches the slot's userspace memory: what the host wrote there, or the guest earlier
+      if (out.result === 'read' && out.value !== this.userMem[g]) return `shared gfn 0x${g.toString(16)} read ${out.value}, but its userspace memory holds ${this.userMem[g]}`;
+      if (write !== undefined) this.userMem[g] = write;
+    }
     if (out.result === 'read' && this.known[g] && out.value !== this.data[g]) return `gfn 0x${g.toString(16)} read ${out.value}, expected ${this.data[g]}`;
     if (out.result === 'read' && !this.known[g]) {
       this.data[g] = out.value;
@@ -446,6 +460,48 @@ export class Reference {
     return null;
   }
 
+  /**
+   * Host userspace loads or stores through its mapping. In place (guest_memfd mmap): a private page is never
+   * mapped to userspace, so the access faults (SIGBUS, -EFAULT; 003:L761) and the host never reads private
+   * data; a shared page holds what the guest or the host last wrote there. With VM attributes the host's
+   * memory is the slot's userspace memory, never guest_memfd: it keeps what the host or the guest's shared
+   * accesses wrote, across conversions (tdx_upm_test.c).
+   */
+  private hostAccess(g: number, write: number | undefined, ret: number, ctx: RefContext): string | RefMismatch | null {
+    const where = `${write === undefined ? 'hostRead' : 'hostWrite'}(0x${g.toString(16)})`;
+    if (!this.inSlot(g)) return ret === -EINVAL ? null : `${where}: outside the memslot, expected ${-EINVAL}, got ${ret}`;
+    if (ret === -ENOMEM && this.allocMayFail(ctx)) return null; // the fault that backs the mapping found no page
+    if (this.design.vmMemoryAttributes) {
+      if (write !== undefined) {
+        if (ret !== 0) return `${where}: expected 0, got ${ret}`;
+        this.userMem[g] = write;
+        if (!this.private[g]) this.setData(g, write);
+        return null;
+      }
+      return ret === this.userMem[g] ? null : `${where}: the slot's userspace memory holds ${this.userMem[g]}, the host read ${ret}`;
+    }
+    if (this.private[g]) {
+      if (ret === -EFAULT) return null;
+      return { inv: 'INV-25', message: `${where}: gfn is private, so the guest_memfd mmap must fault (SIGBUS, ${-EFAULT}), but the host ${write === undefined ? `read ${ret}` : `wrote (ret ${ret})`}` };
+    }
+    if (this.poison[g] === POISONED) return ret === -EHWPOISON ? null : `${where}: HWPoisoned, expected ${-EHWPOISON}, got ${ret}`;
+    if (this.poison[g] === MAYBE && ret === -EHWPOISON) return null;
+    if (write !== undefined) {
+      if (ret !== 0) return `${where}: expected 0, got ${ret}`;
+      this.setData(g, write);
+      return null;
+    }
+    if (ret < 0) return `${where}: expected the page's contents, got ${ret}`;
+    if (this.known[g] && ret !== this.data[g]) return `${where}: the host read ${ret}, but the page last held ${this.data[g]} (written by the guest or the host)`;
+    this.setData(g, ret);
+    return null;
+  }
+
+  private setData(g: number, v: number): void {
+    this.data[g] = v;
+    this.known[g] = 1;
+  }
+
   /** memory_failure(): 1 when a page was there and got poisoned, 0 when nothing backed the gfn. */
   private memoryFailure(g: number, ret: number): string | null {
     const where = `memoryFailure(0x${g.toString(16)})`;
@@ -479,6 +535,8 @@ function gfnsNamed(op: Op, ptrs: number, gfns: number): [number, number] {
     case 'pin':
     case 'unpin':
     case 'memoryFailure':
+    case 'hostRead':
+    case 'hostWrite':
       return [op.gfn, op.gfn + 1];
     case 'accept':
       return op.level === '4K' ? [op.gfn, op.gfn + 1] : [op.gfn - (op.gfn % ptrs), op.gfn - (op.gfn % ptrs) + ptrs];

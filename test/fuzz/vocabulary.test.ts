@@ -18,7 +18,7 @@ import { classOf, isVmIoctl, legalPhases, OP_KINDS, pairKey, phaseOf, reachableP
 const SEED = 20260106;
 /** Cases whose trace is read for the leaves; the pair and phase checks go on (without traces) up to MAX. */
 const TRACED = 3000;
-const MAX = 15000;
+const MAX = Number(process.env.VOCAB_MAX ?? 15000);
 
 interface Seen {
   cases: number;
@@ -158,6 +158,7 @@ describe(`the generator's vocabulary: campaign seed ${SEED} on the campaign defa
       const s = explore(d, { phases: [], pairs: o.pairs }, o.leaves.length ? TRACED : 0, o.opts);
       for (const l of o.leaves) expect(s.leaves.has(l), l).toBe(true);
       for (const p of [...o.pairs, ...(o.generatedOnly ?? [])]) expect(s.generated.has(p), `${p} generated`).toBe(true);
+      if (process.env.VOCAB_MAX) console.log(`CASES ${JSON.stringify(o.raw)} ${s.cases}`);
       for (const p of o.pairs) expect(s.fired.has(p), `${p} fired`).toBe(true);
     });
   }

@@ -131,6 +131,11 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
   pin: hostPage('an IOMMU (VFIO) pin of the shared page of gfn', 2),
   unpin: hostPage('the IOMMU unpin of that page', 1.5),
   memoryFailure: hostPage('memory_failure() on the page backing gfn', 1.5, { phases: { RUNNABLE: 1.5, BUILD: 0.5, DEAD: 0.5 }, leaves: ZAP }),
+  hostRead: hostPage('host userspace reads the page of gfn: through the guest_memfd mmap (shared pages only), or the slot memory with VM attributes', 1.5, { phases: { RUNNABLE: 1.5, BUILD: 0.5, DEAD: 0.3 } }),
+  hostWrite: hostPage('host userspace writes the token `data` into the page of gfn (the same mapping as hostRead)', 1.5, {
+    fields: [gfn, { kind: 'token', name: 'data', max: () => TOKEN_MAX }],
+    phases: { RUNNABLE: 1.5, BUILD: 0.5, DEAD: 0.3 },
+  }),
   hostAlloc: {
     doc: 'the host kernel allocates `pages` 4K pages for other use (they may be pages guest_memfd just freed)',
     fields: [{ kind: 'count', name: 'pages', min: 1, max: 4096, pick: (s) => [[1, 1], [4, 1], [s.P, 1]] }],
