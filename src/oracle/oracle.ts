@@ -19,7 +19,7 @@ import type { FaultSite } from '../model/faults.js';
 import { attrPrivate, indexOf, septLeafOf } from './view.js';
 import { LifetimeChecker } from './lifetime.js';
 import { LockView } from './locks.js';
-import { kvmLoopsOnInterruptedDemote, uafIsFailureOf } from './policy.js';
+import { kvmLoopsOnInterruptedDemote, unacceptedAccessKillsVm, uafIsFailureOf } from './policy.js';
 import { isVmIoctl } from '../model/vocab/index.js';
 import { expect2M, unmergedFolios } from './perf.js';
 import { isIoctl } from '../model/outcome.js';
@@ -79,6 +79,10 @@ export class Oracle {
   private readonly blockEpoch4k: Int32Array;
   /** Physical 2M regions whose PAMT.REMOVE failed, so the pair stays and the refcount was restored (INV-23). */
   private readonly pamtRestored: Uint8Array;
+  /** This op is a guest access to a page the reference does not know accepted, on a SEPT_VE_DISABLE TD. */
+  private unacceptedAccessThisOp = false;
+  /** SEPT_VE_DISABLE: an access to an unaccepted page kills the VM instead of raising #VE. */
+  private readonly unacceptedAccessKills: boolean;
   /** This op met the lasting effect of an earlier failure that dooms the VM by design (a 2M AUG refused). */
   private doomedThisOp = false;
   /** KVM loops on TDX_INTERRUPTED_RESTARTABLE from DEMOTE (the G3-off workaround), so it is tolerable. */
@@ -99,6 +103,7 @@ export class Oracle {
     this.inhibitSeen = new Uint8Array(sys.regions);
     this.tableSeen = new Uint8Array(sys.regions);
     this.demoteLoops = kvmLoopsOnInterruptedDemote(sys.design);
+    this.unacceptedAccessKills = unacceptedAccessKillsVm(sys.design);
     this.pamtRestored = new Uint8Array(Math.ceil(sys.phys.total / sys.ptrs));
     this.blockEpoch2m = new Int32Array(sys.regions);
     this.blockEpoch4k = new Int32Array(sys.gfns);
@@ -292,6 +297,8 @@ export class Oracle {
     this.opsBegun++;
     this.stepInOp = 0;
     this.doomedThisOp = false;
+    const ref = this.ref;
+    this.unacceptedAccessThisOp = op.op === 'touch' && this.unacceptedAccessKills && ref.private[op.gfn] === 1 && ref.accepted[op.gfn] !== YES;
     this.deadAtOpStart = this.sys.kvm.bugged;
     this.firedAtOpStart = this.sys.inj.fired.length;
     if (this.deadAtOpStart && isVmIoctl(op, this.sys.design)) this.deadStateAtOpStart = kvmStateFingerprint(this.sys);
@@ -303,7 +310,7 @@ export class Oracle {
    * for CACHE.WB) so KVM gave up by design. A fatal fault in an earlier op explains nothing: the VM lived on.
    */
   private deathExplained(): boolean {
-    if (this.fatalFaultThisOp() || this.doomedThisOp) return true;
+    if (this.fatalFaultThisOp() || this.doomedThisOp || this.unacceptedAccessThisOp) return true;
     // Memory TDX cannot convert (NON_TDX_PFN, NO_STRUCT_PFN) that a fault put in guest_memfd stays there: any
     // later fault on it may meet G22's refusal, which kills the VM by design (003:L651).
     return this.gmemHoldsUnconvertible() || this.retryBoundOutlastedThisOp();

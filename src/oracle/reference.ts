@@ -4,7 +4,7 @@
 // leaves the model a choice the reference cannot see (how big a folio is, so how much a memory failure
 // zaps), it widens what it accepts and learns from the outcome.
 import type { Design } from '../model/config.js';
-import { conversionOrderOf, g19CountsAsFailure } from './policy.js';
+import { conversionOrderOf, g19CountsAsFailure, unacceptedAccessKillsVm } from './policy.js';
 import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EHWPOISON, EINVAL, ENOMEM, EOPNOTSUPP } from '../model/errno.js';
 import type { FaultSite } from '../model/faults.js';
 import type { Op } from '../model/ops.js';
@@ -241,9 +241,11 @@ export class Reference {
     const want = write !== undefined ? 'written' : 'read';
     const acc = this.private[g] ? this.accepted[g] : YES; // shared memory needs no ACCEPT
     const okAccess = acc !== NO && out.result === want;
-    const okVe = this.private[g] === 1 && acc !== YES && out.result === 've';
+    const noVe = unacceptedAccessKillsVm(this.design); // SEPT_VE_DISABLE: no #VE, the VM dies instead
+    const okVe = !noVe && this.private[g] === 1 && acc !== YES && out.result === 've';
     if (!okAccess && !okVe) {
-      const expected = acc === YES ? want : acc === NO ? '#VE' : `${want} or #VE`;
+      const unaccepted = noVe ? 'the VM killed (SEPT_VE_DISABLE)' : '#VE';
+      const expected = acc === YES ? want : acc === NO ? unaccepted : `${want} or ${unaccepted}`;
       return `${this.private[g] ? 'private' : 'shared'} gfn 0x${g.toString(16)}: expected ${expected}, got ${describeOutcome(out)}`;
     }
     if (out.result === 've') {
