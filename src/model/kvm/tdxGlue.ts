@@ -225,7 +225,9 @@ export function* tdxSeptSplitPrivateSpte(sys: System, gfn: number, newSeptPfn: n
   const nbr = sys.design.nonBlockingResize;
   // V3-09: WARN_ON_ONCE(mmu_lock_shared) -> -EOPNOTSUPP until the module has NON-BLOCKING-RESIZE (G4).
   if (shared && !nbr && sys.guard('G4')) {
-    sys.trace.event('WARN: split_external_spte under shared mmu_lock refused');
+    if (!sys.kvm.warnedOnce.has('split-shared')) sys.trace.event('WARN_ON_ONCE: split_external_spte under shared mmu_lock refused (-EOPNOTSUPP)');
+    sys.kvm.warnedOnce.add('split-shared');
+    sys.trace.hook('split_external_spte_refused', gfn, L2M);
     return -EOPNOTSUPP;
   }
   sys.touch(sys.region(gfn));
