@@ -30,7 +30,12 @@ export interface TouchOp extends OpBase { op: 'touch'; gfn: number; write?: numb
 /** Guest TDG.MEM.PAGE.ACCEPT of the 4K page or the 2M range containing gfn. */
 export interface AcceptOp extends OpBase { op: 'accept'; gfn: number; level: '4K' | '2M' }
 /** guest_memfd in-place conversion ioctl of [start, end) (gmem indices = gfns here), after the guest's MapGPA. */
-export interface ConvertOp extends OpBase { op: 'convert'; start: number; end: number; to: 'shared' | 'private' }
+export interface ConvertOp extends OpBase { op: 'convert'; start: number; end: number; to: 'shared' | 'private'; arg?: ConvertArgError }
+/**
+ * An invalid argument the conversion ioctl is given besides its range (absent: all valid): non-zero flags,
+ * an unknown attribute bit, an address or a size that is not page-aligned (kernel-facts.md 3.2).
+ */
+export type ConvertArgError = 'flags' | 'attributes' | 'unaligned-address' | 'unaligned-size';
 /** fallocate(PUNCH_HOLE | KEEP_SIZE) on the guest_memfd over [start, end). */
 export interface PunchOp extends OpBase { op: 'punch'; start: number; end: number }
 /** KVM_TDX_INIT_MEM_REGION of [start, end) at build time; page i gets contents data + i. */
@@ -67,8 +72,8 @@ export function* applyOp(sys: System, guest: Guest, op: Op): Path<OpOutcome> {
     case 'convert': {
       const toPrivate = op.to === 'private';
       const ret = sys.design.vmMemoryAttributes
-        ? yield* kvmVmSetMemAttributes(sys, op.start, op.end, toPrivate)
-        : yield* kvmGmemConvert(sys, op.start, op.end, toPrivate);
+        ? yield* kvmVmSetMemAttributes(sys, op.start, op.end, toPrivate, op.arg)
+        : yield* kvmGmemConvert(sys, op.start, op.end, toPrivate, op.arg);
       if (ret === 0) guest.believesPrivate.fill(toPrivate ? 1 : 0, op.start, op.end);
       return { kind: 'convert', ret };
     }
@@ -118,6 +123,7 @@ export function describeOp(op: Op): string {
         args.push(`[${hex(o.start)}, ${hex(o.end)})`);
         break;
       case 'enum':
+        if (o[f.name] === undefined) break; // an optional enum at its default
         if (f.show === 'arrow') arrow = ` -> ${String(o[f.name])}`;
         else args.push(String(o[f.name]));
         break;

@@ -153,7 +153,7 @@ export class Reference {
       case 'accept':
         return op.level === '4K' ? this.accept4K(op.gfn, out as AcceptOutcome, ctx) : this.accept2M(op.gfn, out as AcceptOutcome, ctx);
       case 'convert':
-        return this.convert(op.start, op.end, op.to === 'private' ? 1 : 0, retOf(out), ctx);
+        return this.convert(op.start, op.end, op.to === 'private' ? 1 : 0, retOf(out), ctx, op.arg);
       case 'punch':
         return this.punch(op.start, op.end, retOf(out), ctx);
       case 'initMemRegion':
@@ -341,8 +341,10 @@ export class Reference {
     return null;
   }
 
-  private convert(start: number, end: number, to: number, ret: number, ctx: RefContext): string | RefMismatch | null {
+  private convert(start: number, end: number, to: number, ret: number, ctx: RefContext, arg: string | undefined): string | RefMismatch | null {
     const where = `convert [0x${start.toString(16)}, 0x${end.toString(16)}) -> ${to ? 'private' : 'shared'}`;
+    // flags, unknown attribute bits, unaligned address or size: refused before anything (kernel-facts.md 3.2)
+    if (arg !== undefined) return ret === -EINVAL ? null : `${where} with an invalid argument (${arg}): expected ${-EINVAL}, got ${ret}`;
     if (!this.validRange(start, end)) return ret === -EINVAL ? null : `${where}: expected ${-EINVAL}, got ${ret}`;
     let noop = true;
     for (let g = start; g < end && noop; g++) noop = this.private[g] === to;

@@ -257,7 +257,7 @@ describe('op fields come from the op table', () => {
   const sample: Record<OpKind, Record<string, unknown>> = {
     touch: { op: 'touch', gfn: 31, write: 5 },
     accept: { op: 'accept', gfn: 0, level: '2M' },
-    convert: { op: 'convert', start: 0, end: 32, to: 'private' },
+    convert: { op: 'convert', start: 0, end: 32, to: 'private', arg: 'unaligned-size' },
     punch: { op: 'punch', start: 16, end: 32 },
     initMemRegion: { op: 'initMemRegion', start: 0, end: 2, data: 9 },
     finalize: { op: 'finalize' },
@@ -321,7 +321,7 @@ describe('op fields come from the op table', () => {
     expect(shown).toEqual([
       'touch(0x1f, write=5)',
       'accept(0x0, 2M)',
-      'convert([0x0, 0x20) -> private)',
+      'convert([0x0, 0x20), unaligned-size -> private)',
       'punch([0x10, 0x20))',
       'initMemRegion([0x0, 0x2), data=9)',
       'finalize()',

@@ -20,12 +20,15 @@ export class OracleRig {
     this.guest = new Guest(this.sys.gfns);
     this.oracle = new Oracle(this.sys);
   }
-  /** Run one op under the oracle; `poke` runs once right after the path yields the step named `at`. */
-  op(op: Op, at?: string, poke?: () => void): { v: Violation | null; out: OpOutcome | null } {
+  /**
+   * Run one op under the oracle; `poke` runs once right after the path yields the step named `at`. With
+   * `ran`, the model runs that op while the oracle judges `op` (a planted model bug that loses an argument).
+   */
+  op(op: Op, at?: string, poke?: () => void, ran: Op = op): { v: Violation | null; out: OpOutcome | null } {
     this.sys.inj.arm(this.i++, op.faults);
     this.sys.counters.reset();
     this.oracle.beginOp(op);
-    const path = applyOp(this.sys, this.guest, op);
+    const path = applyOp(this.sys, this.guest, ran);
     let poked = false;
     for (;;) {
       const r = path.next();

@@ -70,10 +70,19 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
     sites: FAULT_SITES_OF_MAP,
   },
   convert: {
-    doc: "the guest's MapGPA and the guest_memfd conversion ioctl of [start, end) (KVM_SET_MEMORY_ATTRIBUTES with vmMemoryAttributes)",
+    doc: "the guest's MapGPA and the guest_memfd conversion ioctl of [start, end) (KVM_SET_MEMORY_ATTRIBUTES with vmMemoryAttributes); `arg` names an invalid argument besides the range",
     fields: [
       { kind: 'range', shapes: [{ weight: 0.6, start: 'local', lengths }, { weight: 0.4, start: gfnPick, lengths }], empty: 0.01 },
       { kind: 'enum', name: 'to', values: ['shared', 'private'], weights: [0.55, 0.45], show: 'arrow' },
+      // a few invalid arguments, which the ioctl refuses with -EINVAL and no side effect (kernel-facts.md 3.2)
+      {
+        kind: 'enum',
+        name: 'arg',
+        values: ['valid', 'flags', 'attributes', 'unaligned-address', 'unaligned-size'],
+        weights: [0.96, 0.01, 0.01, 0.01, 0.01],
+        default: 'valid',
+        show: 'plain',
+      },
     ],
     phases: { RUNNABLE: 28, BUILD: 1, DEAD: 1 },
     vmIoctl: (d) => d.vmMemoryAttributes,
