@@ -61,6 +61,7 @@ export function* tdxTrack(sys: System): Path {
   const err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemTrack());
   tdxBugOn(sys, err, 'TDH.MEM.TRACK');
   kickAllVcpus(sys);
+  sys.trace.note(`kick all vCPUs after TRACK (KVM_REQ_OUTSIDE_GUEST_MODE): TD epoch ${sys.tdx.epoch}`);
   yield 'track-kick';
 }
 
@@ -187,9 +188,10 @@ function* removeLeaf(sys: System, gfn: number, level: Level, pfn: number): Path<
   }
   sys.trace.quiet--;
   if (tdxBugOn(sys, err, 'TDH.PHYMEM.PAGE.WBINVD')) return false;
-  if (n > 1) sys.trace.note(`TDH.PHYMEM.PAGE.WBINVD x${n} (pfn ${sys.hex(pfn)}..${sys.hex(pfn + n - 1)}) = TDX_SUCCESS`);
+  sys.trace.note(`TDH.PHYMEM.PAGE.WBINVD x${n} (pfn ${sys.hex(pfn)}..${sys.hex(pfn + n - 1)}) = TDX_SUCCESS`);
   yield 'wbinvd';
   for (let i = 0; i < n; i++) sys.phys.content[pfn + i] = 0; // tdx_quirk_reset_folio
+  sys.trace.note(`tdx_quirk_reset_folio: contents of pfn ${sys.hex(pfn)}..${sys.hex(pfn + n - 1)} reset to 0`);
   yield 'quirk-reset';
   if (level !== L2M) yield* tdxPamtPut(sys, pfn); // "if (level == PG_LEVEL_4K) tdx_pamt_put(page)"
   return true;
