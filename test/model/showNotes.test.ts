@@ -10,7 +10,7 @@ describe('show notes', () => {
   it('name the kick after TRACK, the pages WBINVD covered, the content reset, PAMT refcounts and pairs, and leaks with reasons', () => {
     const { all } = traced({ backing: '4K' }, ops);
     const text = all.join('\n');
-    expect(text).toMatch(/kick all vCPUs after TRACK \(KVM_REQ_OUTSIDE_GUEST_MODE\): TD epoch \d+/);
+    expect(text).toMatch(/after TRACK: every vCPU kicked out of the guest \(KVM_REQ_OUTSIDE_GUEST_MODE\), TD epoch \d+/);
     expect(text).toMatch(/TDH\.PHYMEM\.PAGE\.WBINVD x1 \(pfn 0x[0-9a-f]+\.\.0x[0-9a-f]+\) = TDX_SUCCESS/);
     expect(text).toMatch(/tdx_quirk_reset_folio: contents of pfn 0x[0-9a-f]+\.\.0x[0-9a-f]+ reset to 0/);
     expect(text).toMatch(/DPAMT: region \d+ refcount (\d+) -> \d+ \(get pfn 0x[0-9a-f]+\)/);

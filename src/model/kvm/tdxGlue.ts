@@ -61,7 +61,7 @@ export function* tdxTrack(sys: System): Path {
   const err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemTrack());
   tdxBugOn(sys, err, 'TDH.MEM.TRACK');
   kickAllVcpus(sys);
-  sys.trace.note(`kick all vCPUs after TRACK (KVM_REQ_OUTSIDE_GUEST_MODE): TD epoch ${sys.tdx.epoch}`);
+  sys.trace.note(`after TRACK: every vCPU kicked out of the guest (KVM_REQ_OUTSIDE_GUEST_MODE), TD epoch ${sys.tdx.epoch}`);
   yield 'track-kick';
 }
 
