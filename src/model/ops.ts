@@ -101,8 +101,10 @@ export function* applyOp(sys: System, guest: Guest, op: Op): Path<OpOutcome> {
       return { kind: op.op, ret: yield* kvmPreFaultMemory(sys, op.start, op.end) };
     case 'deleteSlot':
       return { kind: op.op, ret: yield* kvmDeleteSlot(sys) };
-    case 'hostRead':
-      return { kind: op.op, ret: yield* hostRead(sys, op.gfn) };
+    case 'hostRead': {
+      const v = yield* hostRead(sys, op.gfn);
+      return v < 0 ? { kind: op.op, ret: v } : { kind: op.op, ret: 0, value: v };
+    }
     case 'hostWrite':
       return { kind: op.op, ret: yield* hostWrite(sys, op.gfn, op.data) };
   }

@@ -185,7 +185,7 @@ export class Reference {
         return this.memoryFailure(op.gfn, retOf(out));
       case 'hostRead':
       case 'hostWrite':
-        return this.hostAccess(op.gfn, op.op === 'hostWrite' ? op.data : undefined, retOf(out), ctx);
+        return this.hostAccess(op.gfn, op.op === 'hostWrite' ? op.data : undefined, hostResult(out), ctx);
       case 'hostAlloc':
         return retOf(out) >= 0 && retOf(out) <= op.pages ? null : `hostAlloc(${op.pages}) returned ${retOf(out)}`;
       case 'prefault':
@@ -552,6 +552,11 @@ function gfnsNamed(op: Op, ptrs: number, gfns: number): [number, number] {
     default:
       return [0, gfns];
   }
+}
+
+/** A host access as one number: the token a load read (>= 0), 0 for a store, or the negative errno. */
+function hostResult(out: OpOutcome): number {
+  return out.kind === 'hostRead' && out.ret === 0 ? out.value ?? NaN : retOf(out);
 }
 
 function retOf(out: OpOutcome): number {

@@ -26,7 +26,7 @@ function* hostPfn(sys: System, gfn: number): Path<number> {
   return k.sharedBacking[gfn];
 }
 
-/** Host userspace loads from the page of gfn: the token there (>= 0), or a negative errno. */
+/** Host userspace loads from the page of gfn: the token there (>= 0; applyOp makes it the outcome's value), or a negative errno. */
 export function* hostRead(sys: System, gfn: number): Path<number> {
   const pfn = yield* hostPfn(sys, gfn);
   if (pfn < 0) return pfn;
