@@ -106,6 +106,7 @@ function parseField(spec: FieldSpec, raw: Record<string, unknown>, out: Record<s
       return;
     case 'enum': {
       const v = raw[spec.name];
+      if (spec.default !== undefined && (v === undefined || v === spec.default)) return; // absent means the default
       if (typeof v !== 'string' || !spec.values.includes(v)) throw new CaseError(file, `${field}.${spec.name}`, `must be ${spec.values.map((x) => JSON.stringify(x)).join(' or ')}`);
       out[spec.name] = v;
       return;

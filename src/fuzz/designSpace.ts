@@ -63,6 +63,8 @@ function deploymentAxes(d: Design): { key: SettingKey; values: SettingValue[]; w
     { key: 'nonBlockingResize', values: [false, true] },
     { key: 'tdxHugePage', values: [true, false] },
     { key: 'enhancedDemoteInterruptibility', values: [true, false] },
+    // the TD attribute is userspace's choice at KVM_TDX_INIT_VM; KVM supports both (kernel-facts.md 2.6)
+    { key: 'septVeDisable', values: [false, true] },
   ];
   // UNIFORM_4K leaves 2M mappings over 4K folios outside the converted range, which STRICT_FOLIO forbids
   // (a known design finding, docs/model.md; Ackerley 003:L759): it is a v3 deployment only under CONTIGUITY.

@@ -115,9 +115,11 @@ class OpGen {
         o.end = end;
         return end - start;
       }
-      case 'enum':
-        o[f.name] = rng.weighted(f.values.map((v, i) => [v, f.weights[i]] as const));
+      case 'enum': {
+        const v = rng.weighted(f.values.map((x, i) => [x, f.weights[i]] as const));
+        if (v !== f.default) o[f.name] = v; // the default is written by leaving the field out
         return undefined;
+      }
       case 'token':
         return undefined; // after the other fields
       case 'count':

@@ -50,6 +50,12 @@ export interface Design {
   gmemOffset: number;
   /** Misalignment (in pages) of the slot's userspace address against its base gfn (ugfn, 003:L176, L321-324). */
   uaddrOffset: number;
+  /**
+   * The TD attribute SEPT_VE_DISABLE: a guest access to a PENDING page is an EPT violation that KVM treats as
+   * unexpected (kvm_vm_dead, -EIO) instead of a #VE (kernel-facts.md 2.6). Default off, as the KVM selftests
+   * run (tdx_upm_test.c and tdx_vm_huge_page.c accept pages in their #VE handler).
+   */
+  septVeDisable: boolean;
   /** Where the case starts: a TD still being built (before KVM_TDX_FINALIZE_VM) or a running TD. */
   startPhase: TdPhase;
   /** Page-reference policy; NONE is v3/upstream: TDX holds no reference and a failed zap is an accepted risk (002). */
@@ -77,6 +83,7 @@ export const DEFAULT_DESIGN: Readonly<Design> = Object.freeze({
   slotBaseGfn: 0,
   gmemOffset: 0,
   uaddrOffset: 0,
+  septVeDisable: false,
   startPhase: 'RUNNABLE',
   refcountPolicy: 'NONE',
   strictUAF: false,

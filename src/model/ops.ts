@@ -11,13 +11,15 @@ import { kvmTdxFinalizeVm, kvmTdxInitMemRegion } from './kvm/tdBuild.js';
 import { kvmDestroy } from './kvm/teardown.js';
 import { kvmVmSetMemAttributes } from './kvm/memAttributes.js';
 import { kvmDeleteSlot, kvmPreFaultMemory } from './kvm/slot.js';
+import { hostRead, hostWrite } from './gmem/hostAccess.js';
 import { hostAlloc, hostMap, hostUnmap, iommuPin, iommuUnpin, memoryFailure } from './gmem/host.js';
 import type { Path, System } from './system.js';
 import { OPS } from './vocab/table.js';
 
 export type OpKind =
   | 'touch' | 'accept' | 'convert' | 'punch' | 'initMemRegion' | 'finalize' | 'destroy'
-  | 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure' | 'hostAlloc' | 'prefault' | 'deleteSlot';
+  | 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure' | 'hostAlloc' | 'prefault' | 'deleteSlot'
+  | 'hostRead' | 'hostWrite';
 export { OP_KINDS } from './vocab/table.js';
 
 interface OpBase {
@@ -30,7 +32,12 @@ export interface TouchOp extends OpBase { op: 'touch'; gfn: number; write?: numb
 /** Guest TDG.MEM.PAGE.ACCEPT of the 4K page or the 2M range containing gfn. */
 export interface AcceptOp extends OpBase { op: 'accept'; gfn: number; level: '4K' | '2M' }
 /** guest_memfd in-place conversion ioctl of [start, end) (gmem indices = gfns here), after the guest's MapGPA. */
-export interface ConvertOp extends OpBase { op: 'convert'; start: number; end: number; to: 'shared' | 'private' }
+export interface ConvertOp extends OpBase { op: 'convert'; start: number; end: number; to: 'shared' | 'private'; arg?: ConvertArgError }
+/**
+ * An invalid argument the conversion ioctl is given besides its range (absent: all valid): non-zero flags,
+ * an unknown attribute bit, an address or a size that is not page-aligned (kernel-facts.md 3.2).
+ */
+export type ConvertArgError = 'flags' | 'attributes' | 'unaligned-address' | 'unaligned-size';
 /** fallocate(PUNCH_HOLE | KEEP_SIZE) on the guest_memfd over [start, end). */
 export interface PunchOp extends OpBase { op: 'punch'; start: number; end: number }
 /** KVM_TDX_INIT_MEM_REGION of [start, end) at build time; page i gets contents data + i. */
@@ -41,13 +48,17 @@ export interface FinalizeOp extends OpBase { op: 'finalize' }
 export interface DestroyOp extends OpBase { op: 'destroy' }
 /** Host-side operations on the page behind one gfn: userspace mmap fault/unmap, IOMMU pin/unpin, memory failure. */
 export interface HostPageOp extends OpBase { op: 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure'; gfn: number }
+/** Host userspace reads the page of gfn through its mapping (the guest_memfd mmap, or the slot's own memory with VM attributes). */
+export interface HostReadOp extends OpBase { op: 'hostRead'; gfn: number }
+/** Host userspace writes the token `data` into the page of gfn through that mapping. */
+export interface HostWriteOp extends OpBase { op: 'hostWrite'; gfn: number; data: number }
 /** The host kernel allocates `pages` 4K pages for other use (they may be pages guest_memfd just freed). */
 export interface HostAllocOp extends OpBase { op: 'hostAlloc'; pages: number }
 /** KVM_PRE_FAULT_MEMORY of [start, end). */
 export interface PrefaultOp extends OpBase { op: 'prefault'; start: number; end: number }
 /** Delete the memslot (KVM_SET_USER_MEMORY_REGION2 with size 0). */
 export interface DeleteSlotOp extends OpBase { op: 'deleteSlot' }
-export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp | InitMemRegionOp | FinalizeOp | DestroyOp | HostPageOp | HostAllocOp | PrefaultOp | DeleteSlotOp;
+export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp | InitMemRegionOp | FinalizeOp | DestroyOp | HostPageOp | HostAllocOp | PrefaultOp | DeleteSlotOp | HostReadOp | HostWriteOp;
 
 /** Run op; guest ops run on vCPU `vcpu` (the vCPU of the actor that issues them). */
 export function* applyOp(sys: System, guest: Guest, op: Op, vcpu = 0): Path<OpOutcome> {
@@ -64,8 +75,8 @@ export function* applyOp(sys: System, guest: Guest, op: Op, vcpu = 0): Path<OpOu
     case 'convert': {
       const toPrivate = op.to === 'private';
       const ret = sys.design.vmMemoryAttributes
-        ? yield* kvmVmSetMemAttributes(sys, op.start, op.end, toPrivate)
-        : yield* kvmGmemConvert(sys, op.start, op.end, toPrivate);
+        ? yield* kvmVmSetMemAttributes(sys, op.start, op.end, toPrivate, op.arg)
+        : yield* kvmGmemConvert(sys, op.start, op.end, toPrivate, op.arg);
       if (ret === 0) guest.believesPrivate.fill(toPrivate ? 1 : 0, op.start, op.end);
       return { kind: 'convert', ret };
     }
@@ -93,6 +104,12 @@ export function* applyOp(sys: System, guest: Guest, op: Op, vcpu = 0): Path<OpOu
       return { kind: op.op, ret: yield* kvmPreFaultMemory(sys, op.start, op.end) };
     case 'deleteSlot':
       return { kind: op.op, ret: yield* kvmDeleteSlot(sys) };
+    case 'hostRead': {
+      const v = yield* hostRead(sys, op.gfn);
+      return v < 0 ? { kind: op.op, ret: v } : { kind: op.op, ret: 0, value: v };
+    }
+    case 'hostWrite':
+      return { kind: op.op, ret: yield* hostWrite(sys, op.gfn, op.data) };
   }
 }
 
@@ -111,6 +128,7 @@ export function describeOp(op: Op): string {
         args.push(`[${hex(o.start)}, ${hex(o.end)})`);
         break;
       case 'enum':
+        if (o[f.name] === undefined) break; // an optional enum at its default
         if (f.show === 'arrow') arrow = ` -> ${String(o[f.name])}`;
         else args.push(String(o[f.name]));
         break;

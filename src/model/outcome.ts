@@ -35,9 +35,15 @@ export interface IoctlOutcome<K extends string> {
 }
 export type IoctlKind =
   | 'convert' | 'punch' | 'initMemRegion' | 'finalize' | 'destroy'
-  | 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure' | 'hostAlloc' | 'prefault' | 'deleteSlot';
+  | 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure' | 'hostAlloc' | 'prefault' | 'deleteSlot'
+  | 'hostRead' | 'hostWrite';
 
-export type OpOutcome = TouchOutcome | AcceptOutcome | IoctlOutcome<IoctlKind>;
+/** A host load: ret 0 and the token read, or a negative errno (the value stays out of coverage keys). */
+export interface HostReadOutcome extends IoctlOutcome<'hostRead'> {
+  value?: number;
+}
+
+export type OpOutcome = TouchOutcome | AcceptOutcome | IoctlOutcome<Exclude<IoctlKind, 'hostRead'>> | HostReadOutcome;
 
 export function isIoctl(o: OpOutcome): o is IoctlOutcome<IoctlKind> {
   return o.kind !== 'touch' && o.kind !== 'accept';
@@ -45,6 +51,7 @@ export function isIoctl(o: OpOutcome): o is IoctlOutcome<IoctlKind> {
 
 /** One short phrase for traces and messages: "read 7", "exit -14", "ret 0". */
 export function describeOutcome(o: OpOutcome): string {
+  if (o.kind === 'hostRead' && o.ret === 0) return `read ${o.value}`;
   if (isIoctl(o)) return `ret ${o.ret}`;
   switch (o.result) {
     case 'read':

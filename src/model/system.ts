@@ -6,7 +6,7 @@ import { Gmem, PRIVATE } from './gmem/gmem.js';
 import { computeDisallowLpage } from './kvm/lpage.js';
 import { pamtGetAtCreate } from './kvm/pamt.js';
 import type { GuardId } from './guards.js';
-import { Owner, PhysMem } from './host/phys.js';
+import { LEAK_REASONS, Owner, OWNER_NAMES, PhysMem } from './host/phys.js';
 import { Kvm } from './kvm/vm.js';
 import { TdxModule } from './tdx/module.js';
 import { Trace } from './trace.js';
@@ -83,6 +83,7 @@ export class System {
     const small = design.regions * 16 + 32 + (design.backing === '4K' ? gmemSize * 3 : design.backing === 'THP_2M' ? gmemSize * 2 : 0) + (design.vmMemoryAttributes ? this.gfns : 0);
     this.phys = new PhysMem(design.ptrs, hugeBlocks, small);
     this.trace = new Trace(keepTrace);
+    if (keepTrace) this.phys.onLeak = (pfn, was, why) => this.trace.note(`leak pfn 0x${pfn.toString(16)} (${OWNER_NAMES[was]}): ${LEAK_REASONS[why]}`);
     this.tdx = new TdxModule(this.phys, this.ptrs, this.regions, { enhancedDemoteInterruptibility: design.enhancedDemoteInterruptibility, dpamt: design.dpamt, nonBlockingResize: design.nonBlockingResize }, this.inj, this.trace);
     this.kvm = new Kvm(this.ptrs, this.regions, this.phys.total, vcpus);
     this.gmem = new Gmem(this.phys, this.ptrs, gmemSize, design.backing, design.splitPolicy);

@@ -32,7 +32,11 @@ export type KvmHook =
   /** The per-VM split cache is freed with the VM (gfn = how many pages it held). */
   | 'split_cache_free'
   /** Step 2.1 of a split: need_topup_external_split_cache() checked the cache (gfn = pages it found short). */
-  | 'split_cache_check';
+  | 'split_cache_check'
+  /** Host userspace read or wrote a page through its mapping (gfn = pfn; level 1 for a write, 0 for a read). */
+  | 'host_access'
+  /** The TDX split hook refused a split under the shared mmu_lock (V3-09, WARN_ON_ONCE + -EOPNOTSUPP). */
+  | 'split_external_spte_refused';
 
 export class Trace {
   h = 0x811c9dc5;

@@ -19,12 +19,13 @@ import type { FaultSite } from '../model/faults.js';
 import { attrPrivate, indexOf, septLeafOf } from './view.js';
 import { LifetimeChecker } from './lifetime.js';
 import { LockView } from './locks.js';
-import { kvmLoopsOnInterruptedDemote, uafIsFailureOf } from './policy.js';
+import { kvmLoopsOnInterruptedDemote, unacceptedAccessKillsVm, uafIsFailureOf } from './policy.js';
 import { isVmIoctl } from '../model/vocab/index.js';
 import { expect2M, unmergedFolios } from './perf.js';
 import { isIoctl } from '../model/outcome.js';
 import { isOperandBusy, isSuccess, type SeamStatus, statusIs } from '../model/tdx/status.js';
 import { PfnKind } from '../model/host/phys.js';
+import { PamtType } from '../model/tdx/module.js';
 
 export interface Violation {
   inv: string;
@@ -60,6 +61,8 @@ export class OpCtx {
   deadAtOpStart = false;
   /** INV-29: fingerprint of KVM's state when a VM ioctl began on a bugged VM. */
   deadStateAtOpStart = 0;
+  /** A guest access to a page the reference does not know accepted, on a SEPT_VE_DISABLE TD: it may kill the VM. */
+  unacceptedAccess = false;
   /** Global step at which the op began (real-time order of overlapping ops). */
   beganAt = 0;
   constructor(readonly op: Op, readonly opIndex: number) {}
@@ -114,6 +117,8 @@ export class Oracle {
   private readonly blockEpoch4k: Int32Array;
   /** Physical 2M regions whose PAMT.REMOVE failed, so the pair stays and the refcount was restored (INV-23). */
   private readonly pamtRestored: Uint8Array;
+  /** SEPT_VE_DISABLE: an access to an unaccepted page kills the VM instead of raising #VE. */
+  private readonly unacceptedAccessKills: boolean;
   /** KVM loops on TDX_INTERRUPTED_RESTARTABLE from DEMOTE (the G3-off workaround), so it is tolerable. */
   private readonly demoteLoops: boolean;
   /** gfn -> pfns of the IOMMU pins taken through it and not yet undone. */
@@ -130,6 +135,7 @@ export class Oracle {
     this.inhibitSeen = new Uint8Array(sys.regions);
     this.tableSeen = new Uint8Array(sys.regions);
     this.demoteLoops = kvmLoopsOnInterruptedDemote(sys.design);
+    this.unacceptedAccessKills = unacceptedAccessKillsVm(sys.design);
     this.pamtRestored = new Uint8Array(Math.ceil(sys.phys.total / sys.ptrs));
     this.blockEpoch2m = new Int32Array(sys.regions);
     this.blockEpoch4k = new Int32Array(sys.gfns);
@@ -150,6 +156,10 @@ export class Oracle {
     else if (name === 'split_cache_dequeue' && sys.kvm.splitCache.length >= gfn) this.splitDeq += gfn; // an underflow takes nothing
     else if (name === 'split_cache_free') this.splitFreed += gfn;
     if (this.pending) return;
+    if (name === 'host_access') {
+      this.pending = this.hostAccess(gfn, level === 1);
+      return;
+    }
     if (name === 'set_external_spte' && level > L2M) {
       this.pending = { inv: 'INV-5', message: `a private mapping of gfn 0x${gfn.toString(16)} larger than 2M was requested` };
       return;
@@ -171,6 +181,22 @@ export class Oracle {
     } else if (name === 'reclaim_external_sp' && sys.tdx.hkid >= 0 && this.c.op.op === 'destroy' && !this.hkidReleaseTried) {
       this.pending = { inv: 'INV-27', message: `teardown reclaims the S-EPT page of 2M range ${sys.region(gfn)} before the HKID is released` };
     }
+  }
+
+  /**
+   * INV-25: host userspace never reads or writes a page the TD owns (003:L761), read from the PAMT; and
+   * INV-22: a page that held TD data and left the TD was reset before the host sees it.
+   */
+  private hostAccess(pfn: number, write: boolean): Violation | null {
+    const sys = this.sys;
+    const how = write ? 'written' : 'read';
+    if (sys.tdx.pamt[pfn] !== PamtType.NDA && !sys.tdx.noMoreSeamcalls) {
+      const message = `host userspace ${how} pfn 0x${pfn.toString(16)}, which the TD owns (private data)`;
+      if (!sys.kvm.bugged || uafIsFailureOf(sys.design)) return { inv: 'INV-25', message };
+      this.notes.push(`ACCEPTED-RISK INV-25: ${message} after the VM was bugged (refcount policy NONE)`);
+      return null;
+    }
+    return this.lifetime.handedToHost(pfn, `${how} by host userspace`);
   }
 
   /** Rules about the calls themselves, checked when they are made. One case per leaf: most calls need none. */
@@ -303,6 +329,8 @@ export class Oracle {
     c.beganAt = this.globalStep;
     c.deadAtOpStart = this.sys.kvm.bugged;
     c.firedAtOpStart = this.sys.inj.fired.length;
+    const ref = this.ref;
+    c.unacceptedAccess = op.op === 'touch' && this.unacceptedAccessKills && ref.private[op.gfn] === 1 && ref.accepted[op.gfn] !== YES;
     if (c.deadAtOpStart && isVmIoctl(op, this.sys.design)) c.deadStateAtOpStart = kvmStateFingerprint(this.sys);
     return c;
   }
@@ -318,7 +346,7 @@ export class Oracle {
    * for CACHE.WB) so KVM gave up by design. A fatal fault in an earlier op explains nothing: the VM lived on.
    */
   private deathExplained(): boolean {
-    if (this.fatalFaultThisOp() || this.c.doomedThisOp) return true;
+    if (this.fatalFaultThisOp() || this.c.doomedThisOp || this.c.unacceptedAccess) return true;
     // Memory TDX cannot convert (NON_TDX_PFN, NO_STRUCT_PFN) that a fault put in guest_memfd stays there: any
     // later fault on it may meet G22's refusal, which kills the VM by design (003:L651).
     return this.gmemHoldsUnconvertible() || this.retryBoundOutlastedThisOp();

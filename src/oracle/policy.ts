@@ -36,3 +36,10 @@ export const kvmLoopsOnInterruptedDemote = (d: Design): boolean => off(d, 'G3');
 
 /** Does G19's open question count as a failure (switched off) rather than a known design finding? */
 export const g19CountsAsFailure = (d: Design): boolean => off(d, 'G19');
+
+/**
+ * Does a guest access to an unaccepted private page kill the VM? With the TD attribute SEPT_VE_DISABLE the
+ * module exits instead of raising #VE and KVM calls kvm_vm_dead() (kernel-facts.md 2.6); without it the
+ * guest gets #VE.
+ */
+export const unacceptedAccessKillsVm = (d: Design): boolean => d.septVeDisable;

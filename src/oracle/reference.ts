@@ -4,7 +4,7 @@
 // leaves the model a choice the reference cannot see (how big a folio is, so how much a memory failure
 // zaps), it widens what it accepts and learns from the outcome.
 import type { Design } from '../model/config.js';
-import { conversionOrderOf, g19CountsAsFailure } from './policy.js';
+import { conversionOrderOf, g19CountsAsFailure, unacceptedAccessKillsVm } from './policy.js';
 import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EHWPOISON, EINVAL, ENOMEM, EOPNOTSUPP } from '../model/errno.js';
 import type { FaultSite } from '../model/faults.js';
 import type { Op } from '../model/ops.js';
@@ -46,6 +46,11 @@ export class Reference {
   readonly poison: Uint8Array;
   readonly hostMaps: Int32Array;
   readonly pins: Int32Array;
+  /**
+   * With VM attributes: the slot's userspace memory per gfn, which the host reads and writes and the guest's
+   * shared accesses reach, whatever the attribute (anonymous memory starts zeroed, so it is always known).
+   */
+  readonly userMem: Int32Array;
   /** The TD may run only after KVM_TDX_FINALIZE_VM succeeded. */
   runnable: boolean;
   /** The VM and guest_memfd fds are closed. */
@@ -76,6 +81,7 @@ export class Reference {
     this.poison = new Uint8Array(gfns);
     this.hostMaps = new Int32Array(gfns);
     this.pins = new Int32Array(gfns);
+    this.userMem = new Int32Array(gfns);
   }
 
   /** A copy to try a serial order of overlapping ops on (the linearizability check). */
@@ -188,7 +194,7 @@ export class Reference {
       case 'accept':
         return op.level === '4K' ? this.accept4K(op.gfn, out as AcceptOutcome, ctx) : this.accept2M(op.gfn, out as AcceptOutcome, ctx);
       case 'convert':
-        return this.convert(op.start, op.end, op.to === 'private' ? 1 : 0, retOf(out), ctx);
+        return this.convert(op.start, op.end, op.to === 'private' ? 1 : 0, retOf(out), ctx, op.arg);
       case 'punch':
         return this.punch(op.start, op.end, retOf(out), ctx);
       case 'initMemRegion':
@@ -218,6 +224,9 @@ export class Reference {
       }
       case 'memoryFailure':
         return this.memoryFailure(op.gfn, retOf(out));
+      case 'hostRead':
+      case 'hostWrite':
+        return this.hostAccess(op.gfn, op.op === 'hostWrite' ? op.data : undefined, hostResult(out), ctx);
       case 'hostAlloc':
         return retOf(out) >= 0 && retOf(out) <= op.pages ? null : `hostAlloc(${op.pages}) returned ${retOf(out)}`;
       case 'prefault':
@@ -281,9 +290,11 @@ export class Reference {
     const want = write !== undefined ? 'written' : 'read';
     const acc = this.private[g] ? this.accepted[g] : YES; // shared memory needs no ACCEPT
     const okAccess = acc !== NO && out.result === want;
-    const okVe = this.private[g] === 1 && acc !== YES && out.result === 've';
+    const noVe = unacceptedAccessKillsVm(this.design); // SEPT_VE_DISABLE: no #VE, the VM dies instead
+    const okVe = !noVe && this.private[g] === 1 && acc !== YES && out.result === 've';
     if (!okAccess && !okVe) {
-      const expected = acc === YES ? want : acc === NO ? '#VE' : `${want} or #VE`;
+      const unaccepted = noVe ? 'the VM killed (SEPT_VE_DISABLE)' : '#VE';
+      const expected = acc === YES ? want : acc === NO ? unaccepted : `${want} or ${unaccepted}`;
       return `${this.private[g] ? 'private' : 'shared'} gfn 0x${g.toString(16)}: expected ${expected}, got ${describeOutcome(out)}`;
     }
     if (out.result === 've') {
@@ -291,6 +302,11 @@ export class Reference {
       return null;
     }
     if (this.private[g]) this.accepted[g] = YES;
+    else if (this.design.vmMemoryAttributes) {
+      // a shared access reaches the slot's userspace memory: what the host wrote there, or the guest earlier
+      if (out.result === 'read' && out.value !== this.userMem[g]) return `shared gfn 0x${g.toString(16)} read ${out.value}, but its userspace memory holds ${this.userMem[g]}`;
+      if (write !== undefined) this.userMem[g] = write;
+    }
     if (out.result === 'read' && this.known[g] && out.value !== this.data[g]) return `gfn 0x${g.toString(16)} read ${out.value}, expected ${this.data[g]}`;
     if (out.result === 'read' && !this.known[g]) {
       this.data[g] = out.value;
@@ -385,8 +401,10 @@ export class Reference {
     return null;
   }
 
-  private convert(start: number, end: number, to: number, ret: number, ctx: RefContext): string | RefMismatch | null {
+  private convert(start: number, end: number, to: number, ret: number, ctx: RefContext, arg: string | undefined): string | RefMismatch | null {
     const where = `convert [0x${start.toString(16)}, 0x${end.toString(16)}) -> ${to ? 'private' : 'shared'}`;
+    // flags, unknown attribute bits, unaligned address or size: refused before anything (kernel-facts.md 3.2)
+    if (arg !== undefined) return ret === -EINVAL ? null : `${where} with an invalid argument (${arg}): expected ${-EINVAL}, got ${ret}`;
     if (!this.validRange(start, end)) return ret === -EINVAL ? null : `${where}: expected ${-EINVAL}, got ${ret}`;
     let noop = true;
     for (let g = start; g < end && noop; g++) noop = this.private[g] === to;
@@ -506,6 +524,48 @@ export class Reference {
     return null;
   }
 
+  /**
+   * Host userspace loads or stores through its mapping. In place (guest_memfd mmap): a private page is never
+   * mapped to userspace, so the access faults (SIGBUS, -EFAULT; 003:L761) and the host never reads private
+   * data; a shared page holds what the guest or the host last wrote there. With VM attributes the host's
+   * memory is the slot's userspace memory, never guest_memfd: it keeps what the host or the guest's shared
+   * accesses wrote, across conversions (tdx_upm_test.c).
+   */
+  private hostAccess(g: number, write: number | undefined, ret: number, ctx: RefContext): string | RefMismatch | null {
+    const where = `${write === undefined ? 'hostRead' : 'hostWrite'}(0x${g.toString(16)})`;
+    if (!this.inSlot(g)) return ret === -EINVAL ? null : `${where}: outside the memslot, expected ${-EINVAL}, got ${ret}`;
+    if (ret === -ENOMEM && this.allocMayFail(ctx)) return null; // the fault that backs the mapping found no page
+    if (this.design.vmMemoryAttributes) {
+      if (write !== undefined) {
+        if (ret !== 0) return `${where}: expected 0, got ${ret}`;
+        this.userMem[g] = write;
+        if (!this.private[g]) this.setData(g, write);
+        return null;
+      }
+      return ret === this.userMem[g] ? null : `${where}: the slot's userspace memory holds ${this.userMem[g]}, the host read ${ret}`;
+    }
+    if (this.private[g]) {
+      if (ret === -EFAULT) return null;
+      return { inv: 'INV-25', message: `${where}: gfn is private, so the guest_memfd mmap must fault (SIGBUS, ${-EFAULT}), but the host ${write === undefined ? `read ${ret}` : `wrote (ret ${ret})`}` };
+    }
+    if (this.poison[g] === POISONED) return ret === -EHWPOISON ? null : `${where}: HWPoisoned, expected ${-EHWPOISON}, got ${ret}`;
+    if (this.poison[g] === MAYBE && ret === -EHWPOISON) return null;
+    if (write !== undefined) {
+      if (ret !== 0) return `${where}: expected 0, got ${ret}`;
+      this.setData(g, write);
+      return null;
+    }
+    if (ret < 0) return `${where}: expected the page's contents, got ${ret}`;
+    if (this.known[g] && ret !== this.data[g]) return `${where}: the host read ${ret}, but the page last held ${this.data[g]} (written by the guest or the host)`;
+    this.setData(g, ret);
+    return null;
+  }
+
+  private setData(g: number, v: number): void {
+    this.data[g] = v;
+    this.known[g] = 1;
+  }
+
   /** memory_failure(): 1 when a page was there and got poisoned, 0 when nothing backed the gfn. */
   private memoryFailure(g: number, ret: number): string | null {
     const where = `memoryFailure(0x${g.toString(16)})`;
@@ -541,6 +601,8 @@ function gfnsNamed(op: Op, ptrs: number, gfns: number): [number, number] {
     case 'pin':
     case 'unpin':
     case 'memoryFailure':
+    case 'hostRead':
+    case 'hostWrite':
       return [op.gfn, op.gfn + 1];
     case 'accept':
       return op.level === '4K' ? [op.gfn, op.gfn + 1] : [op.gfn - (op.gfn % ptrs), op.gfn - (op.gfn % ptrs) + ptrs];
@@ -552,6 +614,11 @@ function gfnsNamed(op: Op, ptrs: number, gfns: number): [number, number] {
     default:
       return [0, gfns];
   }
+}
+
+/** A host access as one number: the token a load read (>= 0), 0 for a store, or the negative errno. */
+function hostResult(out: OpOutcome): number {
+  return out.kind === 'hostRead' && out.ret === 0 ? out.value ?? NaN : retOf(out);
 }
 
 function retOf(out: OpOutcome): number {

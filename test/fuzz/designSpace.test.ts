@@ -9,7 +9,7 @@ import { generateCase } from '../../src/fuzz/generate.js';
 const SEED = 5;
 const N = 4000;
 const campaign: Design = { ...CAMPAIGN_DEFAULTS, guardsOff: [] };
-const DEPLOYMENT = ['vmMemoryAttributes', 'backing', 'dpamt', 'nonBlockingResize', 'tdxHugePage', 'enhancedDemoteInterruptibility'];
+const DEPLOYMENT = ['vmMemoryAttributes', 'backing', 'dpamt', 'nonBlockingResize', 'tdxHugePage', 'enhancedDemoteInterruptibility', 'septVeDisable'];
 
 function sample(d: Design, space = defaultDesignSpace(d), n = N): Design[] {
   return Array.from({ length: n }, (_, i) => sampleDesign(space, d, SEED, i));

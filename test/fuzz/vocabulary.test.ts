@@ -18,7 +18,7 @@ import { classOf, isVmIoctl, legalPhases, OP_KINDS, pairKey, phaseOf, reachableP
 const SEED = 20260106;
 /** Cases whose trace is read for the leaves; the pair and phase checks go on (without traces) up to MAX. */
 const TRACED = 3000;
-const MAX = 15000;
+const MAX = Number(process.env.VOCAB_MAX ?? 15000);
 
 interface Seen {
   cases: number;
@@ -82,13 +82,16 @@ const allPhases = (): string[] => OP_KINDS.flatMap((k) => legalPhases(k).map((p)
  * Leaves and pairs the campaign defaults cannot reach, with a design that reaches them. Each is a
  * known-bug variant or an older module: the correct design never issues these calls or meets these statuses.
  * - TDH.MEM.PAGE.PROMOTE: only the huge page adjustment over a 4K table issues it, which G6 forbids (BUG-6).
+ *   About 2% of its cases promote, and a hard status is 6% of the faults aimed there: a hard one is
+ *   generated, but fires about once in 50,000 cases, too rarely to wait for (it did within 15,000 only by
+ *   the luck of one vocabulary's random stream).
  * - TDH.MEM.RANGE.UNBLOCK: only a split under the shared mmu_lock (G4 off, BUG-4) whose DEMOTE meets BUSY
  *   issues it; the oracle stops such a case at the DEMOTE already (INV-12), so it is run without the oracle.
  *   A fault on UNBLOCK itself needs a second fault on that DEMOTE in the same op: generated, but it fires
  *   too rarely to wait for.
  */
 const OTHER_DESIGNS: { raw: Record<string, unknown>; leaves: Leaf[]; pairs: string[]; generatedOnly?: string[]; opts?: RunOptions }[] = [
-  { raw: { guardsOff: ['G6'] }, leaves: ['TDH.MEM.PAGE.PROMOTE'], pairs: ['busy@TDH.MEM.PAGE.PROMOTE', 'hard@TDH.MEM.PAGE.PROMOTE'] },
+  { raw: { guardsOff: ['G6'] }, leaves: ['TDH.MEM.PAGE.PROMOTE'], pairs: ['busy@TDH.MEM.PAGE.PROMOTE'], generatedOnly: ['hard@TDH.MEM.PAGE.PROMOTE'] },
   {
     raw: { guardsOff: ['G4'] },
     leaves: ['TDH.MEM.RANGE.UNBLOCK'],
@@ -158,6 +161,7 @@ describe(`the generator's vocabulary: campaign seed ${SEED} on the campaign defa
       const s = explore(d, { phases: [], pairs: o.pairs }, o.leaves.length ? TRACED : 0, o.opts);
       for (const l of o.leaves) expect(s.leaves.has(l), l).toBe(true);
       for (const p of [...o.pairs, ...(o.generatedOnly ?? [])]) expect(s.generated.has(p), `${p} generated`).toBe(true);
+      if (process.env.VOCAB_MAX) console.log(`CASES ${JSON.stringify(o.raw)} ${s.cases}`);
       for (const p of o.pairs) expect(s.fired.has(p), `${p} fired`).toBe(true);
     });
   }

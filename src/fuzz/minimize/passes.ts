@@ -119,7 +119,9 @@ export function simplerOps(op: Op): Op[] {
         break;
       }
       case 'enum':
-        if (f.simplest !== undefined && o[f.name] !== f.simplest) variant({ [f.name]: f.simplest });
+        if (f.default !== undefined) {
+          if (o[f.name] !== undefined) variant({}, f.name); // back to the default
+        } else if (f.simplest !== undefined && o[f.name] !== f.simplest) variant({ [f.name]: f.simplest });
         break;
       case 'token':
         if (f.optional !== undefined && o[f.name] !== undefined) variant({}, f.name);

@@ -5,6 +5,8 @@
 import { EBUSY, EINVAL, ENOMEM } from '../errno.js';
 import { filemapInvalidateLock, filemapInvalidateUnlock, writeLock, writeUnlock } from '../kvm/locks.js';
 import { splitCrossBoundaryLeafs, zapPrivateLeafs, zapSharedRange } from '../kvm/tdpMmu.js';
+import { checkConvertArgs } from '../kvm/memAttributes.js';
+import type { ConvertArgError } from '../ops.js';
 import type { Path, System } from '../system.js';
 import { PRIVATE, SHARED } from './gmem.js';
 
@@ -138,9 +140,9 @@ function* bail(sys: System, ret: number): Path<number> {
  * - PREPARE_THEN_ZAP (Ackerley): split folios first (2b), then S-EPT split and zap after invalidate begin;
  *   sound only under the CONTIGUITY mapping rule.
  */
-export function* kvmGmemConvert(sys: System, start: number, end: number, toPrivate: boolean): Path<number> {
+export function* kvmGmemConvert(sys: System, start: number, end: number, toPrivate: boolean, arg?: ConvertArgError): Path<number> {
   const gm = sys.gmem;
-  if (start >= end || sys.index(start) < 0 || sys.index(end - 1) < 0) return -EINVAL;
+  if (checkConvertArgs(sys, start, end, arg) < 0) return -EINVAL;
   const istart = sys.index(start);
   const iend = sys.index(end - 1) + 1;
   const to = toPrivate ? PRIVATE : SHARED;

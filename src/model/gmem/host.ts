@@ -13,7 +13,7 @@ import { PRIVATE } from './gmem.js';
  * userspace gets only 4K folios ("will not make the ranges available to host userspace ... until ... split
  * to 4K granularity", 003:L761), so a huge folio is split first, once its references allow.
  */
-function* sharedPageFor(sys: System, gfn: number): Path<number> {
+export function* sharedPageFor(sys: System, gfn: number): Path<number> {
   const gm = sys.gmem;
   const idx = sys.index(gfn);
   if (idx < 0 || sys.design.vmMemoryAttributes) return -EINVAL; // with VM attributes guest_memfd has no shared pages

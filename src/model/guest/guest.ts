@@ -1,7 +1,7 @@
 // The TD guest (model-spec.md 3.5): private and shared accesses and TDG.MEM.PAGE.ACCEPT, re-executed after
 // every EPT-violation exit that KVM resolves. The guest knows which gfns it asked to be private.
 import { EINVAL, EIO } from '../errno.js';
-import { tdxHandleEptViolation } from '../kvm/fault.js';
+import { tdxHandleEptViolation, tdxUnexpectedPendingAccess } from '../kvm/fault.js';
 import type { AcceptOutcome, TouchOutcome } from '../outcome.js';
 import type { Path, System } from '../system.js';
 import { L2M, L4K, type Level } from '../tdx/leaf.js';
@@ -76,6 +76,10 @@ function* touchAs(sys: System, gfn: number, write: number | undefined, v: number
     }
     exit(sys, v);
     if (pfn === ACCESS_VE) {
+      if (sys.design.septVeDisable) {
+        tdxUnexpectedPendingAccess(sys, gfn); // no #VE: KVM calls the EPT violation unexpected and kills the VM
+        return { kind: 'touch', result: 'vm-dead' };
+      }
       sys.trace.event(`guest access gfn ${sys.hex(gfn)}: page PENDING -> #VE`);
       return { kind: 'touch', result: 've' };
     }

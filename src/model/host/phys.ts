@@ -27,6 +27,15 @@ export enum PfnKind {
 /** Why a page was leaked: TDX could not take it back, or something outside TDX still holds it. */
 export type LeakWhy = 'tdx' | 'tdx-ref' | 'poison' | 'pinned' | 'buggy-gmem';
 
+/** How `show` explains each reason. */
+export const LEAK_REASONS: Readonly<Record<LeakWhy, string>> = {
+  tdx: 'TDX could not take it back (a removal, reclaim or teardown step failed)',
+  'tdx-ref': 'TDX still holds a reference to it (refcount policy)',
+  poison: 'HWPoisoned: never returned to the allocator',
+  pinned: 'an IOMMU pin still holds it',
+  'buggy-gmem': 'guest_memfd leaks every page of a file whose VM was bugged (GMEM_BUGGY_CLEANUP)',
+};
+
 export class PhysMem {
   readonly owner: Uint8Array;
   readonly ownerArg: Int32Array;
@@ -162,7 +171,11 @@ export class PhysMem {
     this.ownerArg[pfn] = 0;
   }
 
+  /** Where `show` hears of each leak (System sets it to a trace note; not part of the trace hash). */
+  onLeak: ((pfn: number, was: Owner, why: LeakWhy) => void) | null = null;
+
   leak(pfn: number, why: LeakWhy): void {
+    this.onLeak?.(pfn, this.owner[pfn], why);
     this.owner[pfn] = Owner.LEAKED;
     this.leakWhy.set(pfn, why);
   }

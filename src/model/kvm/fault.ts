@@ -8,6 +8,7 @@ import { filemapInvalidateLockShared, filemapInvalidateUnlockShared, mmuLock, mm
 import { Spte } from './mirror.js';
 import { Owner, PfnKind } from '../host/phys.js';
 import { fillCache, VCPU_CACHE } from './pamt.js';
+import { kickAllVcpus } from './tdxGlue.js';
 import { RET_PF_FIXED, RET_PF_RETRY, splitCrossBoundaryLeafs, tdpMmuMapPrivate } from './tdpMmu.js';
 
 /**
@@ -209,4 +210,18 @@ function folioKindFromSites(sys: System): PfnKind {
   const noStruct = sys.inj.siteFails('NO_STRUCT_PFN');
   if (nonTdx) return PfnKind.NON_TDX_RAM;
   return noStruct ? PfnKind.NO_STRUCT_PAGE : PfnKind.TDX_RAM;
+}
+
+/**
+ * A guest access to a PENDING (unaccepted) page of a TD with SEPT_VE_DISABLE: the module exits with an EPT
+ * violation instead of a #VE, and tdx_is_sept_violation_unexpected_pending() makes KVM warn ("Guest access
+ * before accepting") and kvm_vm_dead(): KVM_RUN returns -EIO (kernel-facts.md 2.6). kvm_vm_dead(), not
+ * KVM_BUG_ON: nothing failed on the host side, so no refcount policy reacts.
+ */
+export function tdxUnexpectedPendingAccess(sys: System, gfn: number): number {
+  sys.counters.eptViolations++;
+  sys.trace.event(`guest access gfn ${sys.hex(gfn)} before accepting it (SEPT_VE_DISABLE): EPT violation -> kvm_vm_dead`);
+  sys.kvm.bugged = true;
+  kickAllVcpus(sys);
+  return -EIO;
 }

@@ -4,13 +4,28 @@
 // with the attributes unchanged; the post-set hook recomputes MIXED.
 import { EINVAL, EIO, ENOMEM } from '../errno.js';
 import { invalidateBegin, invalidateEnd, recomputeMixed } from '../gmem/convert.js';
+import type { ConvertArgError } from '../ops.js';
 import type { Path, System } from '../system.js';
 import { writeLock, writeUnlock } from './locks.js';
 import { splitCrossBoundaryLeafs, zapPrivateLeafs, zapSharedRange } from './tdpMmu.js';
 
-export function* kvmVmSetMemAttributes(sys: System, start: number, end: number, toPrivate: boolean): Path<number> {
-  if (sys.kvm.bugged) return -EIO; // a VM ioctl on a dead VM
+/**
+ * The argument checks both conversion ioctls make before anything else (kernel-facts.md 3.2): non-zero
+ * flags, unknown attribute bits, size 0 (start = end), an address or size not page-aligned, a range outside
+ * the memslot: -EINVAL and nothing touched. The guest_memfd ioctl checks the same fields of its own struct [A].
+ */
+export function checkConvertArgs(sys: System, start: number, end: number, arg: ConvertArgError | undefined): number {
+  if (arg !== undefined) {
+    sys.trace.event(`conversion ioctl: invalid argument (${arg}) -> -EINVAL`);
+    return -EINVAL;
+  }
   if (start >= end || sys.index(start) < 0 || sys.index(end - 1) < 0) return -EINVAL;
+  return 0;
+}
+
+export function* kvmVmSetMemAttributes(sys: System, start: number, end: number, toPrivate: boolean, arg?: ConvertArgError): Path<number> {
+  if (sys.kvm.bugged) return -EIO; // a VM ioctl on a dead VM
+  if (checkConvertArgs(sys, start, end, arg) < 0) return -EINVAL;
   const to = toPrivate ? 1 : 0;
   const attrs = sys.kvm.attrs;
   let already = true;

@@ -59,7 +59,10 @@ function* installPair(sys: System, region: number, pages: number[]): Path<number
   }
   const err = sys.tdx.tdhPhymemPamtAdd(region, pages[0], pages[1]);
   yield 'seamcall';
-  if (isSuccess(err)) return 0;
+  if (isSuccess(err)) {
+    sys.trace.note(`DPAMT: pair ${sys.hex(pages[0])}, ${sys.hex(pages[1])} added for physical 2M region ${region}`);
+    return 0;
+  }
   for (const p of pages) sys.phys.free(p);
   tdxBugOn(sys, err, 'TDH.PHYMEM.PAMT.ADD');
   return -EIO;
@@ -70,6 +73,7 @@ export function* tdxPamtGet(sys: System, pfn: number, which: number): Path<numbe
   if (!sys.design.dpamt) return 0;
   const r = sys.tdx.pamtRegion(pfn);
   const k = sys.kvm;
+  sys.trace.note(`DPAMT: region ${r} refcount ${k.pamtRefcount[r]} -> ${k.pamtRefcount[r] + 1} (get pfn ${sys.hex(pfn)})`);
   if (k.pamtRefcount[r]++ > 0) return 0;
   const pages = dequeue(sys, which, PAIR);
   if (!pages) {
@@ -90,6 +94,7 @@ export function* tdxPamtPut(sys: System, pfn: number): Path {
     sys.trace.event(`WARN: PAMT refcount underflow for physical 2M region ${r}`);
     return;
   }
+  sys.trace.note(`DPAMT: region ${r} refcount ${k.pamtRefcount[r]} -> ${k.pamtRefcount[r] - 1} (put pfn ${sys.hex(pfn)})`);
   if (--k.pamtRefcount[r] > 0) return;
   const { st, pair } = sys.tdx.tdhPhymemPamtRemove(r);
   yield 'seamcall';
@@ -101,6 +106,7 @@ export function* tdxPamtPut(sys: System, pfn: number): Path {
     return;
   }
   for (const p of pair) sys.phys.free(p);
+  sys.trace.note(`DPAMT: pair ${sys.hex(pair[0])}, ${sys.hex(pair[1])} of physical 2M region ${r} removed and freed`);
 }
 
 /** TD creation, before any op runs: control pages get their region's pair straight from the allocator. */

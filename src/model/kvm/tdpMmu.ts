@@ -1,6 +1,6 @@
 // The TDP MMU operations on the mirror root that reach the TDX module: zapping leaves, splitting a huge
 // leaf (kvm_split_cross_boundary_leafs, V3-11) and installing a private leaf from the fault path.
-import { ENOMEM, EOPNOTSUPP } from '../errno.js';
+import { ENOMEM } from '../errno.js';
 import { Owner } from '../host/phys.js';
 import type { Path, System } from '../system.js';
 import { L2M, L4K } from '../tdx/leaf.js';
@@ -62,8 +62,8 @@ export function zapSharedRange(sys: System, start: number, end: number): void {
  * A DEMOTE failure is not propagated (kernel-facts.md 2.5). Returns 0 or a negative errno.
  */
 export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number, shared: boolean, splitWhole = false): Path<number> {
-  // "Reject splitting huge pages under shared mmu_lock in TDX" (V3-09, 003:L398); G4 off lets it through (BUG-4).
-  if (shared && sys.guard('G4') && !sys.design.nonBlockingResize) return -EOPNOTSUPP;
+  // Under the shared mmu_lock the TDX split hook itself refuses (V3-09, 003:L398; kernel-facts.md 2.5): the
+  // mirror SPTE is restored below and the caller retries. G4 off lets the split through (BUG-4).
   const drop = (): Path => mmuUnlock(sys, shared, 'tdp_mmu_alloc_sp_for_split');
   const retake = (): Path => mmuLock(sys, shared, 'tdp_mmu_alloc_sp_for_split');
   const m = sys.kvm.mirror;
@@ -184,9 +184,15 @@ export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: n
     return RET_PF_FIXED;
   }
   if (cur === Spte.LEAF) {
-    // A huge leaf covers gfn but the fault wants 4K: splitting needs the write lock (V3-09).
-    sys.trace.note(`4K fault at ${sys.hex(gfn)} under a 2M leaf: split under shared mmu_lock rejected -> RET_PF_RETRY`);
-    return RET_PF_RETRY;
+    // A huge leaf covers gfn but the fault wants 4K: kvm_tdp_mmu_map() splits it under the shared mmu_lock
+    // (tdp_mmu_split_huge_page(..., shared)); the TDX hook refuses that without NON-BLOCKING-RESIZE (V3-09),
+    // the mirror SPTE is restored and the fault is retried (kernel-facts.md 2.5).
+    const ret = yield* splitCrossBoundaryLeafs(sys, gfn, gfn + 1, true);
+    if (ret < 0) {
+      sys.trace.note(`4K fault at ${sys.hex(gfn)} under a 2M leaf: split under shared mmu_lock failed (${ret}) -> RET_PF_RETRY`);
+      return RET_PF_RETRY;
+    }
+    if (m.m2m[r] !== Spte.NONLEAF) return RET_PF_RETRY;
   }
   if (cur === Spte.FROZEN) return RET_PF_RETRY;
   if (cur === Spte.NONE) {

@@ -63,6 +63,7 @@ export function* tdxTrack(sys: System): Path {
   const err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemTrack());
   tdxBugOn(sys, err, 'TDH.MEM.TRACK');
   kickAllVcpus(sys);
+  sys.trace.note(`after TRACK: every vCPU kicked out of the guest (KVM_REQ_OUTSIDE_GUEST_MODE), TD epoch ${sys.tdx.epoch}`);
   yield 'track-kick';
 }
 
@@ -189,9 +190,10 @@ function* removeLeaf(sys: System, gfn: number, level: Level, pfn: number): Path<
   }
   sys.trace.quiet--;
   if (tdxBugOn(sys, err, 'TDH.PHYMEM.PAGE.WBINVD')) return false;
-  if (n > 1) sys.trace.note(`TDH.PHYMEM.PAGE.WBINVD x${n} (pfn ${sys.hex(pfn)}..${sys.hex(pfn + n - 1)}) = TDX_SUCCESS`);
+  sys.trace.note(`TDH.PHYMEM.PAGE.WBINVD x${n} (pfn ${sys.hex(pfn)}..${sys.hex(pfn + n - 1)}) = TDX_SUCCESS`);
   yield 'wbinvd';
   for (let i = 0; i < n; i++) sys.phys.content[pfn + i] = 0; // tdx_quirk_reset_folio
+  sys.trace.note(`tdx_quirk_reset_folio: contents of pfn ${sys.hex(pfn)}..${sys.hex(pfn + n - 1)} reset to 0`);
   yield 'quirk-reset';
   if (level !== L2M) yield* tdxPamtPut(sys, pfn); // "if (level == PG_LEVEL_4K) tdx_pamt_put(page)"
   return true;
@@ -227,7 +229,9 @@ export function* tdxSeptSplitPrivateSpte(sys: System, gfn: number, newSeptPfn: n
   const nbr = sys.design.nonBlockingResize;
   // V3-09: WARN_ON_ONCE(mmu_lock_shared) -> -EOPNOTSUPP until the module has NON-BLOCKING-RESIZE (G4).
   if (shared && !nbr && sys.guard('G4')) {
-    sys.trace.event('WARN: split_external_spte under shared mmu_lock refused');
+    if (!sys.kvm.warnedOnce.has('split-shared')) sys.trace.event('WARN_ON_ONCE: split_external_spte under shared mmu_lock refused (-EOPNOTSUPP)');
+    sys.kvm.warnedOnce.add('split-shared');
+    sys.trace.hook('split_external_spte_refused', gfn, L2M);
     return -EOPNOTSUPP;
   }
   sys.touch(sys.region(gfn));

@@ -49,6 +49,8 @@ export class Kvm {
   invalidateStart = 0;
   invalidateEnd = 0;
   readonly stats = { pages2m: 0, pages4k: 0 };
+  /** WARN_ON_ONCE sites that have fired (one System is one boot): each warns once. */
+  readonly warnedOnce = new Set<string>();
   /** Dynamic PAMT: KVM's count of 4K TDX uses per physical 2M region (tdx_pamt_get/put). */
   readonly pamtRefcount: Int32Array;
   /** Per-vCPU PAMT page cache, topped up before a fault (tdx->prealloc, 003:L56). */

@@ -86,6 +86,11 @@ export interface EnumField {
   readonly simplest?: string;
   /** How describeOp shows it: as an argument, or as "-> value" after the others. */
   readonly show: 'plain' | 'arrow';
+  /**
+   * The value an absent field means (the field is optional): the parser, generator and minimiser leave the
+   * field out of a case when it has this value, so case files written before the field existed still read.
+   */
+  readonly default?: string;
 }
 /** A data token: the case's running counter when generated, so every written value is distinct. */
 export interface TokenField {

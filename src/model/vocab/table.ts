@@ -84,10 +84,19 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
   },
   convert: {
     actor: 'ioctl',
-    doc: "the guest's MapGPA and the guest_memfd conversion ioctl of [start, end) (KVM_SET_MEMORY_ATTRIBUTES with vmMemoryAttributes)",
+    doc: "the guest's MapGPA and the guest_memfd conversion ioctl of [start, end) (KVM_SET_MEMORY_ATTRIBUTES with vmMemoryAttributes); `arg` names an invalid argument besides the range",
     fields: [
       { kind: 'range', shapes: [{ weight: 0.6, start: 'local', lengths }, { weight: 0.4, start: gfnPick, lengths }], empty: 0.01 },
       { kind: 'enum', name: 'to', values: ['shared', 'private'], weights: [0.55, 0.45], show: 'arrow' },
+      // a few invalid arguments, which the ioctl refuses with -EINVAL and no side effect (kernel-facts.md 3.2)
+      {
+        kind: 'enum',
+        name: 'arg',
+        values: ['valid', 'flags', 'attributes', 'unaligned-address', 'unaligned-size'],
+        weights: [0.96, 0.01, 0.01, 0.01, 0.01],
+        default: 'valid',
+        show: 'plain',
+      },
     ],
     phases: { RUNNABLE: 28, BUILD: 1, DEAD: 1 },
     vmIoctl: (d) => d.vmMemoryAttributes,
@@ -149,6 +158,11 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
   pin: hostPage('an IOMMU (VFIO) pin of the shared page of gfn', 2),
   unpin: hostPage('the IOMMU unpin of that page', 1.5),
   memoryFailure: hostPage('memory_failure() on the page backing gfn', 1.5, { phases: { RUNNABLE: 1.5, BUILD: 0.5, DEAD: 0.5 }, leaves: ZAP }),
+  hostRead: hostPage('host userspace reads the page of gfn: through the guest_memfd mmap (shared pages only), or the slot memory with VM attributes', 1.5, { phases: { RUNNABLE: 1.5, BUILD: 0.5, DEAD: 0.3 } }),
+  hostWrite: hostPage('host userspace writes the token `data` into the page of gfn (the same mapping as hostRead)', 1.5, {
+    fields: [gfn, { kind: 'token', name: 'data', max: () => TOKEN_MAX }],
+    phases: { RUNNABLE: 1.5, BUILD: 0.5, DEAD: 0.3 },
+  }),
   hostAlloc: {
     actor: 'mm',
     doc: 'the host kernel allocates `pages` 4K pages for other use (they may be pages guest_memfd just freed)',
