@@ -58,6 +58,8 @@ function* installPair(sys: System, region: number, pages: number[]): Path<number
     sys.phys.ownerArg[p] = region;
   }
   const err = sys.tdx.tdhPhymemPamtAdd(region, pages[0], pages[1]);
+  // under pamt_lock the refcount goes 0 -> 1 with the ADD, before any other get or put can look at it
+  if (isSuccess(err)) sys.kvm.pamtRefcount[region]++;
   yield 'seamcall';
   if (isSuccess(err)) {
     sys.trace.note(`DPAMT: pair ${sys.hex(pages[0])}, ${sys.hex(pages[1])} added for physical 2M region ${region}`);
@@ -74,15 +76,14 @@ export function* tdxPamtGet(sys: System, pfn: number, which: number): Path<numbe
   const r = sys.tdx.pamtRegion(pfn);
   const k = sys.kvm;
   sys.trace.note(`DPAMT: region ${r} refcount ${k.pamtRefcount[r]} -> ${k.pamtRefcount[r] + 1} (get pfn ${sys.hex(pfn)})`);
-  if (k.pamtRefcount[r]++ > 0) return 0;
-  const pages = dequeue(sys, which, PAIR);
-  if (!pages) {
-    k.pamtRefcount[r]--;
-    return -ENOMEM;
+  // atomic_inc_not_zero(); else, under pamt_lock, TDH.PHYMEM.PAMT.ADD and only on success 0 -> 1
+  if (k.pamtRefcount[r] > 0) {
+    k.pamtRefcount[r]++;
+    return 0;
   }
-  const ret = yield* installPair(sys, r, pages);
-  if (ret < 0) k.pamtRefcount[r]--;
-  return ret;
+  const pages = dequeue(sys, which, PAIR);
+  if (!pages) return -ENOMEM;
+  return yield* installPair(sys, r, pages);
 }
 
 /** tdx_pamt_put(): one 4K TDX use fewer; on 1 -> 0 the pair is removed and freed ("loud warning" on failure, 003:L407). */
@@ -96,12 +97,14 @@ export function* tdxPamtPut(sys: System, pfn: number): Path {
   }
   sys.trace.note(`DPAMT: region ${r} refcount ${k.pamtRefcount[r]} -> ${k.pamtRefcount[r] - 1} (put pfn ${sys.hex(pfn)})`);
   if (--k.pamtRefcount[r] > 0) return;
+  // under pamt_lock: REMOVE, and on failure the refcount restored, before another get or put looks at it
   const { st, pair } = sys.tdx.tdhPhymemPamtRemove(r);
+  const failed = !pair || !isSuccess(st);
+  if (failed) k.pamtRefcount[r]++;
   yield 'seamcall';
-  if (!pair || !isSuccess(st)) {
+  if (failed) {
     // "x86/virt/tdx: Add loud warning when tdx_pamt_put() fails" (003:L407): the refcount is restored and the
     // pair stays installed, so the region keeps its 4K PAMT pages for good.
-    k.pamtRefcount[r]++;
     sys.trace.event(`WARN: TDH.PHYMEM.PAMT.REMOVE of region ${r} failed; refcount restored, its PAMT pair stays installed`);
     return;
   }

@@ -33,6 +33,7 @@ export function* kvmTdxInitMemRegion(sys: System, start: number, end: number, da
     do {
       ret = yield* kvmTdpPageFault(sys, g, true, -1);
       if (k.bugged) ret = -EIO;
+      if (ret === RET_PF_RETRY) yield 'init-mem-region-retry:retry'; // kvm_tdp_map_page() loops
     } while (ret === RET_PF_RETRY);
     k.pageAddSrc = null;
     if (ret < 0) return ret;
