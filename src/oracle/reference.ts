@@ -97,7 +97,7 @@ export class Reference {
     const mix = (a: ArrayLike<number>): void => {
       for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i], 0x01000193);
     };
-    mix(this.private); mix(this.accepted); mix(this.data); mix(this.known); mix(this.poison); mix(this.hostMaps); mix(this.pins);
+    mix(this.private); mix(this.accepted); mix(this.data); mix(this.known); mix(this.poison); mix(this.hostMaps); mix(this.pins); mix(this.userMem);
     mix([this.runnable ? 1 : 0, this.destroyed ? 1 : 0, this.slotDeleted ? 1 : 0, this.poolShort ? 1 : 0]);
     return h >>> 0;
   }
@@ -111,6 +111,7 @@ export class Reference {
     this.poison.set(o.poison);
     this.hostMaps.set(o.hostMaps);
     this.pins.set(o.pins);
+    this.userMem.set(o.userMem);
     this.runnable = o.runnable;
     this.destroyed = o.destroyed;
     this.slotDeleted = o.slotDeleted;
