@@ -30,6 +30,11 @@ export interface RunOptions {
    * the model would, to check that it becomes a saved HARNESS-EXCEPTION finding.
    */
   selfTestThrowIn?: string;
+  /**
+   * Tests of the harness only: when an op of this kind ends in a case with several actors, its actor keeps
+   * mmu_lock for write for good, as a path that forgot to release it would, to check the deadlock finding.
+   */
+  selfTestHoldMmuLockAfter?: string;
 }
 
 /** Signature id of an exception thrown by the model or the oracle while a case runs (architecture principle 13). */
@@ -240,6 +245,7 @@ export class CaseRunner {
         x.blocked = false;
         sinceProgress = 0;
         stalled = new Set();
+        if (opts.selfTestHoldMmuLockAfter === op.op) sys.kvm.mmuLock.writer = a;
         const quiescent = actors.every((y) => !y.path);
         if (this.finishOp(op, x.opIndex, res.value, x.firedBefore, quiescent)) return;
         continue;

@@ -1103,14 +1103,14 @@ check('VM-BUGGED', () => {
   it('fires when KVM_BUG_ON fires with no fault at all: a memslot delete that zaps page tables meets G11 (BUG-11 variant)', () => {
     const r = runOps({ slotDeleteZapsTables: true }, [accept(3, '4K'), { op: 'deleteSlot' }]);
     expect(r.signature).toBe('VM-BUGGED@deleteSlot');
-    expect(r.failure!.message).toBe('VM bugged at step 9 of op 1 with no injected fault in that op');
+    expect(r.failure!.message).toBe('VM bugged at step 10 of op 1 with no injected fault in that op');
   });
   it('fires although an unrelated fatal-by-design fault fired earlier in the case (the VM lived on after it)', () => {
     // a hard error on the guest's ACCEPT is fatal by design but the VM survives it; the later death is not its doing
     const sw = { leaf: 'TDG.MEM.PAGE.ACCEPT', nth: 1, status: 'TDX_SW_ERROR' };
     const r = runOps({ slotDeleteZapsTables: true }, [{ ...accept(3, '4K'), faults: [sw] }, accept(3, '4K'), { op: 'deleteSlot' }]);
     expect(r.signature).toBe('VM-BUGGED@deleteSlot+SW_ERROR');
-    expect(r.failure!.message).toBe("VM bugged at step 9 of op 2 with no injected fault in that op; other ops' faults (TDX_SW_ERROR@TDG.MEM.PAGE.ACCEPT) do not explain it");
+    expect(r.failure!.message).toBe("VM bugged at step 10 of op 2 with no injected fault in that op; other ops' faults (TDX_SW_ERROR@TDG.MEM.PAGE.ACCEPT) do not explain it");
   });
   it('fires when the VM dies with no fault injected at all', () => {
     const rig = new Rig();

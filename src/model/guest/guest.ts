@@ -46,8 +46,10 @@ function exit(sys: System, v: number): void {
  */
 export function* guestTouch(sys: System, guest: Guest, gfn: number, write: number | undefined, v = 0): Path<TouchOutcome> {
   const isPrivate = guest.believesPrivate[gfn] === 1;
+  // with other actors about, a conversion may overlap the access: the outcome names the alias it used
+  const overlappable = sys.otherUsers > 0;
   const out = yield* touchAs(sys, gfn, write, v, isPrivate);
-  return { ...out, alias: isPrivate ? 'private' : 'shared' };
+  return overlappable ? { ...out, alias: isPrivate ? 'private' : 'shared' } : out;
 }
 
 function* touchAs(sys: System, gfn: number, write: number | undefined, v: number, isPrivate: boolean): Path<TouchOutcome> {
@@ -127,6 +129,7 @@ function* acceptOnce(sys: System, gfn: number, level: Level, v: number): Path<Ac
 
 /** Guest ACCEPT on vCPU v of the 4K page at gfn, or of the 2M range containing it, falling back to 4K on size mismatch. */
 export function* guestAccept(sys: System, gfn: number, level: '4K' | '2M', v = 0): Path<AcceptOutcome> {
+  const overlappable = sys.otherUsers > 0;
   if (!sys.kvm.bugged && sys.kvm.tdState !== 'RUNNABLE') return { kind: 'accept', result: 'exit', errno: -EINVAL };
   if (level === '4K') {
     const r = yield* acceptOnce(sys, gfn, L4K, v);
@@ -150,5 +153,6 @@ export function* guestAccept(sys: System, gfn: number, level: '4K' | '2M', v = 0
     else already++;
     pages.push(s.result === 'accepted' ? 1 : 0);
   }
-  return { kind: 'accept', result: 'fallback-4k', accepted, already, pages };
+  // with other actors about, each 4K TDCALL of the walk is its own event for the oracle
+  return overlappable ? { kind: 'accept', result: 'fallback-4k', accepted, already, pages } : { kind: 'accept', result: 'fallback-4k', accepted, already };
 }
