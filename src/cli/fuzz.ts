@@ -8,7 +8,7 @@ import { CAMPAIGN_DEFAULTS, type Design, parseGuardList } from '../model/config.
 import { guardInfo } from '../model/guards.js';
 import { type CampaignSummary, runCampaign } from '../fuzz/coordinator.js';
 import { defaultDesignSpace, describeDesignSpace, type DesignSpace } from '../fuzz/designSpace.js';
-import { DEFAULT_CONCURRENCY, describeConcurrency, SCHEDULE_MIXES, type ScheduleMix } from '../fuzz/concurrency.js';
+import { type ConcurrencySettings, DEFAULT_CONCURRENCY, describeConcurrency, SCHEDULE_MIXES, type ScheduleMix } from '../fuzz/concurrency.js';
 import { campaignLayout, type CampaignIdentity, type CampaignProgress, readCampaignState, type Shard } from '../fuzz/campaignState.js';
 import { onDisk } from '../fuzz/envError.js';
 import { GENERATOR_VERSION } from '../fuzz/generate.js';
@@ -77,13 +77,17 @@ function campaignSpace(o: FuzzOptions, design: Design, pinned: ReadonlySet<strin
  * Warnings about guards switched off to no effect: one no generated case can reach yet (the campaign still
  * runs, but cannot find its BUG-n), or one whose bug needs a setting the campaign never uses.
  */
-export function guardWarnings(design: Design, space: DesignSpace | null): string[] {
+export function guardWarnings(design: Design, space: DesignSpace | null, concurrency: ConcurrencySettings | null = DEFAULT_CONCURRENCY): string[] {
   const out: string[] = [];
   for (const id of design.guardsOff) {
     const g = guardInfo(id);
     if (!g) continue;
     if (!g.reach.live) {
       out.push(`warning: guard ${g.id} is off, but no generated case can reach the code it guards (${g.reach.reason}); the campaign runs and cannot find ${g.bug}`);
+      continue;
+    }
+    if (g.needsActors && !(concurrency && concurrency.share > 0)) {
+      out.push(`warning: guard ${g.id} is off, but ${g.bug} is a race between actors and this campaign runs one actor per case (--concurrency 0); it cannot find ${g.bug}`);
       continue;
     }
     const n = g.needs;
@@ -219,8 +223,8 @@ async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void
   else {
     const { design, pinned } = campaignDesign(o);
     const space = campaignSpace(o, design, pinned);
-    for (const w of guardWarnings(design, space)) process.stderr.write(`tdxfuzz: ${w}\n`);
     const concurrency = o.concurrency > 0 ? { share: o.concurrency, schedule: o.schedule } : null;
+    for (const w of guardWarnings(design, space, concurrency)) process.stderr.write(`tdxfuzz: ${w}\n`);
     const identity: CampaignIdentity = { seed: o.seed, design, designSpace: space, shard: o.shard ?? null, failOnPerf: o.failOn === 'perf', generatorVersion: GENERATOR_VERSION, concurrency };
     plan = { identity, cases: o.cases, durationMs: o.cases === undefined ? (o.duration ?? parseDuration(DEFAULT_DURATION)) : undefined };
     if (existsSync(layout.state) && !o.json) {

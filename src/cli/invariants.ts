@@ -35,6 +35,7 @@ export function guardJson(g: GuardInfo) {
     live: g.reach.live,
     ...(g.reach.live ? {} : { reason: g.reach.reason }),
     ...(g.needs ? { needs: { [g.needs.key]: g.needs.value } } : {}),
+    ...(g.needsActors ? { needsActors: true } : {}),
   };
 }
 
@@ -80,6 +81,7 @@ function printGuards(json: boolean): void {
     lines.push(`${g.id.padEnd(4)}  ${g.bug.padEnd(6)}  ${g.summary}${g.reach.live ? '' : '  (UNREACHABLE)'}`);
     if (!g.reach.live) lines.push(`${' '.repeat(14)}unreachable: ${g.reach.reason}; switching it off changes no generated case`);
     if (g.needs) lines.push(`${' '.repeat(14)}switching it off matters only with ${g.needs.key}: ${String(g.needs.value)}`);
+    if (g.needsActors) lines.push(`${' '.repeat(14)}a race between actors: only cases with several actors (--concurrency above 0) reach it`);
   }
   lines.push(
     '',

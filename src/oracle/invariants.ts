@@ -4,7 +4,7 @@ import { Spte } from '../model/kvm/mirror.js';
 import type { System } from '../model/system.js';
 import { isBlockedState, SEPT_STATE_NAMES, SeptState } from '../model/tdx/sept.js';
 import { attrPrivate, indexOf } from './view.js';
-import { LIVE, NEEDS_CONCURRENCY, type Reach, unreachable } from '../model/guards.js';
+import { LIVE, type Reach, unreachable } from '../model/guards.js';
 
 export type InvariantKind = 'always' | 'quiescent' | 'per-op' | 'liveness' | 'perf';
 
@@ -70,7 +70,7 @@ export const INVARIANTS: readonly InvariantInfo[] = [
     id: 'INV-13', kind: 'always', detection: 'structural', meaning: 'the split cache never underflows: the splitter that checked it (step 2.1) dequeues (3.2/3.4) with the write mmu_lock held throughout, under prealloc_split_cache_lock', source: '003:L291-296',
     clauses: [
       // with one actor nothing drains the cache between a splitter's check and its dequeue (BUG-7's race)
-      { text: 'the split cache never underflows', reach: unreachable(`${NEEDS_CONCURRENCY}: nothing drains the cache between one splitter's step 2.1 check and its dequeue unless another splitter runs in between`) },
+      { text: 'the split cache never underflows', reach: unreachable("with several actors another splitter can drain the cache only if a splitter drops mmu_lock between its step 2.1 check and its dequeue (G7 off), which the lock-drop clause reports first") },
       { text: 'the splitter dequeues without dropping mmu_lock since its step 2.1 check', reach: LIVE },
       { text: 'dequeue under prealloc_split_cache_lock', reach: unreachable('the only path that dequeues without the lock (G7b off) first enqueued without it, which the enqueue clause reports') },
       { text: 'enqueue under prealloc_split_cache_lock', reach: LIVE },
@@ -84,7 +84,7 @@ export const INVARIANTS: readonly InvariantInfo[] = [
     clauses: [
       { text: 'a benign TDX_OPERAND_BUSY never kills the VM: KVM kicks the vCPUs and retries once', reach: LIVE },
       // the module returns BUSY only when injected; an injected BUSY on the retry is fatal by design (faultClass.ts)
-      { text: 'the retry after the kick does not see TDX_OPERAND_BUSY again', reach: unreachable(`${NEEDS_CONCURRENCY}: the module answers BUSY only when a fault injects it, and an injected BUSY on the retry is classified fatal by design; only contention from another actor can make it arise`) },
+      { text: 'the retry after the kick does not see TDX_OPERAND_BUSY again', reach: unreachable('the kick ends every vCPU\'s TDCALL and keeps vCPUs out, so contention on the retry needs a host actor inside a SEAMCALL on the same entry, and the model runs each SEAMCALL in one step (an injected BUSY on the retry is fatal by design)') },
     ],
   },
   { id: 'INV-18', kind: 'per-op', detection: 'damage', meaning: 'a conversion or punch of R keeps acceptance and data of every gfn outside R', source: '003:L254-258' },
@@ -93,7 +93,7 @@ export const INVARIANTS: readonly InvariantInfo[] = [
     clauses: [
       { text: 'REMOVE and DEMOTE only after BLOCK, TRACK and a vCPU kick', reach: LIVE },
       // tdx_track() kicks every vCPU after TRACK, which flushes its TLB (tdxGlue.ts kickAllVcpus)
-      { text: 'after REMOVE no vCPU TLB was last flushed before the BLOCK', reach: unreachable(`${NEEDS_CONCURRENCY}: every TRACK kicks the one vCPU, which flushes its TLB; a stale TLB needs a vCPU that keeps running while another actor removes the page`) },
+      { text: 'after REMOVE no vCPU TLB was last flushed before the BLOCK', reach: unreachable('every REMOVE follows its own TRACK and kick under mmu_lock held for write; skipping them (G21 off) makes the module refuse the REMOVE first (the first clause), so no vCPU in the guest keeps an older translation past a successful REMOVE') },
     ],
   },
   { id: 'INV-20', kind: 'always', detection: 'damage', meaning: 'a page the TD still owns (in its S-EPT or PAMT-assigned) is never handed back to the host while the TD lives', source: '000; 002' },
@@ -111,7 +111,7 @@ export const INVARIANTS: readonly InvariantInfo[] = [
       { text: 'after the VM is bugged no vCPU enters the guest', reach: LIVE },
       { text: 'after the VM is bugged VM ioctls fail with -EIO', reach: LIVE },
       // every VM ioctl path starts with `if (kvm.bugged) return -EIO` (tdBuild.ts, slot.ts, memAttributes.ts)
-      { text: 'a VM ioctl that fails on a bugged VM changes no KVM, S-EPT, PAMT, cache, refcount or guest_memfd state', reach: unreachable(`${NEEDS_CONCURRENCY}: a dead VM refuses every VM ioctl at entry, so no path gets far enough to change state; only a VM bugged by another actor while an ioctl runs can`) },
+      { text: 'a VM ioctl that fails on a bugged VM changes no KVM, S-EPT, PAMT, cache, refcount or guest_memfd state', reach: unreachable('a dead VM refuses every VM ioctl at entry, so no path gets far enough to change state; a VM bugged by another actor while an ioctl runs changes state through that actor, so the clause is judged only for an ioctl that ran alone') },
     ],
   },
   { id: 'INV-30', kind: 'liveness', detection: 'structural', meaning: 'huge pages only with ENHANCED_DEMOTE_INTERRUPTIBILITY; every SEAMCALL retry loop is bounded', source: '003:L35-37, L143-160' },
@@ -126,7 +126,7 @@ export const INVARIANTS: readonly InvariantInfo[] = [
     clauses: [
       { text: 'the VM was bugged (KVM_BUG_ON/TDX_BUG_ON) although no injected fault was fatal by design', reach: LIVE },
       // tdhMemTrack (module.ts) returns it for a vCPU that entered before the previous TRACK and never exited
-      { text: 'in particular: TDH.MEM.TRACK refused with TDX_PREVIOUS_TLB_EPOCH_BUSY (a vCPU still runs in an older TD epoch), which KVM does not retry', reach: unreachable(`${NEEDS_CONCURRENCY}: the one vCPU leaves the guest before KVM handles its exit and every TRACK kicks it, so the module returns this status only when a fault injects it (and then it is fatal by design)`) },
+      { text: 'in particular: TDH.MEM.TRACK refused with TDX_PREVIOUS_TLB_EPOCH_BUSY (a vCPU still runs in an older TD epoch), which KVM does not retry', reach: unreachable('every TRACK runs under mmu_lock held for write and kicks the vCPUs at once, so no vCPU stays in the guest in an older epoch across another TRACK; the module returns this status only when a fault injects it (fatal by design)') },
     ],
   },
   { id: 'REF-RESULT', kind: 'per-op', detection: 'damage', meaning: 'the op returned what the reference model predicts for the guest or userspace', source: 'model-spec.md 8 layer 2' },

@@ -48,4 +48,20 @@ export const mergeActors: CasePass = function* (c) {
   }
 };
 
-export const SCHEDULE_PASSES: readonly CasePass[] = [serialize, mergeActors, dropSwitches, earlierSwitches];
+/** Actors that issue no op go, the others renumbered (switches to a dropped actor go too). */
+export const dropIdleActors: CasePass = function* (c) {
+  const actors = c.actors;
+  if (!actors || actors.length < 2) return;
+  const used = actors.map((_, a) => c.ops.some((o) => o.actor === a));
+  if (used.every(Boolean) || !used.some(Boolean)) return;
+  const map = used.map((u, a) => (u ? used.slice(0, a).filter(Boolean).length : -1));
+  const s = switches(c);
+  yield {
+    ...c,
+    actors: actors.filter((_, a) => used[a]),
+    ops: c.ops.map((o) => (o.actor === undefined ? o : { ...o, actor: map[o.actor] })),
+    schedule: s ? s.filter((x) => used[x.to]).map((x) => ({ step: x.step, to: map[x.to] })) : c.schedule,
+  };
+};
+
+export const SCHEDULE_PASSES: readonly CasePass[] = [serialize, dropIdleActors, mergeActors, dropSwitches, earlierSwitches];
