@@ -18,7 +18,7 @@ function traceByOp(lines: readonly TraceLine[]): Map<number, TraceLine[]> {
 }
 
 /** Column width of one actor in the interleaved view. */
-const COLUMN = 44;
+const COLUMN = 40;
 
 /**
  * A case with several actors: every trace line in the order the steps ran, in its actor's column, with the

@@ -36,6 +36,7 @@ const G = (id: GuardId, bug: string, modelled: boolean, summary: string, more: P
   summary,
   reach: more.reach ?? LIVE,
   ...(more.needs ? { needs: more.needs } : {}),
+  ...(more.needsActors ? { needsActors: true } : {}),
 });
 
 export const GUARDS: readonly GuardInfo[] = [

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadCase } from '../../src/fuzz/case.js';
 import type { CampaignSummary } from '../../src/fuzz/coordinator.js';
 import { campaignCase, defaultDesignSpace } from '../../src/fuzz/designSpace.js';
+import { DEFAULT_CONCURRENCY } from '../../src/fuzz/concurrency.js';
 import { runCase } from '../../src/fuzz/run.js';
 import { parseShard } from '../../src/fuzz/shard.js';
 import { CAMPAIGN_DEFAULTS, resolveDesign } from '../../src/model/config.js';
@@ -47,7 +48,7 @@ describe('docs/scale-out.md: shards on one machine', () => {
       { ops: 0, steps: 0, failing: 0 },
     ];
     for (let i = 0; i < CASES; i++) {
-      const r = runCase(campaignCase(design, space, 7, i));
+      const r = runCase(campaignCase(design, space, 7, i, DEFAULT_CONCURRENCY)); // the CLI's default concurrency
       work[i % 2].ops += r.opsRun;
       work[i % 2].steps += r.steps;
       if (r.verdict === 'fail') work[i % 2].failing++;
