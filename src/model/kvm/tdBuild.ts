@@ -2,7 +2,8 @@
 // TDH.MEM.PAGE.ADD (no guest ACCEPT needed), and KVM_TDX_FINALIZE_VM seals the TD with TDH.MR.FINALIZE.
 import { EAGAIN, EEXIST, EINVAL, EIO } from '../errno.js';
 import type { Path, System } from '../system.js';
-import { isOperandBusy } from '../tdx/status.js';
+import { isOperandBusy, isSuccess } from '../tdx/status.js';
+import { writeLock, writeUnlock } from './locks.js';
 import { Spte } from './mirror.js';
 import { kvmTdpPageFault } from './fault.js';
 import { RET_PF_RETRY } from './tdpMmu.js';
@@ -47,11 +48,15 @@ export function* kvmTdxFinalizeVm(sys: System): Path<number> {
   const k = sys.kvm;
   if (k.bugged) return -EIO;
   if (k.tdState !== 'BUILD') return -EINVAL;
+  // [M] under mmu_lock held for write, so a zap (which decides whether to TRACK from the state) sees one
+  // state from its BLOCK to its REMOVE
+  yield* writeLock(sys, 'tdx_td_finalize');
   const err = sys.tdx.tdhMrFinalize();
+  if (!isOperandBusy(err) && isSuccess(err)) k.tdState = 'RUNNABLE';
   yield 'seamcall';
+  yield* writeUnlock(sys, 'tdx_td_finalize');
   if (isOperandBusy(err)) return -EAGAIN; // userspace retries KVM_TDX_FINALIZE_VM
   if (tdxBugOn(sys, err, 'TDH.MR.FINALIZE')) return -EIO;
-  k.tdState = 'RUNNABLE';
   sys.trace.event('TD finalized: state RUNNABLE');
   return 0;
 }
