@@ -13,17 +13,16 @@ type TouchResult =
   | { kind: 'touch'; result: 'exit'; errno: number } // KVM_RUN returned to userspace (memory-fault exit, -EIO, ...)
   | { kind: 'touch'; result: 'vm-dead' };
 
-export type AcceptOutcome =
+/**
+ * A guest ACCEPT. After a 2M ACCEPT fell back to 4K, `pages` (only with other actors about) says what the 4K
+ * TDCALL of each page the walk got through answered, 1 accepted or 0 already: each is its own event; an
+ * exit or error stopped the walk at the page after them.
+ */
+export type AcceptOutcome = AcceptResult & { pages?: number[] };
+type AcceptResult =
   | { kind: 'accept'; result: 'accepted' | 'already' }
   /** A 2M ACCEPT got TDX_PAGE_SIZE_MISMATCH and the guest accepted the range 4K by 4K [A]. */
-  | {
-      kind: 'accept';
-      result: 'fallback-4k';
-      accepted: number;
-      already: number;
-      /** Per page of the range, what its 4K TDCALL answered: 1 accepted, 0 already (each is its own event). */
-      pages?: number[];
-    }
+  | { kind: 'accept'; result: 'fallback-4k'; accepted: number; already: number }
   | { kind: 'accept'; result: 'error'; status: string }
   | { kind: 'accept'; result: 'exit'; errno: number }
   | { kind: 'accept'; result: 'vm-dead' };

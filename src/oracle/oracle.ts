@@ -557,7 +557,7 @@ export class Oracle {
     const host = checkHostMappings(sys, risks, uafIsFailureOf(sys.design)) ?? checkPoisonedPrivateMappings(sys);
     for (const r of risks) if (!this.notes.includes(r)) this.notes.push(r);
     if (host) return host;
-    const mismatch = window.length === 1 ? this.applySerial(window, this.ref) : this.linearize(window.flatMap(splitFallback));
+    const mismatch = window.length === 1 ? this.applySerial(window, this.ref) : this.linearize(window.flatMap((e) => splitFallback(e, this.sys.ptrs)));
     if (this.ref.knownDesignFindings.length) this.notes.push(...this.ref.knownDesignFindings.splice(0));
     if (mismatch && !dead) return mismatch;
     if (sys.destroyed) return null;
@@ -769,16 +769,22 @@ function septHasLeaves(sys: System): boolean {
 
 /**
  * A 2M ACCEPT that fell back to 4K is the guest's walk of 4K TDCALLs, each its own event: overlapped by other
- * ops, it is judged as one 4K ACCEPT per page (with the answer that page got), over the walk's interval.
+ * ops, it is judged as one 4K ACCEPT per page (with the answer that page got), over the walk's interval, and
+ * a walk cut short by an exit or error as those pages and one 4K ACCEPT with that outcome at the next page.
  */
-function splitFallback(e: Ended): Ended[] {
+function splitFallback(e: Ended, ptrs: number): Ended[] {
   const { op } = e.ctx;
   const out = e.out;
-  if (op.op !== 'accept' || out.kind !== 'accept' || out.result !== 'fallback-4k' || !out.pages) return [e];
-  const base = op.gfn - (op.gfn % out.pages.length);
-  return out.pages.map((p, i) => {
-    const ctx = new OpCtx({ op: 'accept', gfn: base + i, level: '4K' }, e.ctx.opIndex);
+  if (op.op !== 'accept' || op.level !== '2M' || out.kind !== 'accept' || !out.pages) return [e];
+  const base = op.gfn - (op.gfn % ptrs);
+  const event = (g: number, o: OpOutcome): Ended => {
+    const ctx = new OpCtx({ op: 'accept', gfn: g, level: '4K' }, e.ctx.opIndex);
     ctx.beganAt = e.ctx.beganAt;
-    return { ...e, ctx, out: { kind: 'accept', result: p ? 'accepted' : 'already' } };
-  });
+    return { ...e, ctx, out: o };
+  };
+  const walked = out.pages.map((p, i) => event(base + i, { kind: 'accept', result: p ? 'accepted' : 'already' }));
+  if (out.result === 'fallback-4k') return walked;
+  // the walk stopped at the next page with this outcome
+  const { pages: _p, ...stop } = out;
+  return [...walked, event(base + out.pages.length, stop as OpOutcome)];
 }

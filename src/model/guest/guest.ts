@@ -147,7 +147,8 @@ export function* guestAccept(sys: System, gfn: number, level: '4K' | '2M', v = 0
   for (let g = base; g < base + sys.ptrs; g++) {
     const s = yield* acceptOnce(sys, g, L4K, v);
     if (s === 'size-mismatch' || s.result !== 'accepted' && s.result !== 'already') {
-      return s === 'size-mismatch' ? { kind: 'accept', result: 'error', status: 'TDX_PAGE_SIZE_MISMATCH' } : s;
+      const stop: AcceptOutcome = s === 'size-mismatch' ? { kind: 'accept', result: 'error', status: 'TDX_PAGE_SIZE_MISMATCH' } : s;
+      return overlappable ? { ...stop, pages } : stop;
     }
     if (s.result === 'accepted') accepted++;
     else already++;
