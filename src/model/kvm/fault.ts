@@ -4,7 +4,7 @@
 import { EAGAIN, EBUSY, EFAULT, EHWPOISON, EIO, ENOMEM } from '../errno.js';
 import type { Path, System } from '../system.js';
 import { L2M, L4K, type Level } from '../tdx/leaf.js';
-import { filemapInvalidateLockShared, filemapInvalidateUnlockShared, mmuLock, mmuUnlock, readLock, readUnlock, writeLock, writeUnlock } from './locks.js';
+import { filemapInvalidateLockShared, filemapInvalidateUnlockShared, mmuLock, srcuReadLock, srcuReadUnlock, mmuUnlock, readLock, readUnlock, writeLock, writeUnlock } from './locks.js';
 import { Spte } from './mirror.js';
 import { Owner, PfnKind } from '../host/phys.js';
 import { fillCache, VCPU_CACHE } from './pamt.js';
@@ -158,11 +158,11 @@ function* gmemGetPfn(sys: System, gfn: number, idx: number): Path<number> {
  * watchdog ends a case that spins here.
  */
 export function* tdxHandleEptViolation(sys: System, gfn: number, isPrivate: boolean, acceptLevel: Level | -1): Path<number> {
-  sys.kvm.srcuReaders++; // the exit is handled inside kvm->srcu (vcpu_run)
+  const srcu = srcuReadLock(sys); // the exit is handled inside kvm->srcu (vcpu_run)
   try {
     return yield* handleEptViolation(sys, gfn, isPrivate, acceptLevel);
   } finally {
-    sys.kvm.srcuReaders--;
+    srcuReadUnlock(sys, srcu);
   }
 }
 

@@ -95,7 +95,21 @@ export function* filemapInvalidateUnlock(sys: System, path: string): Path {
  * with the memslots it looked up) has left it. A read-side section never waits, so entering it is not a step.
  */
 export function* synchronizeSrcu(sys: System): Path {
-  while (sys.kvm.srcuReaders > 0) yield 'synchronize_srcu:wait';
+  const k = sys.kvm;
+  const gen = ++k.srcuGen;
+  while (k.srcuReaders.some((g) => g < gen)) yield 'synchronize_srcu:wait';
+}
+
+/** srcu_read_lock(&kvm->srcu): returns the grace period to hand to srcuReadUnlock. */
+export function srcuReadLock(sys: System): number {
+  sys.kvm.srcuReaders.push(sys.kvm.srcuGen);
+  return sys.kvm.srcuGen;
+}
+
+export function srcuReadUnlock(sys: System, gen: number): void {
+  const r = sys.kvm.srcuReaders;
+  const i = r.indexOf(gen);
+  if (i >= 0) r.splice(i, 1);
 }
 
 /**

@@ -2,7 +2,7 @@
 import { EFAULT, EINVAL, EIO, EOPNOTSUPP } from '../errno.js';
 import type { Path, System } from '../system.js';
 import { kvmTdpPageFault } from './fault.js';
-import { synchronizeSrcu, writeLock, writeUnlock } from './locks.js';
+import { srcuReadLock, srcuReadUnlock, synchronizeSrcu, writeLock, writeUnlock } from './locks.js';
 import { Spte } from './mirror.js';
 import { RET_PF_RETRY, zapPrivateLeafs, zapSharedRange } from './tdpMmu.js';
 import { reclaimExternalSp } from './teardown.js';
@@ -12,11 +12,11 @@ import { reclaimExternalSp } from './teardown.js';
  * how a pre-faulted range reaches the guest's ACCEPT at 2M (003:L129-131). Only after finalize.
  */
 export function* kvmPreFaultMemory(sys: System, start: number, end: number): Path<number> {
-  sys.kvm.srcuReaders++; // a vCPU ioctl: kvm_vcpu_srcu_read_lock()
+  const srcu = srcuReadLock(sys); // a vCPU ioctl: kvm_vcpu_srcu_read_lock()
   try {
     return yield* preFault(sys, start, end);
   } finally {
-    sys.kvm.srcuReaders--;
+    srcuReadUnlock(sys, srcu);
   }
 }
 

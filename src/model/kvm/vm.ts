@@ -32,8 +32,12 @@ export class Kvm {
   slotDeleted = false;
   /** The memslot is being deleted (KVM_MEMSLOT_INVALID): faults on it retry until it is gone. */
   slotInvalid = false;
-  /** vCPU threads inside kvm->srcu read-side sections (fault handling); memslot deletion waits for them. */
-  srcuReaders = 0;
+  /**
+   * kvm->srcu: the grace period each active read-side section (a vCPU handling a fault) began in. Memslot
+   * deletion waits for the sections that began before its synchronize_srcu(), not for later ones.
+   */
+  readonly srcuReaders: number[] = [];
+  srcuGen = 0;
   readonly vcpus: Vcpu[];
   /** kvm_tdx->state: BUILD until KVM_TDX_FINALIZE_VM, then RUNNABLE. */
   tdState: 'BUILD' | 'RUNNABLE' = 'RUNNABLE';
