@@ -177,6 +177,7 @@ export class CaseRunner {
       blocked: false,
       opSteps: 0,
       firedBefore: 0,
+      lastStep: -1,
     }));
     const sched = schedulerFor(actors.length, c.schedule);
     const switches: Switch[] = (this.switches = []);
@@ -225,6 +226,7 @@ export class CaseRunner {
         this.opsRun++;
         x.opIndex = i;
         x.opSteps = 0;
+        x.lastStep = -1;
         sys.trace.op = i;
         sys.trace.event(`op ${i}: ${describeOp(op)}${kinds.length > 1 ? ` [actor ${a} ${kinds[a]}]` : ''}`);
         x.firedBefore = sys.inj.fired.length;
@@ -239,9 +241,13 @@ export class CaseRunner {
       }
       const op = c.ops[x.opIndex];
       this.label = 'start';
+      const hashBefore = sys.trace.h;
       const res = x.path.next();
       if (res.done) {
         x.path = null;
+        // a last step that only returned (nothing hashed: no event, SEAMCALL or state the trace records) does
+        // not make the op end later in real time: it ended at its previous step
+        if (sys.trace.h === hashBefore && x.lastStep >= 0) oracle?.atStep(x.lastStep);
         x.blocked = false;
         sinceProgress = 0;
         stalled = new Set();
@@ -250,6 +256,7 @@ export class CaseRunner {
         if (this.finishOp(op, x.opIndex, res.value, x.firedBefore, quiescent)) return;
         continue;
       }
+      x.lastStep = step - 1;
       const label = (this.label = res.value);
       // a wait cannot end before another actor acts; a retry can, but lets the others run first
       x.blocked = label.endsWith(':wait') || label.endsWith(':retry');
@@ -316,6 +323,8 @@ interface Actor {
   blocked: boolean;
   opSteps: number;
   firedBefore: number;
+  /** Global step of the op's last yield (-1 before its first). */
+  lastStep: number;
 }
 
 export function runCase(c: Case, opts: RunOptions = {}): RunResult {

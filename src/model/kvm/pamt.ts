@@ -52,7 +52,7 @@ export function splitCacheNeed(sys: System, newSeptPfn: number, guestPfn: number
 }
 
 /** Install a region's pair from `pages` (two pages that already left their cache). */
-function* installPair(sys: System, region: number, pages: number[]): Path<number> {
+function* installPair(sys: System, region: number, pages: number[], underSpinlock = false): Path<number> {
   for (const p of pages) {
     sys.phys.owner[p] = Owner.PAMT_PAIR;
     sys.phys.ownerArg[p] = region;
@@ -60,7 +60,7 @@ function* installPair(sys: System, region: number, pages: number[]): Path<number
   const err = sys.tdx.tdhPhymemPamtAdd(region, pages[0], pages[1]);
   // under pamt_lock the refcount goes 0 -> 1 with the ADD, before any other get or put can look at it
   if (isSuccess(err)) sys.kvm.pamtRefcount[region]++;
-  yield 'seamcall';
+  if (!underSpinlock) yield 'seamcall'; // under a spinlock the SEAMCALL is not a step of its own
   if (isSuccess(err)) {
     sys.trace.note(`DPAMT: pair ${sys.hex(pages[0])}, ${sys.hex(pages[1])} added for physical 2M region ${region}`);
     return 0;
@@ -71,7 +71,7 @@ function* installPair(sys: System, region: number, pages: number[]): Path<number
 }
 
 /** tdx_pamt_get(): one more 4K TDX use of pfn's region; installs the pair on 0 -> 1. */
-export function* tdxPamtGet(sys: System, pfn: number, which: number): Path<number> {
+export function* tdxPamtGet(sys: System, pfn: number, which: number, underSpinlock = false): Path<number> {
   if (!sys.design.dpamt) return 0;
   const r = sys.tdx.pamtRegion(pfn);
   const k = sys.kvm;
@@ -83,7 +83,7 @@ export function* tdxPamtGet(sys: System, pfn: number, which: number): Path<numbe
   }
   const pages = dequeue(sys, which, PAIR);
   if (!pages) return -ENOMEM;
-  return yield* installPair(sys, r, pages);
+  return yield* installPair(sys, r, pages, underSpinlock);
 }
 
 /** tdx_pamt_put(): one 4K TDX use fewer; on 1 -> 0 the pair is removed and freed ("loud warning" on failure, 003:L407). */

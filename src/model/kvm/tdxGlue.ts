@@ -249,7 +249,7 @@ export function* tdxSeptSplitPrivateSpte(sys: System, gfn: number, newSeptPfn: n
   if (sys.design.dpamt) {
     const spin = sys.guard('G7b');
     if (spin) splitCacheLock(sys, 'tdx_sept_split_private_spte');
-    const ret = yield* tdxPamtGet(sys, newSeptPfn, SPLIT_CACHE); // 3.2 + 3.3
+    const ret = yield* tdxPamtGet(sys, newSeptPfn, SPLIT_CACHE, spin); // 3.2 + 3.3, inside the spinlock
     if (ret === 0 && !sys.tdx.pairInstalled(guestRegion)) {
       guestPair = dequeue(sys, SPLIT_CACHE, 2); // 3.4
       if (!guestPair) kvmVmBugged(sys, 'split cache underflow: no PAMT pages for the guest 2M region');
