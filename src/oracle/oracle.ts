@@ -775,6 +775,15 @@ function septHasLeaves(sys: System): boolean {
 function splitFallback(e: Ended, ptrs: number): Ended[] {
   const { op } = e.ctx;
   const out = e.out;
+  // KVM_TDX_INIT_MEM_REGION adds its pages one by one (a fault and a PAGE.ADD each): when every page went
+  // in, each is its own event with its own contents
+  if (op.op === 'initMemRegion' && 'ret' in out && out.ret === 0 && op.end - op.start > 1) {
+    return Array.from({ length: op.end - op.start }, (_, k) => {
+      const ctx = new OpCtx({ op: 'initMemRegion', start: op.start + k, end: op.start + k + 1, data: op.data + k }, e.ctx.opIndex);
+      ctx.beganAt = e.ctx.beganAt;
+      return { ...e, ctx };
+    });
+  }
   if (op.op !== 'accept' || op.level !== '2M' || out.kind !== 'accept' || !out.pages) return [e];
   const base = op.gfn - (op.gfn % ptrs);
   const event = (g: number, o: OpOutcome): Ended => {
