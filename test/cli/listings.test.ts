@@ -166,11 +166,11 @@ describe('fuzz with a guard off that the campaign cannot reach warns and still r
     expect(r.stdout).toMatch(/^ran 300 cases/m);
   });
 
-  it('a --config file with G20 in guardsOff warns the same way under --concurrency 0, and not with the default concurrency', () => {
+  it('a --config file with G20 in guardsOff warns the same way by default (one actor), and not with --concurrency 0.5', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'c.json'), '{"guardsOff": ["G20"]}');
-    expect(tdxfuzz(['fuzz', '--config', 'c.json', '--cases', '50', '--workers', '1', '--json'], dir).stderr).not.toContain('warning: guard G20');
-    const r = tdxfuzz(['fuzz', '--config', 'c.json', '--concurrency', '0', '--cases', '100', '--workers', '1', '--json'], dir);
+    expect(tdxfuzz(['fuzz', '--config', 'c.json', '--concurrency', '0.5', '--cases', '50', '--workers', '1', '--json'], dir).stderr).not.toContain('warning: guard G20');
+    const r = tdxfuzz(['fuzz', '--config', 'c.json', '--cases', '100', '--workers', '1', '--json'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('warning: guard G20 is off');
     expect(JSON.parse(r.stdout).cases).toBe(100);

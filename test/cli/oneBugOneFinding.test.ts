@@ -17,7 +17,7 @@ import { tempDir } from '../helpers/tmp.js';
 /**
  * The named variants (invariant@op) of each bug: BUG-1 is INV-1 right after the conversion's folio split;
  * BUG-5 is INV-20/INV-21 (model-spec.md) or the dirty free INV-22 it causes first, at an op that zaps.
- * With concurrent actors (on by default) BUG-1's split folio can also be mapped huge by a fault of another
+ * With concurrent actors (--concurrency) BUG-1's split folio can also be mapped huge by a fault of another
  * actor in the window, which the step of that actor's op reports.
  */
 const VARIANTS: Record<string, string[]> = {
