@@ -7,7 +7,9 @@
 //       overhead, and the oracle's share of the time;
 //   (d) the peer baseline: fast-check fc.commands + fc.modelRun on the same model and bugs;
 //   (e) memory: peak RSS over a long campaign and whether it grows;
-//   (f) the fast-check baseline on the default campaign design (every guard on): failures expected zero.
+//   (f) the fast-check baseline on the default campaign design (every guard on): failures expected zero;
+//   (g) the six concurrency bugs (bench/concurrency.ts), every case with several actors, PCT and random
+//       schedules side by side.
 // Each BUG-n found is also reported as detected by observable damage or by a structural check (a flag, a
 // lock, a call in the wrong state), from the `detection` of the invariant that named it (src/oracle/invariants.ts).
 // Figures are printed as Markdown and written to bench/results/<timestamp>.{json,md}; nothing here passes
@@ -22,11 +24,12 @@ import { runCase } from '../src/fuzz/run.js';
 import { defaultDesignSpace } from '../src/fuzz/designSpace.js';
 import { BUGS, bugDesign, detectionOf, namesBugInv } from './bugs.js';
 import { fastCheckHunt } from './fastcheck.js';
+import { concurrencyBugs, type ConcurrencyRow, concurrencyTable } from './concurrency.js';
 
 const quick = process.argv.includes('--quick');
 const P = quick
-  ? { seeds: 1, bugCapMs: 8_000, fcCapMs: 3_000, budgetMs: 5_000, throughputCases: 20_000, overheadCases: 4_000, oracleCases: 3_000, memoryMs: 8_000, fcDefaultSeeds: 1, fcDefaultMs: 3_000 }
-  : { seeds: 5, bugCapMs: 60_000, fcCapMs: 60_000, budgetMs: 60_000, throughputCases: 200_000, overheadCases: 20_000, oracleCases: 20_000, memoryMs: 600_000, fcDefaultSeeds: 5, fcDefaultMs: 60_000 };
+  ? { seeds: 1, bugCapMs: 8_000, fcCapMs: 3_000, budgetMs: 5_000, throughputCases: 20_000, overheadCases: 4_000, oracleCases: 3_000, memoryMs: 8_000, fcDefaultSeeds: 1, fcDefaultMs: 3_000, concCases: 3_000 }
+  : { seeds: 5, bugCapMs: 60_000, fcCapMs: 60_000, budgetMs: 60_000, throughputCases: 200_000, overheadCases: 20_000, oracleCases: 20_000, memoryMs: 600_000, fcDefaultSeeds: 5, fcDefaultMs: 60_000, concCases: 20_000 };
 const design: Design = { ...CAMPAIGN_DEFAULTS, guardsOff: [] };
 
 function log(s: string): void {
@@ -183,6 +186,7 @@ function markdown(
   tp: Awaited<ReturnType<typeof throughputSection>>,
   mem: Awaited<ReturnType<typeof memorySection>>,
   fcDefault: ReturnType<typeof fastCheckDefaultSection>,
+  conc: ConcurrencyRow[],
 ): string {
   const L: string[] = [];
   L.push(`# tdxfuzz benchmark${quick ? ' (--quick)' : ''}`, '');
@@ -218,6 +222,8 @@ function markdown(
   L.push('| seed | seconds | runs | failure (expected none) | shrunk ops |', '|---:|---:|---:|---|---:|');
   for (const r of fcDefault.runs) L.push(`| ${r.seed} | ${fmt(r.seconds, 1)} | ${r.runs} | ${r.found ? r.signature : 'none'} | ${r.found ? r.shrunkOps : '-'} |`);
   L.push('', `Failures: ${fcDefault.failures} of ${fcDefault.seeds} seeds.`);
+  L.push('', `## (g) Concurrency bugs: PCT against random schedules, ${P.seeds} seed(s)`, '');
+  L.push(...concurrencyTable(conc, P.concCases, 2));
   return L.join('\n') + '\n';
 }
 
@@ -227,12 +233,13 @@ async function main(): Promise<void> {
   const tp = await throughputSection();
   const mem = await memorySection();
   const fcDefault = fastCheckDefaultSection();
-  const md = markdown(rows, budget, tp, mem, fcDefault);
+  const conc = await concurrencyBugs(P.seeds, P.concCases, 2, log);
+  const md = markdown(rows, budget, tp, mem, fcDefault, conc);
   process.stdout.write(md);
   const outDir = join(packageRoot(), 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const stem = join(outDir, new Date().toISOString().replace(/[:.]/g, '-'));
-  writeFileSync(`${stem}.json`, JSON.stringify({ quick, params: P, design, node: process.version, cores: availableParallelism(), bugs: rows, budget, throughput: tp, memory: mem, fastCheckDefault: fcDefault }, null, 2) + '\n');
+  writeFileSync(`${stem}.json`, JSON.stringify({ quick, params: P, design, node: process.version, cores: availableParallelism(), bugs: rows, budget, throughput: tp, memory: mem, fastCheckDefault: fcDefault, concurrency: conc }, null, 2) + '\n');
   writeFileSync(`${stem}.md`, md);
   process.stdout.write(`\nwritten to ${stem}.json and .md\n`);
 }

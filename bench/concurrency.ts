@@ -1,0 +1,105 @@
+// Section (g) of npm run bench, also runnable alone (node dist/bench/concurrency.js [--quick]): the six
+// concurrency bugs of issue 10 (BUG-4, 7, 9, 15, 20, 21), each hunted with its guard off by campaigns whose
+// every case runs several actors, with PCT schedules and with random switches side by side, over several
+// seeds. Reported per bug and policy: seeds that found it, cases and time to the first failure (median and
+// range), the signature of the first minimised failure and whether it was detected by observable damage
+// or by a structural check (the invariant's `detection`), the ops and switches of the minimised case, and
+// the TDX_OPERAND_BUSY answers contention produced.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CAMPAIGN_DEFAULTS, type Design, resolveDesign } from '../src/model/config.js';
+import { loadCase } from '../src/fuzz/case.js';
+import type { ScheduleMix } from '../src/fuzz/concurrency.js';
+import { runCampaign } from '../src/fuzz/coordinator.js';
+import { detectionOf } from './bugs.js';
+
+export const CONCURRENCY_BUGS: readonly { bug: string; guard: string; spec: string }[] = [
+  { bug: 'BUG-4', guard: 'G4', spec: 'INV-15/16, INV-12 or TDX_BUG_ON' },
+  { bug: 'BUG-7', guard: 'G7', spec: 'INV-13, INV-23' },
+  { bug: 'BUG-9', guard: 'G9', spec: 'INV-8, INV-9, INV-10' },
+  { bug: 'BUG-15', guard: 'G15', spec: 'INV-17' },
+  { bug: 'BUG-20', guard: 'G20', spec: 'INV-1/2/25' },
+  { bug: 'BUG-21', guard: 'G21', spec: 'INV-19, INV-20' },
+];
+
+export interface ConcurrencyRow {
+  bug: string;
+  spec: string;
+  schedule: ScheduleMix;
+  found: number;
+  seeds: number;
+  cases: number[];
+  ms: number[];
+  signature: string;
+  detection: string;
+  ops: number;
+  switches: number;
+  busy: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+const mmm = (xs: number[]): string => (xs.length ? `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)})` : '-');
+
+/** Hunt each bug with each policy over `seeds` seeds, each campaign capped at `capCases` cases on `workers` workers. */
+export async function concurrencyBugs(seeds: number, capCases: number, workers: number, log: (s: string) => void): Promise<ConcurrencyRow[]> {
+  const rows: ConcurrencyRow[] = [];
+  for (const b of CONCURRENCY_BUGS) {
+    for (const schedule of ['pct', 'random'] as const) {
+      const design: Design = resolveDesign({ guardsOff: [b.guard] }, 'design', CAMPAIGN_DEFAULTS);
+      const row: ConcurrencyRow = { bug: b.bug, spec: b.spec, schedule, found: 0, seeds, cases: [], ms: [], signature: '-', detection: '-', ops: NaN, switches: NaN, busy: 0 };
+      for (let seed = 1; seed <= seeds; seed++) {
+        const dir = mkdtempSync(join(tmpdir(), 'tdxfuzz-bench-conc-'));
+        try {
+          const s = await runCampaign({
+            design, seed, workers, cases: capCases, concurrency: { share: 1, schedule }, stopAfterFailingCases: 1,
+            crashesDir: join(dir, 'crashes'), corpusDir: join(dir, 'corpus'), warn: () => {},
+          });
+          row.busy += s.busyUninjected;
+          if (!s.firstFailure) continue;
+          row.found++;
+          row.cases.push(s.firstFailure.caseIndex + 1);
+          row.ms.push(s.firstFailure.elapsedMs);
+          const u = s.uniqueFailures.find((x) => x.caseIndex === s.firstFailure!.caseIndex) ?? s.uniqueFailures[0];
+          if (u && row.signature === '-') {
+            row.signature = u.signature;
+            row.detection = detectionOf(u.signature);
+            const c = loadCase(u.file);
+            row.ops = c.ops.length;
+            row.switches = Array.isArray(c.schedule) ? c.schedule.length : 0;
+          }
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+      log(`${b.bug} ${schedule}: found on ${row.found}/${seeds} seeds`);
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+export function concurrencyTable(rows: readonly ConcurrencyRow[], capCases: number, workers: number): string[] {
+  const out = [
+    `Each campaign: the campaign defaults with the guard off, every case with several actors (--concurrency 1), at most ${capCases} cases on ${workers} workers, stopped at the first failure.`,
+    '',
+    '| bug | schedule | found | cases to first failure | ms to first failure | first signature | detected by | minimised ops | switches | BUSY from contention | spec names |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    out.push(`| ${r.bug} | ${r.schedule} | ${r.found}/${r.seeds} | ${mmm(r.cases)} | ${mmm(r.ms)} | ${r.signature} | ${r.detection} | ${Number.isNaN(r.ops) ? '-' : r.ops} | ${Number.isNaN(r.switches) ? '-' : r.switches} | ${r.busy} | ${r.spec} |`);
+  }
+  return out;
+}
+
+// Standalone: node dist/bench/concurrency.js [--quick]
+if (process.argv[1] && /bench[/\\]concurrency\.js$/.test(process.argv[1])) {
+  const quick = process.argv.includes('--quick');
+  const seeds = quick ? 2 : 5;
+  const cap = quick ? 3000 : 20_000;
+  const rows = await concurrencyBugs(seeds, cap, 2, (s) => process.stderr.write(`bench: ${s}\n`));
+  process.stdout.write(concurrencyTable(rows, cap, 2).join('\n') + '\n');
+}
