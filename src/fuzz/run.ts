@@ -245,9 +245,10 @@ export class CaseRunner {
       const res = x.path.next();
       if (res.done) {
         x.path = null;
-        // a last step that only returned (nothing hashed: no event, SEAMCALL or state the trace records) does
-        // not make the op end later in real time: it ended at its previous step
-        if (sys.trace.h === hashBefore && x.lastStep >= 0) oracle?.atStep(x.lastStep);
+        // a last step after an unlock (or another plain step) that only returned (nothing hashed: no event,
+        // SEAMCALL or state the trace records) does not make the op end later in real time: it ended at its
+        // previous step. After a wait or a retry the last step did the work it waited for, so it counts.
+        if (sys.trace.h === hashBefore && x.lastStep >= 0 && !x.blocked) oracle?.atStep(x.lastStep);
         x.blocked = false;
         sinceProgress = 0;
         stalled = new Set();
