@@ -631,7 +631,6 @@ export class Oracle {
         if (--budget < 0) return null;
         const next = ref.clone();
         const m = this.applySerial([window[i]], next, window);
-        if (process.env.TDXFUZZ_DEBUG_LIN) console.error(`${"  ".repeat(depth)}#${window[i].ctx.opIndex} ${window[i].ctx.op.op}: ${m ? m.message : "ok"}`);
         if (m) {
           // report the mismatch of the order that got furthest: the most telling one
           if (depth > deepest) [first, deepest] = [m, depth];
