@@ -255,7 +255,7 @@ describe('caseId', () => {
 describe('op fields come from the op table', () => {
   /** A valid op of each kind on the 32-gfn design of good(). */
   const sample: Record<OpKind, Record<string, unknown>> = {
-    touch: { op: 'touch', gfn: 31, write: 5 },
+    touch: { op: 'touch', gfn: 31, write: 5, alias: 'shared', onExit: 'vmm' },
     accept: { op: 'accept', gfn: 0, level: '2M' },
     convert: { op: 'convert', start: 0, end: 32, to: 'private', arg: 'unaligned-size' },
     punch: { op: 'punch', start: 16, end: 32 },
@@ -271,6 +271,7 @@ describe('op fields come from the op table', () => {
     hostWrite: { op: 'hostWrite', gfn: 3, data: 7 },
     hostAlloc: { op: 'hostAlloc', pages: 4096 },
     prefault: { op: 'prefault', start: 0, end: 16 },
+    mapGpa: { op: 'mapGpa', start: 0, end: 17, to: 'shared', onExit: 'vmm' },
     deleteSlot: { op: 'deleteSlot' },
   };
 
