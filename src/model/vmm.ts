@@ -28,6 +28,11 @@ export function* vmmHandleExit(sys: System, guest: Guest, exit: KvmExit): Path<n
   sys.trace.event(`VMM: convert [${sys.hex(start)}, ${sys.hex(end)}) -> ${toPrivate ? 'private' : 'shared'} for the exit`);
   const ret = yield* vmmConvert(sys, guest, start, end, toPrivate);
   sys.trace.event(`VMM: conversion returned ${ret}${ret === 0 ? ', KVM_RUN again' : ', the VMM stops'}`);
-  if (ret === 0) yield 'vmm-reenter'; // the ioctl returned; the thread calls KVM_RUN again (others run meanwhile)
+  if (ret === 0) {
+    // progress: the next KVM_RUN starts afresh, so the liveness watchdog counts its EPT violations anew
+    sys.counters.eptViolations = 0;
+    sys.counters.pageFaultRetries = 0;
+    yield 'vmm-reenter'; // the ioctl returned; the thread calls KVM_RUN again (others run meanwhile)
+  }
   return ret;
 }

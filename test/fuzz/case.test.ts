@@ -320,7 +320,7 @@ describe('op fields come from the op table', () => {
   it('describeOp shows each kind as its fields say', () => {
     const shown = OP_KINDS.map((k) => describeOp(parseCase(withOp(sample[k])).ops[0]));
     expect(shown).toEqual([
-      'touch(0x1f, write=5)',
+      'touch(0x1f, write=5, shared, vmm)',
       'accept(0x0, 2M)',
       'convert([0x0, 0x20), unaligned-size -> private)',
       'punch([0x10, 0x20))',
@@ -336,6 +336,7 @@ describe('op fields come from the op table', () => {
       'hostWrite(0x3, data=7)',
       'hostAlloc(4096)',
       'prefault([0x0, 0x10))',
+      'mapGpa([0x0, 0x11), vmm -> shared)',
       'deleteSlot()',
     ]);
   });

@@ -9,6 +9,9 @@ import { L2M, L4K, type Level } from '../tdx/leaf.js';
 import { ACCESS_EPT_VIOLATION, ACCESS_VE } from '../tdx/module.js';
 import { isOperandBusy, isSuccess, statusIs, statusName } from '../tdx/status.js';
 
+/** Exits the VMM serves for one guest access before it returns the next one as the op's outcome [M]. */
+export const VMM_MAX_EXITS = 4;
+
 export class Guest {
   /** The guest's own view: gfns it converted to shared via MapGPA are accessed through the shared EPT. */
   readonly believesPrivate: Uint8Array;
@@ -57,7 +60,8 @@ export function* guestTouch(sys: System, guest: Guest, gfn: number, write: numbe
     sys.kvm.vcpus[v].run = null;
     const out = yield* touchAs(sys, gfn, write, v, isPrivate);
     const ex = out.result === 'exit' ? out.exit : undefined;
-    if (vmm && ex) {
+    // the VMM serves at most VMM_MAX_EXITS exits per access: two vCPUs using both aliases of one gfn ping-pong
+    if (vmm && ex && steps.length < VMM_MAX_EXITS) {
       yield 'vmm-exit'; // KVM_RUN returned to the vCPU thread's userspace; others run meanwhile
       const ret = yield* vmmHandleExit(sys, guest, ex);
       steps.push({ exit: ex, ret });
