@@ -336,7 +336,9 @@ export class Oracle {
     const ref = this.ref;
     // with ops of other actors not yet judged, the reference lags: any access may meet an unaccepted page
     const lagging = this.window.length > 0 || this.sys.otherUsers > 0;
-    c.unacceptedAccess = op.op === 'touch' && this.unacceptedAccessKills && (lagging || (ref.private[op.gfn] === 1 && ref.accepted[op.gfn] !== YES));
+    // a private access whose VMM converts the gfn to private meets a page no one accepted yet
+    const convertsToPrivate = op.op === 'touch' && op.alias === 'private' && op.onExit === 'vmm';
+    c.unacceptedAccess = op.op === 'touch' && this.unacceptedAccessKills && (lagging || convertsToPrivate || (ref.private[op.gfn] === 1 && ref.accepted[op.gfn] !== YES));
     if (c.deadAtOpStart && isVmIoctl(op, this.sys.design)) c.deadStateAtOpStart = kvmStateFingerprint(this.sys);
     return c;
   }
