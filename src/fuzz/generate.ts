@@ -13,7 +13,7 @@ import {
 } from '../model/vocab/index.js';
 import { CASE_FORMAT, type Case } from './case.js';
 
-export const GENERATOR_VERSION = 2;
+export const GENERATOR_VERSION = 3;
 
 export class Rng {
   private readonly next: () => number;

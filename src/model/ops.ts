@@ -2,14 +2,14 @@
 // describes each kind's fields, phases, leaves and display). Guest ops run on the vCPU;
 // convert and punch are userspace ioctls on the guest_memfd.
 import type { FaultSpec } from './faults.js';
-import { kvmGmemConvert } from './gmem/convert.js';
 import { kvmGmemPunchHole } from './gmem/punch.js';
 import { type Guest, guestAccept, guestTouch } from './guest/guest.js';
+import { guestMapGpa } from './guest/mapGpa.js';
+import { vmmConvert } from './vmm.js';
 import type { OpOutcome } from './outcome.js';
 import { EBADF } from './errno.js';
 import { kvmTdxFinalizeVm, kvmTdxInitMemRegion } from './kvm/tdBuild.js';
 import { kvmDestroy } from './kvm/teardown.js';
-import { kvmVmSetMemAttributes } from './kvm/memAttributes.js';
 import { kvmDeleteSlot, kvmPreFaultMemory } from './kvm/slot.js';
 import { hostRead, hostWrite } from './gmem/hostAccess.js';
 import { hostAlloc, hostMap, hostUnmap, iommuPin, iommuUnpin, memoryFailure } from './gmem/host.js';
@@ -19,7 +19,7 @@ import { OPS } from './vocab/table.js';
 export type OpKind =
   | 'touch' | 'accept' | 'convert' | 'punch' | 'initMemRegion' | 'finalize' | 'destroy'
   | 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure' | 'hostAlloc' | 'prefault' | 'deleteSlot'
-  | 'hostRead' | 'hostWrite';
+  | 'hostRead' | 'hostWrite' | 'mapGpa';
 export { OP_KINDS } from './vocab/table.js';
 
 interface OpBase {
@@ -27,8 +27,16 @@ interface OpBase {
   /** Case format 2: the index of the actor that issues the op (absent: the case has one actor). */
   actor?: number;
 }
-/** Guest access to a gfn: read, or write the token `write` (private or shared as the guest believes). */
-export interface TouchOp extends OpBase { op: 'touch'; gfn: number; write?: number }
+/**
+ * Guest access to a gfn: read, or write the token `write`, through the alias `alias` (absent: private or
+ * shared as the guest believes). `onExit: 'vmm'`: the vCPU thread's userspace handles the exits (absent:
+ * KVM_RUN's exit is the op's outcome).
+ */
+export interface TouchOp extends OpBase { op: 'touch'; gfn: number; write?: number; alias?: 'private' | 'shared'; onExit?: OnExit }
+/** What the vCPU thread's userspace does with an exit a guest op causes: return it as the op's outcome (absent), or handle it as the selftests' host loop does. */
+export type OnExit = 'vmm';
+/** The guest's MapGPA hypercall of [start, end) to `to`; KVM exits to userspace for it (KVM_HC_MAP_GPA_RANGE). */
+export interface MapGpaOp extends OpBase { op: 'mapGpa'; start: number; end: number; to: 'shared' | 'private'; onExit?: OnExit }
 /** Guest TDG.MEM.PAGE.ACCEPT of the 4K page or the 2M range containing gfn. */
 export interface AcceptOp extends OpBase { op: 'accept'; gfn: number; level: '4K' | '2M' }
 /** guest_memfd in-place conversion ioctl of [start, end) (gmem indices = gfns here), after the guest's MapGPA. */
@@ -58,28 +66,24 @@ export interface HostAllocOp extends OpBase { op: 'hostAlloc'; pages: number }
 export interface PrefaultOp extends OpBase { op: 'prefault'; start: number; end: number }
 /** Delete the memslot (KVM_SET_USER_MEMORY_REGION2 with size 0). */
 export interface DeleteSlotOp extends OpBase { op: 'deleteSlot' }
-export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp | InitMemRegionOp | FinalizeOp | DestroyOp | HostPageOp | HostAllocOp | PrefaultOp | DeleteSlotOp | HostReadOp | HostWriteOp;
+export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp | InitMemRegionOp | FinalizeOp | DestroyOp | HostPageOp | HostAllocOp | PrefaultOp | DeleteSlotOp | HostReadOp | HostWriteOp | MapGpaOp;
 
 /** Run op; guest ops run on vCPU `vcpu` (the vCPU of the actor that issues them). */
 export function* applyOp(sys: System, guest: Guest, op: Op, vcpu = 0): Path<OpOutcome> {
   if (sys.destroyed) {
     // The fds are closed: the vCPU cannot run and every ioctl fails with -EBADF.
-    if (op.op === 'touch' || op.op === 'accept') return { kind: op.op, result: 'vm-dead' };
+    if (op.op === 'touch' || op.op === 'accept' || op.op === 'mapGpa') return { kind: op.op, result: 'vm-dead' };
     return { kind: op.op, ret: -EBADF };
   }
   switch (op.op) {
     case 'touch':
-      return yield* guestTouch(sys, guest, op.gfn, op.write, vcpu);
+      return yield* guestTouch(sys, guest, op.gfn, op.write, vcpu, op.alias, op.onExit === 'vmm');
     case 'accept':
       return yield* guestAccept(sys, op.gfn, op.level, vcpu);
-    case 'convert': {
-      const toPrivate = op.to === 'private';
-      const ret = sys.design.vmMemoryAttributes
-        ? yield* kvmVmSetMemAttributes(sys, op.start, op.end, toPrivate, op.arg)
-        : yield* kvmGmemConvert(sys, op.start, op.end, toPrivate, op.arg);
-      if (ret === 0) guest.believesPrivate.fill(toPrivate ? 1 : 0, op.start, op.end);
-      return { kind: 'convert', ret };
-    }
+    case 'convert':
+      return { kind: 'convert', ret: yield* vmmConvert(sys, guest, op.start, op.end, op.to === 'private', op.arg) };
+    case 'mapGpa':
+      return yield* guestMapGpa(sys, guest, op.start, op.end, op.to === 'private', op.onExit === 'vmm', vcpu);
     case 'punch':
       return { kind: 'punch', ret: yield* kvmGmemPunchHole(sys, op.start, op.end) };
     case 'initMemRegion':

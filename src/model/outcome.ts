@@ -1,17 +1,40 @@
 // What an operation returned to its caller (the guest, or userspace for ioctls). The oracle's reference
 // model predicts these independently and compares.
+import { describeExit, type KvmExit } from './kvm/exit.js';
+
+/**
+ * One exit the VMM (the vCPU thread's userspace loop, as the selftests' host loop) handled inside a guest
+ * op: the exit KVM_RUN returned and what the conversion of exactly its range returned (0 or -errno).
+ */
+export interface VmmStep {
+  exit: KvmExit;
+  ret: number;
+}
 
 /**
  * A guest access; `alias` is the GPA alias the guest used (the shared bit it chose from what it believed
  * when the access began), so a check can tell a private access that met a shared gfn from a shared one.
  */
-export type TouchOutcome = TouchResult & { alias?: 'private' | 'shared' };
+export type TouchOutcome = TouchResult & { alias?: 'private' | 'shared'; vmm?: VmmStep[] };
 type TouchResult =
   | { kind: 'touch'; result: 'read'; value: number }
   | { kind: 'touch'; result: 'written'; value: number }
   | { kind: 'touch'; result: 've' } // #VE: private page not yet accepted
-  | { kind: 'touch'; result: 'exit'; errno: number } // KVM_RUN returned to userspace (memory-fault exit, -EIO, ...)
+  // KVM_RUN returned to userspace (-EFAULT with KVM_EXIT_MEMORY_FAULT in `exit`, -EIO, ...)
+  | { kind: 'touch'; result: 'exit'; errno: number; exit?: KvmExit }
   | { kind: 'touch'; result: 'vm-dead' };
+
+/**
+ * The guest's TDG.VP.VMCALL<MapGPA>: `mapped` (TDVMCALL_STATUS_SUCCESS after the VMM converted every chunk),
+ * `error` (a TDVMCALL status; `at` is the gfn of the chunk the VMM failed, the guest's r11), or the exit
+ * KVM_RUN returned to a userspace that does not handle it (KVM_EXIT_HYPERCALL: KVM_RUN returns 0).
+ */
+export type MapGpaOutcome = (
+  | { kind: 'mapGpa'; result: 'mapped' }
+  | { kind: 'mapGpa'; result: 'error'; status: string; at?: number }
+  | { kind: 'mapGpa'; result: 'exit'; errno: number; exit?: KvmExit }
+  | { kind: 'mapGpa'; result: 'vm-dead' }
+) & { vmm?: VmmStep[] };
 
 /**
  * A guest ACCEPT. After a 2M ACCEPT fell back to 4K, `pages` (only with other actors about) says what the 4K
@@ -42,24 +65,29 @@ export interface HostReadOutcome extends IoctlOutcome<'hostRead'> {
   value?: number;
 }
 
-export type OpOutcome = TouchOutcome | AcceptOutcome | IoctlOutcome<Exclude<IoctlKind, 'hostRead'>> | HostReadOutcome;
+export type OpOutcome = TouchOutcome | AcceptOutcome | MapGpaOutcome | IoctlOutcome<Exclude<IoctlKind, 'hostRead'>> | HostReadOutcome;
 
 export function isIoctl(o: OpOutcome): o is IoctlOutcome<IoctlKind> {
-  return o.kind !== 'touch' && o.kind !== 'accept';
+  return o.kind !== 'touch' && o.kind !== 'accept' && o.kind !== 'mapGpa';
 }
 
 /** One short phrase for traces and messages: "read 7", "exit -14", "ret 0". */
 export function describeOutcome(o: OpOutcome): string {
   if (o.kind === 'hostRead' && o.ret === 0) return `read ${o.value}`;
   if (isIoctl(o)) return `ret ${o.ret}`;
+  const vmm = 'vmm' in o && o.vmm ? o.vmm.map((s) => `${describeExit(s.exit)} -> VMM convert ${s.ret}; `).join('') : '';
+  return vmm + describeResult(o);
+}
+
+function describeResult(o: TouchOutcome | AcceptOutcome | MapGpaOutcome): string {
   switch (o.result) {
     case 'read':
     case 'written':
       return `${o.result} ${o.value}`;
     case 'exit':
-      return `exit ${o.errno}`;
+      return 'exit' in o && o.exit ? `exit ${o.errno} (${describeExit(o.exit)})` : `exit ${o.errno}`;
     case 'error':
-      return `error ${o.status}`;
+      return 'at' in o && o.at !== undefined ? `error ${o.status} at gfn 0x${o.at.toString(16)}` : `error ${o.status}`;
     case 'fallback-4k':
       return `fallback-4k (${o.accepted} accepted, ${o.already} already)`;
     default:

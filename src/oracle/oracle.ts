@@ -17,6 +17,7 @@ import { checkHostMappings, checkPoisonedPrivateMappings } from './invariants.js
 import { PageChecks } from './pamt.js';
 import type { FaultSite } from '../model/faults.js';
 import { attrPrivate, indexOf, septLeafOf } from './view.js';
+import { exitRange, memoryFaultExit, PAGE_SIZE, sameExit } from '../model/kvm/exit.js';
 import { LifetimeChecker } from './lifetime.js';
 import { LockView } from './locks.js';
 import { kvmLoopsOnInterruptedDemote, unacceptedAccessKillsVm, uafIsFailureOf } from './policy.js';
@@ -335,7 +336,9 @@ export class Oracle {
     const ref = this.ref;
     // with ops of other actors not yet judged, the reference lags: any access may meet an unaccepted page
     const lagging = this.window.length > 0 || this.sys.otherUsers > 0;
-    c.unacceptedAccess = op.op === 'touch' && this.unacceptedAccessKills && (lagging || (ref.private[op.gfn] === 1 && ref.accepted[op.gfn] !== YES));
+    // a private access whose VMM converts the gfn to private meets a page no one accepted yet
+    const convertsToPrivate = op.op === 'touch' && op.alias === 'private' && op.onExit === 'vmm';
+    c.unacceptedAccess = op.op === 'touch' && this.unacceptedAccessKills && (lagging || convertsToPrivate || (ref.private[op.gfn] === 1 && ref.accepted[op.gfn] !== YES));
     if (c.deadAtOpStart && isVmIoctl(op, this.sys.design)) c.deadStateAtOpStart = kvmStateFingerprint(this.sys);
     return c;
   }
@@ -418,6 +421,8 @@ export class Oracle {
     }
     const freed = this.lifetime.check(); // every free is judged at the step that made it
     if (freed) return freed;
+    const handed = this.vmmHandedToHost();
+    if (handed) return handed;
     if (sys.touched.size === 0 && !sys.kvm.bugged) return null;
     if (sys.kvm.bugged && !this.vmBuggedAt) {
       this.vmBuggedAt = { opIndex: this.c.opIndex, step: this.c.stepInOp };
@@ -429,6 +434,29 @@ export class Oracle {
       if (v) return v;
     }
     sys.touched.clear();
+    return null;
+  }
+
+  /**
+   * INV-22 for the VMM's conversions (the convert op's are judged at its end): a shared exit a vCPU's kvm_run
+   * reports whose range the attribute now says shared in place was converted, so its pages are the host's and
+   * must not hold TD data. Judged at the step the VMM re-enters, before the guest's access writes there.
+   */
+  private vmmHandedToHost(): Violation | null {
+    const sys = this.sys;
+    const op = this.c.op;
+    if ((op.op !== 'touch' && op.op !== 'mapGpa') || op.onExit !== 'vmm' || sys.design.vmMemoryAttributes) return null;
+    for (const vc of sys.kvm.vcpus) {
+      const e = vc.run;
+      if (!e || e.private) continue;
+      const { start, end } = exitRange(e);
+      for (let g = start; g < end; g++) {
+        const idx = indexOf(sys, g);
+        if (idx < 0 || attrPrivate(sys, g) || sys.gmem.pfn[idx] < 0) continue;
+        const stale = this.lifetime.handedToHost(sys.gmem.pfn[idx], `converted to shared at gfn 0x${g.toString(16)} by the VMM`);
+        if (stale) return stale;
+      }
+    }
     return null;
   }
 
@@ -775,6 +803,8 @@ function septHasLeaves(sys: System): boolean {
 function splitFallback(e: Ended, ptrs: number): Ended[] {
   const { op } = e.ctx;
   const out = e.out;
+  const trip = splitRoundTrip(e, ptrs);
+  if (trip) return trip;
   // KVM_TDX_INIT_MEM_REGION adds its pages one by one (a fault and a PAGE.ADD each): when every page went
   // in, each is its own event with its own contents
   if (op.op === 'initMemRegion' && 'ret' in out && out.ret === 0 && op.end - op.start > 1) {
@@ -796,4 +826,42 @@ function splitFallback(e: Ended, ptrs: number): Ended[] {
   // the walk stopped at the next page with this outcome
   const { pages: _p, ...stop } = out;
   return [...walked, event(base + out.pages.length, stop as OpOutcome)];
+}
+
+/**
+ * A guest op whose exits the VMM handled, overlapped by other ops, is several events: each conversion the
+ * VMM made (judged as the convert op of the exit's range) and, for an access, the access that ended it, so
+ * another actor's op may fall between them. Split only when every exit is the one the op itself must cause
+ * (the access's page through its alias; MapGPA's 2M chunks in order, in its direction), else null: the op is
+ * judged whole, and the reference names what is wrong.
+ */
+function splitRoundTrip(e: Ended, ptrs: number): Ended[] | null {
+  const { op } = e.ctx;
+  const out = e.out;
+  if ((op.op !== 'touch' && op.op !== 'mapGpa') || !('vmm' in out) || !out.vmm?.length) return null;
+  const event = (o: Op, r: OpOutcome): Ended => {
+    const ctx = new OpCtx(o, e.ctx.opIndex);
+    ctx.beganAt = e.ctx.beganAt;
+    return { ...e, ctx, out: r };
+  };
+  const steps = out.vmm;
+  const converts = steps.map((s) => {
+    const { start, end, toPrivate } = exitRange(s.exit);
+    return event({ op: 'convert', start, end, to: toPrivate ? 'private' : 'shared' }, { kind: 'convert', ret: s.ret });
+  });
+  if (op.op === 'touch' && out.kind === 'touch') {
+    const alias = op.alias ?? out.alias;
+    if (!alias || steps.some((s) => !sameExit(s.exit, memoryFaultExit(op.gfn, alias === 'private')))) return null;
+    const { vmm: _v, ...last } = out;
+    const access: Op = op.write === undefined ? { op: 'touch', gfn: op.gfn, alias } : { op: 'touch', gfn: op.gfn, write: op.write, alias };
+    return [...converts, event(access, { ...last, alias })];
+  }
+  if (op.op !== 'mapGpa' || out.kind !== 'mapGpa') return null;
+  const ok = steps.every((s, k) => {
+    const next = op.start + k * ptrs;
+    return s.exit.reason === 'map-gpa' && s.exit.gpa === next * PAGE_SIZE && s.exit.npages === Math.min(op.end, next + ptrs) - next && s.exit.private === (op.to === 'private') && (s.ret === 0 || k === steps.length - 1);
+  });
+  const failed = steps[steps.length - 1].ret !== 0;
+  const fits = failed ? out.result === 'error' && out.at === op.start + (steps.length - 1) * ptrs : out.result === 'vm-dead' || (out.result === 'mapped' && op.start + steps.length * ptrs >= op.end);
+  return ok && fits ? converts : null;
 }

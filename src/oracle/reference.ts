@@ -8,7 +8,25 @@ import { conversionOrderOf, g19CountsAsFailure, unacceptedAccessKillsVm } from '
 import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EHWPOISON, EINVAL, ENOMEM, EOPNOTSUPP } from '../model/errno.js';
 import type { FaultSite } from '../model/faults.js';
 import type { Op } from '../model/ops.js';
-import { type AcceptOutcome, describeOutcome, isIoctl, type OpOutcome, type TouchOutcome } from '../model/outcome.js';
+import { type AcceptOutcome, describeOutcome, isIoctl, type MapGpaOutcome, type OpOutcome, type TouchOutcome, type VmmStep } from '../model/outcome.js';
+
+/** A 4K page (the unit of a gfn). */
+const PAGE = 4096;
+/** What KVM_RUN reports for an access through the wrong alias: KVM_EXIT_MEMORY_FAULT of its 4K page (kernel-facts.md 3.2). */
+interface ExpectedExit {
+  reason: 'memory-fault' | 'map-gpa';
+  gpa: number;
+  size?: number;
+  npages?: number;
+  private: boolean;
+}
+function exitIs(got: VmmStep['exit'] | undefined, want: ExpectedExit): boolean {
+  if (!got || got.reason !== want.reason || got.gpa !== want.gpa || got.private !== want.private) return false;
+  return got.reason === 'memory-fault' ? got.size === want.size : got.npages === want.npages;
+}
+function showExit(e: ExpectedExit): string {
+  return `${e.reason === 'memory-fault' ? 'KVM_EXIT_MEMORY_FAULT' : 'KVM_HC_MAP_GPA_RANGE'} gpa 0x${e.gpa.toString(16)} ${e.reason === 'memory-fault' ? `size 0x${e.size!.toString(16)}` : `npages ${e.npages}`} ${e.private ? 'private' : 'shared'}`;
+}
 
 export const NO = 0;
 export const YES = 1;
@@ -192,13 +210,15 @@ export class Reference {
 
   private applyInner(op: Op, out: OpOutcome, ctx: RefContext): string | RefMismatch | null {
     if (this.destroyed) {
-      if (op.op === 'touch' || op.op === 'accept') return out.kind === op.op && 'result' in out && out.result === 'vm-dead' ? null : `${op.op} after teardown: expected vm-dead, got ${describeOutcome(out)}`;
+      if (op.op === 'touch' || op.op === 'accept' || op.op === 'mapGpa') return out.kind === op.op && 'result' in out && out.result === 'vm-dead' ? null : `${op.op} after teardown: expected vm-dead, got ${describeOutcome(out)}`;
       return isIoctl(out) && out.ret === -EBADF ? null : `${op.op} after teardown: expected ${-EBADF}, got ${describeOutcome(out)}`;
     }
     if (out.kind !== op.op) return `${op.op} returned a ${out.kind} outcome`;
     switch (op.op) {
       case 'touch':
-        return this.touch(op.gfn, op.write, out as TouchOutcome, ctx);
+        return this.touchVia(op.gfn, op.write, op.alias, op.onExit === 'vmm', out as TouchOutcome, ctx);
+      case 'mapGpa':
+        return this.mapGpa(op.start, op.end, op.to === 'private' ? 1 : 0, op.onExit === 'vmm', out as MapGpaOutcome, ctx);
       case 'accept':
         return op.level === '4K' ? this.accept4K(op.gfn, out as AcceptOutcome, ctx) : this.accept2M(op.gfn, out as AcceptOutcome, ctx);
       case 'convert':
@@ -286,13 +306,72 @@ export class Reference {
     return undefined; // nothing decided: page-specific expectations follow
   }
 
-  private touch(g: number, write: number | undefined, out: TouchOutcome, ctx: RefContext): string | null {
-    // the alias the guest chose when the access began; a conversion that overlapped it may disagree
-    const alias = out.alias === undefined ? undefined : out.alias === 'private';
-    if (alias !== undefined && alias !== (this.private[g] === 1) && this.inSlot(g) && this.runnable && out.result !== 'vm-dead') {
-      // an access through the other alias exits to userspace with KVM_EXIT_MEMORY_FAULT (kernel-facts.md 3)
-      return out.result === 'exit' && out.errno === -EFAULT ? null : `${alias ? 'private' : 'shared'} access to ${alias ? 'shared' : 'private'} gfn 0x${g.toString(16)}: expected a memory-fault exit, got ${describeOutcome(out)}`;
+  /**
+   * A guest access through a named alias (`alias`, or the one the outcome reports with other actors about).
+   * An alias that disagrees with the attribute exits with KVM_EXIT_MEMORY_FAULT of the 4K page (kernel-facts.md
+   * 3.2); with the VMM (`vmm`) userspace converts exactly that page to the alias (the conversion rule below)
+   * and the guest re-executes the access; a conversion that fails ends the op with the exit. The reference
+   * works the round trip out from its own attribute and the op, never from the model.
+   */
+  private touchVia(g: number, write: number | undefined, named: 'private' | 'shared' | undefined, vmm: boolean, out: TouchOutcome, ctx: RefContext): string | RefMismatch | null {
+    const a = named ?? out.alias;
+    if (a === undefined) return this.touch(g, write, out, ctx); // the alias the guest believes, which the attribute matches
+    const alias = a === 'private' ? 1 : 0;
+    const steps = out.vmm ?? [];
+    const where = `${a} ${write === undefined ? 'read' : 'write'} of gfn 0x${g.toString(16)}`;
+    let k = 0;
+    // the memory-fault exit needs a running TD and a slot; a dead VM is judged by touch()
+    while (out.result !== 'vm-dead' && this.runnable && this.inSlot(g) && alias !== this.private[g]) {
+      const want: ExpectedExit = { reason: 'memory-fault', gpa: g * PAGE, size: PAGE, private: alias === 1 };
+      if (k < steps.length) {
+        const s = steps[k++];
+        if (!exitIs(s.exit, want)) return `${where}: the VMM handled ${describeOutcome({ kind: 'touch', result: 'exit', errno: -EFAULT, exit: s.exit })}, expected ${showExit(want)}`;
+        const m = this.convert(g, g + 1, alias, s.ret, ctx, undefined);
+        if (m) return typeof m === 'string' ? `${where}, the VMM's conversion: ${m}` : m;
+        if (s.ret !== 0) {
+          // the VMM gives up: KVM_RUN's exit is what the op returns
+          if (k !== steps.length || out.result !== 'exit' || out.errno !== -EFAULT || !exitIs(out.exit, want)) return `${where}: the VMM's conversion failed (${s.ret}), expected the op to end with -EFAULT (${showExit(want)}), got ${describeOutcome(out)}`;
+          return null;
+        }
+        continue; // converted: the guest re-executes the access
+      }
+      if (vmm) return `${where} to a ${this.private[g] ? 'private' : 'shared'} gfn: expected the VMM to handle ${showExit(want)}, got ${describeOutcome(out)}`;
+      return out.result === 'exit' && out.errno === -EFAULT && exitIs(out.exit, want) ? null : `${where} to a ${this.private[g] ? 'private' : 'shared'} gfn: expected -EFAULT with ${showExit(want)}, got ${describeOutcome(out)}`;
     }
+    if (k < steps.length) return `${where}: the VMM handled ${describeOutcome({ kind: 'touch', result: 'exit', errno: -EFAULT, exit: steps[k].exit })}, but the alias matches the attribute`;
+    return this.touch(g, write, out, ctx);
+  }
+
+  /**
+   * The guest's MapGPA of [start, end): KVM refuses an empty range or one past the GPA space
+   * (TDVMCALL_STATUS_INVALID_OPERAND), else exits with KVM_HC_MAP_GPA_RANGE per 2M chunk (tdx.c
+   * __tdx_map_gpa). Without the VMM the first exit is the outcome; with it each chunk is converted (the
+   * conversion rule), a failed one ends the hypercall with INVALID_OPERAND at that chunk, and all done is success.
+   */
+  private mapGpa(start: number, end: number, to: number, vmm: boolean, out: MapGpaOutcome, ctx: RefContext): string | RefMismatch | null {
+    const where = `MapGPA [0x${start.toString(16)}, 0x${end.toString(16)}) -> ${to ? 'private' : 'shared'}`;
+    const steps = out.vmm ?? [];
+    if (out.result === 'vm-dead' && !ctx.vmDead) return `${where} reported a dead VM but the VM is alive`;
+    if (!this.runnable) return out.result === 'vm-dead' || (out.result === 'exit' && out.errno === -EINVAL) ? null : `KVM_RUN before finalize: expected -EINVAL, got ${describeOutcome(out)}`;
+    if (end <= start || end > this.gfns) return out.result === 'error' && out.status === 'TDVMCALL_STATUS_INVALID_OPERAND' && out.at === undefined && !steps.length ? null : `${where}: expected TDVMCALL_STATUS_INVALID_OPERAND, got ${describeOutcome(out)}`;
+    let k = 0;
+    for (let next = start; next < end; next += this.ptrs) {
+      const want: ExpectedExit = { reason: 'map-gpa', gpa: next * PAGE, npages: Math.min(end, next + this.ptrs) - next, private: to === 1 };
+      if (!vmm) return out.result === 'exit' && out.errno === 0 && exitIs(out.exit, want) && !steps.length ? null : `${where}: expected KVM_RUN to return ${showExit(want)}, got ${describeOutcome(out)}`;
+      const s = steps[k++];
+      if (!s || !exitIs(s.exit, want)) {
+        if (!s && out.result === 'vm-dead') return null; // the VM died before this chunk
+        return `${where}: expected the VMM to handle ${showExit(want)}, got ${describeOutcome(out)}`;
+      }
+      const m = this.convert(next, next + want.npages!, to, s.ret, ctx, undefined);
+      if (m) return typeof m === 'string' ? `${where}, the VMM's conversion: ${m}` : m;
+      if (out.result === 'vm-dead' && k === steps.length) return null; // the conversion killed the VM (a fatal fault)
+      if (s.ret !== 0) return out.result === 'error' && out.status === 'TDVMCALL_STATUS_INVALID_OPERAND' && out.at === next && k === steps.length ? null : `${where}: the VMM's conversion of the chunk at 0x${next.toString(16)} failed (${s.ret}), expected TDVMCALL_STATUS_INVALID_OPERAND at it, got ${describeOutcome(out)}`;
+    }
+    return out.result === 'mapped' && k === steps.length ? null : `${where}: every chunk converted, expected TDVMCALL_STATUS_SUCCESS, got ${describeOutcome(out)}`;
+  }
+
+  private touch(g: number, write: number | undefined, out: TouchOutcome, ctx: RefContext): string | null {
     const pre = this.guestPreamble('touch', out, g, ctx, false);
     if (pre !== undefined) return pre;
     const want = write !== undefined ? 'written' : 'read';
@@ -615,6 +694,7 @@ function gfnsNamed(op: Op, ptrs: number, gfns: number): [number, number] {
     case 'accept':
       return op.level === '4K' ? [op.gfn, op.gfn + 1] : [op.gfn - (op.gfn % ptrs), op.gfn - (op.gfn % ptrs) + ptrs];
     case 'convert':
+    case 'mapGpa':
     case 'punch':
     case 'initMemRegion':
     case 'prefault':

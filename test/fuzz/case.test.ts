@@ -255,7 +255,7 @@ describe('caseId', () => {
 describe('op fields come from the op table', () => {
   /** A valid op of each kind on the 32-gfn design of good(). */
   const sample: Record<OpKind, Record<string, unknown>> = {
-    touch: { op: 'touch', gfn: 31, write: 5 },
+    touch: { op: 'touch', gfn: 31, write: 5, alias: 'shared', onExit: 'vmm' },
     accept: { op: 'accept', gfn: 0, level: '2M' },
     convert: { op: 'convert', start: 0, end: 32, to: 'private', arg: 'unaligned-size' },
     punch: { op: 'punch', start: 16, end: 32 },
@@ -271,6 +271,7 @@ describe('op fields come from the op table', () => {
     hostWrite: { op: 'hostWrite', gfn: 3, data: 7 },
     hostAlloc: { op: 'hostAlloc', pages: 4096 },
     prefault: { op: 'prefault', start: 0, end: 16 },
+    mapGpa: { op: 'mapGpa', start: 0, end: 17, to: 'shared', onExit: 'vmm' },
     deleteSlot: { op: 'deleteSlot' },
   };
 
@@ -319,7 +320,7 @@ describe('op fields come from the op table', () => {
   it('describeOp shows each kind as its fields say', () => {
     const shown = OP_KINDS.map((k) => describeOp(parseCase(withOp(sample[k])).ops[0]));
     expect(shown).toEqual([
-      'touch(0x1f, write=5)',
+      'touch(0x1f, write=5, shared, vmm)',
       'accept(0x0, 2M)',
       'convert([0x0, 0x20), unaligned-size -> private)',
       'punch([0x10, 0x20))',
@@ -335,6 +336,7 @@ describe('op fields come from the op table', () => {
       'hostWrite(0x3, data=7)',
       'hostAlloc(4096)',
       'prefault([0x0, 0x10))',
+      'mapGpa([0x0, 0x11), vmm -> shared)',
       'deleteSlot()',
     ]);
   });

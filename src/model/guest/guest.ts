@@ -1,12 +1,16 @@
 // The TD guest (model-spec.md 3.5): private and shared accesses and TDG.MEM.PAGE.ACCEPT, re-executed after
 // every EPT-violation exit that KVM resolves. The guest knows which gfns it asked to be private.
-import { EINVAL, EIO } from '../errno.js';
+import { EFAULT, EINVAL, EIO } from '../errno.js';
 import { tdxHandleEptViolation, tdxUnexpectedPendingAccess } from '../kvm/fault.js';
-import type { AcceptOutcome, TouchOutcome } from '../outcome.js';
+import type { AcceptOutcome, TouchOutcome, VmmStep } from '../outcome.js';
+import { vmmHandleExit } from '../vmm.js';
 import type { Path, System } from '../system.js';
 import { L2M, L4K, type Level } from '../tdx/leaf.js';
 import { ACCESS_EPT_VIOLATION, ACCESS_VE } from '../tdx/module.js';
 import { isOperandBusy, isSuccess, statusIs, statusName } from '../tdx/status.js';
+
+/** Exits the VMM serves for one guest access before it returns the next one as the op's outcome [M]. */
+export const VMM_MAX_EXITS = 4;
 
 export class Guest {
   /** The guest's own view: gfns it converted to shared via MapGPA are accessed through the shared EPT. */
@@ -20,7 +24,7 @@ export class Guest {
  * TDH.VP.ENTER of vCPU v. While KVM keeps vCPUs out for its one BUSY retry (wait_for_sept_zap) the vCPU
  * cannot enter and waits; a bugged VM is never entered again (kernel-facts.md 2.1). False when the VM is dead.
  */
-function* enter(sys: System, v: number): Path<boolean> {
+export function* enter(sys: System, v: number): Path<boolean> {
   for (;;) {
     if (sys.kvm.bugged) return false;
     if (!sys.kvm.waitForSeptZap) break;
@@ -31,7 +35,7 @@ function* enter(sys: System, v: number): Path<boolean> {
   return true;
 }
 
-function exit(sys: System, v: number): void {
+export function exit(sys: System, v: number): void {
   const vc = sys.kvm.vcpus[v];
   vc.inGuest = false;
   vc.tlbGfn = -1;
@@ -43,13 +47,29 @@ function exit(sys: System, v: number): void {
  * Guest load or store at gfn (a store writes the token `write`) on vCPU v. The vCPU translates, stays in the
  * guest for a step, then makes the access through the translation it took: a kick in between makes it exit
  * and execute the instruction again; without TRACK + kick before REMOVE it uses a stale translation (BUG-21).
+ * The access goes through `alias` (the shared bit of the GPA it uses), by default the one the guest believes.
+ * With `vmm`, the vCPU thread's userspace handles a KVM_EXIT_MEMORY_FAULT the access causes (converts exactly
+ * the reported range) and enters again, until the access completes or the conversion fails.
  */
-export function* guestTouch(sys: System, guest: Guest, gfn: number, write: number | undefined, v = 0): Path<TouchOutcome> {
-  const isPrivate = guest.believesPrivate[gfn] === 1;
+export function* guestTouch(sys: System, guest: Guest, gfn: number, write: number | undefined, v = 0, alias?: 'private' | 'shared', vmm = false): Path<TouchOutcome> {
+  const isPrivate = alias === undefined ? guest.believesPrivate[gfn] === 1 : alias === 'private';
   // with other actors about, a conversion may overlap the access: the outcome names the alias it used
   const overlappable = sys.otherUsers > 0;
-  const out = yield* touchAs(sys, gfn, write, v, isPrivate);
-  return overlappable ? { ...out, alias: isPrivate ? 'private' : 'shared' } : out;
+  const steps: VmmStep[] = [];
+  for (;;) {
+    sys.kvm.vcpus[v].run = null;
+    const out = yield* touchAs(sys, gfn, write, v, isPrivate);
+    const ex = out.result === 'exit' ? out.exit : undefined;
+    // the VMM serves at most VMM_MAX_EXITS exits per access: two vCPUs using both aliases of one gfn ping-pong
+    if (vmm && ex && steps.length < VMM_MAX_EXITS) {
+      yield 'vmm-exit'; // KVM_RUN returned to the vCPU thread's userspace; others run meanwhile
+      const ret = yield* vmmHandleExit(sys, guest, ex);
+      steps.push({ exit: ex, ret });
+      if (ret === 0) continue; // KVM_RUN again: the guest re-executes the access
+    }
+    const named = overlappable ? { ...out, alias: isPrivate ? 'private' as const : 'shared' as const } : out;
+    return steps.length ? { ...named, vmm: steps } : named;
+  }
 }
 
 function* touchAs(sys: System, gfn: number, write: number | undefined, v: number, isPrivate: boolean): Path<TouchOutcome> {
@@ -87,8 +107,12 @@ function* touchAs(sys: System, gfn: number, write: number | undefined, v: number
     }
     sys.trace.event(`guest ${isPrivate ? 'private' : 'shared'} access gfn ${sys.hex(gfn)} -> EPT violation`);
     yield 'ept-violation';
-    const ret = yield* tdxHandleEptViolation(sys, gfn, isPrivate, -1);
-    if (ret < 0) return ret === -EIO && sys.kvm.bugged ? { kind: 'touch', result: 'vm-dead' } : { kind: 'touch', result: 'exit', errno: ret };
+    const ret = yield* tdxHandleEptViolation(sys, gfn, isPrivate, -1, vc);
+    if (ret < 0) {
+      if (ret === -EIO && sys.kvm.bugged) return { kind: 'touch', result: 'vm-dead' };
+      // -EFAULT with KVM_EXIT_MEMORY_FAULT: the outcome reports kvm_run's memory_fault fields
+      return vc.run && ret === -EFAULT ? { kind: 'touch', result: 'exit', errno: ret, exit: vc.run } : { kind: 'touch', result: 'exit', errno: ret };
+    }
     if (sys.otherUsers > 0) yield 'resume-guest:retry'; // the guest re-executes the access; others run meanwhile
   }
 }

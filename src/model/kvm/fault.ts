@@ -6,6 +6,8 @@ import type { Path, System } from '../system.js';
 import { L2M, L4K, type Level } from '../tdx/leaf.js';
 import { filemapInvalidateLockShared, filemapInvalidateUnlockShared, mmuLock, srcuReadLock, srcuReadUnlock, mmuUnlock, readLock, readUnlock, writeLock, writeUnlock } from './locks.js';
 import { Spte } from './mirror.js';
+import { memoryFaultExit } from './exit.js';
+import type { Vcpu } from './vm.js';
 import { Owner, PfnKind } from '../host/phys.js';
 import { fillCache, VCPU_CACHE } from './pamt.js';
 import { kickAllVcpus } from './tdxGlue.js';
@@ -87,7 +89,7 @@ function setGuestInhibit(sys: System, gfn: number, r: number): void {
 }
 
 /** kvm_tdp_page_fault() for one attempt. Returns RET_PF_FIXED, RET_PF_RETRY or a negative errno. */
-export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, acceptLevel: Level | -1, prefetch = false): Path<number> {
+export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, acceptLevel: Level | -1, prefetch = false, vcpu?: Vcpu): Path<number> {
   // kvm_mmu_faultin_pfn(): "fault->mmu_seq = vcpu->kvm->mmu_invalidate_seq; smp_rmb();" before the attribute
   // check and the pfn lookup, so an invalidation that begins after this point makes the fault retry.
   const seq = sys.kvm.invalidateSeq;
@@ -102,6 +104,7 @@ export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, a
   }
   if (isPrivate !== sys.isPrivate(gfn)) {
     sys.trace.event(`fault at ${sys.hex(gfn)}: ${isPrivate ? 'private' : 'shared'} access to a ${isPrivate ? 'shared' : 'private'} gfn -> KVM_EXIT_MEMORY_FAULT`);
+    if (vcpu) vcpu.run = memoryFaultExit(gfn, isPrivate); // kvm_mmu_prepare_memory_fault_exit()
     return -EFAULT;
   }
   if (!isPrivate && sys.design.vmMemoryAttributes) return yield* mapSharedUserspace(sys, gfn);
@@ -157,16 +160,16 @@ function* gmemGetPfn(sys: System, gfn: number, idx: number): Path<number> {
  * negative errno for userspace. The loop has no bound of its own, as in the kernel; the oracle's
  * watchdog ends a case that spins here.
  */
-export function* tdxHandleEptViolation(sys: System, gfn: number, isPrivate: boolean, acceptLevel: Level | -1): Path<number> {
+export function* tdxHandleEptViolation(sys: System, gfn: number, isPrivate: boolean, acceptLevel: Level | -1, vcpu?: Vcpu): Path<number> {
   const srcu = srcuReadLock(sys); // the exit is handled inside kvm->srcu (vcpu_run)
   try {
-    return yield* handleEptViolation(sys, gfn, isPrivate, acceptLevel);
+    return yield* handleEptViolation(sys, gfn, isPrivate, acceptLevel, vcpu);
   } finally {
     srcuReadUnlock(sys, srcu);
   }
 }
 
-function* handleEptViolation(sys: System, gfn: number, isPrivate: boolean, acceptLevel: Level | -1): Path<number> {
+function* handleEptViolation(sys: System, gfn: number, isPrivate: boolean, acceptLevel: Level | -1, vcpu?: Vcpu): Path<number> {
   sys.counters.eptViolations++;
   if (sys.kvm.bugged) return -EIO;
   if (isPrivate && acceptLevel >= 0 && sys.guard('G8')) {
@@ -175,7 +178,7 @@ function* handleEptViolation(sys: System, gfn: number, isPrivate: boolean, accep
     if (r === HONOR_RETRY) return 0;
   }
   for (;;) {
-    const ret = yield* kvmTdpPageFault(sys, gfn, isPrivate, acceptLevel);
+    const ret = yield* kvmTdpPageFault(sys, gfn, isPrivate, acceptLevel, false, vcpu);
     if (ret !== RET_PF_RETRY) return ret;
     if (!isPrivate) {
       yield 'pf-retry:retry'; // shared faults resume the guest, which faults again

@@ -3,6 +3,7 @@
 import { LpageInfo } from './lpage.js';
 import { RwLock, SpinLock } from './locks.js';
 import { MirrorRoot } from './mirror.js';
+import type { KvmExit } from './exit.js';
 
 
 export class Vcpu {
@@ -16,6 +17,8 @@ export class Vcpu {
    */
   tlbGfn = -1;
   tlbPfn = -1;
+  /** struct kvm_run's exit fields: what the last KVM_RUN left for userspace to handle (null: no such exit). */
+  run: KvmExit | null = null;
 }
 
 export class Kvm {

@@ -61,13 +61,17 @@ const hostPage = (doc: string, runnable: number, extra: Partial<OpDescriptor> = 
   sites: [],
   ...extra,
 });
+/** The GPA alias a guest access uses: the one the guest believes, or one named (the implicit conversion's trigger). */
+const ALIAS: FieldSpec = { kind: 'enum', name: 'alias', values: ['believed', 'private', 'shared'], weights: [0.9, 0.05, 0.05], default: 'believed', simplest: 'believed', show: 'plain' };
+/** What the vCPU thread's userspace does with an exit: return it as the outcome, or handle it as the selftests' host loop does. */
+const ON_EXIT = (vmm: number): FieldSpec => ({ kind: 'enum', name: 'onExit', values: ['return', 'vmm'], weights: [1 - vmm, vmm], default: 'return', simplest: 'return', show: 'plain' });
 const lengths = (s: Space): Pick => [[1, 5], [2, 1], [s.P >> 1, 1], [s.P, 2], [s.P + 1, 1], [interval(1, 2 * s.P), 2]];
 
 export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
   touch: {
     actor: 'vcpu',
-    doc: 'guest read of gfn, or write of the token `write`, private or shared as the guest believes',
-    fields: [gfn, { kind: 'token', name: 'write', max: () => TOKEN_MAX, optional: 0.5 }],
+    doc: 'guest read of gfn, or write of the token `write`, through `alias` (default: private or shared as the guest believes); `onExit: "vmm"`: the VMM handles a KVM_EXIT_MEMORY_FAULT and re-enters',
+    fields: [gfn, { kind: 'token', name: 'write', max: () => TOKEN_MAX, optional: 0.5 }, ALIAS, ON_EXIT(0.5)],
     phases: { RUNNABLE: 34, BUILD: 0.5, DEAD: 2 },
     vmIoctl: false,
     leaves: MAP,
@@ -180,6 +184,19 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
     vmIoctl: true,
     leaves: MAP,
     sites: FAULT_SITES_OF_MAP,
+  },
+  mapGpa: {
+    actor: 'vcpu',
+    doc: "the guest's MapGPA hypercall of [start, end) (TDG.VP.VMCALL<MapGPA>): KVM exits to userspace with KVM_HC_MAP_GPA_RANGE per 2M; `onExit: \"vmm\"`: the VMM converts each chunk and re-enters",
+    fields: [
+      { kind: 'range', shapes: [{ weight: 0.6, start: 'local', lengths }, { weight: 0.4, start: gfnPick, lengths }], empty: 0.01 },
+      { kind: 'enum', name: 'to', values: ['shared', 'private'], weights: [0.55, 0.45], show: 'arrow' },
+      ON_EXIT(0.85),
+    ],
+    phases: { RUNNABLE: 6, BUILD: 0.3, DEAD: 0.5 },
+    vmIoctl: false,
+    leaves: [...ZAP, ...SPLIT.filter(([l]) => l !== 'TDH.MEM.RANGE.BLOCK' && l !== 'TDH.MEM.TRACK')],
+    sites: [['ALLOC', 1], ['FOLIO_SPLIT', 1], ['TRANSIENT_REF', 1]],
   },
   deleteSlot: {
     actor: 'ioctl',
