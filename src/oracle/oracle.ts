@@ -80,6 +80,15 @@ interface Ended {
   fatal: boolean;
   sites: ReadonlySet<FaultSite>;
   injected: ReadonlySet<string>;
+  /** The event before it in its actor's program order (a step of the same op split into events). */
+  prev?: Ended;
+}
+
+/** The events an op was split into happen in that order: each must be placed after the one before it. */
+function chainSplit(events: Ended[]): Ended[] {
+  const out: Ended[] = [];
+  for (const e of events) out.push(out.length ? { ...e, prev: out[out.length - 1] } : e);
+  return out;
 }
 
 const NO_SITES: ReadonlySet<FaultSite> = new Set();
@@ -585,7 +594,7 @@ export class Oracle {
     const host = checkHostMappings(sys, risks, uafIsFailureOf(sys.design)) ?? checkPoisonedPrivateMappings(sys);
     for (const r of risks) if (!this.notes.includes(r)) this.notes.push(r);
     if (host) return host;
-    const mismatch = window.length === 1 ? this.applySerial(window, this.ref) : this.linearize(window.flatMap((e) => splitFallback(e, this.sys.ptrs)));
+    const mismatch = window.length === 1 ? this.applySerial(window, this.ref) : this.linearize(window.flatMap((e) => chainSplit(splitFallback(e, this.sys.ptrs))));
     if (this.ref.knownDesignFindings.length) this.notes.push(...this.ref.knownDesignFindings.splice(0));
     if (mismatch && !dead) return mismatch;
     if (sys.destroyed) return null;
@@ -656,6 +665,8 @@ export class Oracle {
         if (used[i]) continue;
         // i may go next only if no other op still to place ended before i began
         if (window.some((e, j) => !used[j] && j !== i && e.endedAt < window[i].ctx.beganAt)) continue;
+        const before = window[i].prev;
+        if (before && !used[window.indexOf(before)]) continue; // program order within an op
         if (--budget < 0) return null;
         const next = ref.clone();
         const m = this.applySerial([window[i]], next, window);
