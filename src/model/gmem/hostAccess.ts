@@ -9,12 +9,18 @@ import { EINVAL, ENOMEM } from '../errno.js';
 import { Owner } from '../host/phys.js';
 import type { Path, System } from '../system.js';
 import { sharedPageFor } from './host.js';
+import { filemapInvalidateLockShared, filemapInvalidateUnlockShared } from '../kvm/locks.js';
 
 /** The pfn the host's mapping of gfn reaches (faulting it in), or a negative errno. */
 function* hostPfn(sys: System, gfn: number): Path<number> {
   if (!sys.design.vmMemoryAttributes) {
+    // the mmap fault looks the folio up under filemap_invalidate_lock_shared (003:L661): a punch or conversion
+    // of another actor cannot take the page away between the lookup and the access's pfn
+    yield* filemapInvalidateLockShared(sys, 'kvm_gmem_fault_user_mapping');
     const idx = yield* sharedPageFor(sys, gfn);
-    return idx < 0 ? idx : sys.gmem.pfn[idx];
+    const pfn = idx < 0 ? idx : sys.gmem.pfn[idx];
+    filemapInvalidateUnlockShared(sys, 'kvm_gmem_fault_user_mapping');
+    return pfn;
   }
   if (sys.index(gfn) < 0) return -EINVAL; // no memslot: no userspace_addr to reach it through
   const k = sys.kvm;
