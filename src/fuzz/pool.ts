@@ -1,0 +1,103 @@
+// The mutation pool (issue 12): the corpus as a campaign grows it, in commit order, with the coverage each
+// entry brought. Case i's parents are a pure function of (seed, i, the pool snapshot of its epoch), so a
+// campaign is the same set of cases with 1 worker or 16 (architecture principle 3):
+//
+//   - epoch k holds the cases with (shard-local) indices [k*E, (k+1)*E);
+//   - its snapshot is the pool as committed after every case below (k-1)*E (the entries the run started
+//     with for k <= 1), so the coordinator may run epoch k while epoch k-1 is still in flight;
+//   - the pool only grows (append in index order), so a snapshot is a length.
+//
+// Parents are drawn by weight: more for more coverage brought (log-scaled, so one rich case does not take
+// every draw), more for recent entries (up to RECENCY times the oldest), as AFL++'s favoured/fresh queue.
+import type { Case } from './case.js';
+import { mutateCase, mutationRng, type Operator, wantsDonor } from './mutate.js';
+import type { Rng } from './generate.js';
+
+/** Cases per epoch (shard-local indices). Fixed: changing it changes which cases a campaign runs. */
+export const EPOCH = 512;
+
+/** The newest entry weighs this many times the oldest with the same coverage. */
+const RECENCY = 4;
+
+/** Mutation settings of a campaign: the share of cases mutated from the pool once it has entries. */
+export interface MutationSettings {
+  share: number;
+}
+
+export interface PoolEntry {
+  case: Case;
+  /** Coverage features this entry added when it was committed (the seeded ones: when the corpus was read). */
+  brought: number;
+}
+
+/** Parent weights of a snapshot of `length` entries whose brought counts are `brought`. */
+export function poolWeights(brought: ArrayLike<number>, length: number): Float64Array {
+  const w = new Float64Array(length);
+  for (let i = 0; i < length; i++) w[i] = (1 + Math.log2(1 + brought[i])) * (1 + ((RECENCY - 1) * (i + 1)) / length);
+  return w;
+}
+
+/** A snapshot of the pool as a worker sees it: all weights, and the cases of the entries it may need. */
+export interface PoolView {
+  /** Cumulative weights (the last is the total). */
+  cumulative: Float64Array;
+  entry(pos: number): Case;
+}
+
+export function cumulativeOf(weights: ArrayLike<number>): Float64Array {
+  const c = new Float64Array(weights.length);
+  let t = 0;
+  for (let i = 0; i < weights.length; i++) c[i] = t += weights[i];
+  return c;
+}
+
+function drawEntry(cum: Float64Array, rng: Rng): number {
+  const x = rng.int(0x40000000) / 0x40000000 * cum[cum.length - 1];
+  let lo = 0;
+  let hi = cum.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cum[mid] > x) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+export interface Plan {
+  parent: number;
+  donor: number | null;
+  rng: Rng;
+}
+
+/** Is case `index` mutated, and from which entries? null: it is generated afresh. */
+export function planCase(seed: number, index: number, m: MutationSettings, cumulative: Float64Array): Plan | null {
+  if (m.share <= 0 || cumulative.length === 0) return null;
+  const rng = mutationRng(seed, index);
+  if (!rng.chance(m.share)) return null;
+  const parent = drawEntry(cumulative, rng);
+  const donor = wantsDonor(rng) ? drawEntry(cumulative, rng) : null;
+  return { parent, donor, rng };
+}
+
+/** The entries case `index` needs from the snapshot (to send with its batch). */
+export function entriesNeeded(seed: number, index: number, m: MutationSettings, cumulative: Float64Array): number[] {
+  const p = planCase(seed, index, m, cumulative);
+  return p ? (p.donor === null ? [p.parent] : [p.parent, p.donor]) : [];
+}
+
+/** The mutated case `index`, or null when it is generated afresh. */
+export function mutatedCase(seed: number, index: number, m: MutationSettings, view: PoolView): { case: Case; applied: Operator[] } | null {
+  const p = planCase(seed, index, m, view.cumulative);
+  if (!p) return null;
+  return mutateCase(view.entry(p.parent), p.donor === null ? null : view.entry(p.donor), p.rng, seed, index);
+}
+
+/** The epoch of a shard-local case index. */
+export function epochOf(local: number): number {
+  return Math.floor(local / EPOCH);
+}
+
+/** Cases below this shard-local index must be committed before epoch k's snapshot is known. */
+export function snapshotBoundary(epoch: number): number {
+  return Math.max(0, (epoch - 1) * EPOCH);
+}
