@@ -5,6 +5,7 @@
 // failure), stats.jsonl (its plot_data) and campaign.json (its fuzzer_stats plus what resume needs).
 import { readFileSync } from 'node:fs';
 import type { ConcurrencySettings } from './concurrency.js';
+import type { MutationSettings } from './pool.js';
 import { join } from 'node:path';
 import type { Design } from '../model/config.js';
 import type { DesignSpace } from './designSpace.js';
@@ -51,6 +52,8 @@ export interface CampaignIdentity {
   generatorVersion: number;
   /** Several actors per case (absent in older files: none). */
   concurrency?: ConcurrencySettings | null;
+  /** Share of cases mutated from the corpus (absent in older files: none). */
+  mutation?: MutationSettings | null;
 }
 
 /** How long the campaign was asked to run: a number of cases (global index end) or a time. */

@@ -643,7 +643,7 @@ class Campaign {
       writeCampaignState(o.stateFile, {
         format: CAMPAIGN_FORMAT,
         version: CAMPAIGN_VERSION,
-        identity: { seed: o.seed, design: o.design, designSpace: o.space ?? null, shard: this.shard, failOnPerf: o.failOnPerf ?? false, generatorVersion: GENERATOR_VERSION, concurrency: o.concurrency ?? null },
+        identity: { seed: o.seed, design: o.design, designSpace: o.space ?? null, shard: this.shard, failOnPerf: o.failOnPerf ?? false, generatorVersion: GENERATOR_VERSION, concurrency: o.concurrency ?? null, mutation: o.mutation ?? null },
         plan: o.cases !== undefined ? { cases: o.cases } : o.durationMs !== undefined ? { durationMs: this.before.elapsedMs + o.durationMs } : {},
         progress: this.progressNow(),
       });

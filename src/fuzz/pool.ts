@@ -24,6 +24,16 @@ export interface MutationSettings {
   share: number;
 }
 
+/** The share `tdxfuzz fuzz` mutates unless --mutate says otherwise (bench/mutation-vs-generation.ts). */
+export const DEFAULT_MUTATION: MutationSettings = { share: 0.5 };
+
+/** One line about the campaign's mutation, for the header and the summary. */
+export function describeMutation(m: MutationSettings | null | undefined, mutated?: number): string {
+  if (!m || m.share <= 0) return 'none (every case generated afresh)';
+  const n = mutated === undefined ? '' : `; ${mutated} cases mutated`;
+  return `${Math.round(m.share * 100)}% of the cases mutate corpus cases (parents by coverage brought and recency), the rest are generated${n}`;
+}
+
 export interface PoolEntry {
   case: Case;
   /** Coverage features this entry added when it was committed (the seeded ones: when the corpus was read). */
