@@ -1,10 +1,13 @@
-// Issue 12's benchmark, runnable alone (node dist/bench/mutation-vs-generation.js [--seconds S] [--seeds N]
+// Issue 12's benchmark, runnable alone (node dist/bench/mutation-vs-generation.js [--cases N] [--seeds N]
 // [--workers W]): pure generation (--mutate 0) against coverage-guided mutation (--mutate 0.5) on the
 // default design and a few BUG-n designs, each campaign the CLI's (default design space, fresh corpus, the
-// committed regression corpus read only), for the same wall time and seeds. Reported: coverage (distinct features) reached,
-// median and range over the seeds, cases run, and time to the first failure on the BUG-n designs; the
-// coverage over time (median of the seeds at each half second, a line per mode) is plotted with vega-lite
-// to bench/results/mutation-vs-generation.svg, the table written next to it (.md).
+// committed regression corpus read only), for the same number of cases and seeds. The budget is counted in
+// cases, not seconds: with --cases a campaign is deterministic, so the coverage curve and the case that
+// first fails do not depend on the load of the machine (a shared 2-core box makes cases/s swing 10x);
+// the wall time and cases/s are reported beside them. Reported: coverage (distinct features) reached,
+// median and range over the seeds, and the first failing case on the BUG-n designs; the coverage over the
+// campaign (median of the seeds every GRID cases, a line per mode) is plotted with vega-lite to
+// bench/results/mutation-vs-generation.svg, the table written next to it (.md).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +28,7 @@ const MODES = [
   { mode: 'generation', share: 0 },
   { mode: 'mutation 0.5', share: 0.5 },
 ] as const;
-const GRID_MS = 500;
+const GRID = 250;
 
 interface Run {
   target: string;
@@ -36,7 +39,9 @@ interface Run {
   mutated: number;
   corpus: number;
   firstFailureMs: number | null;
-  /** Coverage at each GRID_MS step. */
+  firstFailureCase: number | null;
+  casesPerSec: number;
+  /** Coverage after each GRID cases (index k: the first (k+1)*GRID cases committed). */
   curve: number[];
 }
 
@@ -45,7 +50,7 @@ function arg(name: string, dflt: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
-async function one(target: (typeof TARGETS)[number], share: number, mode: string, seed: number, ms: number, workers: number): Promise<Run> {
+async function one(target: (typeof TARGETS)[number], share: number, mode: string, seed: number, cases: number, workers: number): Promise<Run> {
   const design: Design = resolveDesign(target.design, 'design', CAMPAIGN_DEFAULTS);
   const root = mkdtempSync(join(tmpdir(), 'tdxfuzz-mvg-'));
   const curve: number[] = [];
@@ -55,19 +60,19 @@ async function one(target: (typeof TARGETS)[number], share: number, mode: string
       space: defaultDesignSpace(design),
       seed,
       workers,
-      durationMs: ms,
+      cases,
+      statsEveryMs: 1e9,
       crashesDir: join(root, 'crashes'),
       corpusDir: join(root, 'corpus'),
       mutation: share > 0 ? { share } : null,
       readOnlyCorpora: [join(packageRoot(), 'corpus')], // as the CLI: the committed regression corpus seeds coverage and the pool
       warn: () => {},
-      onProgress: (p) => {
-        const k = Math.floor(p.elapsedMs / GRID_MS);
-        while (curve.length <= k) curve.push(p.coverage);
-        curve[k] = p.coverage;
-      },
+      coverageEvery: { cases: GRID, record: (n, coverage) => (curve[n / GRID - 1] = coverage) },
     });
-    return { target: target.name, mode, seed, coverage: s.coverage, cases: s.cases, mutated: s.mutated, corpus: s.corpusAdded, firstFailureMs: s.firstFailure?.elapsedMs ?? null, curve };
+    return {
+      target: target.name, mode, seed, coverage: s.coverage, cases: s.cases, mutated: s.mutated, corpus: s.corpusAdded,
+      firstFailureMs: s.firstFailure?.elapsedMs ?? null, firstFailureCase: s.firstFailure?.caseIndex ?? null, casesPerSec: s.casesPerSec, curve,
+    };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -79,51 +84,52 @@ const median = (xs: number[]): number => {
 };
 
 async function main(): Promise<void> {
-  const seconds = arg('--seconds', 10);
+  const cases = arg('--cases', 4000);
   const seeds = arg('--seeds', 3);
   const workers = arg('--workers', 1);
   const runs: Run[] = [];
   for (const t of TARGETS) {
     for (let seed = 1; seed <= seeds; seed++) {
       for (const m of MODES) {
-        const r = await one(t, m.share, m.mode, seed, seconds * 1000, workers);
+        const r = await one(t, m.share, m.mode, seed, cases, workers);
         runs.push(r);
-        process.stderr.write(`${t.name}, ${m.mode}, seed ${seed}: coverage ${r.coverage}, ${r.cases} cases (${r.mutated} mutated), first failure ${r.firstFailureMs === null ? '-' : `${(r.firstFailureMs / 1000).toFixed(2)} s`}\n`);
+        process.stderr.write(`${t.name}, ${m.mode}, seed ${seed}: coverage ${r.coverage}, ${r.cases} cases (${r.mutated} mutated) at ${Math.round(r.casesPerSec)}/s, first failure ${r.firstFailureCase === null ? '-' : `case ${r.firstFailureCase}`}\n`);
       }
     }
   }
   const lines = [
     `# Coverage-guided mutation against pure generation (${new Date().toISOString().slice(0, 10)})`,
     '',
-    `Command: \`node dist/bench/mutation-vs-generation.js --seconds ${seconds} --seeds ${seeds} --workers ${workers}\`; seeds 1..${seeds}; each campaign ` +
-      `${seconds} s with ${workers} worker(s), default design space, fresh corpus, the committed corpus/ read only as the CLI does (it is the mutation pool ` +
+    `Command: \`node dist/bench/mutation-vs-generation.js --cases ${cases} --seeds ${seeds} --workers ${workers}\`; seeds 1..${seeds}; each campaign ` +
+      `${cases} cases with ${workers} worker(s), default design space, fresh corpus, the committed corpus/ read only as the CLI does (it is the mutation pool ` +
       'until the campaign adds to it, from case 1024 on). Coverage: distinct coverage features at the end. Figures are median [min-max] over the seeds. ' +
-      'The machine was shared with other jobs: cases/s (and so everything per second) is noisy.',
+      'Coverage and first failing case are deterministic (the same with any load or worker count); cases/s is not: the machine was shared ' +
+      'with other jobs, so compare the cases/s of the two modes only roughly.',
     '',
-    '| target | mode | coverage | cases | mutated | corpus added | first failure (s) | seeds failing |',
+    '| target | mode | coverage | cases/s | mutated | corpus added | first failing case | seeds failing |',
     '|---|---|---|---|---|---|---|---|',
   ];
   const range = (xs: number[], f = (x: number) => String(Math.round(x))): string => (xs.length ? `${f(median(xs))} [${f(Math.min(...xs))}-${f(Math.max(...xs))}]` : '-');
   for (const t of TARGETS) {
     for (const m of MODES) {
       const rs = runs.filter((r) => r.target === t.name && r.mode === m.mode);
-      const ff = rs.flatMap((r) => (r.firstFailureMs === null ? [] : [r.firstFailureMs / 1000]));
+      const ff = rs.flatMap((r) => (r.firstFailureCase === null ? [] : [r.firstFailureCase]));
       lines.push(
-        `| ${t.name} | ${m.mode} | ${range(rs.map((r) => r.coverage))} | ${range(rs.map((r) => r.cases))} | ${range(rs.map((r) => r.mutated))} | ${range(rs.map((r) => r.corpus))} | ${t.name.startsWith('BUG') ? range(ff, (x) => x.toFixed(2)) : 'n/a'} | ${t.name.startsWith('BUG') ? `${ff.length}/${rs.length}` : 'n/a'} |`,
+        `| ${t.name} | ${m.mode} | ${range(rs.map((r) => r.coverage))} | ${range(rs.map((r) => r.casesPerSec))} | ${range(rs.map((r) => r.mutated))} | ${range(rs.map((r) => r.corpus))} | ${t.name.startsWith('BUG') ? range(ff) : 'n/a'} | ${t.name.startsWith('BUG') ? `${ff.length}/${rs.length}` : 'n/a'} |`,
       );
     }
   }
-  const rows: { seconds: number; coverage: number; mode: string; target: string }[] = [];
+  const rows: { cases: number; coverage: number; mode: string; target: string }[] = [];
   for (const t of TARGETS) {
     for (const m of MODES) {
       const rs = runs.filter((r) => r.target === t.name && r.mode === m.mode);
       const n = Math.min(...rs.map((r) => r.curve.length));
-      for (let k = 0; k < n; k++) rows.push({ seconds: (k * GRID_MS) / 1000, coverage: median(rs.map((r) => r.curve[k])), mode: m.mode, target: t.name });
+      for (let k = 0; k < n; k++) rows.push({ cases: (k + 1) * GRID, coverage: median(rs.map((r) => r.curve[k])), mode: m.mode, target: t.name });
     }
   }
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: `coverage over time, median of ${seeds} seeds: generation vs coverage-guided mutation`, anchor: 'start' },
+    title: { text: `coverage over a campaign, median of ${seeds} seeds: generation vs coverage-guided mutation`, anchor: 'start' },
     data: { values: rows },
     vconcat: TARGETS.map((t) => ({
       title: t.name,
@@ -132,7 +138,7 @@ async function main(): Promise<void> {
       transform: [{ filter: { field: 'target', equal: t.name } }],
       mark: { type: 'line', interpolate: 'step-after' },
       encoding: {
-        x: { field: 'seconds', type: 'quantitative', title: 'run time (s)' },
+        x: { field: 'cases', type: 'quantitative', title: 'cases run' },
         y: { field: 'coverage', type: 'quantitative', title: 'features', scale: { zero: false } },
         color: { field: 'mode', type: 'nominal', title: null },
       },

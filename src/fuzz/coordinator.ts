@@ -14,7 +14,7 @@ import { MINIMIZING, RUNNING, SharedCounters } from './counters.js';
 import { asEnvironmentError, type EnvironmentError } from './envError.js';
 import { findingFileStem } from './findings.js';
 import { campaignCase, designDiff, type DesignSpace, type MutationSource, type SettingValue } from './designSpace.js';
-import { cumulativeOf, entriesNeeded, EPOCH, epochOf, type MutationSettings, type PoolEntry, poolWeights, snapshotBoundary } from './pool.js';
+import { cumulativeOf, entriesNeeded, EPOCH, epochOf, type MutationSettings, parentCost, type PoolEntry, poolWeights, snapshotBoundary } from './pool.js';
 import type { ConcurrencySettings } from './concurrency.js';
 import { GENERATOR_VERSION } from './generate.js';
 import { chooseProgressMode, createProgressView, type ProgressSnapshot, type ProgressView, type WorkerHealth } from './progress.js';
@@ -72,6 +72,11 @@ export interface CampaignOptions {
   warn?: (message: string) => void;
   /** Performance findings (INV-33, PERF-2M) fail cases (--fail-on perf). */
   failOnPerf?: boolean;
+  /**
+   * Benchmarks: called with the coverage after the first n, 2n, 3n, ... cases (shard-local count), exactly,
+   * whatever the batch sizes, so a coverage curve over cases is deterministic.
+   */
+  coverageEvery?: { cases: number; record: (cases: number, coverage: number) => void };
   /** Stop dispatching once this many failing cases are committed (benchmarks: time to first failure). */
   stopAfterFailingCases?: number;
   /** Tests of the harness only: an exception in every op of this kind; a worker that exits at this global index. */
@@ -306,6 +311,8 @@ class Campaign {
   /** Shard-local index this run started at: epochs whose boundary is at or below it use the seeded pool. */
   private readonly startNext: number;
   private mutatedCases = 0;
+  /** The next case count coverageEvery reports at. */
+  private nextMark = Infinity;
 
   constructor(private readonly o: CampaignOptions) {
     if (!Number.isInteger(o.workers) || o.workers < 1) throw new RangeError(`workers must be a positive integer, got ${o.workers}`);
@@ -330,6 +337,7 @@ class Campaign {
     this.lastNewCoverage = this.t0;
     this.corpusPool = [...this.seeded.pool];
     this.startNext = this.p.next;
+    if (o.coverageEvery) this.nextMark = this.p.next + o.coverageEvery.cases;
   }
 
   private get mutating(): boolean {
@@ -349,7 +357,7 @@ class Campaign {
       if (!this.snapshotKnown(epoch)) throw new Error(`internal: the pool snapshot of epoch ${epoch} is used before its boundary is committed`);
       const length = snapshotBoundary(epoch) <= this.startNext ? this.seeded.pool.length : this.snapshotLength.get(epoch)!;
       const entries = this.corpusPool;
-      const cumulative = cumulativeOf(poolWeights(entries.map((e) => e.brought), length));
+      const cumulative = cumulativeOf(poolWeights(entries.map((e) => ({ brought: e.brought, cost: parentCost(e.case) })), length));
       v = { mutation: this.o.mutation!, view: { cumulative, entry: (pos) => entries[pos].case } };
       this.views.set(epoch, v);
       // views of epochs whose cases are all committed are not needed again (minimisations carry their case)
@@ -541,7 +549,15 @@ class Campaign {
       this.dispatchMinimize(f.index);
     }
     for (const f of r.findings) this.commitFinding(f);
+    const every = this.o.coverageEvery;
+    const mark = (upTo: number): void => {
+      while (every && this.nextMark <= upTo) {
+        every.record(this.nextMark, this.features.size);
+        this.nextMark += every.cases;
+      }
+    };
     for (const { index, ids } of r.features) {
+      mark(localIndex(this.shard, index));
       const before = this.features.size;
       for (const id of ids) this.features.add(id);
       if (this.features.size === before) continue;
@@ -550,6 +566,7 @@ class Campaign {
       if (this.mutating) this.corpusPool.push({ case: c, brought: this.features.size - before });
     }
     p.next = r.start + (r.lost ? r.lost.count : r.count);
+    mark(p.next);
     // the commits reached an epoch boundary: the snapshot of the epoch after next is the pool as it is now
     if (this.mutating && p.next % EPOCH === 0) this.snapshotLength.set(p.next / EPOCH + 1, this.corpusPool.length);
   }

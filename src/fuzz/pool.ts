@@ -8,7 +8,9 @@
 //   - the pool only grows (append in index order), so a snapshot is a length.
 //
 // Parents are drawn by weight: more for more coverage brought (log-scaled, so one rich case does not take
-// every draw), more for recent entries (up to RECENCY times the oldest), as AFL++'s favoured/fresh queue.
+// every draw), more for recent entries (up to RECENCY times the oldest), less for costly ones (many ops on a
+// large GPA space: a 75-op selftest on 1024 2M ranges runs a hundred times longer than a generated case),
+// as AFL++'s favoured queue prefers fast, small entries that bring coverage.
 import type { Case } from './case.js';
 import { mutateCase, mutationRng, type Operator, wantsDonor } from './mutate.js';
 import type { Rng } from './generate.js';
@@ -40,10 +42,19 @@ export interface PoolEntry {
   brought: number;
 }
 
-/** Parent weights of a snapshot of `length` entries whose brought counts are `brought`. */
-export function poolWeights(brought: ArrayLike<number>, length: number): Float64Array {
+/** Ops and gfns of a generated case of the campaign defaults, about: the unit of parentCost. */
+const USUAL_OPS = 10;
+const USUAL_GFNS = 32;
+
+/** How much longer than a usual generated case a parent (and so its children) runs, roughly: ops times GPA size. */
+export function parentCost(c: Case): number {
+  return Math.max(1, c.ops.length / USUAL_OPS) * Math.max(1, (c.design.ptrs * c.design.regions) / USUAL_GFNS);
+}
+
+/** Parent weights of a snapshot: the first `length` entries, by coverage brought, recency and cost. */
+export function poolWeights(entries: readonly { brought: number; cost: number }[], length: number): Float64Array {
   const w = new Float64Array(length);
-  for (let i = 0; i < length; i++) w[i] = (1 + Math.log2(1 + brought[i])) * (1 + ((RECENCY - 1) * (i + 1)) / length);
+  for (let i = 0; i < length; i++) w[i] = ((1 + Math.log2(1 + entries[i].brought)) * (1 + ((RECENCY - 1) * (i + 1)) / length)) / entries[i].cost;
   return w;
 }
 

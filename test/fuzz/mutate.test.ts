@@ -7,7 +7,7 @@ import { type Case, caseId, parseCase } from '../../src/fuzz/case.js';
 import { withActors } from '../../src/fuzz/concurrency.js';
 import { generateCase } from '../../src/fuzz/generate.js';
 import { isMutated, MAX_MUTATED_OPS, mutateCase, mutationRng, type Operator } from '../../src/fuzz/mutate.js';
-import { cumulativeOf, entriesNeeded, EPOCH, epochOf, mutatedCase, planCase, poolWeights, snapshotBoundary } from '../../src/fuzz/pool.js';
+import { cumulativeOf, entriesNeeded, EPOCH, epochOf, mutatedCase, parentCost, planCase, poolWeights, snapshotBoundary } from '../../src/fuzz/pool.js';
 import { OPS } from '../../src/model/vocab/index.js';
 import { runCase } from '../../src/fuzz/run.js';
 
@@ -93,7 +93,7 @@ describe(`mutation (seed ${SEED})`, () => {
 
 describe('parent choice', () => {
   const brought = [5, 1, 30, 2, 0, 7, 1, 1];
-  const cum = cumulativeOf(poolWeights(brought, brought.length));
+  const cum = cumulativeOf(poolWeights(brought.map((b) => ({ brought: b, cost: 1 })), brought.length));
 
   it('is a pure function of (seed, index, snapshot) and names the entries the case needs', () => {
     const m = { share: 0.6 };
@@ -124,6 +124,14 @@ describe('parent choice', () => {
     expect(hits[2]).toBeGreaterThan(hits[1]); // 30 features over 1
     expect(hits[7]).toBeGreaterThan(hits[1]); // the same coverage, newer
     expect(Math.min(...hits)).toBeGreaterThan(0); // nothing starves
+  });
+
+  it('draws a costly parent (many ops on a large GPA space) less often than a cheap one with the same coverage', () => {
+    const big = { ...parents[0], design: { ...parents[0].design, ptrs: 512 }, ops: Array.from({ length: 75 }, () => parents[0].ops[0]) };
+    expect(parentCost(big)).toBeGreaterThan(100);
+    expect(parentCost(parents[0])).toBeLessThan(4);
+    const w = poolWeights([{ brought: 50, cost: parentCost(big) }, { brought: 50, cost: parentCost(parents[0]) }], 2);
+    expect(w[1]).toBeGreaterThan(20 * w[0]);
   });
 
   it('lets epoch k run once every case below (k-1)*E is committed', () => {
