@@ -24,10 +24,18 @@ const TARGETS: { name: string; design: Record<string, unknown> }[] = [
   { name: 'BUG-6 (G6 off)', design: { guardsOff: ['G6'] } },
   { name: 'BUG-19 (G19 off)', design: { guardsOff: ['G19'] } },
 ];
-const MODES = [
-  { mode: 'generation', share: 0 },
-  { mode: 'mutation 0.5', share: 0.5 },
-] as const;
+/** --shares 0,0.2,0.5: the modes compared, 0 being pure generation. */
+function modes(): { mode: string; share: number }[] {
+  const i = process.argv.indexOf('--shares');
+  const shares = i >= 0 ? process.argv[i + 1].split(',').map(Number) : [0, 0.5];
+  return shares.map((share) => ({ mode: share > 0 ? `mutation ${share}` : 'generation', share }));
+}
+const MODES = modes();
+/** --targets 0,2: which of TARGETS to run (default all). */
+function targets(): typeof TARGETS {
+  const i = process.argv.indexOf('--targets');
+  return i >= 0 ? process.argv[i + 1].split(',').map((k) => TARGETS[Number(k)]) : TARGETS;
+}
 const GRID = 250;
 
 interface Run {
@@ -88,7 +96,8 @@ async function main(): Promise<void> {
   const seeds = arg('--seeds', 3);
   const workers = arg('--workers', 1);
   const runs: Run[] = [];
-  for (const t of TARGETS) {
+  const chosen = targets();
+  for (const t of chosen) {
     for (let seed = 1; seed <= seeds; seed++) {
       for (const m of MODES) {
         const r = await one(t, m.share, m.mode, seed, cases, workers);
@@ -100,7 +109,7 @@ async function main(): Promise<void> {
   const lines = [
     `# Coverage-guided mutation against pure generation (${new Date().toISOString().slice(0, 10)})`,
     '',
-    `Command: \`node dist/bench/mutation-vs-generation.js --cases ${cases} --seeds ${seeds} --workers ${workers}\`; seeds 1..${seeds}; each campaign ` +
+    `Command: \`node dist/bench/mutation-vs-generation.js ${process.argv.slice(2).join(" ")}\`; seeds 1..${seeds}; each campaign ` +
       `${cases} cases with ${workers} worker(s), default design space, fresh corpus, the committed corpus/ read only as the CLI does (it is the mutation pool ` +
       'until the campaign adds to it, from case 1024 on). Coverage: distinct coverage features at the end. Figures are median [min-max] over the seeds. ' +
       'Coverage and first failing case are deterministic (the same with any load or worker count); cases/s is not: the machine was shared ' +
@@ -110,7 +119,7 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|---|---|',
   ];
   const range = (xs: number[], f = (x: number) => String(Math.round(x))): string => (xs.length ? `${f(median(xs))} [${f(Math.min(...xs))}-${f(Math.max(...xs))}]` : '-');
-  for (const t of TARGETS) {
+  for (const t of chosen) {
     for (const m of MODES) {
       const rs = runs.filter((r) => r.target === t.name && r.mode === m.mode);
       const ff = rs.flatMap((r) => (r.firstFailureCase === null ? [] : [r.firstFailureCase]));
@@ -120,7 +129,7 @@ async function main(): Promise<void> {
     }
   }
   const rows: { cases: number; coverage: number; mode: string; target: string }[] = [];
-  for (const t of TARGETS) {
+  for (const t of chosen) {
     for (const m of MODES) {
       const rs = runs.filter((r) => r.target === t.name && r.mode === m.mode);
       const n = Math.min(...rs.map((r) => r.curve.length));
@@ -131,7 +140,7 @@ async function main(): Promise<void> {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: `coverage over a campaign, median of ${seeds} seeds: generation vs coverage-guided mutation`, anchor: 'start' },
     data: { values: rows },
-    vconcat: TARGETS.map((t) => ({
+    vconcat: chosen.map((t) => ({
       title: t.name,
       width: 560,
       height: 120,
@@ -146,8 +155,10 @@ async function main(): Promise<void> {
     config: { font: 'sans-serif' },
   } as TopLevelSpec;
   const dir = join(packageRoot(), 'bench', 'results');
-  writeFileSync(join(dir, 'mutation-vs-generation.svg'), await renderSvg(spec));
-  writeFileSync(join(dir, 'mutation-vs-generation.md'), lines.join('\n') + '\n\n![coverage over time](mutation-vs-generation.svg)\n');
+  const out = process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1] : 'mutation-vs-generation';
+  writeFileSync(join(dir, `${out}.svg`), await renderSvg(spec));
+  writeFileSync(join(dir, `${out}.json`), JSON.stringify(rows) + '\n');
+  writeFileSync(join(dir, `${out}.md`), lines.join('\n') + `\n\n![coverage over the campaign](${out}.svg)\n`);
   process.stdout.write(lines.join('\n') + '\n');
 }
 
