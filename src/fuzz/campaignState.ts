@@ -113,6 +113,12 @@ export interface CampaignProgress {
   uniqueFailures: { signature: string; file: string; ops: number; caseIndex: number; alternates?: string[] }[];
   /** Per raw signature: hit count, first and last seen, what it minimised to (tdxfuzz triage reads it). Absent in older files. */
   rawHits?: RawHits[];
+  /**
+   * With mutation on: the mutation pool in order (pool.ts), each entry's case file, the coverage it brought and
+   * the shard-local index of the case that added it (-1: in the corpus at the start), so --resume rebuilds the
+   * pool, and with it every later case, exactly as an unbroken campaign has it.
+   */
+  pool?: { file: string; brought: number; index: number }[];
   findings: FindingCount[];
   /** Cases whose worker died twice (never run); reported, not retried. */
   lostCases: { index: number; count: number; error: string }[];

@@ -224,25 +224,28 @@ interface Seeded {
   features: Set<number>;
   /** The corpus cases read, in order, with the coverage each added: the mutation pool's first entries. */
   pool: PoolEntry[];
+  /** The file each case id was read from. */
+  files: Map<string, string>;
   ids: Set<string>;
-  files: number;
+  filesRead: number;
   /** Files in the working corpus at the start. */
   working: number;
 }
 
 /** Run every corpus case once so coverage it already holds is not added again. */
 function seedFromCorpora(working: CorpusStore, readOnly: readonly string[], warn: (m: string) => void): Seeded {
-  const s: Seeded = { features: new Set(), pool: [], ids: new Set(), files: 0, working: 0 };
+  const s: Seeded = { features: new Set(), pool: [], files: new Map(), ids: new Set(), filesRead: 0, working: 0 };
   const seed = (files: string[], isWorking: boolean): void => {
     for (const file of files) {
       try {
         const c = loadCase(file);
         s.ids.add(caseId(c));
+        s.files.set(caseId(c), file);
         const before = s.features.size;
         const r = runCase(c);
         for (const f of r.features) s.features.add(f);
-        if (r.verdict === 'pass') s.pool.push({ case: c, brought: s.features.size - before });
-        s.files++;
+        if (r.verdict === 'pass') s.pool.push({ case: c, file, index: -1, brought: s.features.size - before });
+        s.filesRead++;
         if (isWorking) s.working++;
       } catch (e) {
         if (!(e instanceof CaseError)) throw asEnvironmentError(e, file) ?? e;
@@ -305,11 +308,7 @@ class Campaign {
   private readonly minimized = new InOrder<MinimizeReply>((r) => this.commitMinimize(r));
   /** The mutation pool: seeded corpus cases, then each case committed with new coverage, in index order. */
   private readonly corpusPool: PoolEntry[];
-  /** Pool length of each epoch's snapshot, recorded when the commits reach its boundary (pool.ts). */
-  private readonly snapshotLength = new Map<number, number>();
   private readonly views = new Map<number, MutationSource>();
-  /** Shard-local index this run started at: epochs whose boundary is at or below it use the seeded pool. */
-  private readonly startNext: number;
   private mutatedCases = 0;
   /** The next case count coverageEvery reports at. */
   private nextMark = Infinity;
@@ -335,8 +334,7 @@ class Campaign {
     this.seeded = seedFromCorpora(this.corpus, o.readOnlyCorpora ?? [], (m) => (o.warn ?? ((x: string) => process.stderr.write(x + '\n')))(m));
     this.features = new Set(this.seeded.features);
     this.lastNewCoverage = this.t0;
-    this.corpusPool = [...this.seeded.pool];
-    this.startNext = this.p.next;
+    this.corpusPool = this.p.pool ? this.resumePool(this.p.pool) : [...this.seeded.pool];
     if (o.coverageEvery) this.nextMark = this.p.next + o.coverageEvery.cases;
   }
 
@@ -344,9 +342,23 @@ class Campaign {
     return (this.o.mutation?.share ?? 0) > 0;
   }
 
+  /** The pool the interrupted run had, from its files (a file gone since: the entry is left out, with a warning). */
+  private resumePool(saved: NonNullable<CampaignProgress['pool']>): PoolEntry[] {
+    const out: PoolEntry[] = [];
+    for (const e of saved) {
+      try {
+        out.push({ case: loadCase(e.file), file: e.file, index: e.index, brought: e.brought });
+      } catch (err) {
+        if (!(err instanceof CaseError)) throw asEnvironmentError(err, e.file) ?? err;
+        this.warn(`warning: mutation pool entry skipped (later cases differ from an unbroken campaign): ${err.message}`);
+      }
+    }
+    return out;
+  }
+
   /** Is epoch k's snapshot known (every case below its boundary committed)? */
   private snapshotKnown(epoch: number): boolean {
-    return !this.mutating || snapshotBoundary(epoch) <= this.startNext || this.snapshotLength.has(epoch);
+    return !this.mutating || snapshotBoundary(epoch) <= this.p.next;
   }
 
   /** The pool snapshot of an epoch, as campaignCase takes it; null when the campaign does not mutate. */
@@ -355,8 +367,11 @@ class Campaign {
     let v = this.views.get(epoch);
     if (!v) {
       if (!this.snapshotKnown(epoch)) throw new Error(`internal: the pool snapshot of epoch ${epoch} is used before its boundary is committed`);
-      const length = snapshotBoundary(epoch) <= this.startNext ? this.seeded.pool.length : this.snapshotLength.get(epoch)!;
+      // the entries added by cases below the boundary (the pool is in index order, the starting corpus first)
+      const boundary = snapshotBoundary(epoch);
       const entries = this.corpusPool;
+      let length = entries.length;
+      while (length > 0 && entries[length - 1].index >= boundary) length--;
       const cumulative = cumulativeOf(poolWeights(entries.map((e) => ({ brought: e.brought, cost: parentCost(e.case) })), length));
       v = { mutation: this.o.mutation!, view: { cumulative, entry: (pos) => entries[pos].case } };
       this.views.set(epoch, v);
@@ -563,12 +578,13 @@ class Campaign {
       if (this.features.size === before) continue;
       this.lastNewCoverage = performance.now();
       const c = this.saveToCorpus(index, { verdict: 'pass' }); // workers report features of passing cases only
-      if (this.mutating) this.corpusPool.push({ case: c, brought: this.features.size - before });
+      if (this.mutating) {
+        const file = this.seeded.files.get(caseId(c)) ?? this.corpus.fileFor(c);
+        this.corpusPool.push({ case: c, file, index: localIndex(this.shard, index), brought: this.features.size - before });
+      }
     }
     p.next = r.start + (r.lost ? r.lost.count : r.count);
     mark(p.next);
-    // the commits reached an epoch boundary: the snapshot of the epoch after next is the pool as it is now
-    if (this.mutating && p.next % EPOCH === 0) this.snapshotLength.set(p.next / EPOCH + 1, this.corpusPool.length);
   }
 
   private commitFinding(f: BatchReply['findings'][number]): void {
@@ -649,6 +665,7 @@ class Campaign {
       elapsedMs: this.before.elapsedMs + (performance.now() - this.t0),
       rawSignatures: [...this.p.rawSignatures],
       pendingMinimize: this.minimizeIndex.slice(this.minimized.committed),
+      ...(this.mutating ? { pool: this.corpusPool.map((e) => ({ file: e.file, brought: e.brought, index: e.index })) } : {}),
     };
   }
 
@@ -807,7 +824,7 @@ class Campaign {
       knownFailures: this.known,
       duplicates: failingCases - this.unique.length - this.known.length,
       corpusAdded: p.corpusAdded - this.before.corpusAdded,
-      corpusSeeded: this.seeded.files,
+      corpusSeeded: this.seeded.filesRead,
       coverage: this.features.size,
       findings: p.findings,
       lostCases: p.lostCases,

@@ -38,6 +38,10 @@ export function describeMutation(m: MutationSettings | null | undefined, mutated
 
 export interface PoolEntry {
   case: Case;
+  /** The case file (the working corpus, or the corpus it was read from). */
+  file: string;
+  /** Shard-local index of the campaign case that added it; -1 for the corpus the campaign started with. */
+  index: number;
   /** Coverage features this entry added when it was committed (the seeded ones: when the corpus was read). */
   brought: number;
 }
