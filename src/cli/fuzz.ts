@@ -336,8 +336,9 @@ export function registerFuzz(program: Command): void {
         'Mutation: --mutate S makes a share S of the cases by mutating corpus cases (ops inserted, deleted, duplicated, spliced from a second ' +
           'parent; arguments moved to 2M boundaries, memslot edges, one-page ranges, the other level; faults inserted, moved, weakened, removed; ' +
           'schedules perturbed); the rest are generated afresh. Parents are drawn by the coverage they brought and how recent they are, from the corpus ' +
-          'as it stood one epoch of 512 cases earlier, so --cases N gives the same files with any --workers. --mutate 0 generates every case. ' +
-          'A resumed campaign draws from the corpus it finds, so its cases after the resume point differ from an unbroken run.',
+          'as it stood one epoch of 512 cases earlier, so --cases N gives the same files with any --workers, and --resume the same files as an ' +
+          'unbroken campaign (campaign.json lists the pool). --mutate 0 generates every case; a campaign run again in the same folder mutates ' +
+          'the corpus the first one grew, so it is a new search, not a repeat.',
         'Exit code: 0 if nothing new failed, 1 if new unique failures were saved, 2 for a bad option or file (nothing written), ' +
           '4 if the file system refused (read-only, full or unreadable folder, symbolic link loop: the summary lists what was saved), ' +
           '130 if stopped by Ctrl-C (143: SIGTERM) after saving what it found.',
