@@ -8,6 +8,7 @@ import { CAMPAIGN_DEFAULTS, type Design, parseGuardList } from '../model/config.
 import { guardInfo } from '../model/guards.js';
 import { type CampaignSummary, runCampaign } from '../fuzz/coordinator.js';
 import { defaultDesignSpace, describeDesignSpace, type DesignSpace } from '../fuzz/designSpace.js';
+import { DEFAULT_MUTATION, describeMutation } from '../fuzz/pool.js';
 import { type ConcurrencySettings, DEFAULT_CONCURRENCY, describeConcurrency, SCHEDULE_MIXES, type ScheduleMix } from '../fuzz/concurrency.js';
 import { campaignLayout, type CampaignIdentity, type CampaignProgress, readCampaignState, type Shard } from '../fuzz/campaignState.js';
 import { onDisk } from '../fuzz/envError.js';
@@ -55,6 +56,8 @@ interface FuzzOptions {
   /** Share of cases with several actors (0..1). */
   concurrency: number;
   schedule: ScheduleMix;
+  /** Share of cases mutated from the corpus (0..1). */
+  mutate: number;
 }
 
 const DEFAULT_DURATION = '30s';
@@ -145,6 +148,7 @@ function printHuman(s: CampaignSummary, where: Places): void {
   out.push(`tdxfuzz fuzz: seed ${s.seed}${shard}, ${formatWorkers(s.workers)}, design ${formatDesign(s.design)}, guards off: ${formatGuardsOff(s.design)}`);
   out.push(`design space: ${describeDesignSpace(s.designSpace)}`);
   out.push(`concurrency: ${describeConcurrency(s.concurrency)}${s.concurrency ? `; TDX_OPERAND_BUSY from contention (not injected): ${s.busyUninjected}` : ''}`);
+  out.push(`mutation: ${describeMutation(s.mutation, s.mutated)}`);
   out.push(
     `ran ${s.cases} cases (${s.ops} ops) in ${formatElapsed(s.elapsedMs)}: ${formatCount(s.casesPerSec)} cases/s, ${formatCount(s.opsPerSec)} ops/s${stop}`,
   );
@@ -199,6 +203,9 @@ function planResume(o: FuzzOptions, where: Places, given: (k: string) => boolean
   if ((given('concurrency') || given('schedule')) && !sameJson(o.concurrency > 0 ? { share: o.concurrency, schedule: o.schedule } : null, id.concurrency ?? null)) {
     throw new UsageError(`--concurrency/--schedule: the campaign in ${where.out} runs ${describeConcurrency(id.concurrency ?? null)}`);
   }
+  if (given('mutate') && !sameJson(o.mutate > 0 ? { share: o.mutate } : null, id.mutation ?? null)) {
+    throw new UsageError(`--mutate: the campaign in ${where.out} runs ${describeMutation(id.mutation ?? null)}`);
+  }
   if (given('failOn') && (o.failOn === 'perf') !== id.failOnPerf) throw new UsageError(`--fail-on: the campaign in ${where.out} was started ${id.failOnPerf ? 'with' : 'without'} --fail-on perf`);
   if (given('config') || given('guardOff') || given('designSpace')) {
     const { design, pinned } = campaignDesign(o);
@@ -225,7 +232,7 @@ async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void
     const space = campaignSpace(o, design, pinned);
     const concurrency = o.concurrency > 0 ? { share: o.concurrency, schedule: o.schedule } : null;
     for (const w of guardWarnings(design, space, concurrency)) process.stderr.write(`tdxfuzz: ${w}\n`);
-    const identity: CampaignIdentity = { seed: o.seed, design, designSpace: space, shard: o.shard ?? null, failOnPerf: o.failOn === 'perf', generatorVersion: GENERATOR_VERSION, concurrency };
+    const identity: CampaignIdentity = { seed: o.seed, design, designSpace: space, shard: o.shard ?? null, failOnPerf: o.failOn === 'perf', generatorVersion: GENERATOR_VERSION, concurrency, mutation: o.mutate > 0 ? { share: o.mutate } : null };
     plan = { identity, cases: o.cases, durationMs: o.cases === undefined ? (o.duration ?? parseDuration(DEFAULT_DURATION)) : undefined };
     if (existsSync(layout.state) && !o.json) {
       process.stderr.write(`tdxfuzz: ${o.out} held a campaign: starting a new one there (its crashes and corpus are kept and count as known; --resume would have continued it)\n`);
@@ -242,6 +249,7 @@ async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void
     const shard = id.shard ? `, shard ${id.shard.index}/${id.shard.count}` : '';
     process.stderr.write(`tdxfuzz fuzz: seed ${id.seed}${shard}, ${formatWorkers(o.workers)}, design ${formatDesign(id.design)}, guards off: ${formatGuardsOff(id.design)}\n`);
     process.stderr.write(`concurrency: ${describeConcurrency(id.concurrency ?? null)}\n`);
+    process.stderr.write(`mutation: ${describeMutation(id.mutation ?? null)}\n`);
     process.stderr.write(`design space: ${describeDesignSpace(id.designSpace)}; campaign folder: ${where.out}${plan.resume ? ` (resumed at case ${plan.resume.next})` : ''}\n`);
   }
   const ac = new AbortController();
@@ -258,6 +266,7 @@ async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void
       design: id.design,
       space: id.designSpace,
       concurrency: id.concurrency ?? null,
+      mutation: id.mutation ?? null,
       seed: id.seed,
       shard: id.shard,
       failOnPerf: id.failOnPerf,
@@ -287,7 +296,7 @@ async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void
   } else if (summary.interrupted) process.exitCode = signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED;
   else process.exitCode = summary.uniqueFailures.length > 0 ? EXIT_FOUND : EXIT_OK;
 }
-/** --concurrency: a share from 0 to 1. */
+/** --concurrency, --mutate: a share from 0 to 1. */
 function parseShare(v: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number from 0 to 1, e.g. 0.5');
@@ -324,6 +333,12 @@ export function registerFuzz(program: Command): void {
           'that run step by step under a schedule, PCT (Burckhardt et al., ASPLOS 2010) or random switches (--schedule); locks have owners, and a vCPU ' +
           'inside the guest makes the TDX module answer TDX_OPERAND_BUSY. Saved failures record the switches the run made. Off by default for now: on the ' +
           'correct design the oracle still reports about one false failure per 1,500 concurrent cases (composite operations it cannot yet linearize).',
+        'Mutation: --mutate S makes a share S of the cases by mutating corpus cases (ops inserted, deleted, duplicated, spliced from a second ' +
+          'parent; arguments moved to 2M boundaries, memslot edges, one-page ranges, the other level; faults inserted, moved, weakened, removed; ' +
+          'schedules perturbed); the rest are generated afresh. Parents are drawn by the coverage they brought and how recent they are, from the corpus ' +
+          'as it stood one epoch of 512 cases earlier, so --cases N gives the same files with any --workers, and --resume the same files as an ' +
+          'unbroken campaign (campaign.json lists the pool). --mutate 0 generates every case; a campaign run again in the same folder mutates ' +
+          'the corpus the first one grew, so it is a new search, not a repeat.',
         'Exit code: 0 if nothing new failed, 1 if new unique failures were saved, 2 for a bad option or file (nothing written), ' +
           '4 if the file system refused (read-only, full or unreadable folder, symbolic link loop: the summary lists what was saved), ' +
           '130 if stopped by Ctrl-C (143: SIGTERM) after saving what it found.',
@@ -368,6 +383,11 @@ export function registerFuzz(program: Command): void {
       new Option('--schedule <policy>', 'how concurrent cases interleave: pct (priorities with change points), random (random switches), or mix (half each)')
         .choices(SCHEDULE_MIXES as string[])
         .default(DEFAULT_CONCURRENCY.schedule),
+    )
+    .addOption(
+      new Option('--mutate <share>', 'share of cases (0 to 1) made by mutating corpus cases once the corpus has any; the rest are generated; 0: generate every case')
+        .argParser(parseShare)
+        .default(DEFAULT_MUTATION.share),
     )
     .addOption(
       new Option('--fail-on <class>', 'also count performance findings as failures: a 2M range mapped 4K where the design should map it 2M (PERF-2M), folios not merged back (INV-33)').choices(['perf']),

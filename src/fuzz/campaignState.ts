@@ -5,6 +5,7 @@
 // failure), stats.jsonl (its plot_data) and campaign.json (its fuzzer_stats plus what resume needs).
 import { readFileSync } from 'node:fs';
 import type { ConcurrencySettings } from './concurrency.js';
+import type { MutationSettings } from './pool.js';
 import { join } from 'node:path';
 import type { Design } from '../model/config.js';
 import type { DesignSpace } from './designSpace.js';
@@ -51,6 +52,8 @@ export interface CampaignIdentity {
   generatorVersion: number;
   /** Several actors per case (absent in older files: none). */
   concurrency?: ConcurrencySettings | null;
+  /** Share of cases mutated from the corpus (absent in older files: none). */
+  mutation?: MutationSettings | null;
 }
 
 /** How long the campaign was asked to run: a number of cases (global index end) or a time. */
@@ -110,6 +113,12 @@ export interface CampaignProgress {
   uniqueFailures: { signature: string; file: string; ops: number; caseIndex: number; alternates?: string[] }[];
   /** Per raw signature: hit count, first and last seen, what it minimised to (tdxfuzz triage reads it). Absent in older files. */
   rawHits?: RawHits[];
+  /**
+   * With mutation on: the mutation pool in order (pool.ts), each entry's case file, the coverage it brought and
+   * the shard-local index of the case that added it (-1: in the corpus at the start), so --resume rebuilds the
+   * pool, and with it every later case, exactly as an unbroken campaign has it.
+   */
+  pool?: { file: string; brought: number; index: number }[];
   findings: FindingCount[];
   /** Cases whose worker died twice (never run); reported, not retried. */
   lostCases: { index: number; count: number; error: string }[];

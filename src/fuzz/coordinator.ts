@@ -9,18 +9,19 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Design } from '../model/config.js';
 import { CAMPAIGN_FORMAT, CAMPAIGN_VERSION, type CampaignProgress, type RawHits, emptyProgress, type FindingCount, type Shard, writeCampaignState } from './campaignState.js';
-import { CaseError, caseId, type Expect, loadCase, serializeCase } from './case.js';
+import { type Case, CaseError, caseId, type Expect, loadCase, serializeCase } from './case.js';
 import { MINIMIZING, RUNNING, SharedCounters } from './counters.js';
 import { asEnvironmentError, type EnvironmentError } from './envError.js';
 import { findingFileStem } from './findings.js';
-import { campaignCase, designDiff, type DesignSpace, type SettingValue } from './designSpace.js';
+import { campaignCase, designDiff, type DesignSpace, type MutationSource, type SettingValue } from './designSpace.js';
+import { cumulativeOf, entriesNeeded, EPOCH, epochOf, type MutationSettings, parentCost, type PoolEntry, poolWeights, snapshotBoundary } from './pool.js';
 import type { ConcurrencySettings } from './concurrency.js';
 import { GENERATOR_VERSION } from './generate.js';
 import { chooseProgressMode, createProgressView, type ProgressSnapshot, type ProgressView, type WorkerHealth } from './progress.js';
 import { InOrder } from './reorder.js';
 import { runCase } from './run.js';
 import { coreSignature } from './signature.js';
-import { globalIndex, shardCases } from './shard.js';
+import { globalIndex, localIndex, shardCases } from './shard.js';
 import { appendStats, type StatsRecord } from './stats.js';
 import { CorpusStore, CrashStore, listCaseFiles, writeFileAtomic } from './store.js';
 import type { BatchReply, BatchTask, MinimizeReply, MinimizeTask, WorkerSettings } from './worker.js';
@@ -34,6 +35,8 @@ export interface CampaignOptions {
   space?: DesignSpace | null;
   /** Share of cases dealt to several actors, and their scheduling policies (concurrency.ts). Default: none. */
   concurrency?: ConcurrencySettings | null;
+  /** Share of cases mutated from the corpus pool (pool.ts, mutate.ts). Default: none, every case is generated. */
+  mutation?: MutationSettings | null;
   seed: number;
   workers: number;
   /** Run the cases with global indices below this (indices 0..cases-1, or this shard's share of them). */
@@ -69,6 +72,11 @@ export interface CampaignOptions {
   warn?: (message: string) => void;
   /** Performance findings (INV-33, PERF-2M) fail cases (--fail-on perf). */
   failOnPerf?: boolean;
+  /**
+   * Benchmarks: called with the coverage after the first n, 2n, 3n, ... cases (shard-local count), exactly,
+   * whatever the batch sizes, so a coverage curve over cases is deterministic.
+   */
+  coverageEvery?: { cases: number; record: (cases: number, coverage: number) => void };
   /** Stop dispatching once this many failing cases are committed (benchmarks: time to first failure). */
   stopAfterFailingCases?: number;
   /** Tests of the harness only: an exception in every op of this kind; a worker that exits at this global index. */
@@ -105,6 +113,10 @@ export interface CampaignSummary {
   resumed: boolean;
   /** Cases run by this run. */
   cases: number;
+  /** Of those, cases mutated from the corpus pool. */
+  mutated: number;
+  /** Mutation settings, or null when every case was generated. */
+  mutation: MutationSettings | null;
   /** Cases run by the campaign over all its runs. */
   campaignCases: number;
   /** The next global case index this campaign (shard) would run: where --resume starts. */
@@ -210,22 +222,30 @@ class Wakeup {
 
 interface Seeded {
   features: Set<number>;
+  /** The corpus cases read, in order, with the coverage each added: the mutation pool's first entries. */
+  pool: PoolEntry[];
+  /** The file each case id was read from. */
+  files: Map<string, string>;
   ids: Set<string>;
-  files: number;
+  filesRead: number;
   /** Files in the working corpus at the start. */
   working: number;
 }
 
 /** Run every corpus case once so coverage it already holds is not added again. */
 function seedFromCorpora(working: CorpusStore, readOnly: readonly string[], warn: (m: string) => void): Seeded {
-  const s: Seeded = { features: new Set(), ids: new Set(), files: 0, working: 0 };
+  const s: Seeded = { features: new Set(), pool: [], files: new Map(), ids: new Set(), filesRead: 0, working: 0 };
   const seed = (files: string[], isWorking: boolean): void => {
     for (const file of files) {
       try {
         const c = loadCase(file);
         s.ids.add(caseId(c));
-        for (const f of runCase(c).features) s.features.add(f);
-        s.files++;
+        s.files.set(caseId(c), file);
+        const before = s.features.size;
+        const r = runCase(c);
+        for (const f of r.features) s.features.add(f);
+        if (r.verdict === 'pass') s.pool.push({ case: c, file, index: -1, brought: s.features.size - before });
+        s.filesRead++;
         if (isWorking) s.working++;
       } catch (e) {
         if (!(e instanceof CaseError)) throw asEnvironmentError(e, file) ?? e;
@@ -286,6 +306,12 @@ class Campaign {
   private lastNewFailure: number | null = null;
   private readonly batches = new InOrder<BatchReply>((r) => this.commitBatch(r));
   private readonly minimized = new InOrder<MinimizeReply>((r) => this.commitMinimize(r));
+  /** The mutation pool: seeded corpus cases, then each case committed with new coverage, in index order. */
+  private readonly corpusPool: PoolEntry[];
+  private readonly views = new Map<number, MutationSource>();
+  private mutatedCases = 0;
+  /** The next case count coverageEvery reports at. */
+  private nextMark = Infinity;
 
   constructor(private readonly o: CampaignOptions) {
     if (!Number.isInteger(o.workers) || o.workers < 1) throw new RangeError(`workers must be a positive integer, got ${o.workers}`);
@@ -308,6 +334,57 @@ class Campaign {
     this.seeded = seedFromCorpora(this.corpus, o.readOnlyCorpora ?? [], (m) => (o.warn ?? ((x: string) => process.stderr.write(x + '\n')))(m));
     this.features = new Set(this.seeded.features);
     this.lastNewCoverage = this.t0;
+    this.corpusPool = this.p.pool ? this.resumePool(this.p.pool) : [...this.seeded.pool];
+    if (o.coverageEvery) this.nextMark = this.p.next + o.coverageEvery.cases;
+  }
+
+  private get mutating(): boolean {
+    return (this.o.mutation?.share ?? 0) > 0;
+  }
+
+  /** The pool the interrupted run had, from its files (a file gone since: the entry is left out, with a warning). */
+  private resumePool(saved: NonNullable<CampaignProgress['pool']>): PoolEntry[] {
+    const out: PoolEntry[] = [];
+    for (const e of saved) {
+      try {
+        out.push({ case: loadCase(e.file), file: e.file, index: e.index, brought: e.brought });
+      } catch (err) {
+        if (!(err instanceof CaseError)) throw asEnvironmentError(err, e.file) ?? err;
+        this.warn(`warning: mutation pool entry skipped (later cases differ from an unbroken campaign): ${err.message}`);
+      }
+    }
+    return out;
+  }
+
+  /** Is epoch k's snapshot known (every case below its boundary committed)? */
+  private snapshotKnown(epoch: number): boolean {
+    return !this.mutating || snapshotBoundary(epoch) <= this.p.next;
+  }
+
+  /** The pool snapshot of an epoch, as campaignCase takes it; null when the campaign does not mutate. */
+  private source(epoch: number): MutationSource | null {
+    if (!this.mutating) return null;
+    let v = this.views.get(epoch);
+    if (!v) {
+      if (!this.snapshotKnown(epoch)) throw new Error(`internal: the pool snapshot of epoch ${epoch} is used before its boundary is committed`);
+      // the entries added by cases below the boundary (the pool is in index order, the starting corpus first)
+      const boundary = snapshotBoundary(epoch);
+      const entries = this.corpusPool;
+      let length = entries.length;
+      while (length > 0 && entries[length - 1].index >= boundary) length--;
+      const cumulative = cumulativeOf(poolWeights(entries.map((e) => ({ brought: e.brought, cost: parentCost(e.case) })), length));
+      v = { mutation: this.o.mutation!, view: { cumulative, entry: (pos) => entries[pos].case } };
+      this.views.set(epoch, v);
+      // views of epochs whose cases are all committed are not needed again (minimisations carry their case)
+      for (const k of this.views.keys()) if ((k + 1) * EPOCH < this.p.next - EPOCH) this.views.delete(k);
+    }
+    return v;
+  }
+
+  /** Case `index` (global) of the campaign, as its batch ran it. */
+  private caseAt(index: number): Case {
+    const o = this.o;
+    return campaignCase(o.design, o.space, o.seed, index, o.concurrency, this.source(epochOf(localIndex(this.shard, index))));
   }
 
   async run(): Promise<CampaignSummary> {
@@ -319,6 +396,7 @@ class Campaign {
       campaignSeed: o.seed,
       countersBuffer: this.counters.buffer,
       knownFeatures: Uint32Array.from(this.features),
+      mutation: o.mutation ?? null,
       failOnPerf: o.failOnPerf ?? false,
       shard: this.shard,
       selfTestThrowIn: o.selfTest?.throwIn,
@@ -343,7 +421,18 @@ class Campaign {
     o.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       // failures found but not minimised when the campaign stopped, in the order they were found
-      for (const index of this.p.pendingMinimize) this.dispatchMinimize(index);
+      for (const index of this.p.pendingMinimize) {
+        // a mutated case is rebuilt from the pool this run started with, which may not be the one it came
+        // from: minimise it only if it still fails
+        if (this.mutating) {
+          const c = this.caseAt(index);
+          if (runCase(c, { failOnPerf: o.failOnPerf }).verdict === 'pass') {
+            this.warn(`warning: case ${index}, left to minimise by the previous run, is rebuilt differently from the resumed corpus and passes; it is dropped`);
+            continue;
+          }
+          this.dispatchMinimize(index, c);
+        } else this.dispatchMinimize(index);
+      }
       await this.loop();
     } finally {
       o.signal?.removeEventListener('abort', onAbort);
@@ -361,7 +450,7 @@ class Campaign {
     const target = Math.max(2 * this.o.workers, this.o.workers * this.o.workers);
     for (;;) {
       if (!this.stopping && performance.now() >= this.deadline) this.stopping = true;
-      while (!this.stopping && this.batchesInFlight < target && this.nextIndex < this.limit) this.dispatchBatch();
+      while (!this.stopping && this.batchesInFlight < target && this.nextIndex < this.limit && this.snapshotKnown(epochOf(this.nextIndex))) this.dispatchBatch();
       if (this.batchesInFlight === 0 && this.minimizesInFlight === 0) return;
       await this.wake.wait();
     }
@@ -377,11 +466,18 @@ class Campaign {
 
   private dispatchBatch(): void {
     const start = this.nextIndex;
-    const count = this.sizer.next(this.limit - start);
+    let count = this.sizer.next(this.limit - start);
+    if (this.mutating) count = Math.min(count, EPOCH - (start % EPOCH)); // a batch stays in one epoch
     this.nextIndex += count;
     const seq = this.batchSeq++;
     this.batchesInFlight++;
     const task: BatchTask = { kind: 'batch', start, count };
+    const src = this.source(epochOf(start));
+    if (src) {
+      const need = new Set<number>();
+      for (let k = start; k < start + count; k++) for (const pos of entriesNeeded(this.o.seed, globalIndex(this.shard, k), src.mutation, src.view.cumulative)) need.add(pos);
+      task.pool = { cumulative: src.view.cumulative, entries: [...need].map((pos) => [pos, src.view.entry(pos)]) };
+    }
     const done = (r: BatchReply): void => {
       this.batchesInFlight--;
       this.sizer.observe(r);
@@ -401,7 +497,7 @@ class Campaign {
             this.workerRestarts++;
             const error = errorLine(second);
             this.warn(`warning: a worker died twice running cases ${globalIndex(this.shard, start)}.. (${count} cases); they are reported as lost: ${error}`);
-            done({ start, count: 0, ops: 0, steps: 0, busy: 0, failures: [], findings: [], features: [], ms: 0, lost: { count, error } });
+            done({ start, count: 0, ops: 0, steps: 0, busy: 0, mutated: 0, failures: [], findings: [], features: [], ms: 0, lost: { count, error } });
           },
         );
       },
@@ -413,11 +509,11 @@ class Campaign {
     this.guarded(() => this.fail(e));
   }
 
-  private dispatchMinimize(index: number): void {
+  private dispatchMinimize(index: number, c?: Case): void {
     const seq = this.minimizeSeq++;
     this.minimizeIndex[seq] = index;
     this.minimizesInFlight++;
-    this.pool.run({ kind: 'minimize', index }).then(
+    this.pool.run(this.mutating ? { kind: 'minimize', index, case: c ?? this.caseAt(index) } : { kind: 'minimize', index }).then(
       (r) => {
         this.minimizesInFlight--;
         this.guarded(() => this.minimized.put(seq, r as MinimizeReply));
@@ -427,7 +523,7 @@ class Campaign {
         if (isWorkerDeath(e)) this.workerRestarts++;
         // Keep the unminimised reproducer rather than lose the failure.
         this.guarded(() => {
-          const c = campaignCase(this.o.design, this.o.space, this.o.seed, index, this.o.concurrency);
+          const c = this.caseAt(index);
           const r = runCase(c, { failOnPerf: this.o.failOnPerf });
           if (r.signature === null) throw e;
           this.warn(`warning: minimising case ${index} failed (${errorLine(e)}); saving it unminimised`);
@@ -454,6 +550,7 @@ class Campaign {
     p.ops += r.ops;
     p.steps += r.steps;
     p.busy = (p.busy ?? 0) + r.busy;
+    this.mutatedCases += r.mutated;
     const now = Date.now();
     for (const f of r.failures) {
       p.failingCases++;
@@ -467,13 +564,27 @@ class Campaign {
       this.dispatchMinimize(f.index);
     }
     for (const f of r.findings) this.commitFinding(f);
+    const every = this.o.coverageEvery;
+    const mark = (upTo: number): void => {
+      while (every && this.nextMark <= upTo) {
+        every.record(this.nextMark, this.features.size);
+        this.nextMark += every.cases;
+      }
+    };
     for (const { index, ids } of r.features) {
-      if (!ids.some((id) => !this.features.has(id))) continue;
+      mark(localIndex(this.shard, index));
+      const before = this.features.size;
       for (const id of ids) this.features.add(id);
+      if (this.features.size === before) continue;
       this.lastNewCoverage = performance.now();
-      this.saveToCorpus(index, { verdict: 'pass' }); // workers report features of passing cases only
+      const c = this.saveToCorpus(index, { verdict: 'pass' }); // workers report features of passing cases only
+      if (this.mutating) {
+        const file = this.seeded.files.get(caseId(c)) ?? this.corpus.fileFor(c);
+        this.corpusPool.push({ case: c, file, index: localIndex(this.shard, index), brought: this.features.size - before });
+      }
     }
     p.next = r.start + (r.lost ? r.lost.count : r.count);
+    mark(p.next);
   }
 
   private commitFinding(f: BatchReply['findings'][number]): void {
@@ -485,16 +596,17 @@ class Campaign {
     entry.cases += f.cases;
     if (this.findingSaved.has(f.kind) || this.o.findingsDir === undefined) return;
     this.findingSaved.add(f.kind);
-    const c = campaignCase(this.o.design, this.o.space, this.o.seed, f.first, this.o.concurrency);
+    const c = this.caseAt(f.first);
     const file = join(this.o.findingsDir, `${findingFileStem(f.kind)}.json`);
     if (!existsSync(file)) writeFileAtomic(file, serializeCase({ ...c, expect: { verdict: 'pass' }, provenance: { ...c.provenance, ...this.provenance(f.first) } }));
     Object.assign(entry, { file, caseIndex: f.first, text: f.text });
   }
 
-  private saveToCorpus(index: number, expect: Expect): void {
-    const c = campaignCase(this.o.design, this.o.space, this.o.seed, index, this.o.concurrency);
-    if (this.seeded.ids.has(caseId(c))) return;
-    if (this.corpus.save(c, expect, this.provenance(index)) === 'new') this.p.corpusAdded++;
+  private saveToCorpus(index: number, expect: Expect): Case {
+    const c = this.caseAt(index);
+    if (this.seeded.ids.has(caseId(c))) return c;
+    if (this.corpus.save(c, expect, this.provenance(index, c)) === 'new') this.p.corpusAdded++;
+    return c;
   }
 
   /** Count a failing case under its raw signature (hit count, first and last seen). */
@@ -529,7 +641,7 @@ class Campaign {
     link(m.rawSignature);
     if (this.savedSignatures.has(m.signature)) return;
     this.savedSignatures.add(m.signature);
-    const outcome = this.crashes.save(m.case, m.signature, { ...this.provenance(m.index), originalOps: m.originalOps });
+    const outcome = this.crashes.save(m.case, m.signature, { ...this.provenance(m.index, m.case), originalOps: m.originalOps });
     const file = this.crashes.fileFor(m.signature);
     const design = designDiff(m.case.design, this.o.design);
     if (outcome === 'new' && finding) link(m.signature);
@@ -541,8 +653,10 @@ class Campaign {
     } else if (!finding) this.known.push({ signature: m.signature, file, design });
   }
 
-  private provenance(index: number) {
-    return { campaignSeed: this.o.seed, caseIndex: index, generatorVersion: GENERATOR_VERSION, tool: 'tdxfuzz fuzz' };
+  /** A saved case's provenance; a mutated case keeps the note naming its parent and the mutations. */
+  private provenance(index: number, c?: Case) {
+    const note = c?.provenance?.note;
+    return { campaignSeed: this.o.seed, caseIndex: index, generatorVersion: GENERATOR_VERSION, tool: 'tdxfuzz fuzz', ...(note ? { note } : {}) };
   }
 
   private progressNow(): CampaignProgress {
@@ -551,6 +665,7 @@ class Campaign {
       elapsedMs: this.before.elapsedMs + (performance.now() - this.t0),
       rawSignatures: [...this.p.rawSignatures],
       pendingMinimize: this.minimizeIndex.slice(this.minimized.committed),
+      ...(this.mutating ? { pool: this.corpusPool.map((e) => ({ file: e.file, brought: e.brought, index: e.index })) } : {}),
     };
   }
 
@@ -562,7 +677,7 @@ class Campaign {
       writeCampaignState(o.stateFile, {
         format: CAMPAIGN_FORMAT,
         version: CAMPAIGN_VERSION,
-        identity: { seed: o.seed, design: o.design, designSpace: o.space ?? null, shard: this.shard, failOnPerf: o.failOnPerf ?? false, generatorVersion: GENERATOR_VERSION, concurrency: o.concurrency ?? null },
+        identity: { seed: o.seed, design: o.design, designSpace: o.space ?? null, shard: this.shard, failOnPerf: o.failOnPerf ?? false, generatorVersion: GENERATOR_VERSION, concurrency: o.concurrency ?? null, mutation: o.mutation ?? null },
         plan: o.cases !== undefined ? { cases: o.cases } : o.durationMs !== undefined ? { durationMs: this.before.elapsedMs + o.durationMs } : {},
         progress: this.progressNow(),
       });
@@ -695,6 +810,8 @@ class Campaign {
       shard: this.shard,
       resumed: this.o.resume !== undefined,
       cases,
+      mutated: this.mutatedCases,
+      mutation: this.o.mutation ?? null,
       campaignCases: p.cases,
       nextIndex: globalIndex(this.shard, p.next),
       ops,
@@ -707,7 +824,7 @@ class Campaign {
       knownFailures: this.known,
       duplicates: failingCases - this.unique.length - this.known.length,
       corpusAdded: p.corpusAdded - this.before.corpusAdded,
-      corpusSeeded: this.seeded.files,
+      corpusSeeded: this.seeded.filesRead,
       coverage: this.features.size,
       findings: p.findings,
       lostCases: p.lostCases,

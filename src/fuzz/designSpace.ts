@@ -11,6 +11,13 @@ import { type ConcurrencySettings, withActors } from './concurrency.js';
 import { type Design, DesignError, DESIGN_KEYS, resolveDesign } from '../model/config.js';
 import type { Case } from './case.js';
 import { generateCase } from './generate.js';
+import { type MutationSettings, mutatedCase, type PoolView } from './pool.js';
+
+/** Where a campaign's mutated cases come from: the mutation share and the pool snapshot of the case's epoch. */
+export interface MutationSource {
+  mutation: MutationSettings;
+  view: PoolView;
+}
 
 export type SettingKey = Exclude<keyof Design, 'guardsOff'>;
 export type SettingValue = boolean | number | string;
@@ -220,9 +227,14 @@ function pickWeighted(a: Axis, u: number): SettingValue {
   return a.values[a.values.length - 1];
 }
 
-/** Case `index` of a campaign: its design drawn from the space (if any), then generated as usual. */
-/** Case `index` of a campaign: its design drawn from the space, its ops generated, dealt to actors when concurrency is on. */
-export function campaignCase(campaign: Design, space: DesignSpace | null | undefined, seed: number, index: number, concurrency?: ConcurrencySettings | null): Case {
+/**
+ * Case `index` of a campaign: with mutation on, a share of cases mutate parents from the pool snapshot of the
+ * case's epoch (pool.ts; they keep the parent's design, actors and schedule); the others get their design
+ * drawn from the space, their ops generated, and are dealt to actors when concurrency is on.
+ */
+export function campaignCase(campaign: Design, space: DesignSpace | null | undefined, seed: number, index: number, concurrency?: ConcurrencySettings | null, pool?: MutationSource | null): Case {
+  const m = pool ? mutatedCase(seed, index, pool.mutation, pool.view) : null;
+  if (m) return m.case;
   const c = generateCase(space ? sampleDesign(space, campaign, seed, index) : campaign, seed, index);
   return concurrency ? withActors(c, seed, index, concurrency) : c;
 }

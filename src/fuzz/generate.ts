@@ -68,7 +68,7 @@ function pickLayout(rng: Rng, d: Design): Design {
 }
 
 /** Draws one case's ops; keeps the gfn locality and the running data token. */
-class OpGen {
+export class OpGen {
   private last: number;
   private token: number;
   constructor(private readonly rng: Rng, private readonly s: Space, index: number) {
@@ -133,7 +133,7 @@ class OpGen {
  * Faults for one op: aimed at the leaves and sites the op table says it reaches, in a status class the
  * design can meet (vocab/faults.ts). A dead VM makes no SEAMCALL, so ops after destroy get none.
  */
-function genFaults(rng: Rng, kind: OpKind, d: Design, phase: Phase): FaultSpec[] | undefined {
+export function genFaults(rng: Rng, kind: OpKind, d: Design, phase: Phase): FaultSpec[] | undefined {
   const desc = OPS[kind];
   if (phase === 'DEAD' || !rng.chance(desc.faultRate ?? FAULT_RATE.op)) return undefined;
   if (desc.sites.length && rng.chance(FAULT_RATE.site)) return [{ site: rng.weighted(desc.sites) as FaultSite, nth: drawPick(rng, SITE_NTH_PICK) }];

@@ -55,6 +55,11 @@ export class CaseRunner {
   private readonly oracle: Oracle | null;
   private readonly features = new Set<number>();
   private readonly regionState: Uint8Array;
+  /** S-EPT 4K entry states and lpage flags at the end of the previous op, for transition features. */
+  private readonly e4kState: Uint8Array;
+  private readonly lpageState: Uint8Array;
+  /** (leaf, status) pairs of the trace already attributed to an op. */
+  private callsSeen = 0;
   private steps = 0;
   private opsRun = 0;
   failure: Failure | null = null;
@@ -64,6 +69,15 @@ export class CaseRunner {
     this.guest = new Guest(this.sys.gfns);
     this.oracle = opts.noOracle ? null : new Oracle(this.sys);
     this.regionState = new Uint8Array(this.sys.regions);
+    this.e4kState = Uint8Array.from(this.sys.tdx.sept.e4k);
+    this.lpageState = new Uint8Array(this.sys.regions);
+    for (let r = 0; r < this.sys.regions; r++) this.lpageState[r] = this.lpageFlags(r);
+  }
+
+  /** lpage_info of a 2M range as three bits: disallowed (count > 0), mixed, GUEST_INHIBIT. */
+  private lpageFlags(r: number): number {
+    const l = this.sys.kvm.lpage;
+    return (l.disallowCount[r] > 0 ? 1 : 0) | (l.mixed[r] ? 2 : 0) | (l.guestInhibit[r] ? 4 : 0);
   }
 
   private fail(v: Violation, i: number, op: Op, step: string): Failure {
@@ -130,11 +144,11 @@ export class CaseRunner {
         return (this.failure = this.fail({ inv: 'WATCHDOG', message: `${op.op} still running after ${WATCHDOG.stepsPerOp} steps` }, i, op, label));
       }
     }
-    return this.finishOp(op, i, outcome, firedBefore, true);
+    return this.finishOp(op, i, outcome, firedBefore, true, label);
   }
 
   /** The op's outcome: end-of-op checks (quiescent: no other actor inside an op) and coverage. */
-  private finishOp(op: Op, i: number, outcome: OpOutcome, firedBefore: number, quiescent: boolean): Failure | null {
+  private finishOp(op: Op, i: number, outcome: OpOutcome, firedBefore: number, quiescent: boolean, lastLabel: string): Failure | null {
     const { sys, oracle, opts, features } = this;
     sys.trace.op = i;
     sys.trace.event(`  -> ${describeOutcome(outcome)}`);
@@ -142,12 +156,39 @@ export class CaseRunner {
     if (v) this.failure = this.fail(v, i, op, 'end of op');
     else if (opts.failOnPerf && oracle?.perf.length) this.failure = this.fail(oracle.perf[0], i, op, 'end of op');
     // coverage: op outcomes, fired faults, S-EPT state of each range with its folio order and inhibit bit
-    features.add(fnv1a32(`o:${outcomeKey(outcome)}`));
-    for (let k = firedBefore; k < sys.inj.fired.length; k++) if (sys.inj.fired[k].opIndex === i) features.add(fnv1a32(`f:${faultKind(sys.inj.fired[k])}`));
+    const key = outcomeKey(outcome);
+    features.add(fnv1a32(`o:${key}`));
+    // the error path: which -E (or guest exit) came back, and the step the op last yielded at
+    if (isIoctl(outcome) ? outcome.ret !== 0 : outcome.result === 'exit') features.add(fnv1a32(`e:${key}:${lastLabel}`));
+    for (let k = firedBefore; k < sys.inj.fired.length; k++) {
+      const f = sys.inj.fired[k];
+      if (f.opIndex !== i) continue;
+      const kind = faultKind(f);
+      features.add(fnv1a32(`f:${kind}`));
+      features.add(fnv1a32(`F:${op.op}:${kind}#${f.nth}`)); // the fault that fired, in which op and on which call
+    }
+    // (op kind, SEAMCALL leaf, status): pairs the case meets for the first time, credited to the op that ends
+    if (sys.trace.calls.size > this.callsSeen) {
+      let k = 0;
+      for (const call of sys.trace.calls) if (k++ >= this.callsSeen) features.add(fnv1a32(`t:${op.op}:${call}`));
+      this.callsSeen = sys.trace.calls.size;
+    }
+    const sept = sys.tdx.sept;
     for (let r = 0; r < sys.regions; r++) {
-      const st = sys.tdx.sept.e2m[r] * 4 + (sys.gmem.orderAt(r * sys.ptrs) > 0 ? 2 : 0) + sys.kvm.lpage.guestInhibit[r];
+      const st = sept.e2m[r] * 4 + (sys.gmem.orderAt(r * sys.ptrs) > 0 ? 2 : 0) + sys.kvm.lpage.guestInhibit[r];
       if (st !== this.regionState[r]) features.add(fnv1a32(`s:${op.op}:${this.regionState[r]}>${st}`));
       this.regionState[r] = st;
+      // lpage flag transitions of the 2M range
+      const l = this.lpageFlags(r);
+      if (l !== this.lpageState[r]) features.add(fnv1a32(`l:${op.op}:${this.lpageState[r]}>${l}`));
+      this.lpageState[r] = l;
+    }
+    // S-EPT 4K entry state transitions (the 2M level's are in the region state above)
+    const e4k = sept.e4k;
+    for (let g = 0; g < e4k.length; g++) {
+      if (e4k[g] === this.e4kState[g]) continue;
+      features.add(fnv1a32(`4:${op.op}:${this.e4kState[g]}>${e4k[g]}`));
+      this.e4kState[g] = e4k[g];
     }
     return this.failure;
   }
@@ -178,6 +219,7 @@ export class CaseRunner {
       opSteps: 0,
       firedBefore: 0,
       lastStep: -1,
+      lastLabel: 'start',
     }));
     const sched = schedulerFor(actors.length, c.schedule);
     const switches: Switch[] = (this.switches = []);
@@ -227,6 +269,7 @@ export class CaseRunner {
         x.opIndex = i;
         x.opSteps = 0;
         x.lastStep = -1;
+        x.lastLabel = 'start';
         sys.trace.op = i;
         sys.trace.event(`op ${i}: ${describeOp(op)}${kinds.length > 1 ? ` [actor ${a} ${kinds[a]}]` : ''}`);
         x.firedBefore = sys.inj.fired.length;
@@ -254,11 +297,11 @@ export class CaseRunner {
         stalled = new Set();
         if (opts.selfTestHoldMmuLockAfter === op.op) sys.kvm.mmuLock.writer = a;
         const quiescent = actors.every((y) => !y.path);
-        if (this.finishOp(op, x.opIndex, res.value, x.firedBefore, quiescent)) return;
+        if (this.finishOp(op, x.opIndex, res.value, x.firedBefore, quiescent, x.lastLabel)) return;
         continue;
       }
       x.lastStep = step - 1;
-      const label = (this.label = res.value);
+      const label = (this.label = x.lastLabel = res.value);
       // a wait cannot end before another actor acts; a retry can, but lets the others run first
       x.blocked = label.endsWith(':wait') || label.endsWith(':retry');
       if (x.blocked) {
@@ -326,6 +369,8 @@ interface Actor {
   firedBefore: number;
   /** Global step of the op's last yield (-1 before its first). */
   lastStep: number;
+  /** The label of the op's last yield (where an error path returned from). */
+  lastLabel: string;
 }
 
 export function runCase(c: Case, opts: RunOptions = {}): RunResult {

@@ -8,6 +8,11 @@ export function globalIndex(shard: Shard | null | undefined, k: number): number 
   return shard ? k * shard.count + shard.index : k;
 }
 
+/** The shard-local index of a global case index of the shard. */
+export function localIndex(shard: Shard | null | undefined, i: number): number {
+  return shard ? (i - shard.index) / shard.count : i;
+}
+
 /** How many of the global indices 0..cases-1 fall in the shard. */
 export function shardCases(shard: Shard | null | undefined, cases: number): number {
   if (!shard) return cases;

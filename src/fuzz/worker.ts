@@ -7,7 +7,9 @@ import type { Design } from '../model/config.js';
 import type { Case } from './case.js';
 import { CASES, FAILURES, IDLE, MINIMIZED, MINIMIZING, OPS, RUNNING, SharedCounters } from './counters.js';
 import type { Shard } from './campaignState.js';
-import { campaignCase, type DesignSpace } from './designSpace.js';
+import { campaignCase, type DesignSpace, type MutationSource } from './designSpace.js';
+import { isMutated } from './mutate.js';
+import type { MutationSettings } from './pool.js';
 import type { ConcurrencySettings } from './concurrency.js';
 import { findingKinds } from './findings.js';
 import { minimizeCase } from './minimize.js';
@@ -26,6 +28,8 @@ export interface WorkerSettings {
   knownFeatures?: Uint32Array;
   /** Performance findings fail cases (--fail-on perf). */
   failOnPerf?: boolean;
+  /** Share of cases mutated from the corpus pool (pool.ts); none: every case is generated. */
+  mutation?: MutationSettings | null;
   /** This machine's part of the case space; batches count in shard cases. */
   shard?: Shard | null;
   /** Tests of the harness only: an exception in every op of this kind (RunOptions.selfTestThrowIn). */
@@ -39,11 +43,18 @@ export interface BatchTask {
   /** First case, counted in shard cases (src/fuzz/shard.ts). */
   start: number;
   count: number;
+  /**
+   * With mutation on: the pool snapshot of the batch's epoch (a batch never spans two), as the cumulative
+   * parent weights of all its entries and the cases of the entries this batch's cases draw.
+   */
+  pool?: { cumulative: Float64Array; entries: [number, Case][] };
 }
 export interface MinimizeTask {
   kind: 'minimize';
   /** Global case index. */
   index: number;
+  /** The case (a mutated case cannot be rebuilt from its index alone); absent: generated from the index. */
+  case?: Case;
 }
 export type WorkerTask = BatchTask | MinimizeTask;
 
@@ -56,6 +67,8 @@ export interface BatchReply {
   steps: number;
   /** TDX_OPERAND_BUSY answers no fault injected (contention between actors). */
   busy: number;
+  /** Cases mutated from the pool (the others were generated). */
+  mutated: number;
   /** Failing cases (global index), in index order. */
   failures: { index: number; signature: string }[];
   /** Per finding kind of the batch's passing cases (findings.ts): how many cases, and the first one with its text. */
@@ -103,7 +116,7 @@ function caseError(index: number, e: unknown): Error {
 
 function runBatch(t: BatchTask): BatchReply {
   const t0 = performance.now();
-  const reply: BatchReply = { start: t.start, count: t.count, ops: 0, steps: 0, busy: 0, failures: [], findings: [], features: [], ms: 0 };
+  const reply: BatchReply = { start: t.start, count: t.count, ops: 0, steps: 0, busy: 0, mutated: 0, failures: [], findings: [], features: [], ms: 0 };
   const findings = new Map<string, BatchReply['findings'][number]>();
   let cases = 0;
   let ops = 0;
@@ -117,12 +130,15 @@ function runBatch(t: BatchTask): BatchReply {
     counters?.beat(slot, cases);
     cases = ops = failures = 0;
   };
+  const pool = poolSource(t);
   for (let k = t.start; k < t.start + t.count; k++) {
     const i = globalIndex(settings.shard, k);
     if (i === settings.selfTestExitAt) process.exit(1);
     let r;
     try {
-      r = runCase(campaignCase(settings.design, settings.space, settings.campaignSeed, i, settings.concurrency), runOptions);
+      const c = campaignCase(settings.design, settings.space, settings.campaignSeed, i, settings.concurrency, pool);
+      if (isMutated(c)) reply.mutated++;
+      r = runCase(c, runOptions);
     } catch (e) {
       throw caseError(i, e);
     }
@@ -159,9 +175,26 @@ function runBatch(t: BatchTask): BatchReply {
   return reply;
 }
 
+/** The batch's view of the pool snapshot, or null when the campaign does not mutate. */
+function poolSource(t: BatchTask): MutationSource | null {
+  if (!settings.mutation || !t.pool) return null;
+  const entries = new Map(t.pool.entries);
+  return {
+    mutation: settings.mutation,
+    view: {
+      cumulative: t.pool.cumulative,
+      entry(pos: number): Case {
+        const c = entries.get(pos);
+        if (!c) throw new Error(`pool entry ${pos} was drawn but not sent with the batch`);
+        return c;
+      },
+    },
+  };
+}
+
 function runMinimize(t: MinimizeTask): MinimizeReply {
   try {
-    const c = campaignCase(settings.design, settings.space, settings.campaignSeed, t.index, settings.concurrency);
+    const c = t.case ?? campaignCase(settings.design, settings.space, settings.campaignSeed, t.index, settings.concurrency);
     const m = minimizeCase(c, runOptions);
     counters?.add(MINIMIZED, 1);
     if (m.result.verdict === 'fail' && m.result.signature !== null) {

@@ -16,7 +16,8 @@ describe(`fuzz --seed ${SEED} --cases 2000 --guard-off G2 and the triage workflo
 
   beforeAll(() => {
     dir = tempDir();
-    const r = tdxfuzz(['fuzz', '--seed', SEED, '--cases', '2000', '--workers', '2', '--guard-off', 'G2', '--json'], dir);
+    // --mutate 0: a repeated mutating campaign draws from the corpus the first one grew, so it is another campaign
+    const r = tdxfuzz(['fuzz', '--seed', SEED, '--cases', '2000', '--workers', '2', '--guard-off', 'G2', '--mutate', '0', '--json'], dir);
     code = r.code;
     expect(r.stderr).not.toMatch(/internal error/);
     summary = JSON.parse(r.stdout) as CampaignSummary;
@@ -45,7 +46,7 @@ describe(`fuzz --seed ${SEED} --cases 2000 --guard-off G2 and the triage workflo
   });
 
   it('the same campaign again finds nothing new and exits 0', () => {
-    const r = tdxfuzz(['fuzz', '--seed', SEED, '--cases', '2000', '--workers', '1', '--guard-off', 'G2', '--json'], dir);
+    const r = tdxfuzz(['fuzz', '--seed', SEED, '--cases', '2000', '--workers', '1', '--guard-off', 'G2', '--mutate', '0', '--json'], dir);
     expect(r.code).toBe(0);
     const again = JSON.parse(r.stdout) as CampaignSummary;
     expect(again.uniqueFailures).toEqual([]);

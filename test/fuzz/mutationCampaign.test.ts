@@ -1,0 +1,71 @@
+// Campaign determinism with mutation on (issue 12): a mutated case's parents come from the pool snapshot of
+// its epoch, so the saved crash and corpus files must not depend on the worker count or the batch size.
+// The seed is printed by the test names.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CAMPAIGN_DEFAULTS, type Design, resolveDesign } from '../../src/model/config.js';
+import { loadCase } from '../../src/fuzz/case.js';
+import { type CampaignOptions, type CampaignSummary, runCampaign } from '../../src/fuzz/coordinator.js';
+import { EPOCH } from '../../src/fuzz/pool.js';
+import { runCase } from '../../src/fuzz/run.js';
+import { filesIn, tempDir } from '../helpers/tmp.js';
+
+const SEED = 7;
+const CASES = 2000;
+const design: Design = resolveDesign({ guardsOff: ['G2'] }, 'design', CAMPAIGN_DEFAULTS);
+const mutation = { share: 0.5 };
+
+async function campaign(o: Partial<CampaignOptions> & { workers: number }) {
+  const root = tempDir();
+  const crashesDir = join(root, 'crashes');
+  const corpusDir = join(root, 'corpus');
+  const summary = await runCampaign({ design, seed: SEED, cases: CASES, crashesDir, corpusDir, warn: () => {}, ...o });
+  return { summary, crashesDir, corpusDir, crashes: filesIn(crashesDir), corpus: filesIn(corpusDir) };
+}
+
+function stable(s: CampaignSummary) {
+  return { cases: s.cases, mutated: s.mutated, ops: s.ops, steps: s.steps, failingCases: s.failingCases, unique: s.uniqueFailures.map((u) => [u.signature, u.ops, u.caseIndex]), corpusAdded: s.corpusAdded, coverage: s.coverage };
+}
+
+describe(`campaign seed ${SEED}, ${CASES} cases, guards off G2, mutation share ${mutation.share}`, () => {
+  let one: Awaited<ReturnType<typeof campaign>>;
+
+  it('saves identical crash and corpus files with 1 and 2 workers and any batch size', async () => {
+    expect(CASES).toBeGreaterThan(3 * EPOCH); // several epochs, so later ones mutate what earlier ones found
+    one = await campaign({ workers: 1, mutation });
+    const two = await campaign({ workers: 2, mutation, batchSize: 16 });
+    const big = await campaign({ workers: 2, mutation, batchSize: 1000 });
+    expect(Object.keys(one.crashes).length).toBeGreaterThan(0);
+    expect(two.crashes).toEqual(one.crashes);
+    expect(two.corpus).toEqual(one.corpus);
+    expect(stable(two.summary)).toEqual(stable(one.summary));
+    expect(big.corpus).toEqual(one.corpus);
+    expect(stable(big.summary)).toEqual(stable(one.summary));
+  });
+
+  it('mutates about the share asked once the pool has entries, and saves mutated cases that replay', () => {
+    const s = one.summary;
+    // epochs 0 and 1 draw from the (empty) starting corpus: all generated
+    expect(s.mutated).toBeGreaterThan(0.4 * (CASES - 2 * EPOCH));
+    expect(s.mutated).toBeLessThan(0.6 * (CASES - 2 * EPOCH));
+    const mutated = Object.keys(one.corpus).map((n) => loadCase(join(one.corpusDir, n))).filter((c) => c.provenance?.note?.startsWith('mutated'));
+    expect(mutated.length).toBeGreaterThan(0);
+    for (const c of mutated) {
+      expect(c.provenance!.caseIndex).toBeGreaterThanOrEqual(2 * EPOCH);
+      expect(runCase(c).verdict).toBe('pass');
+    }
+    for (const n of Object.keys(one.crashes)) {
+      const c = loadCase(join(one.crashesDir, n));
+      expect(runCase(c).signature).toBe(c.expect!.signature);
+    }
+  });
+
+  it('a starting corpus is mutated from the first epoch, the same way with 1 and 2 workers', async () => {
+    const a = await campaign({ workers: 1, mutation, cases: 700, readOnlyCorpora: [one.corpusDir] });
+    const b = await campaign({ workers: 2, mutation, cases: 700, readOnlyCorpora: [one.corpusDir], batchSize: 8 });
+    expect(a.summary.mutated).toBeGreaterThan(250);
+    expect(b.corpus).toEqual(a.corpus);
+    expect(b.crashes).toEqual(a.crashes);
+    expect(stable(b.summary)).toEqual(stable(a.summary));
+  });
+});
