@@ -21,7 +21,8 @@ import { tempDir } from '../helpers/tmp.js';
  * actor in the window, which the step of that actor's op reports.
  */
 const VARIANTS: Record<string, string[]> = {
-  'BUG-1': ['convert', 'touch', 'accept', 'prefault'].map((op) => `INV-1@${op}`),
+  // the VMM's conversion for a guest's MapGPA (or an access it converts for) is the same conversion path
+  'BUG-1': ['convert', 'touch', 'accept', 'prefault', 'mapGpa'].map((op) => `INV-1@${op}`),
   'BUG-5': ['INV-20', 'INV-21', 'INV-22'].flatMap((inv) => ['punch', 'destroy', 'convert'].map((op) => `${inv}@${op}`)),
 };
 const NAMED = Object.values(VARIANTS).flat();

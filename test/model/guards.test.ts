@@ -109,7 +109,7 @@ describe('G20 (BUG-20): the mmu_invalidate_retry check in the fault path', () =>
     const { rig, out } = race({});
     const { sys } = rig;
     expect(sys.counters.pageFaultRetries).toBe(1);
-    expect(out).toEqual({ kind: 'touch', result: 'exit', errno: -EFAULT });
+    expect(out).toMatchObject({ kind: 'touch', result: 'exit', errno: -EFAULT, exit: { reason: 'memory-fault', private: true } });
     expect(sys.kvm.mirror.m2m[0]).toBe(Spte.NONE);
     expect(sys.tdx.sept.e2m[0]).toBe(S.FREE);
     for (let r = 0; r < sys.regions; r++) expect(checkLeafInvariants(sys, r)).toBeNull();
