@@ -60,6 +60,8 @@ export class OpCtx {
   doomedThisOp = false;
   /** The VM was already bugged when the op began. */
   deadAtOpStart = false;
+  /** The VM and guest_memfd were already torn down (destroy ran) when the op began. */
+  destroyedAtOpStart = false;
   /** INV-29: fingerprint of KVM's state when a VM ioctl began on a bugged VM. */
   deadStateAtOpStart = 0;
   /** A guest access to a page the reference does not know accepted, on a SEPT_VE_DISABLE TD: it may kill the VM. */
@@ -341,6 +343,7 @@ export class Oracle {
     const c = (this.c = new OpCtx(op, opIndex));
     c.beganAt = this.globalStep;
     c.deadAtOpStart = this.sys.kvm.bugged;
+    c.destroyedAtOpStart = this.sys.destroyed;
     c.firedAtOpStart = this.sys.inj.fired.length;
     const ref = this.ref;
     // with ops of other actors not yet judged, the reference lags: any access may meet an unaccepted page
@@ -558,7 +561,8 @@ export class Oracle {
       this.notes.push(freedRisks.length === 1 ? freedRisks[0] : `${freedRisks[0]} (and ${freedRisks.length - 1} more page(s) in this op)`);
     }
     // INV-28 holds when no fault was fatal; a storm that outlasted TDX_SEAMCALL_RETRIES leaks by design too
-    if (op.op === 'destroy' && sys.destroyed && quiescent && !this.fatalFaultSoFar() && !this.retryBoundOutlastedThisOp()) {
+    // only the destroy that tore the VM down: a later one finds the fds closed (-EBADF) and judges nothing
+    if (op.op === 'destroy' && sys.destroyed && !this.c.destroyedAtOpStart && quiescent && !this.fatalFaultSoFar() && !this.retryBoundOutlastedThisOp()) {
       const v = this.lifetime.checkTeardownComplete();
       if (v) return v;
     }
