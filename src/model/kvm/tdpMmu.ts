@@ -74,7 +74,7 @@ export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number
     // A leaf wholly inside the range is zapped whole: no split needed, unless the caller splits the folios
     // under it before zapping (splitWhole, SEPT_SPLIT_FIRST: "split S-EPT around every future folio boundary").
     if (!splitWhole && base >= start && base + ptrs <= end) continue;
-    const guestPfn = m.pfn2m[r];
+    let guestPfn = m.pfn2m[r];
     if (!sys.guard('G7')) {
       // BUG-7: check and top up first, then drop the lock in (1); another splitter may drain the cache.
       const short = checkSplitCache(sys, -1, guestPfn);
@@ -89,6 +89,8 @@ export function* splitCrossBoundaryLeafs(sys: System, start: number, end: number
       sys.phys.free(newSept); // someone else changed it while the lock was dropped: walk on
       continue;
     }
+    // the walk resumes from the SPTE as it is now: another actor may have replaced the leaf meanwhile
+    guestPfn = m.pfn2m[r];
     if (sys.guard('G7') && checkSplitCache(sys, newSept, guestPfn) > 0) {
       // (2.2) topup_external_split_cache(): drop mmu_lock, allocate, enqueue under the spinlock, re-walk.
       sys.phys.free(newSept);
