@@ -233,7 +233,13 @@ interface Seeded {
 }
 
 /** Run every corpus case once so coverage it already holds is not added again. */
-function seedFromCorpora(working: CorpusStore, readOnly: readonly string[], warn: (m: string) => void): Seeded {
+/**
+ * Read the corpora: their coverage and case ids, and the mutation pool. A parent must run with the campaign's
+ * guards: a mutated child keeps its parent's design, so a regression case of a known-bug variant (a guard
+ * off, passing unless performance findings fail) would turn a default campaign into a hunt for that bug. For
+ * the same reason a campaign without --concurrency takes no parent with several actors.
+ */
+function seedFromCorpora(working: CorpusStore, readOnly: readonly string[], warn: (m: string) => void, guardsOff: readonly string[], actors: boolean): Seeded {
   const s: Seeded = { features: new Set(), pool: [], files: new Map(), ids: new Set(), filesRead: 0, working: 0 };
   const seed = (files: string[], isWorking: boolean): void => {
     for (const file of files) {
@@ -244,7 +250,8 @@ function seedFromCorpora(working: CorpusStore, readOnly: readonly string[], warn
         const before = s.features.size;
         const r = runCase(c);
         for (const f of r.features) s.features.add(f);
-        if (r.verdict === 'pass') s.pool.push({ case: c, file, index: -1, brought: s.features.size - before });
+        const sameGuards = c.design.guardsOff.length === guardsOff.length && c.design.guardsOff.every((g) => guardsOff.includes(g));
+        if (r.verdict === 'pass' && sameGuards && (actors || !c.actors)) s.pool.push({ case: c, file, index: -1, brought: s.features.size - before });
         s.filesRead++;
         if (isWorking) s.working++;
       } catch (e) {
@@ -331,7 +338,7 @@ class Campaign {
     this.p.rawHits ??= [];
     for (const h of this.p.rawHits) this.rawHits.set(h.signature, h);
     this.findingSaved = new Set(this.p.findings.filter((f) => f.file !== '').map((f) => f.kind));
-    this.seeded = seedFromCorpora(this.corpus, o.readOnlyCorpora ?? [], (m) => (o.warn ?? ((x: string) => process.stderr.write(x + '\n')))(m));
+    this.seeded = seedFromCorpora(this.corpus, o.readOnlyCorpora ?? [], (m) => (o.warn ?? ((x: string) => process.stderr.write(x + '\n')))(m), o.design.guardsOff, !!o.concurrency && o.concurrency.share > 0);
     this.features = new Set(this.seeded.features);
     this.lastNewCoverage = this.t0;
     this.corpusPool = this.p.pool ? this.resumePool(this.p.pool) : [...this.seeded.pool];

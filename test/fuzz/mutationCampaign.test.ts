@@ -69,3 +69,24 @@ describe(`campaign seed ${SEED}, ${CASES} cases, guards off G2, mutation share $
     expect(stable(b.summary)).toEqual(stable(a.summary));
   });
 });
+
+describe('what a campaign mutates: parents with its own guards, and with several actors only under --concurrency', () => {
+  it('the regression corpus (known-bug variants with guards off, concurrent cases) gives a default campaign no parent of either kind', async () => {
+    const ROOT = join(import.meta.dirname, '..', '..');
+    const regression = join(ROOT, 'corpus', 'regression');
+    const withGuardsOff = Object.keys(filesIn(regression)).map((n) => loadCase(join(regression, n))).filter((c) => c.design.guardsOff.length > 0 && runCase(c).verdict === 'pass');
+    const concurrent = Object.keys(filesIn(regression)).map((n) => loadCase(join(regression, n))).filter((c) => c.actors && runCase(c).verdict === 'pass');
+    expect(withGuardsOff.length).toBeGreaterThan(0); // BUG-8b and the other performance variants pass without --fail-on perf
+    expect(concurrent.length).toBeGreaterThan(0);
+    const root = tempDir();
+    const s = await runCampaign({ design: CAMPAIGN_DEFAULTS, seed: 3, cases: 600, workers: 1, mutation, readOnlyCorpora: [regression], crashesDir: join(root, 'crashes'), corpusDir: join(root, 'corpus'), warn: () => {} });
+    expect(s.mutated).toBeGreaterThan(150);
+    const saved = Object.keys(filesIn(join(root, 'corpus'))).map((n) => loadCase(join(root, 'corpus', n)));
+    expect(saved.some((c) => c.provenance?.note?.startsWith('mutated'))).toBe(true);
+    for (const c of saved) {
+      expect(c.design.guardsOff).toEqual([]);
+      expect(c.actors).toBeUndefined();
+    }
+    expect(s.uniqueFailures).toEqual([]);
+  });
+});
