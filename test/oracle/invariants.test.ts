@@ -4,16 +4,11 @@
 import { afterEach, describe, expect, it as vitestIt } from 'vitest';
 import type { Op } from '../../src/fuzz/case.js';
 import { runCase } from '../../src/fuzz/run.js';
-import { resolveDesign } from '../../src/model/config.js';
 import type { FiredFault } from '../../src/model/faults.js';
 import { PRIVATE, SHARED } from '../../src/model/gmem/gmem.js';
-import { Guest } from '../../src/model/guest/guest.js';
 import { Owner } from '../../src/model/host/phys.js';
 import { readLock, splitCacheLock, writeLock, writeUnlock } from '../../src/model/kvm/locks.js';
 import { Spte } from '../../src/model/kvm/mirror.js';
-import { applyOp } from '../../src/model/ops.js';
-import type { OpOutcome } from '../../src/model/outcome.js';
-import { System } from '../../src/model/system.js';
 import { L2M, L4K, LEAVES, type Leaf } from '../../src/model/tdx/leaf.js';
 import { PamtType } from '../../src/model/tdx/module.js';
 import { SeptState as S } from '../../src/model/tdx/sept.js';
@@ -23,51 +18,11 @@ import { checkHostMappings, checkLeafInvariants, checkMirrorMatchesSept, checkMi
 import { LifetimeChecker } from '../../src/oracle/lifetime.js';
 import { Oracle, type Violation, WATCHDOG } from '../../src/oracle/oracle.js';
 import { checkDpamtRefcounts, checkPageConservation } from '../../src/oracle/pamt.js';
+import { OracleRig as Rig } from '../helpers/oracleRig.js';
 import { accept, BUSY, convert, drive, finalize, hex, hostOp as host, initMem, mkCase, P, punch, Rig as BaseRig, run as runOps, touch } from '../helpers/model.js';
 
 const destroy = (...faults: { leaf: Leaf; nth: number; status: StatusName }[]): Op => (faults.length ? { op: 'destroy', faults } : { op: 'destroy' });
 const HARD = (leaf: Leaf, nth = 1, status: StatusName = 'TDX_SW_ERROR') => ({ leaf, nth, status });
-
-/** A System under an Oracle, stepped as runCase steps it, so state can be broken between ops. */
-class Rig {
-  readonly sys: System;
-  readonly guest: Guest;
-  readonly oracle: Oracle;
-  private i = 0;
-  constructor(design: Record<string, unknown> = {}) {
-    this.sys = new System(resolveDesign({ ptrs: P, ...design }));
-    this.guest = new Guest(this.sys.gfns);
-    this.oracle = new Oracle(this.sys);
-  }
-  /**
-   * Run one op under the oracle; the first violation, or the outcome. `poke` (hand-built breakage) runs
-   * once, right after the path yields the step named `at` and before the oracle looks at that step.
-   */
-  op(op: Op, at?: string, poke?: () => void): { v: Violation | null; out: OpOutcome | null } {
-    this.sys.inj.arm(this.i++, op.faults);
-    this.sys.counters.reset();
-    this.oracle.beginOp(op);
-    const path = applyOp(this.sys, this.guest, op);
-    let poked = false;
-    for (;;) {
-      const r = path.next();
-      if (!r.done && !poked && r.value === at) {
-        poked = true;
-        poke!();
-      }
-      if (r.done) {
-        if (at !== undefined) expect(poked, `step ${at} reached`).toBe(true);
-        return { v: this.oracle.afterStep() ?? this.oracle.endOp(r.value), out: r.value };
-      }
-      const v = this.oracle.afterStep() ?? this.oracle.liveness();
-      if (v) return { v, out: null };
-    }
-  }
-  /** Run ops that must all pass. */
-  ok(...ops: Op[]): void {
-    for (const o of ops) expect(this.op(o).v).toBeNull();
-  }
-}
 
 afterEach(() => {
   // a failed WATCHDOG test must not leak its lowered budget into later tests
