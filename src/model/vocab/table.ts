@@ -67,6 +67,12 @@ const ALIAS: FieldSpec = { kind: 'enum', name: 'alias', values: ['believed', 'pr
 const ON_EXIT = (vmm: number): FieldSpec => ({ kind: 'enum', name: 'onExit', values: ['return', 'vmm'], weights: [1 - vmm, vmm], default: 'return', simplest: 'return', show: 'plain' });
 const lengths = (s: Space): Pick => [[1, 5], [2, 1], [s.P >> 1, 1], [s.P, 2], [s.P + 1, 1], [interval(1, 2 * s.P), 2]];
 
+/** The range and direction of a conversion, the same for the ioctl and the guest's MapGPA. */
+const CONVERSION: FieldSpec[] = [
+  { kind: 'range', shapes: [{ weight: 0.6, start: 'local', lengths }, { weight: 0.4, start: gfnPick, lengths }], empty: 0.01 },
+  { kind: 'enum', name: 'to', values: ['shared', 'private'], weights: [0.55, 0.45], show: 'arrow' },
+];
+
 export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
   touch: {
     actor: 'vcpu',
@@ -90,8 +96,7 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
     actor: 'ioctl',
     doc: "the guest's MapGPA and the guest_memfd conversion ioctl of [start, end) (KVM_SET_MEMORY_ATTRIBUTES with vmMemoryAttributes); `arg` names an invalid argument besides the range",
     fields: [
-      { kind: 'range', shapes: [{ weight: 0.6, start: 'local', lengths }, { weight: 0.4, start: gfnPick, lengths }], empty: 0.01 },
-      { kind: 'enum', name: 'to', values: ['shared', 'private'], weights: [0.55, 0.45], show: 'arrow' },
+      ...CONVERSION,
       // a few invalid arguments, which the ioctl refuses with -EINVAL and no side effect (kernel-facts.md 3.2)
       {
         kind: 'enum',
@@ -189,8 +194,7 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
     actor: 'vcpu',
     doc: "the guest's MapGPA hypercall of [start, end) (TDG.VP.VMCALL<MapGPA>): KVM exits to userspace with KVM_HC_MAP_GPA_RANGE per 2M; `onExit: \"vmm\"`: the VMM converts each chunk and re-enters",
     fields: [
-      { kind: 'range', shapes: [{ weight: 0.6, start: 'local', lengths }, { weight: 0.4, start: gfnPick, lengths }], empty: 0.01 },
-      { kind: 'enum', name: 'to', values: ['shared', 'private'], weights: [0.55, 0.45], show: 'arrow' },
+      ...CONVERSION,
       ON_EXIT(0.85),
     ],
     phases: { RUNNABLE: 6, BUILD: 0.3, DEAD: 0.5 },
