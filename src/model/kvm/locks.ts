@@ -26,18 +26,32 @@ export class SpinLock {
   owner = -1;
 }
 
-/** An actor that finds the lock taken yields a `:wait` step: the scheduler treats it as blocked until it can go on. */
-export function* writeLock(sys: System, path: string): Path {
-  const l = sys.kvm.mmuLock;
-  while (l.writer >= 0 || l.readers > 0) yield 'mmu_lock:wait';
+/**
+ * Take rwlock `l` (named `name`) for write. An actor that finds it taken yields a `:wait` step: the scheduler
+ * treats it as blocked until it can go on. The step that took it is named `taken`.
+ */
+function* takeForWrite(sys: System, l: RwLock, name: LockName, path: string, taken: string): Path {
+  while (l.writer >= 0 || l.readers > 0) yield `${name}:wait`;
   l.writer = sys.actor;
-  sys.trace.lock('mmu_lock', 'write', true, path, sys.actor);
-  yield 'mmu_lock:write';
+  sys.trace.lock(name, 'write', true, path, sys.actor);
+  yield taken;
 }
 
+function releaseWrite(sys: System, l: RwLock, name: LockName, path: string): void {
+  l.writer = -1;
+  sys.trace.lock(name, 'write', false, path, sys.actor);
+}
+
+/** The actor leaves the readers of `l` (one hold). */
+function dropReader(sys: System, l: RwLock): void {
+  const i = l.readerActors.lastIndexOf(sys.actor);
+  if (i >= 0) l.readerActors.splice(i, 1);
+}
+
+export const writeLock = (sys: System, path: string): Path => takeForWrite(sys, sys.kvm.mmuLock, 'mmu_lock', path, 'mmu_lock:write');
+
 export function* writeUnlock(sys: System, path: string): Path {
-  sys.kvm.mmuLock.writer = -1;
-  sys.trace.lock('mmu_lock', 'write', false, path, sys.actor);
+  releaseWrite(sys, sys.kvm.mmuLock, 'mmu_lock', path);
   yield 'mmu_unlock:write';
 }
 
@@ -50,9 +64,7 @@ export function* readLock(sys: System, path: string): Path {
 }
 
 export function* readUnlock(sys: System, path: string): Path {
-  const r = sys.kvm.mmuLock.readerActors;
-  const i = r.lastIndexOf(sys.actor);
-  if (i >= 0) r.splice(i, 1);
+  dropReader(sys, sys.kvm.mmuLock);
   sys.trace.lock('mmu_lock', 'read', false, path, sys.actor);
   yield 'mmu_unlock:read';
 }
@@ -74,19 +86,13 @@ export function splitCacheUnlock(sys: System, path: string): void {
 
 /**
  * filemap_invalidate_lock(inode->i_mapping): a sleeping rw_semaphore taken for write by conversion and punch
- * hole (kernel-facts.md 3.1); the fault path does not take it and relies on mmu_invalidate_seq instead.
+ * hole (kernel-facts.md 3.1), and shared by guest_memfd's folio lookups (filemapInvalidateLockShared).
  */
-export function* filemapInvalidateLock(sys: System, path: string): Path {
-  const l = sys.gmem.invalidateLock;
-  while (l.writer >= 0 || l.readers > 0) yield 'filemap_invalidate_lock:wait';
-  l.writer = sys.actor;
-  sys.trace.lock('filemap_invalidate_lock', 'write', true, path, sys.actor);
-  yield 'filemap_invalidate_lock';
-}
+export const filemapInvalidateLock = (sys: System, path: string): Path =>
+  takeForWrite(sys, sys.gmem.invalidateLock, 'filemap_invalidate_lock', path, 'filemap_invalidate_lock');
 
 export function* filemapInvalidateUnlock(sys: System, path: string): Path {
-  sys.gmem.invalidateLock.writer = -1;
-  sys.trace.lock('filemap_invalidate_lock', 'write', false, path, sys.actor);
+  releaseWrite(sys, sys.gmem.invalidateLock, 'filemap_invalidate_lock', path);
   yield 'filemap_invalidate_unlock';
 }
 
@@ -125,8 +131,6 @@ export function* filemapInvalidateLockShared(sys: System, path: string): Path {
 }
 
 export function filemapInvalidateUnlockShared(sys: System, path: string): void {
-  const r = sys.gmem.invalidateLock.readerActors;
-  const i = r.lastIndexOf(sys.actor);
-  if (i >= 0) r.splice(i, 1);
+  dropReader(sys, sys.gmem.invalidateLock);
   sys.trace.lock('filemap_invalidate_lock', 'read', false, path, sys.actor);
 }
