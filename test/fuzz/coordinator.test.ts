@@ -9,27 +9,16 @@ import { type CampaignOptions, type CampaignSummary, runCampaign } from '../../s
 import { runCase } from '../../src/fuzz/run.js';
 import { defaultDesignSpace, designDiff, parseDesignSpace } from '../../src/fuzz/designSpace.js';
 import { filesIn, tempDir } from '../helpers/tmp.js';
+import { type CampaignOutcome, campaignIn } from '../helpers/campaign.js';
 
 const SEED = 7;
 const CASES = 5000;
 // What `tdxfuzz fuzz --seed 7 --cases 5000 --guard-off G2` runs: the campaign defaults with G2 off.
 const design: Design = resolveDesign({ guardsOff: ['G2'] }, 'design', CAMPAIGN_DEFAULTS);
 
-interface Outcome {
-  summary: CampaignSummary;
-  crashesDir: string;
-  corpusDir: string;
-  crashes: Record<string, string>;
-  corpus: Record<string, string>;
-}
+type Outcome = CampaignOutcome;
 
-async function campaign(o: Partial<CampaignOptions> & { workers: number }): Promise<Outcome> {
-  const root = tempDir();
-  const crashesDir = join(root, 'crashes');
-  const corpusDir = join(root, 'corpus');
-  const summary = await runCampaign({ design, seed: SEED, cases: CASES, crashesDir, corpusDir, warn: () => {}, ...o });
-  return { summary, crashesDir, corpusDir, crashes: filesIn(crashesDir), corpus: filesIn(corpusDir) };
-}
+const campaign = (o: Partial<CampaignOptions> & { workers: number }): Promise<Outcome> => campaignIn({ design, seed: SEED, cases: CASES, ...o });
 
 /** The parts of a summary that must not depend on workers, batch size or timing. */
 function stable(s: CampaignSummary) {

@@ -9,19 +9,14 @@ import { type CampaignOptions, type CampaignSummary, runCampaign } from '../../s
 import { EPOCH } from '../../src/fuzz/pool.js';
 import { runCase } from '../../src/fuzz/run.js';
 import { filesIn, tempDir } from '../helpers/tmp.js';
+import { campaignIn } from '../helpers/campaign.js';
 
 const SEED = 7;
 const CASES = 2000;
 const design: Design = resolveDesign({ guardsOff: ['G2'] }, 'design', CAMPAIGN_DEFAULTS);
 const mutation = { share: 0.5 };
 
-async function campaign(o: Partial<CampaignOptions> & { workers: number }) {
-  const root = tempDir();
-  const crashesDir = join(root, 'crashes');
-  const corpusDir = join(root, 'corpus');
-  const summary = await runCampaign({ design, seed: SEED, cases: CASES, crashesDir, corpusDir, warn: () => {}, ...o });
-  return { summary, crashesDir, corpusDir, crashes: filesIn(crashesDir), corpus: filesIn(corpusDir) };
-}
+const campaign = (o: Partial<CampaignOptions> & { workers: number }) => campaignIn({ design, seed: SEED, cases: CASES, ...o });
 
 function stable(s: CampaignSummary) {
   return { cases: s.cases, mutated: s.mutated, ops: s.ops, steps: s.steps, failingCases: s.failingCases, unique: s.uniqueFailures.map((u) => [u.signature, u.ops, u.caseIndex]), corpusAdded: s.corpusAdded, coverage: s.coverage };
