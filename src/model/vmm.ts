@@ -15,10 +15,13 @@ import type { Path, System } from './system.js';
  * new alias (the guest asked for it: MapGPA, or the access the VMM serves).
  */
 export function* vmmConvert(sys: System, guest: Guest, start: number, end: number, toPrivate: boolean, arg?: ConvertArgError): Path<number> {
+  // the guest's alias changes in the step that stores the attributes, not when the ioctl returns later:
+  // another vCPU's access between the two already uses the new alias (the conversion took effect there)
+  const onStored = (): void => void guest.believesPrivate.fill(toPrivate ? 1 : 0, start, end);
   const ret = sys.design.vmMemoryAttributes
-    ? yield* kvmVmSetMemAttributes(sys, start, end, toPrivate, arg)
-    : yield* kvmGmemConvert(sys, start, end, toPrivate, arg);
-  if (ret === 0) guest.believesPrivate.fill(toPrivate ? 1 : 0, start, end);
+    ? yield* kvmVmSetMemAttributes(sys, start, end, toPrivate, arg, onStored)
+    : yield* kvmGmemConvert(sys, start, end, toPrivate, arg, onStored);
+  if (ret === 0) onStored(); // the no-op of a range that already has the attribute
   return ret;
 }
 

@@ -140,7 +140,7 @@ function* bail(sys: System, ret: number): Path<number> {
  * - PREPARE_THEN_ZAP (Ackerley): split folios first (2b), then S-EPT split and zap after invalidate begin;
  *   sound only under the CONTIGUITY mapping rule.
  */
-export function* kvmGmemConvert(sys: System, start: number, end: number, toPrivate: boolean, arg?: ConvertArgError): Path<number> {
+export function* kvmGmemConvert(sys: System, start: number, end: number, toPrivate: boolean, arg?: ConvertArgError, onStored?: () => void): Path<number> {
   const gm = sys.gmem;
   if (checkConvertArgs(sys, start, end, arg) < 0) return -EINVAL;
   const istart = sys.index(start);
@@ -197,6 +197,7 @@ export function* kvmGmemConvert(sys: System, start: number, end: number, toPriva
     if (ret < 0) return yield* bail(sys, ret); // after the zap: the private pages are gone (BUG-19, open in v3)
   }
   updateAttributes(sys, start, end, to);
+  onStored?.();
   sys.trace.event(`gmem: attributes [${sys.hex(start)}, ${sys.hex(end)}) -> ${toPrivate ? 'PRIVATE' : 'SHARED'}`);
   yield 'update-attributes';
   invalidateEnd(sys);

@@ -11,7 +11,7 @@ import type { Vcpu } from './vm.js';
 import { Owner, PfnKind } from '../host/phys.js';
 import { fillCache, VCPU_CACHE } from './pamt.js';
 import { kickAllVcpus } from './tdxGlue.js';
-import { RET_PF_FIXED, RET_PF_RETRY, splitCrossBoundaryLeafs, tdpMmuMapPrivate } from './tdpMmu.js';
+import { mmuInvalidateRetryGfn, RET_PF_FIXED, RET_PF_RETRY, splitCrossBoundaryLeafs, tdpMmuMapPrivate } from './tdpMmu.js';
 
 /**
  * The highest level KVM may map `gfn` at (model-spec.md 3.2 maxMappingLevel): gmem's max mapping level
@@ -121,7 +121,7 @@ export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, a
   yield 'gmem-get-pfn';
   yield* readLock(sys, 'kvm_tdp_page_fault');
   const k = sys.kvm;
-  if (sys.guard('G20') && ((k.invalidateInProgress > 0 && gfn >= k.invalidateStart && gfn < k.invalidateEnd) || seq !== k.invalidateSeq)) {
+  if (mmuInvalidateRetryGfn(sys, gfn, seq)) {
     yield* readUnlock(sys, 'kvm_tdp_page_fault'); // mmu_invalidate_retry_gfn()
     return RET_PF_RETRY;
   }
@@ -131,7 +131,7 @@ export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, a
     ret = RET_PF_FIXED;
   } else {
     const level = maxMappingLevel(sys, gfn, order, acceptLevel);
-    ret = yield* tdpMmuMapPrivate(sys, gfn, level, pfn);
+    ret = yield* tdpMmuMapPrivate(sys, gfn, level, pfn, seq);
   }
   yield* readUnlock(sys, 'kvm_tdp_page_fault');
   return ret;

@@ -23,7 +23,7 @@ export function checkConvertArgs(sys: System, start: number, end: number, arg: C
   return 0;
 }
 
-export function* kvmVmSetMemAttributes(sys: System, start: number, end: number, toPrivate: boolean, arg?: ConvertArgError): Path<number> {
+export function* kvmVmSetMemAttributes(sys: System, start: number, end: number, toPrivate: boolean, arg?: ConvertArgError, onStored?: () => void): Path<number> {
   if (sys.kvm.bugged) return -EIO; // a VM ioctl on a dead VM
   if (checkConvertArgs(sys, start, end, arg) < 0) return -EINVAL;
   const to = toPrivate ? 1 : 0;
@@ -52,6 +52,7 @@ export function* kvmVmSetMemAttributes(sys: System, start: number, end: number, 
   }
   attrs.fill(to, start, end);
   recomputeMixed(sys, start, end); // post-set hook
+  onStored?.();
   sys.trace.event(`KVM_SET_MEMORY_ATTRIBUTES [${sys.hex(start)}, ${sys.hex(end)}) -> ${toPrivate ? 'PRIVATE' : 'SHARED'}`);
   invalidateEnd(sys);
   yield* writeUnlock(sys, 'kvm_vm_set_mem_attributes');

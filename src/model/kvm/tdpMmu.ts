@@ -158,7 +158,17 @@ function topupSplitCache(sys: System, want: number): boolean {
  * (tdp_mmu_map + tdp_mmu_set_spte_atomic). A failing external set restores the old SPTE and the fault
  * becomes RET_PF_RETRY (kernel-facts.md 2.2). Returns RET_PF_FIXED, RET_PF_RETRY or a negative errno.
  */
-export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: number): Path<number> {
+/**
+ * mmu_invalidate_retry_gfn(): an invalidation began since the fault sampled `seq`, or one covering gfn is
+ * in progress. G20 off skips the check (BUG-20).
+ */
+export function mmuInvalidateRetryGfn(sys: System, gfn: number, seq: number): boolean {
+  const k = sys.kvm;
+  return sys.guard('G20') && ((k.invalidateInProgress > 0 && gfn >= k.invalidateStart && gfn < k.invalidateEnd) || seq !== k.invalidateSeq);
+}
+
+/** Map gfn at `level` in the mirror root under the shared mmu_lock; `seq` is the fault's mmu_invalidate_seq. */
+export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: number, seq = sys.kvm.invalidateSeq): Path<number> {
   const m = sys.kvm.mirror;
   const r = sys.region(gfn);
   const base = r * sys.ptrs;
@@ -195,6 +205,9 @@ export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: n
       return RET_PF_RETRY;
     }
     if (m.m2m[r] !== Spte.NONLEAF) return RET_PF_RETRY;
+    // the split may have dropped mmu_lock to allocate (tdp_mmu_alloc_sp_for_split): a conversion may have run
+    // meanwhile, so the fault is stale like one that found the invalidation on taking the lock [A]
+    if (mmuInvalidateRetryGfn(sys, gfn, seq)) return RET_PF_RETRY;
   }
   if (cur === Spte.FROZEN) return RET_PF_RETRY;
   if (cur === Spte.NONE) {
