@@ -15,14 +15,12 @@ import type { Path, System } from './system.js';
  * new alias (the guest asked for it: MapGPA, or the access the VMM serves).
  */
 export function* vmmConvert(sys: System, guest: Guest, start: number, end: number, toPrivate: boolean, arg?: ConvertArgError): Path<number> {
-  // the guest's alias changes in the step that stores the attributes, not when the ioctl returns later:
-  // another vCPU's access between the two already uses the new alias (the conversion took effect there)
+  // the guest's alias changes in the step that stores the attributes (or finds them already stored), not
+  // when the ioctl returns later: an access between the two already uses the new alias
   const onStored = (): void => void guest.believesPrivate.fill(toPrivate ? 1 : 0, start, end);
-  const ret = sys.design.vmMemoryAttributes
+  return sys.design.vmMemoryAttributes
     ? yield* kvmVmSetMemAttributes(sys, start, end, toPrivate, arg, onStored)
     : yield* kvmGmemConvert(sys, start, end, toPrivate, arg, onStored);
-  if (ret === 0) onStored(); // the no-op of a range that already has the attribute
-  return ret;
 }
 
 /** Handle one exit: convert exactly the range it reports (the selftests' host loop). */

@@ -148,7 +148,10 @@ export function* kvmGmemConvert(sys: System, start: number, end: number, toPriva
   const to = toPrivate ? PRIVATE : SHARED;
   let already = true;
   for (let i = istart; i < iend && already; i++) already = gm.attr[i] === to;
-  if (already) return 0; // the whole range already has the attribute: no-op
+  if (already) {
+    onStored?.();
+    return 0; // the whole range already has the attribute: no-op
+  }
   const order = sys.conversionOrder;
   yield* filemapInvalidateLock(sys, 'kvm_gmem_convert');
   const unlockOnly = function* (ret: number): Path<number> {

@@ -30,7 +30,10 @@ export function* kvmVmSetMemAttributes(sys: System, start: number, end: number, 
   const attrs = sys.kvm.attrs;
   let already = true;
   for (let g = start; g < end && already; g++) already = attrs[g] === to;
-  if (already) return 0; // "no-op if the whole range already has the attributes"
+  if (already) {
+    onStored?.();
+    return 0; // "no-op if the whole range already has the attributes"
+  }
   if (sys.inj.siteFails('ALLOC')) return -ENOMEM; // xa_reserve()
   yield* writeLock(sys, 'kvm_vm_set_mem_attributes');
   // kvm_handle_gfn_range(pre_set_range) and (post_set_range): kvm_mmu_invalidate_begin/end around the
