@@ -68,7 +68,10 @@ export class LifetimeChecker {
       // NO_MORE_SEAMCALLS: after the bug the module is never asked about this TD again and caches were
       // written back, so its pages are plain memory (the policy's premise, 001:L80-81).
       if (sys.tdx.noMoreSeamcalls) continue;
-      if (was === Owner.SEPT && tdAlive && pamt !== PamtType.NDA) {
+      // an S-EPT page is one the module holds as PT_SEPT: a page KVM allocated for a table whose SEPT.ADD
+      // failed because the module still holds it as the TD's guest page (reallocated after an accepted
+      // use-after-free) is the INV-20 case below
+      if (was === Owner.SEPT && tdAlive && pamt === PamtType.SEPT) {
         return { inv: 'INV-7', message: `S-EPT page ${hex} freed to the host while the HKID is assigned` };
       }
       if (pamt !== PamtType.NDA && tdAlive) {
