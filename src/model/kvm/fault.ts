@@ -107,7 +107,7 @@ export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, a
     if (vcpu) vcpu.run = memoryFaultExit(gfn, isPrivate); // kvm_mmu_prepare_memory_fault_exit()
     return -EFAULT;
   }
-  if (!isPrivate && sys.design.vmMemoryAttributes) return yield* mapSharedUserspace(sys, gfn);
+  if (!isPrivate && sys.design.vmMemoryAttributes) return yield* mapSharedUserspace(sys, gfn, seq);
   // kvm_gmem_get_pfn(), with the folio lookup under the shared filemap_invalidate_lock
   yield* filemapInvalidateLockShared(sys, 'kvm_gmem_get_pfn');
   const got = yield* gmemGetPfn(sys, gfn, idx);
@@ -193,7 +193,7 @@ function* handleEptViolation(sys: System, gfn: number, isPrivate: boolean, accep
 }
 
 /** vm_memory_attributes=Y: a shared gfn is ordinary userspace memory, mapped 4K in the shared EPT. */
-function* mapSharedUserspace(sys: System, gfn: number): Path<number> {
+function* mapSharedUserspace(sys: System, gfn: number, seq: number): Path<number> {
   const k = sys.kvm;
   if (k.sharedBacking[gfn] < 0) {
     const p = sys.phys.allocSmall(Owner.HOST_OTHER, gfn);
@@ -201,6 +201,12 @@ function* mapSharedUserspace(sys: System, gfn: number): Path<number> {
     k.sharedBacking[gfn] = p;
   }
   yield* readLock(sys, 'kvm_tdp_page_fault(shared)');
+  if (mmuInvalidateRetryGfn(sys, gfn, seq)) {
+    // is_page_fault_stale(): the attributes changed since the fault looked at them (a conversion to private
+    // zapped the shared EPT meanwhile): retry, and the next attempt exits to userspace
+    yield* readUnlock(sys, 'kvm_tdp_page_fault(shared)');
+    return RET_PF_RETRY;
+  }
   k.sharedEpt[gfn] = k.sharedBacking[gfn];
   yield* readUnlock(sys, 'kvm_tdp_page_fault(shared)');
   return RET_PF_FIXED;
