@@ -101,6 +101,17 @@ describe('generateCase', () => {
     const fixed = resolveDesign({ ptrs: 16, slotBaseGfn: 8 });
     for (let i = 0; i < 100; i++) expect(generateCase(fixed, SEED, i).design.slotBaseGfn).toBe(8);
   });
+  it('keeps two memslots a campaign fixes, varying the first base only below the second', () => {
+    const fixed = resolveDesign({ ptrs: 16, memslots: 2, slotSplitGfn: 8 });
+    const bases = new Set<number>();
+    for (let i = 0; i < 300; i++) {
+      const c = generateCase(fixed, SEED, i);
+      expect([c.design.memslots, c.design.slotSplitGfn]).toEqual([2, 8]);
+      expect(() => resolveDesign(c.design as unknown as Record<string, unknown>)).not.toThrow();
+      bases.add(c.design.slotBaseGfn);
+    }
+    expect([...bases].sort((a, b) => a - b)).toEqual([0, 1]);
+  });
   it('produces cases parseCase accepts unchanged', () => {
     for (let i = 0; i < 300; i++) {
       const c = generateCase(d, SEED, i);

@@ -16,7 +16,8 @@ export interface LayoutChoice {
 }
 
 export const LAYOUT: readonly LayoutChoice[] = [
-  { setting: 'slotBaseGfn', from: 0, chance: 0.12, values: (d) => [d.ptrs >> 1, 1, d.ptrs, d.ptrs + (d.ptrs >> 1)].filter((b) => b <= d.ptrs * (d.regions - 1)) },
+  // a campaign that fixes two memslots keeps the first one's base below the second's
+  { setting: 'slotBaseGfn', from: 0, chance: 0.12, values: (d) => [d.ptrs >> 1, 1, d.ptrs, d.ptrs + (d.ptrs >> 1)].filter((b) => b <= d.ptrs * (d.regions - 1) && (d.memslots !== 2 || b < d.slotSplitGfn)) },
   { setting: 'gmemOffset', from: 0, chance: 0.1, values: (d) => (d.backing === 'HUGETLB_1G' ? [d.ptrs] : [d.ptrs >> 1, 1, d.ptrs]) },
   { setting: 'uaddrOffset', from: 0, chance: 0.08, values: (d) => [1, d.ptrs >> 1] },
   { setting: 'startPhase', from: 'RUNNABLE', chance: 0.15, values: () => ['BUILD'] },
