@@ -46,7 +46,7 @@ describe('a conversion spanning two memslots that fails in the second (kernel-fa
     // planted bug: the model converts from gfn 0, so memslot 0's whole 2M page is zapped with no split at gfn 4,
     // and fails in memslot 1; the reference, judging [4, P + 8), predicts only gfns [4, P) lost
     const op = withFaults(convert(4, P + 8, 'shared'), { site: 'ALLOC', nth: 2 });
-    const { v } = rig.op(op, undefined, undefined, { ...op, start: 0 });
+    const { v } = rig.op(op, undefined, undefined, { ...op, start: 0 } as Op);
     // gfn 0 lies outside the range the oracle judged, so the loss is classed as an imprecise zap
     expect(v).toEqual({ inv: 'INV-18', message: 'accepted gfn 0x0 outside the convert range lost its accepted mapping (S-EPT no leaf)' });
   });
