@@ -40,8 +40,8 @@ export interface DesignSpace {
   axes: Axis[];
 }
 
-/** The memslot layout and start phase: the generator's choice per case (generate.ts pickLayout), not a design. */
-export const LAYOUT_KEYS: readonly SettingKey[] = ['slotBaseGfn', 'gmemOffset', 'uaddrOffset', 'startPhase'];
+/** The memslot layout (base, offsets, one or two slots) and start phase: the generator's choice per case (generate.ts pickLayout), not a design. */
+export const LAYOUT_KEYS: readonly SettingKey[] = ['slotBaseGfn', 'gmemOffset', 'uaddrOffset', 'startPhase', 'memslots', 'slotSplitGfn'];
 
 /** Share of a default-space campaign's cases that run the campaign design itself. */
 const DEFAULT_KEEP_SHARE = 0.5;

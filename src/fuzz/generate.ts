@@ -13,7 +13,7 @@ import {
 } from '../model/vocab/index.js';
 import { CASE_FORMAT, type Case } from './case.js';
 
-export const GENERATOR_VERSION = 3;
+export const GENERATOR_VERSION = 4;
 
 export class Rng {
   private readonly next: () => number;
@@ -61,7 +61,7 @@ export const SHAPE = {
 function pickLayout(rng: Rng, d: Design): Design {
   const out = { ...d, guardsOff: [...d.guardsOff] };
   for (const c of LAYOUT) {
-    const vs = c.values(d);
+    const vs = c.values(out); // the layout so far: the second memslot's base comes after the first's
     if (d[c.setting] === c.from && vs.length && rng.chance(c.chance)) (out as unknown as Record<string, unknown>)[c.setting] = rng.pick(vs);
   }
   return out;

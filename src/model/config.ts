@@ -46,6 +46,13 @@ export interface Design {
   punchPartialHuge: PunchPartialHuge;
   /** First gfn of the memslot; the slot runs to the end of the GPA space (003:L176 slot base_gfn). */
   slotBaseGfn: number;
+  /**
+   * Memslots the guest range [slotBaseGfn, end of GPA space) is split into: 1, or 2 cut at slotSplitGfn. Both
+   * are bound to the one guest_memfd at consistent offsets, as the selftests bind one gmem fd (issue 11).
+   */
+  memslots: number;
+  /** With memslots 2: the first gfn of the second memslot (its base_gfn); 0 with one memslot. */
+  slotSplitGfn: number;
   /** guest_memfd offset (in pages) bound at slotBaseGfn: index = gfn - slotBaseGfn + gmemOffset. */
   gmemOffset: number;
   /** Misalignment (in pages) of the slot's userspace address against its base gfn (ugfn, 003:L176, L321-324). */
@@ -81,6 +88,8 @@ export const DEFAULT_DESIGN: Readonly<Design> = Object.freeze({
   slotDeleteZapsTables: false,
   punchPartialHuge: 'REJECT',
   slotBaseGfn: 0,
+  memslots: 1,
+  slotSplitGfn: 0,
   gmemOffset: 0,
   uaddrOffset: 0,
   septVeDisable: false,
@@ -162,6 +171,11 @@ export function resolveDesign(raw: unknown, field = 'design', base: Readonly<Des
   const gpaPages = d.ptrs * d.regions;
   if (d.slotBaseGfn < 0 || d.slotBaseGfn > gpaPages - d.ptrs) {
     throw new DesignError(`${field}.slotBaseGfn`, `must be from 0 to ${gpaPages - d.ptrs} (the slot keeps at least one 2M range)`);
+  }
+  if (d.memslots !== 1 && d.memslots !== 2) throw new DesignError(`${field}.memslots`, 'must be 1 or 2');
+  if (d.memslots === 1 && d.slotSplitGfn !== 0) throw new DesignError(`${field}.slotSplitGfn`, 'must be 0 with one memslot (set memslots to 2 to split the guest range)');
+  if (d.memslots === 2 && (d.slotSplitGfn <= d.slotBaseGfn || d.slotSplitGfn >= gpaPages)) {
+    throw new DesignError(`${field}.slotSplitGfn`, `must be from ${d.slotBaseGfn + 1} to ${gpaPages - 1} (both memslots keep at least one page)`);
   }
   if (d.gmemOffset < 0 || d.gmemOffset > 4 * d.ptrs) throw new DesignError(`${field}.gmemOffset`, `must be from 0 to ${4 * d.ptrs}`);
   if (d.uaddrOffset < 0 || d.uaddrOffset >= d.ptrs) throw new DesignError(`${field}.uaddrOffset`, `must be from 0 to ${d.ptrs - 1}`);

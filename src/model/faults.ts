@@ -44,6 +44,8 @@ export interface FiredFault {
   status: string;
   /** The call was the retry made after kicking all vCPUs out (tdh_do_no_vcpus), where the design says it must succeed. */
   afterKick: boolean;
+  /** The memslot a walk over the range's memslots (kvm_handle_gfn_range, gmem bindings) was visiting; -1 outside one. */
+  slot: number;
 }
 
 /** The faults armed for one operation and its call counts ("the nth call during this op"). */
@@ -63,7 +65,7 @@ export class FaultInjector {
   private cur: OpArm = NO_ARM;
   readonly fired: FiredFault[] = [];
   /** Set by the owner so fired faults carry KVM's context (wait_for_sept_zap, lock mode). */
-  context: () => { afterKick: boolean } = () => ({ afterKick: false });
+  context: () => { afterKick: boolean; slot: number } = () => ({ afterKick: false, slot: -1 });
 
   /** Arm an op's faults and make them current; returns the arm so a scheduler can select it again. */
   arm(opIndex: number, faults: readonly FaultSpec[] | undefined): OpArm {

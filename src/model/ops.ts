@@ -64,8 +64,8 @@ export interface HostWriteOp extends OpBase { op: 'hostWrite'; gfn: number; data
 export interface HostAllocOp extends OpBase { op: 'hostAlloc'; pages: number }
 /** KVM_PRE_FAULT_MEMORY of [start, end). */
 export interface PrefaultOp extends OpBase { op: 'prefault'; start: number; end: number }
-/** Delete the memslot (KVM_SET_USER_MEMORY_REGION2 with size 0). */
-export interface DeleteSlotOp extends OpBase { op: 'deleteSlot' }
+/** Delete memslot `slot` (KVM_SET_USER_MEMORY_REGION2 with size 0); absent: slot 0, the only one of a one-slot VM. */
+export interface DeleteSlotOp extends OpBase { op: 'deleteSlot'; slot?: '0' | '1' }
 export type Op = TouchOp | AcceptOp | ConvertOp | PunchOp | InitMemRegionOp | FinalizeOp | DestroyOp | HostPageOp | HostAllocOp | PrefaultOp | DeleteSlotOp | HostReadOp | HostWriteOp | MapGpaOp;
 
 /** Run op; guest ops run on vCPU `vcpu` (the vCPU of the actor that issues them). */
@@ -107,7 +107,7 @@ export function* applyOp(sys: System, guest: Guest, op: Op, vcpu = 0): Path<OpOu
     case 'prefault':
       return { kind: op.op, ret: yield* kvmPreFaultMemory(sys, op.start, op.end) };
     case 'deleteSlot':
-      return { kind: op.op, ret: yield* kvmDeleteSlot(sys) };
+      return { kind: op.op, ret: yield* kvmDeleteSlot(sys, Number(op.slot ?? '0')) };
     case 'hostRead': {
       const v = yield* hostRead(sys, op.gfn);
       return v < 0 ? { kind: op.op, ret: v } : { kind: op.op, ret: 0, value: v };

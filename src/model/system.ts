@@ -4,6 +4,7 @@ import { type Design, effectiveConversionOrder, effectiveHuge, guardOn } from '.
 import { FaultInjector } from './faults.js';
 import { Gmem, PRIVATE } from './gmem/gmem.js';
 import { computeDisallowLpage } from './kvm/lpage.js';
+import { type Memslot, memslotLayout } from './kvm/memslot.js';
 import { pamtGetAtCreate } from './kvm/pamt.js';
 import type { GuardId } from './guards.js';
 import { LEAK_REASONS, Owner, OWNER_NAMES, PhysMem } from './host/phys.js';
@@ -61,7 +62,11 @@ export class System {
   hostOops: string | null = null;
   readonly conversionOrder: ReturnType<typeof effectiveConversionOrder>;
 
-  /** The one memslot: gfns [slotBase, slotEnd) map to gmem indices from gmemOffset on. */
+  /**
+   * The memslots in gfn order (kvm/memslot.ts); together they cover gfns [slotBase, slotEnd), which map to
+   * gmem indices from gmemOffset on.
+   */
+  readonly slots: readonly Memslot[];
   readonly slotBase: number;
   readonly slotEnd: number;
   readonly gmemOffset: number;
@@ -70,6 +75,7 @@ export class System {
     this.ptrs = design.ptrs;
     this.regions = design.regions;
     this.gfns = design.ptrs * design.regions;
+    this.slots = memslotLayout(design);
     this.slotBase = design.slotBaseGfn;
     this.slotEnd = this.gfns;
     this.gmemOffset = design.gmemOffset;
@@ -85,11 +91,11 @@ export class System {
     this.trace = new Trace(keepTrace);
     if (keepTrace) this.phys.onLeak = (pfn, was, why) => this.trace.note(`leak pfn 0x${pfn.toString(16)} (${OWNER_NAMES[was]}): ${LEAK_REASONS[why]}`);
     this.tdx = new TdxModule(this.phys, this.ptrs, this.regions, { enhancedDemoteInterruptibility: design.enhancedDemoteInterruptibility, dpamt: design.dpamt, nonBlockingResize: design.nonBlockingResize }, this.inj, this.trace);
-    this.kvm = new Kvm(this.ptrs, this.regions, this.phys.total, vcpus);
+    this.kvm = new Kvm(this.ptrs, this.regions, this.phys.total, vcpus, this.slots.length);
     this.gmem = new Gmem(this.phys, this.ptrs, gmemSize, design.backing, design.splitPolicy);
     this.effectiveHuge = effectiveHuge(design);
     this.conversionOrder = effectiveConversionOrder(design);
-    this.inj.context = () => ({ afterKick: this.kvm.waitForSeptZap });
+    this.inj.context = () => ({ afterKick: this.kvm.waitForSeptZap, slot: this.kvm.rangeSlot.get(this.actor) ?? -1 });
     computeDisallowLpage(this);
     this.kvm.tdState = design.startPhase;
     this.kvm.attrs.fill(PRIVATE, this.slotBase, this.slotEnd);
@@ -110,10 +116,36 @@ export class System {
     }
   }
 
-  /** gmem index bound at gfn, or -1 when gfn is outside the memslot (or the slot is gone). */
+  /** The memslot (its id) whose range holds gfn, deleted or not; -1 outside every slot. */
+  slotOf(gfn: number): number {
+    for (const s of this.slots) if (gfn >= s.baseGfn && gfn < s.baseGfn + s.npages) return s.id;
+    return -1;
+  }
+
+  /** The live memslot holding gfn (__gfn_to_memslot), or -1 when none does (outside, or deleted). */
+  liveSlotOf(gfn: number): number {
+    const s = this.slotOf(gfn);
+    return s >= 0 && !this.kvm.slotDeleted[s] ? s : -1;
+  }
+
+  /**
+   * The memslots [start, end) overlaps, in gfn order, each with the part of the range it holds: the walk of
+   * kvm_handle_gfn_range() and of guest_memfd's bindings. Deleted slots are skipped.
+   */
+  slotRanges(start: number, end: number): { slot: number; start: number; end: number }[] {
+    const out: { slot: number; start: number; end: number }[] = [];
+    for (const s of this.slots) {
+      const lo = Math.max(start, s.baseGfn);
+      const hi = Math.min(end, s.baseGfn + s.npages);
+      if (lo < hi && !this.kvm.slotDeleted[s.id]) out.push({ slot: s.id, start: lo, end: hi });
+    }
+    return out;
+  }
+
+  /** gmem index bound at gfn, or -1 when gfn is outside every memslot (or its slot is gone). */
   index(gfn: number): number {
-    if (this.kvm.slotDeleted) return -1;
-    return gfn >= this.slotBase && gfn < this.slotEnd ? gfn - this.slotBase + this.gmemOffset : -1;
+    const s = this.liveSlotOf(gfn);
+    return s < 0 ? -1 : gfn - this.slots[s].baseGfn + this.slots[s].gmemOffset;
   }
 
   /** gfn an index is bound at, or -1 when the slot does not map it. */

@@ -3,7 +3,7 @@
 import { Spte } from '../model/kvm/mirror.js';
 import type { System } from '../model/system.js';
 import { isBlockedState, SEPT_STATE_NAMES, SeptState } from '../model/tdx/sept.js';
-import { attrPrivate, indexOf } from './view.js';
+import { attrPrivate, indexOf, slotAt } from './view.js';
 import { LIVE, type Reach, unreachable } from '../model/guards.js';
 
 export type InvariantKind = 'always' | 'quiescent' | 'per-op' | 'liveness' | 'perf';
@@ -156,11 +156,13 @@ function folioCovers(sys: System, gfn: number, pfn: number, level: number): stri
   return null;
 }
 
-/** INV-3 for a 2M mapping: gfn and pfn 2M-aligned, every gfn inside the memslot (003:L172-178). */
+/** INV-3 for a 2M mapping: gfn and pfn 2M-aligned, every gfn inside one memslot (003:L172-178). */
 export function hugeMappingMisfit(sys: System, gfn: number, pfn: number): string | null {
   if (gfn % sys.ptrs !== 0 || pfn % sys.ptrs !== 0) return `2M mapping gfn 0x${gfn.toString(16)} pfn ${pfn < 0 ? '-0x' + (-pfn).toString(16) : '0x' + pfn.toString(16)} not 2M-aligned`;
   const idx = indexOf(sys, gfn);
   if (idx < 0 || indexOf(sys, gfn + sys.ptrs - 1) < 0) return `2M mapping at gfn 0x${gfn.toString(16)} reaches outside the memslot`;
+  // "all 512 gfns in one memslot" (model-spec.md INV-3), from the oracle's own reading of the slot layout
+  if (slotAt(sys, gfn) !== slotAt(sys, gfn + sys.ptrs - 1)) return `2M mapping at gfn 0x${gfn.toString(16)} spans memslots ${slotAt(sys, gfn)} and ${slotAt(sys, gfn + sys.ptrs - 1)}`;
   if (idx % sys.ptrs !== 0) return `2M mapping at gfn 0x${gfn.toString(16)} over guest_memfd index 0x${idx.toString(16)}: gfn and index are not 2M-aligned alike`;
   return null;
 }

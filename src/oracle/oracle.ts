@@ -16,7 +16,7 @@ import { Reference, UNKNOWN, YES } from './reference.js';
 import { checkHostMappings, checkPoisonedPrivateMappings } from './invariants.js';
 import { PageChecks } from './pamt.js';
 import type { FaultSite } from '../model/faults.js';
-import { attrPrivate, indexOf, septLeafOf } from './view.js';
+import { anySlotDeleted, attrPrivate, indexOf, septLeafOf, slotAt } from './view.js';
 import { exitRange, memoryFaultExit, PAGE_SIZE, sameExit } from '../model/kvm/exit.js';
 import { LifetimeChecker } from './lifetime.js';
 import { LockView } from './locks.js';
@@ -81,6 +81,8 @@ interface Ended {
   /** Fault facts of the op, taken when it ended. */
   fatal: boolean;
   sites: ReadonlySet<FaultSite>;
+  /** The memslot a walk over the range's memslots was visiting when the op's last site fault fired (-1: none). */
+  siteSlot: number;
   injected: ReadonlySet<string>;
   /** The event before it in its actor's program order (a step of the same op split into events). */
   prev?: Ended;
@@ -401,6 +403,13 @@ export class Oracle {
     return out;
   }
 
+  private siteSlotThisOp(): number {
+    const fired = this.sys.inj.fired;
+    let slot = -1;
+    for (let k = this.c.firedAtOpStart; k < fired.length; k++) if (fired[k].site && fired[k].opIndex === this.c.opIndex) slot = fired[k].slot;
+    return slot;
+  }
+
   private injectedThisOp(): ReadonlySet<string> {
     const fired = this.sys.inj.fired;
     if (fired.length === this.c.firedAtOpStart) return NO_FAULTS;
@@ -582,7 +591,7 @@ export class Oracle {
       if (alone && kvmStateFingerprint(sys) !== this.c.deadStateAtOpStart) return { inv: 'INV-29', message: `${op.op} on a bugged VM changed KVM or S-EPT state although it failed with -EIO` };
     }
     this.trackPins(op, out);
-    this.window.push({ ctx: this.c, out, endedAt: this.globalStep, fatal: this.fatalFaultThisOp(), sites: this.sitesThisOp(), injected: this.injectedThisOp() });
+    this.window.push({ ctx: this.c, out, endedAt: this.globalStep, fatal: this.fatalFaultThisOp(), sites: this.sitesThisOp(), siteSlot: this.siteSlotThisOp(), injected: this.injectedThisOp() });
     return quiescent ? this.quiescentPoint() : null;
   }
 
@@ -613,10 +622,10 @@ export class Oracle {
         return { inv: 'INV-9', message: `2M range ${r} has GUEST_INHIBIT but is still mapped by a 2M leaf` };
       }
       // with the memslot gone there are no attributes for MIXED to describe and no guest view to compare
-      m = sys.kvm.slotDeleted ? null : checkMixed(sys, r);
+      m = anySlotDeleted(sys) ? null : checkMixed(sys, r);
       if (m) return { inv: 'INV-11', message: m };
     }
-    return dead || sys.kvm.slotDeleted ? null : this.checkGuestView(window.map((e) => e.ctx.op));
+    return dead ? null : this.checkGuestView(window.map((e) => e.ctx.op));
   }
 
   /**
@@ -627,7 +636,7 @@ export class Oracle {
   private applySerial(order: readonly Ended[], ref: Reference, all: readonly Ended[] = order): Violation | null {
     for (const e of order) {
       const overlapping = new Set(all.filter((o) => o !== e).map((o) => o.ctx.op.op));
-      const ctx = { vmDead: this.sys.kvm.bugged, sites: e.sites, injected: e.injected, overlapped: overlapping.size > 0, overlapping };
+      const ctx = { vmDead: this.sys.kvm.bugged, sites: e.sites, siteSlot: e.siteSlot, injected: e.injected, overlapped: overlapping.size > 0, overlapping };
       const m = ref.apply(e.ctx.op, e.out, ctx);
       if (!m || this.sys.kvm.bugged || this.sys.destroyed) continue;
       if (!e.fatal) return m;
@@ -651,7 +660,7 @@ export class Oracle {
     let first: Violation | null = null;
     let deepest = -1;
     const ops = window.map((e) => e.ctx.op);
-    const live = !this.sys.kvm.bugged && !this.sys.destroyed && !this.sys.kvm.slotDeleted;
+    const live = !this.sys.kvm.bugged && !this.sys.destroyed;
     // Porcupine's cache: the same set of ops placed, reaching the same reference state, fails the same way
     const seen = new Set<string>();
     const dfs = (ref: Reference, depth: number): Reference | null => {
@@ -694,7 +703,7 @@ export class Oracle {
     if (budget < 0) {
       // take the completion order's effects (attributes, teardown) and forget what the ops may have changed
       for (const e of window) {
-        this.ref.apply(e.ctx.op, e.out, { vmDead: this.sys.kvm.bugged, sites: e.sites, injected: e.injected, overlapped: true });
+        this.ref.apply(e.ctx.op, e.out, { vmDead: this.sys.kvm.bugged, sites: e.sites, siteSlot: e.siteSlot, injected: e.injected, overlapped: true });
         this.ref.forget(e.ctx.op);
       }
       this.notes.push(`linearizability search gave up after ${LINEARIZE_BUDGET} steps over ${n} overlapping ops; the reference forgets what they changed`);
@@ -736,6 +745,8 @@ export class Oracle {
     const ranges = ops.filter((o): o is Extract<Op, { start: number }> => o.op === 'convert' || o.op === 'punch');
     const ranged = ranges.length ? ranges[ranges.length - 1] : null;
     for (let g = sys.design.slotBaseGfn; g < sys.gfns; g++) {
+      // with its memslot gone a gfn has no attribute for the guest to see and no mapping
+      if (sys.kvm.slotDeleted[slotAt(sys, g)]) continue;
       const isPriv = attrPrivate(sys, g);
       if (isPriv !== (ref.private[g] === 1)) {
         return { inv: 'REF-ATTR', message: `gfn 0x${g.toString(16)} is ${isPriv ? 'PRIVATE' : 'SHARED'} in guest_memfd but the reference says ${isPriv ? 'SHARED' : 'PRIVATE'}` };
@@ -792,7 +803,7 @@ function kvmStateFingerprint(sys: System): number {
   mix(sys.kvm.lpage.disallowCount); mix(sys.kvm.lpage.mixed); mix(sys.kvm.lpage.guestInhibit);
   mix(sys.kvm.pamtRefcount); mix(sys.kvm.sharedEpt); mix(sys.kvm.vcpuPamtCache); mix(sys.kvm.splitCache);
   mix(sys.tdx.pamt); mix(sys.gmem.pfn);
-  mix([sys.kvm.stats.pages2m, sys.kvm.stats.pages4k, sys.kvm.slotDeleted ? 1 : 0, sys.kvm.tdState === 'RUNNABLE' ? 1 : 0, sys.tdx.epoch]);
+  mix([sys.kvm.stats.pages2m, sys.kvm.stats.pages4k, ...sys.kvm.slotDeleted.map((x) => (x ? 1 : 0)), sys.kvm.tdState === 'RUNNABLE' ? 1 : 0, sys.tdx.epoch]);
   return h >>> 0;
 }
 

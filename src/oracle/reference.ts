@@ -40,6 +40,11 @@ export interface RefContext {
   vmDead: boolean;
   /** Site faults that took effect during this op (allocation failure, folio split failure, ...). */
   sites: ReadonlySet<FaultSite>;
+  /**
+   * The memslot a walk over the range's memslots (kvm_handle_gfn_range, guest_memfd's bindings) was visiting
+   * when the op's last site fault fired; -1 or absent: none, or outside such a walk.
+   */
+  siteSlot?: number;
   /** SEAMCALL faults that took effect during this op, as "LEAF STATUS" (e.g. "TDG.MEM.PAGE.ACCEPT TDX_SW_ERROR"). */
   injected: ReadonlySet<string>;
   /**
@@ -73,8 +78,8 @@ export class Reference {
   runnable: boolean;
   /** The VM and guest_memfd fds are closed. */
   destroyed = false;
-  /** The memslot was deleted: no gfn reaches guest_memfd any more. */
-  slotDeleted = false;
+  /** Per memslot: deleted, so none of its gfns reaches guest_memfd any more. */
+  readonly slotDeleted: boolean[];
   /**
    * A truncated folio held a HWPoisoned page, was pinned, or was still held by a dead VM's S-EPT, so it was
    * leaked rather than freed: from then on a folio allocation may find the pool empty.
@@ -92,6 +97,7 @@ export class Reference {
     this.slotBase = design.slotBaseGfn;
     this.ptrs = design.ptrs;
     this.indexShift = design.gmemOffset - design.slotBaseGfn;
+    this.slotDeleted = new Array<boolean>(design.memslots).fill(false);
     this.private = new Uint8Array(gfns).fill(1, design.slotBaseGfn); // TD memory in the slot starts private
     this.accepted = new Uint8Array(gfns);
     this.data = new Int32Array(gfns);
@@ -116,7 +122,7 @@ export class Reference {
       for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i], 0x01000193);
     };
     mix(this.private); mix(this.accepted); mix(this.data); mix(this.known); mix(this.poison); mix(this.hostMaps); mix(this.pins); mix(this.userMem);
-    mix([this.runnable ? 1 : 0, this.destroyed ? 1 : 0, this.slotDeleted ? 1 : 0, this.poolShort ? 1 : 0]);
+    mix([this.runnable ? 1 : 0, this.destroyed ? 1 : 0, ...this.slotDeleted.map((x) => (x ? 1 : 0)), this.poolShort ? 1 : 0]);
     return h >>> 0;
   }
 
@@ -132,13 +138,23 @@ export class Reference {
     this.userMem.set(o.userMem);
     this.runnable = o.runnable;
     this.destroyed = o.destroyed;
-    this.slotDeleted = o.slotDeleted;
+    this.slotDeleted.splice(0, this.slotDeleted.length, ...o.slotDeleted);
     this.poolShort = o.poolShort;
     this.knownDesignFindings.splice(0, this.knownDesignFindings.length, ...o.knownDesignFindings);
   }
 
+  /**
+   * The memslot of g by the design's layout, deleted or not (-1: none): [slotBaseGfn, end), cut at
+   * slotSplitGfn when memslots is 2 (issue 11).
+   */
+  slotOf(g: number): number {
+    if (g < this.slotBase || g >= this.gfns) return -1;
+    return this.design.memslots === 2 && g >= this.design.slotSplitGfn ? 1 : 0;
+  }
+
   private inSlot(g: number): boolean {
-    return !this.slotDeleted && g >= this.slotBase && g < this.gfns;
+    const s = this.slotOf(g);
+    return s >= 0 && !this.slotDeleted[s];
   }
 
   /** Does an access to g go to guest_memfd? Not for a shared gfn when attributes live in the VM. */
@@ -146,9 +162,9 @@ export class Reference {
     return !this.design.vmMemoryAttributes || this.private[g] === 1;
   }
 
-  /** A valid ioctl range: non-empty and inside the memslot. */
+  /** A valid ioctl range: non-empty, its first and last gfn in live memslots (the model's checks, kvm/memAttributes.ts). */
   private validRange(start: number, end: number): boolean {
-    return start < end && this.inSlot(start) && end <= this.gfns;
+    return start < end && this.inSlot(start) && end <= this.gfns && this.inSlot(end - 1);
   }
 
   /** Pages of a folio as the backing allocates it (the largest folio a gfn can be in). */
@@ -260,11 +276,13 @@ export class Reference {
       case 'prefault':
         return this.prefault(op.start, op.end, retOf(out), ctx);
       case 'deleteSlot': {
-        const want = this.slotDeleted ? -EFAULT : 0;
-        if (retOf(out) !== want) return `deleteSlot: expected ${want}, got ${retOf(out)}`;
+        const id = Number(op.slot ?? '0');
+        // a slot the VM never had: -EINVAL; one already deleted: -EFAULT (the model's answer, docs/model.md)
+        const want = id >= this.slotDeleted.length ? -EINVAL : this.slotDeleted[id] ? -EFAULT : 0;
+        if (retOf(out) !== want) return `deleteSlot(${id}): expected ${want}, got ${retOf(out)}`;
         if (want === 0) {
-          for (let g = 0; g < this.gfns; g++) if (this.private[g]) this.lose(g); // every guest leaf is zapped
-          this.slotDeleted = true;
+          for (let g = 0; g < this.gfns; g++) if (this.private[g] && this.slotOf(g) === id) this.lose(g); // every guest leaf of the slot is zapped
+          this.slotDeleted[id] = true;
         }
         return null;
       }
@@ -496,6 +514,15 @@ export class Reference {
     let noop = true;
     for (let g = start; g < end && noop; g++) noop = this.private[g] === to;
     if (noop) return ret === 0 ? null : `${where}: the range already has the attribute, expected 0, got ${ret}`;
+    if (ret === -ENOMEM && ctx.sites.has('ALLOC') && to === 0 && this.design.vmMemoryAttributes && (ctx.siteSlot ?? -1) > 0) {
+      // KVM_SET_MEMORY_ATTRIBUTES runs its pre-set handler (split, then unmap) memslot by memslot in gfn order;
+      // a split failing in a later memslot leaves the earlier ones' part of the range "split and zapped, even
+      // though their page attributes remain unchanged" (kernel-facts.md 3.2, V3-15): their private pages are
+      // gone (the guest must accept them again), the attributes stay.
+      const failed = ctx.siteSlot!;
+      for (let g = start; g < end; g++) if (this.private[g] && this.slotOf(g) < failed) this.lose(g);
+      return null;
+    }
     if (ret === -ENOMEM && ctx.sites.has('ALLOC') && (to === 1 || this.design.vmMemoryAttributes)) return null; // failed before any change
     if (to === 1) {
       this.hostMaps.fill(0, start, end); // step 2a tears userspace mappings down first

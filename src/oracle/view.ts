@@ -27,12 +27,30 @@ export function septLeafOf(sys: System, gfn: number): LeafView {
 }
 
 
-/** gmem index bound at gfn (the memslot of the design), or -1 outside the slot. */
+/**
+ * The memslot holding gfn, deleted or not (-1: none), read from the design's layout on the oracle's own terms
+ * (docs/model.md, issue 11): [slotBaseGfn, end of GPA space), cut at slotSplitGfn when memslots is 2.
+ */
+export function slotAt(sys: System, gfn: number): number {
+  const d = sys.design;
+  if (gfn < d.slotBaseGfn || gfn >= d.ptrs * d.regions) return -1;
+  return d.memslots === 2 && gfn >= d.slotSplitGfn ? 1 : 0;
+}
+
+/** Has any memslot been deleted (read from KVM's per-slot state)? */
+export function anySlotDeleted(sys: System): boolean {
+  return sys.kvm.slotDeleted.some((x) => x);
+}
+
+/**
+ * gmem index bound at gfn, or -1 outside every live memslot. Every slot binds the one guest_memfd at a
+ * consistent offset, so index = gfn - slotBaseGfn + gmemOffset in each.
+ */
 export function indexOf(sys: System, gfn: number): number {
   const d = sys.design;
-  if (sys.kvm.slotDeleted) return -1;
-  const end = d.ptrs * d.regions;
-  return gfn >= d.slotBaseGfn && gfn < end ? gfn - d.slotBaseGfn + d.gmemOffset : -1;
+  const s = slotAt(sys, gfn);
+  if (s < 0 || sys.kvm.slotDeleted[s]) return -1;
+  return gfn - d.slotBaseGfn + d.gmemOffset;
 }
 
 /** The gfn's memory attribute as guest_memfd holds it; gfns outside the slot count as not private. */

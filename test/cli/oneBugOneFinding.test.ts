@@ -16,14 +16,16 @@ import { tempDir } from '../helpers/tmp.js';
 
 /**
  * The named variants (invariant@op) of each bug: BUG-1 is INV-1 right after the conversion's folio split;
- * BUG-5 is INV-20/INV-21 (model-spec.md) or the dirty free INV-22 it causes first, at an op that zaps.
+ * BUG-5 is INV-20/INV-21 (model-spec.md) or the dirty free INV-22 it causes first, at an op that zaps, or
+ * INV-25 when host userspace then reads or writes the page the TD still owns.
  * With concurrent actors (--concurrency) BUG-1's split folio can also be mapped huge by a fault of another
  * actor in the window, which the step of that actor's op reports.
  */
 const VARIANTS: Record<string, string[]> = {
   // the VMM's conversion for a guest's MapGPA (or an access it converts for) is the same conversion path
   'BUG-1': ['convert', 'touch', 'accept', 'prefault', 'mapGpa'].map((op) => `INV-1@${op}`),
-  'BUG-5': ['INV-20', 'INV-21', 'INV-22'].flatMap((inv) => ['punch', 'destroy', 'convert'].map((op) => `${inv}@${op}`)),
+  // ... or the host (hostRead/hostWrite through the guest_memfd mmap) touching the page the TD still owns: INV-25
+  'BUG-5': [...['INV-20', 'INV-21', 'INV-22'].flatMap((inv) => ['punch', 'destroy', 'convert'].map((op) => `${inv}@${op}`)), 'INV-25@hostRead', 'INV-25@hostWrite'],
 };
 const NAMED = Object.values(VARIANTS).flat();
 

@@ -272,7 +272,7 @@ describe('op fields come from the op table', () => {
     hostAlloc: { op: 'hostAlloc', pages: 4096 },
     prefault: { op: 'prefault', start: 0, end: 16 },
     mapGpa: { op: 'mapGpa', start: 0, end: 17, to: 'shared', onExit: 'vmm' },
-    deleteSlot: { op: 'deleteSlot' },
+    deleteSlot: { op: 'deleteSlot', slot: '1' },
   };
 
   it('every op kind parses with exactly the fields the table names, written back in table order', () => {
@@ -337,7 +337,7 @@ describe('op fields come from the op table', () => {
       'hostAlloc(4096)',
       'prefault([0x0, 0x10))',
       'mapGpa([0x0, 0x11), vmm -> shared)',
-      'deleteSlot()',
+      'deleteSlot(1)',
     ]);
   });
 });

@@ -78,22 +78,39 @@ describe('generateCase', () => {
   });
   it('records provenance and copies the design, varying only the workload (memslot layout, start phase)', () => {
     const layouts = new Set<string>();
+    const slotCounts = new Set<number>();
     for (let i = 0; i < 400; i++) {
       const c = generateCase(d, SEED, i);
       expect(c.provenance).toEqual({ campaignSeed: SEED, caseIndex: i, generatorVersion: GENERATOR_VERSION });
-      const { slotBaseGfn, gmemOffset, uaddrOffset, startPhase: _p, ...rest } = c.design;
-      const { slotBaseGfn: _b, gmemOffset: _o, uaddrOffset: _u, startPhase: _q, ...want } = d;
+      const { slotBaseGfn, gmemOffset, uaddrOffset, startPhase: _p, memslots, slotSplitGfn, ...rest } = c.design;
+      const { slotBaseGfn: _b, gmemOffset: _o, uaddrOffset: _u, startPhase: _q, memslots: _m, slotSplitGfn: _s, ...want } = d;
       expect(rest).toEqual(want);
       expect(c.design).not.toBe(d);
       expect(c.design.guardsOff).not.toBe(d.guardsOff);
       layouts.add(`${slotBaseGfn}/${gmemOffset}/${uaddrOffset}`);
+      // a second memslot starts inside the guest range, after the first (issue 11)
+      if (memslots === 2) expect(slotSplitGfn).toBeGreaterThan(slotBaseGfn);
+      else expect(slotSplitGfn).toBe(0);
+      slotCounts.add(memslots);
     }
     expect(layouts.has('0/0/0')).toBe(true); // most cases keep the aligned slot
     expect(layouts.size).toBeGreaterThan(3); // and some are misaligned
+    expect([...slotCounts].sort()).toEqual([1, 2]); // and some cut the guest range into two memslots
   });
   it('keeps a layout the campaign design fixes', () => {
     const fixed = resolveDesign({ ptrs: 16, slotBaseGfn: 8 });
     for (let i = 0; i < 100; i++) expect(generateCase(fixed, SEED, i).design.slotBaseGfn).toBe(8);
+  });
+  it('keeps two memslots a campaign fixes, varying the first base only below the second', () => {
+    const fixed = resolveDesign({ ptrs: 16, memslots: 2, slotSplitGfn: 8 });
+    const bases = new Set<number>();
+    for (let i = 0; i < 300; i++) {
+      const c = generateCase(fixed, SEED, i);
+      expect([c.design.memslots, c.design.slotSplitGfn]).toEqual([2, 8]);
+      expect(() => resolveDesign(c.design as unknown as Record<string, unknown>)).not.toThrow();
+      bases.add(c.design.slotBaseGfn);
+    }
+    expect([...bases].sort((a, b) => a - b)).toEqual([0, 1]);
   });
   it('produces cases parseCase accepts unchanged', () => {
     for (let i = 0; i < 300; i++) {

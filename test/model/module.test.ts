@@ -486,7 +486,7 @@ describe('fault injection', () => {
     expectOk(sys.tdx.tdhMemRangeBlock(P, L2M)); // call 3: real again
     expect(sys.tdx.sept.e2m[1]).toBe(S.PENDING_BLOCKED);
     expect(sys.inj.fired).toEqual([
-      { opIndex: 4, leaf: 'TDH.MEM.RANGE.BLOCK', site: null, nth: 2, status: 'TDX_OPERAND_BUSY', afterKick: false },
+      { opIndex: 4, leaf: 'TDH.MEM.RANGE.BLOCK', site: null, nth: 2, status: 'TDX_OPERAND_BUSY', afterKick: false, slot: -1 },
     ]);
   });
 

@@ -1257,14 +1257,14 @@ describe('faultClass.isTolerable', () => {
     for (const afterKick of [false, true]) {
       it(`${leaf}${afterKick ? ' (after kick)' : ''}: every status`, () => {
         for (const status of statuses) {
-          const f: FiredFault = { opIndex: 0, leaf, site: null, nth: 1, status, afterKick };
+          const f: FiredFault = { opIndex: 0, leaf, site: null, nth: 1, status, afterKick, slot: -1 };
           expect(isTolerable(f), `${status}@${leaf} afterKick=${afterKick}`).toBe(expected(leaf, status, afterKick));
         }
       });
     }
   }
   it('TDX_INTERRUPTED_RESTARTABLE on DEMOTE: fatal in v3 (TDX_BUG_ON), tolerable where KVM loops on it (G3 off)', () => {
-    const f: FiredFault = { opIndex: 0, leaf: 'TDH.MEM.PAGE.DEMOTE', site: null, nth: 1, status: 'TDX_INTERRUPTED_RESTARTABLE', afterKick: false };
+    const f: FiredFault = { opIndex: 0, leaf: 'TDH.MEM.PAGE.DEMOTE', site: null, nth: 1, status: 'TDX_INTERRUPTED_RESTARTABLE', afterKick: false, slot: -1 };
     expect(isTolerable(f)).toBe(false);
     expect(isTolerable(f, true)).toBe(true);
     // end to end: v3 kills the VM by design and the oracle accepts it; the G3-off loop absorbs one interrupt
@@ -1277,7 +1277,7 @@ describe('faultClass.isTolerable', () => {
     expect(g3off.sys.kvm.bugged).toBe(false);
   });
   it('spot checks: BUSY on BLOCK, BUSY on the retry, PREVIOUS_TLB_EPOCH_BUSY on TRACK, BUSY on WBINVD', () => {
-    const f = (leaf: Leaf, status: StatusName, afterKick = false): FiredFault => ({ opIndex: 0, leaf, site: null, nth: 1, status, afterKick });
+    const f = (leaf: Leaf, status: StatusName, afterKick = false): FiredFault => ({ opIndex: 0, leaf, site: null, nth: 1, status, afterKick, slot: -1 });
     expect(isTolerable(f('TDH.MEM.RANGE.BLOCK', 'TDX_OPERAND_BUSY'))).toBe(true);
     expect(isTolerable(f('TDH.MEM.RANGE.BLOCK', 'TDX_OPERAND_BUSY', true))).toBe(false);
     expect(isTolerable(f('TDH.MEM.TRACK', 'TDX_PREVIOUS_TLB_EPOCH_BUSY'))).toBe(false);

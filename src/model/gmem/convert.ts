@@ -179,9 +179,18 @@ export function* kvmGmemConvert(sys: System, start: number, end: number, toPriva
     zapSharedRange(sys, start, end);
     yield 'zap-shared';
   } else {
+    // kvm_gmem_split_private() and kvm_gmem_zap() walk the file's bindings in index order (= gfn order at
+    // consistent offsets) [A]: a split that fails in a later memslot leaves earlier ones split, zapped by
+    // nothing (the zap comes after every split, V3-16), so the guest keeps its pages.
+    const parts = sys.slotRanges(start, end);
     let ret = 0;
-    if (order === 'SEPT_SPLIT_FIRST') ret = yield* splitCrossBoundaryLeafs(sys, start, end, false, true);
-    else if (order !== 'WIP_SPLIT_FOLIO_FIRST' && sys.guard('G2')) ret = yield* splitCrossBoundaryLeafs(sys, start, end, false);
+    for (const part of parts) {
+      sys.kvm.rangeSlot.set(sys.actor, part.slot);
+      if (order === 'SEPT_SPLIT_FIRST') ret = yield* splitCrossBoundaryLeafs(sys, part.start, part.end, false, true);
+      else if (order !== 'WIP_SPLIT_FOLIO_FIRST' && sys.guard('G2')) ret = yield* splitCrossBoundaryLeafs(sys, part.start, part.end, false);
+      sys.kvm.rangeSlot.delete(sys.actor);
+      if (ret < 0) break;
+    }
     if (ret < 0) {
       yield* writeUnlock(sys, 'kvm_gmem_convert');
       return yield* bail(sys, ret);
@@ -192,7 +201,7 @@ export function* kvmGmemConvert(sys: System, start: number, end: number, toPriva
       if (split < 0) return yield* bail(sys, split); // nothing zapped yet: the guest keeps its pages
       yield* writeLock(sys, 'kvm_gmem_convert');
     }
-    yield* zapPrivateLeafs(sys, start, end); // the point of no return (003:L436 step 4)
+    for (const part of parts) yield* zapPrivateLeafs(sys, part.start, part.end); // the point of no return (003:L436 step 4)
   }
   yield* writeUnlock(sys, 'kvm_gmem_convert');
   if (!toPrivate && order === 'V3_ZAP_THEN_SPLIT') {

@@ -97,8 +97,10 @@ export function* kvmTdpPageFault(sys: System, gfn: number, isPrivate: boolean, a
   const idx = sys.index(gfn);
   // kvm_mmu_faultin_pfn(): a memslot being deleted makes the fault retry; "Punt the error to userspace if
   // this is a prefault, as KVM's prefaulting ABI doesn't provide the same forward progress guarantees"
-  if (idx >= 0 && sys.kvm.slotInvalid) return prefetch ? -EAGAIN : RET_PF_RETRY;
+  if (idx >= 0 && sys.kvm.slotInvalid[sys.slotOf(gfn)]) return prefetch ? -EAGAIN : RET_PF_RETRY;
   if (idx < 0) {
+    // no memslot (never one, or deleted): KVM_RUN returns -EFAULT to userspace (the TDX private fault on a
+    // gfn without a slot has no MMIO fallback; kernel-facts.md 3.2, docs/model.md issue 11)
     sys.trace.event(`fault at ${sys.hex(gfn)}: no memslot -> exit to userspace`);
     return -EFAULT;
   }
@@ -187,7 +189,7 @@ function* handleEptViolation(sys: System, gfn: number, isPrivate: boolean, accep
     sys.counters.pageFaultRetries++;
     if (sys.kvm.bugged) return -EIO; // KVM_REQ_VM_DEAD
     // "Bail if the memslot is invalid, i.e. is being deleted ... this task needs to drop SRCU" (tdx.c)
-    if (sys.kvm.slotInvalid) return 0;
+    if (sys.kvm.slotInvalid[sys.slotOf(gfn)]) return 0;
     yield 'pf-local-retry:retry';
   }
 }

@@ -39,19 +39,22 @@ export function* kvmVmSetMemAttributes(sys: System, start: number, end: number, 
   // kvm_handle_gfn_range(pre_set_range) and (post_set_range): kvm_mmu_invalidate_begin/end around the
   // update, so a fault that looked at the old attributes retries
   invalidateBegin(sys, start, end);
-  if (!toPrivate) {
-    // V3-15: "ret = kvm_split_cross_boundary_leafs(kvm, range, false); if (ret) return ret;"
-    if (sys.guard('G2')) {
-      const ret = yield* splitCrossBoundaryLeafs(sys, start, end, false);
-      if (ret < 0) {
-        invalidateEnd(sys);
-        yield* writeUnlock(sys, 'kvm_vm_set_mem_attributes');
-        return ret; // some earlier ranges may be split and zapped although the attributes stay (kernel-facts.md 3.2)
-      }
+  // kvm_handle_gfn_range(pre_set_range): the pre-set handler runs per memslot the range overlaps, in gfn
+  // order, on the slot's part of the range; its first error ends the walk and the ioctl (V3-15).
+  const parts = sys.slotRanges(start, end);
+  for (let n = 0; n < parts.length; n++) {
+    const part = parts[n];
+    sys.kvm.rangeSlot.set(sys.actor, part.slot);
+    const ret = yield* preSetMemoryAttributes(sys, part.start, part.end, toPrivate);
+    sys.kvm.rangeSlot.delete(sys.actor);
+    if (ret < 0) {
+      invalidateEnd(sys);
+      yield* writeUnlock(sys, 'kvm_vm_set_mem_attributes');
+      // "some previous GFN ranges may have been successfully split and zapped, even though their page
+      // attributes remain unchanged due to the splitting failure" (kernel-facts.md 3.2, V3-15)
+      if (n > 0) sys.trace.event(`KVM_SET_MEMORY_ATTRIBUTES: pre-set failed in memslot ${part.slot} (${ret}); earlier memslots of the range stay split and zapped`);
+      return ret;
     }
-    yield* zapPrivateLeafs(sys, start, end);
-  } else {
-    zapSharedRange(sys, start, end);
   }
   attrs.fill(to, start, end);
   recomputeMixed(sys, start, end); // post-set hook
@@ -59,5 +62,23 @@ export function* kvmVmSetMemAttributes(sys: System, start: number, end: number, 
   sys.trace.event(`KVM_SET_MEMORY_ATTRIBUTES [${sys.hex(start)}, ${sys.hex(end)}) -> ${toPrivate ? 'PRIVATE' : 'SHARED'}`);
   invalidateEnd(sys);
   yield* writeUnlock(sys, 'kvm_vm_set_mem_attributes');
+  return 0;
+}
+
+/**
+ * kvm_arch_pre_set_memory_attributes() on one memslot's part [start, end) of the range: private->shared splits
+ * the leaves crossing its ends ("ret = kvm_split_cross_boundary_leafs(kvm, range, false); if (ret) return
+ * ret;", V3-15), then unmaps the old private mappings; shared->private unmaps the shared ones.
+ */
+function* preSetMemoryAttributes(sys: System, start: number, end: number, toPrivate: boolean): Path<number> {
+  if (toPrivate) {
+    zapSharedRange(sys, start, end);
+    return 0;
+  }
+  if (sys.guard('G2')) {
+    const ret = yield* splitCrossBoundaryLeafs(sys, start, end, false);
+    if (ret < 0) return ret;
+  }
+  yield* zapPrivateLeafs(sys, start, end);
   return 0;
 }

@@ -37,33 +37,39 @@ function* preFault(sys: System, start: number, end: number): Path<number> {
 }
 
 /**
- * Delete the memslot: zap its guest leaves while the TD runs, never its page tables (004:L117-120). With
+ * Delete memslot `id`: zap its guest leaves while the TD runs, never its page tables (004:L117-120). With
  * slotDeleteZapsTables the mirror tables go too, which reclaim_external_sp must refuse while the HKID is
- * assigned (G11, BUG-11).
+ * assigned (G11, BUG-11). A slot id the VM never had is refused with -EINVAL, as __kvm_set_memory_region()
+ * refuses to delete a slot with no pages.
  */
-export function* kvmDeleteSlot(sys: System): Path<number> {
+export function* kvmDeleteSlot(sys: System, id = 0): Path<number> {
   const k = sys.kvm;
   if (k.bugged) return -EIO; // a VM ioctl on a dead VM
-  if (k.slotDeleted || k.slotInvalid) return -EFAULT;
+  if (id >= sys.slots.length) return -EINVAL; // "if (!old || !old->npages) return -EINVAL;"
+  if (k.slotDeleted[id] || k.slotInvalid[id]) return -EFAULT;
+  const slot = sys.slots[id];
+  const start = slot.baseGfn;
+  const end = slot.baseGfn + slot.npages;
   // kvm_set_memslot(DELETE): mark the slot invalid, wait for the vCPUs that may still use it
   // (synchronize_srcu), then zap it (kvm_arch_flush_shadow_memslot)
-  k.slotInvalid = true;
+  k.slotInvalid[id] = true;
   yield 'memslot-invalid';
   yield* synchronizeSrcu(sys);
   yield* writeLock(sys, 'kvm_set_memory_region(delete)');
-  yield* zapPrivateLeafs(sys, sys.slotBase, sys.slotEnd);
-  zapSharedRange(sys, sys.slotBase, sys.slotEnd);
+  yield* zapPrivateLeafs(sys, start, end);
+  zapSharedRange(sys, start, end);
   if (sys.design.slotDeleteZapsTables) {
-    for (let r = 0; r < sys.regions; r++) {
+    for (let r = sys.region(start); r <= sys.region(end - 1); r++) {
       if (k.mirror.m2m[r] !== Spte.NONLEAF) continue;
+      // a 4K table another live slot still maps through stays (its range is shared by both slots)
+      if (sys.slots.some((o) => o.id !== id && !k.slotDeleted[o.id] && o.baseGfn < (r + 1) * sys.ptrs && o.baseGfn + o.npages > r * sys.ptrs)) continue;
       k.mirror.m2m[r] = Spte.NONE;
       yield* reclaimExternalSp(sys, r);
     }
   }
-  k.slotDeleted = true;
+  k.slotDeleted[id] = true;
   sys.touchRange(0, sys.gfns);
-  sys.trace.event('memslot deleted');
+  sys.trace.event(sys.slots.length > 1 ? `memslot ${id} deleted` : 'memslot deleted');
   yield* writeUnlock(sys, 'kvm_set_memory_region(delete)');
   return 0;
 }
-

@@ -31,10 +31,15 @@ export class Kvm {
   readonly attrs: Uint8Array;
   /** vm_memory_attributes=Y: the userspace page behind each shared gfn, or -1. */
   readonly sharedBacking: Int32Array;
-  /** The memslot was deleted: no gfn has one any more. */
-  slotDeleted = false;
-  /** The memslot is being deleted (KVM_MEMSLOT_INVALID): faults on it retry until it is gone. */
-  slotInvalid = false;
+  /** Per memslot (by id): deleted, so none of its gfns has a slot any more. */
+  readonly slotDeleted: boolean[];
+  /** Per memslot: being deleted (KVM_MEMSLOT_INVALID), so faults on it retry until it is gone. */
+  readonly slotInvalid: boolean[];
+  /**
+   * Per actor: the memslot kvm_handle_gfn_range() (or a guest_memfd walk over its bindings) is visiting, absent
+   * outside such a walk; fired faults carry it, so the oracle knows which slot a conversion failed in.
+   */
+  readonly rangeSlot = new Map<number, number>();
   /**
    * kvm->srcu: the grace period each active read-side section (a vCPU handling a fault) began in. Memslot
    * deletion waits for the sections that began before its synchronize_srcu(), not for later ones.
@@ -66,7 +71,9 @@ export class Kvm {
   readonly splitCache: number[] = [];
   readonly splitCacheLock = new SpinLock();
 
-  constructor(ptrs: number, regions: number, physPages: number, vcpus = 1) {
+  constructor(ptrs: number, regions: number, physPages: number, vcpus = 1, memslots = 1) {
+    this.slotDeleted = new Array<boolean>(memslots).fill(false);
+    this.slotInvalid = new Array<boolean>(memslots).fill(false);
     this.vcpus = Array.from({ length: vcpus }, () => new Vcpu());
     this.mirror = new MirrorRoot(ptrs, regions);
     this.lpage = new LpageInfo(regions);

@@ -21,7 +21,7 @@ export function spaceOf(design: Design): Space {
 
 /**
  * Favoured gfns: 2M boundaries and the first, middle and last page of a 2M range (any range of the slot),
- * a uniform page, and on a slot that does not start at 0 its edges (003:L176).
+ * a uniform page, on a slot that does not start at 0 its edges (003:L176), and the boundary between two memslots.
  */
 export function gfnPick(s: Space): Pick {
   const { P, G, lo, design } = s;
@@ -36,6 +36,8 @@ export function gfnPick(s: Space): Pick {
     out.push([interval(clamp(base), clamp(base + P - 1)), 4 * w]);
   }
   if (lo > 0) for (const g of [lo, lo - 1, lo + 1, lo - (lo % P)]) out.push([g, 0.15 / 4]);
+  // the boundary between two memslots, so ranges reach across it (issue 11)
+  if (design.memslots === 2) for (const g of [design.slotSplitGfn, design.slotSplitGfn - 1]) out.push([g, 0.1 / 2]);
   return out;
 }
 

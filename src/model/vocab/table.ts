@@ -204,8 +204,9 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
   },
   deleteSlot: {
     actor: 'ioctl',
-    doc: 'delete the memslot (KVM_SET_USER_MEMORY_REGION2 with size 0)',
-    fields: [],
+    doc: 'delete memslot `slot` (KVM_SET_USER_MEMORY_REGION2 with size 0); default slot 0, the only one unless the design has memslots 2',
+    // a slot the VM does not have (1 on a one-slot VM) is refused with -EINVAL
+    fields: [{ kind: 'enum', name: 'slot', values: ['0', '1'], weights: [0.7, 0.3], default: '0', simplest: '0', show: 'plain' }],
     phases: { RUNNABLE: 0.6, BUILD: 0.1, DEAD: 0.3 },
     vmIoctl: true,
     leaves: ZAP,
