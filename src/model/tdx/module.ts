@@ -260,7 +260,7 @@ export class TdxModule {
     const leaf = 'TDH.MEM.RANGE.BLOCK';
     const f = this.forced(leaf);
     if (f) return this.ret(leaf, gfn, level, -1, f, true);
-    if (!this.lockEntry(gfn, level)) return this.ret(leaf, gfn, level, -1, this.busy());
+    if (!this.lockEntry(gfn, level, true)) return this.ret(leaf, gfn, level, -1, this.busy());
     const s = this.sept;
     const r = this.region(gfn);
     let cur: number;
@@ -318,32 +318,35 @@ export class TdxModule {
    * its end, and its end is the calling actor's next step (seamcallEnd): another actor's SEAMCALL on the same
    * entry meanwhile answers TDX_OPERAND_BUSY|RCX ("entry lock contention -> BUSY|RCX", MOD-*, kernel-facts.md
    * 2.7). A 2M-level leaf holds the 2M entry, which covers every 4K entry under it; a 4K-level leaf holds its
-   * own entry. An actor is inside at most one SEAMCALL, so a new one replaces what it held.
+   * own entry. Each also holds the TD's S-EPT tree lock: shared, except BLOCK, which "takes the S-EPT tree lock
+   * exclusive" (MOD-block), so a BLOCK and any other S-EPT SEAMCALL in flight at once make the later one BUSY
+   * [A: the other leaves take it shared]. An actor is inside at most one SEAMCALL, so a new one replaces what
+   * it held.
    */
-  private readonly entryHolds: { actor: number; region: number; gfn: number }[] = [];
+  private readonly entryHolds: { actor: number; region: number; gfn: number; treeExclusive: boolean }[] = [];
   /** The actor inside TDH.MEM.TRACK, holding the TD epoch lock until its end (MOD-track); -1 when free. */
   private epochHolder = -1;
   /** The actor whose step runs now (the System points this at its scheduler's choice; 0 with one actor). */
   actorNow: () => number = () => 0;
 
-  /** Does another actor hold the entry of (gfn, level), or one covering it or covered by it? */
-  private heldByOther(gfn: number, level: Level, actor: number): boolean {
+  /** Does another actor's SEAMCALL hold the entry of (gfn, level), one covering it or covered by it, or the tree lock against us? */
+  private heldByOther(gfn: number, level: Level, actor: number, treeExclusive = false): boolean {
     const r = this.region(gfn);
     const g = level === L2M ? -1 : gfn;
-    return this.entryHolds.some((h) => h.actor !== actor && h.region === r && (h.gfn < 0 || g < 0 || h.gfn === g));
+    return this.entryHolds.some((h) => h.actor !== actor && (h.treeExclusive || treeExclusive || (h.region === r && (h.gfn < 0 || g < 0 || h.gfn === g))));
   }
 
   /**
-   * A host SEAMCALL takes the entry lock of (gfn, level): false (BUSY) when a vCPU inside ACCEPT or another
-   * host actor inside a SEAMCALL holds it; otherwise the caller holds it until seamcallEnd.
+   * A host SEAMCALL takes the entry lock of (gfn, level) and the tree lock: false (BUSY) when a vCPU inside
+   * ACCEPT or another host actor inside a SEAMCALL holds them; otherwise the caller holds them until seamcallEnd.
    */
-  private lockEntry(gfn: number, level: Level): boolean {
+  private lockEntry(gfn: number, level: Level, treeExclusive = false): boolean {
     if (gfn < 0) return true;
     if (this.acceptHolder[this.region(gfn)] >= 0) return false;
     const actor = this.actorNow();
-    if (this.heldByOther(gfn, level, actor)) return false;
+    if (this.heldByOther(gfn, level, actor, treeExclusive)) return false;
     this.dropHolds(actor);
-    this.entryHolds.push({ actor, region: this.region(gfn), gfn: level === L2M ? -1 : gfn });
+    this.entryHolds.push({ actor, region: this.region(gfn), gfn: level === L2M ? -1 : gfn, treeExclusive });
     return true;
   }
 
