@@ -91,6 +91,7 @@ export class System {
     this.trace = new Trace(keepTrace);
     if (keepTrace) this.phys.onLeak = (pfn, was, why) => this.trace.note(`leak pfn 0x${pfn.toString(16)} (${OWNER_NAMES[was]}): ${LEAK_REASONS[why]}`);
     this.tdx = new TdxModule(this.phys, this.ptrs, this.regions, { enhancedDemoteInterruptibility: design.enhancedDemoteInterruptibility, dpamt: design.dpamt, nonBlockingResize: design.nonBlockingResize }, this.inj, this.trace);
+    this.tdx.actorNow = () => this.actor; // whose SEAMCALL holds an entry or the epoch lock
     this.kvm = new Kvm(this.ptrs, this.regions, this.phys.total, vcpus, this.slots.length);
     this.gmem = new Gmem(this.phys, this.ptrs, gmemSize, design.backing, design.splitPolicy);
     this.effectiveHuge = effectiveHuge(design);

@@ -83,8 +83,10 @@ export const INVARIANTS: readonly InvariantInfo[] = [
     id: 'INV-17', kind: 'always', detection: 'structural', meaning: 'BUSY is retried once after kicking the vCPUs, and that retry does not see BUSY again; a benign BUSY never kills the VM', source: '003:L238-240',
     clauses: [
       { text: 'a benign TDX_OPERAND_BUSY never kills the VM: KVM kicks the vCPUs and retries once', reach: LIVE },
-      // the module returns BUSY only when injected; an injected BUSY on the retry is fatal by design (faultClass.ts)
-      { text: 'the retry after the kick does not see TDX_OPERAND_BUSY again', reach: unreachable('the kick ends every vCPU\'s TDCALL and keeps vCPUs out, so contention on the retry needs a host actor inside a SEAMCALL on the same entry, and the model runs each SEAMCALL in one step (an injected BUSY on the retry is fatal by design)') },
+      // the kick ends every vCPU's TDCALL and keeps vCPUs out, so BUSY on the retry needs another host actor inside a
+      // SEAMCALL on the same entry or TRACK (module.ts entry/epoch locks), which mmu_lock held for write rules out;
+      // G4 off lets two splits under the shared lock overlap (corpus/regression/g4-track-busy-after-kick.json)
+      { text: 'the retry after the kick does not see TDX_OPERAND_BUSY again', reach: LIVE },
     ],
   },
   { id: 'INV-18', kind: 'per-op', detection: 'damage', meaning: 'a conversion or punch of R keeps acceptance and data of every gfn outside R', source: '003:L254-258' },
@@ -125,8 +127,10 @@ export const INVARIANTS: readonly InvariantInfo[] = [
     id: 'VM-BUGGED', kind: 'always', detection: 'damage', meaning: 'the VM was bugged (KVM_BUG_ON/TDX_BUG_ON) although no injected fault was fatal by design', source: '000; 002; kernel-facts.md 2.1',
     clauses: [
       { text: 'the VM was bugged (KVM_BUG_ON/TDX_BUG_ON) although no injected fault was fatal by design', reach: LIVE },
-      // tdhMemTrack (module.ts) returns it for a vCPU that entered before the previous TRACK and never exited
-      { text: 'in particular: TDH.MEM.TRACK refused with TDX_PREVIOUS_TLB_EPOCH_BUSY (a vCPU still runs in an older TD epoch), which KVM does not retry', reach: unreachable('every TRACK runs under mmu_lock held for write and kicks the vCPUs at once, so no vCPU stays in the guest in an older epoch across another TRACK; the module returns this status only when a fault injects it (fatal by design)') },
+      // tdhMemTrack (module.ts) returns it for a vCPU that entered before the previous TRACK and was not kicked yet:
+      // under mmu_lock held for write no TRACK runs between another's TRACK and its kick; with G4 off a split under
+      // the shared lock can (corpus/regression/g4-previous-tlb-epoch-busy.json)
+      { text: 'in particular: TDH.MEM.TRACK refused with TDX_PREVIOUS_TLB_EPOCH_BUSY (a vCPU still runs in an older TD epoch), which KVM does not retry', reach: LIVE },
     ],
   },
   { id: 'REF-RESULT', kind: 'per-op', detection: 'damage', meaning: 'the op returned what the reference model predicts for the guest or userspace', source: 'model-spec.md 8 layer 2' },

@@ -325,12 +325,12 @@ export class Oracle {
   }
 
   /**
-   * INV-17: BUSY on the retry with every vCPU out means host-side contention. The module returns BUSY only
-   * when it is injected (forced) today, so this guards a module or scheduler that makes it arise.
+   * INV-17: BUSY on the retry with every vCPU out means host-side contention: another host actor inside a
+   * SEAMCALL on the same entry or TRACK, which mmu_lock held for write rules out (G4 off lets it happen).
    */
   private busyAfterKick(leaf: Leaf, st: SeamStatus, forced: boolean): void {
     if (this.pending || forced || !this.sys.kvm.waitForSeptZap || !isOperandBusy(st)) return;
-    this.pending = { inv: 'INV-17', message: `${leaf} answered TDX_OPERAND_BUSY on the retry after every vCPU was kicked out, with no other host actor` };
+    this.pending = { inv: 'INV-17', message: `${leaf} answered TDX_OPERAND_BUSY on the retry after every vCPU was kicked out: only another host actor inside a SEAMCALL can cause it` };
   }
 
   /** Where the oracle first saw the VM bugged (KVM_BUG_ON): op index and step within it; null while alive. */

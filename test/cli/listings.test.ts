@@ -26,10 +26,8 @@ const UNREACHABLE_CLAUSES: Record<string, { clause: string; reason: string }[]> 
     { clause: 'never underflows', reason: 'lock-drop clause reports first' },
     { clause: 'dequeue under prealloc_split_cache_lock', reason: 'enqueue clause' },
   ],
-  'INV-17': [{ clause: 'retry after the kick', reason: 'SEAMCALL in one step' }],
   'INV-19': [{ clause: 'TLB', reason: 'module refuse the REMOVE first' }],
   'INV-29': [{ clause: 'changes no KVM', reason: 'refuses every VM ioctl at entry' }],
-  'VM-BUGGED': [{ clause: 'TDX_PREVIOUS_TLB_EPOCH_BUSY', reason: 'under mmu_lock held for write' }],
 };
 const UNREACHABLE_GUARDS: Record<string, string> = {};
 

@@ -1029,14 +1029,14 @@ check('INV-17', () => {
     drive(writeLock(rig.sys, 'test')); // the split runs under the write lock (INV-12 is quiet)
     rig.sys.kvm.waitForSeptZap = true;
     rig.sys.trace.seamcall('TDH.MEM.PAGE.DEMOTE', 0, L2M, -1, status('TDX_OPERAND_BUSY', 0x01), false);
-    expect(rig.oracle.afterStep()).toEqual({ inv: 'INV-17', message: 'TDH.MEM.PAGE.DEMOTE answered TDX_OPERAND_BUSY on the retry after every vCPU was kicked out, with no other host actor' });
+    expect(rig.oracle.afterStep()).toEqual({ inv: 'INV-17', message: 'TDH.MEM.PAGE.DEMOTE answered TDX_OPERAND_BUSY on the retry after every vCPU was kicked out: only another host actor inside a SEAMCALL can cause it' });
     // and on BLOCK, TRACK and REMOVE, the other calls KVM retries once after the kick
     for (const leaf of ['TDH.MEM.RANGE.BLOCK', 'TDH.MEM.TRACK', 'TDH.MEM.PAGE.REMOVE'] as const) {
       const r = new Rig();
       drive(writeLock(r.sys, 'test'));
       r.sys.kvm.waitForSeptZap = true;
       r.sys.trace.seamcall(leaf, 0, L2M, -1, status('TDX_OPERAND_BUSY', 0x01), false);
-      expect(r.oracle.afterStep(), leaf).toEqual({ inv: 'INV-17', message: `${leaf} answered TDX_OPERAND_BUSY on the retry after every vCPU was kicked out, with no other host actor` });
+      expect(r.oracle.afterStep(), leaf).toEqual({ inv: 'INV-17', message: `${leaf} answered TDX_OPERAND_BUSY on the retry after every vCPU was kicked out: only another host actor inside a SEAMCALL can cause it` });
     }
     // the same status injected, or outside the no-vCPUs window, is not INV-17's business
     const rig2 = new Rig();

@@ -43,25 +43,40 @@ export function kickAllVcpus(sys: System): void {
  * TDX-Module bugs" (kernel-facts.md 2.1, 003:L238-240). G15 off: no kick, no retry (BUG-15).
  */
 export function* tdhDoNoVcpus(sys: System, call: () => SeamStatus): Path<SeamStatus> {
-  let err = call();
-  yield 'seamcall';
+  let err = yield* seamcall(sys, call);
   if (isOperandBusy(err) && sys.guard('G15')) {
     sys.kvm.waitForSeptZap = true;
     kickAllVcpus(sys);
     sys.trace.event('TDX_OPERAND_BUSY: kick all vCPUs (KVM_REQ_OUTSIDE_GUEST_MODE) and retry once');
     yield 'kick';
-    err = call();
-    yield 'seamcall-retry';
+    err = yield* seamcall(sys, call, 'seamcall-retry');
     sys.kvm.waitForSeptZap = false;
   }
+  return err;
+}
+
+/**
+ * One host SEAMCALL that spans a step: the module holds the S-EPT entry lock (or, for TRACK, the TD epoch
+ * lock) from the call to its end, and the end is this actor's next step, so another actor's SEAMCALL on the
+ * same entry meanwhile answers TDX_OPERAND_BUSY (kernel-facts.md 2.7, MOD-*). With one actor nothing runs in
+ * between and the call behaves as one step.
+ */
+export function* seamcall(sys: System, call: () => SeamStatus, label = 'seamcall'): Path<SeamStatus> {
+  const actor = sys.actor;
+  const err = call();
+  yield label;
+  sys.tdx.seamcallEnd(actor);
   return err;
 }
 
 /** tdx_track(): TDH.MEM.TRACK through the no-vCPUs helper, then always kick the vCPUs (kernel-facts.md 2.3). */
 export function* tdxTrack(sys: System): Path {
   if (sys.kvm.tdState !== 'RUNNABLE') return; // no-op until the TD can run (kernel-facts.md 2.3)
-  const err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemTrack());
+  const err = yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemTrack()); // the epoch lock is free again here
   tdxBugOn(sys, err, 'TDH.MEM.TRACK');
+  // TRACK returned; the kick is a separate step: kvm_make_all_cpus_request() comes after tdh_do_no_vcpus(),
+  // so a vCPU may enter, or another TRACK (under the shared lock, G4 off) run, in between (kernel-facts.md 2.3)
+  if (sys.otherUsers > 0) yield 'track-done'; // with one actor nothing could run there
   kickAllVcpus(sys);
   sys.trace.note(`after TRACK: every vCPU kicked out of the guest (KVM_REQ_OUTSIDE_GUEST_MODE), TD epoch ${sys.tdx.epoch}`);
   yield 'track-kick';
@@ -121,13 +136,16 @@ function clflushOopses(sys: System, wrapper: string, pfn: number, n: number): bo
 
 function* tdxMemPageAug(sys: System, gfn: number, level: Level, pfn: number): Path<number> {
   if (clflushOopses(sys, 'tdh_mem_page_aug', pfn, level === L2M ? sys.ptrs : 1)) return -EIO;
-  return yield* mapCallResult(sys, gfn, sys.tdx.tdhMemPageAug(gfn, level, pfn), 'TDH.MEM.PAGE.AUG');
+  return yield* mapCallResult(sys, gfn, () => sys.tdx.tdhMemPageAug(gfn, level, pfn), 'TDH.MEM.PAGE.AUG');
 }
 
 /** After PAGE.AUG or PAGE.ADD: BUSY -> -EBUSY (the fault is retried), any other error -> TDX_BUG_ON and -EIO. */
-function* mapCallResult(sys: System, gfn: number, err: SeamStatus, leaf: string): Path<number> {
+function* mapCallResult(sys: System, gfn: number, call: () => SeamStatus, leaf: string): Path<number> {
+  const actor = sys.actor;
+  const err = call();
   sys.touch(sys.region(gfn));
   yield 'seamcall';
+  sys.tdx.seamcallEnd(actor);
   if (isOperandBusy(err)) return -EBUSY;
   if (tdxBugOn(sys, err, leaf)) return -EIO;
   return 0;
@@ -141,16 +159,18 @@ function* tdxMemPageAdd(sys: System, gfn: number, pfn: number): Path<number> {
     return -EIO;
   }
   if (clflushOopses(sys, 'tdh_mem_page_add', pfn, 1)) return -EIO;
-  return yield* mapCallResult(sys, gfn, sys.tdx.tdhMemPageAdd(gfn, pfn, src), 'TDH.MEM.PAGE.ADD');
+  return yield* mapCallResult(sys, gfn, () => sys.tdx.tdhMemPageAdd(gfn, pfn, src), 'TDH.MEM.PAGE.ADD');
 }
 
 /** link_external_spt -> TDH.MEM.SEPT.ADD of a new 4K S-EPT page: BUSY -> -EBUSY, other -> TDX_BUG_ON. */
 export function* tdxSeptLinkPrivateSpt(sys: System, gfn: number, tablePfn: number): Path<number> {
   const got = yield* tdxPamtGet(sys, tablePfn, VCPU_CACHE); // an S-EPT page is a 4K TDX use too
   if (got < 0) return got;
+  const actor = sys.actor;
   const err = sys.tdx.tdhMemSeptAdd(gfn, tablePfn);
   sys.touch(sys.region(gfn));
   yield 'seamcall';
+  sys.tdx.seamcallEnd(actor);
   let ret = 0;
   if (isOperandBusy(err)) ret = -EBUSY;
   else if (tdxBugOn(sys, err, 'TDH.MEM.SEPT.ADD')) ret = -EIO;
@@ -239,7 +259,7 @@ export function* tdxSeptSplitPrivateSpte(sys: System, gfn: number, newSeptPfn: n
   let err: SeamStatus;
   if (!nbr) {
     // Under the shared lock vCPUs cannot be kept out, so BUSY cannot be kicked away: return and retry (BUG-4).
-    err = shared ? sys.tdx.tdhMemRangeBlock(gfn, L2M) : yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemRangeBlock(gfn, L2M));
+    err = shared ? yield* seamcall(sys, () => sys.tdx.tdhMemRangeBlock(gfn, L2M)) : yield* tdhDoNoVcpus(sys, () => sys.tdx.tdhMemRangeBlock(gfn, L2M));
     if (shared && isOperandBusy(err)) return -EBUSY;
     if (tdxBugOn(sys, err, 'TDH.MEM.RANGE.BLOCK')) return -EIO;
     if (sys.guard('G21')) yield* tdxTrack(sys);
@@ -267,8 +287,7 @@ export function* tdxSeptSplitPrivateSpte(sys: System, gfn: number, newSeptPfn: n
     // V3-02: the wrapper refuses DEMOTE on a module that may interrupt it (never reached: no huge pages then)
     err = status('TDX_SW_ERROR');
   } else if (shared) {
-    err = demoteLooping(sys, gfn, newSeptPfn, pair);
-    yield 'seamcall';
+    err = yield* seamcall(sys, () => demoteLooping(sys, gfn, newSeptPfn, pair));
   } else {
     err = yield* tdhDoNoVcpus(sys, () => demoteLooping(sys, gfn, newSeptPfn, pair));
   }
@@ -278,8 +297,7 @@ export function* tdxSeptSplitPrivateSpte(sys: System, gfn: number, newSeptPfn: n
     if (shared && isOperandBusy(err)) {
       // "requires invoking tdh_mem_range_unblock(), which may also encounter BUSY errors" (003:L123-125)
       if (!nbr) {
-        const un = sys.tdx.tdhMemRangeUnblock(gfn, L2M);
-        yield 'seamcall';
+        const un = yield* seamcall(sys, () => sys.tdx.tdhMemRangeUnblock(gfn, L2M));
         if (!isSuccess(un)) sys.trace.event('TDH.MEM.RANGE.UNBLOCK failed: the 2M entry stays BLOCKED');
       }
       return -EBUSY;

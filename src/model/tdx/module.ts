@@ -163,7 +163,7 @@ export class TdxModule {
     const leaf = 'TDH.MEM.PAGE.AUG';
     const f = this.forced(leaf);
     if (f) return this.ret(leaf, gfn, level, pfn, f, true);
-    if (this.contended(gfn)) return this.ret(leaf, gfn, level, pfn, this.busy());
+    if (!this.lockEntry(gfn, level)) return this.ret(leaf, gfn, level, pfn, this.busy());
     const s = this.sept;
     const r = this.region(gfn);
     const n = level === L2M ? this.ptrs : 1;
@@ -238,7 +238,7 @@ export class TdxModule {
     const leaf = 'TDH.MEM.SEPT.ADD';
     const f = this.forced(leaf);
     if (f) return this.ret(leaf, gfn, L2M, tablePfn, f, true);
-    if (this.contended(gfn)) return this.ret(leaf, gfn, L2M, tablePfn, this.busy());
+    if (!this.lockEntry(gfn, L2M)) return this.ret(leaf, gfn, L2M, tablePfn, this.busy());
     const s = this.sept;
     const r = this.region(gfn);
     if (this.hkid < 0) return this.ret(leaf, gfn, L2M, tablePfn, status('TDX_OPERAND_INVALID', RCX));
@@ -260,7 +260,7 @@ export class TdxModule {
     const leaf = 'TDH.MEM.RANGE.BLOCK';
     const f = this.forced(leaf);
     if (f) return this.ret(leaf, gfn, level, -1, f, true);
-    if (this.contended(gfn)) return this.ret(leaf, gfn, level, -1, this.busy());
+    if (!this.lockEntry(gfn, level, true)) return this.ret(leaf, gfn, level, -1, this.busy());
     const s = this.sept;
     const r = this.region(gfn);
     let cur: number;
@@ -294,7 +294,7 @@ export class TdxModule {
     const leaf = 'TDH.MEM.RANGE.UNBLOCK';
     const f = this.forced(leaf);
     if (f) return this.ret(leaf, gfn, level, -1, f, true);
-    if (this.contended(gfn)) return this.ret(leaf, gfn, level, -1, this.busy());
+    if (!this.lockEntry(gfn, level)) return this.ret(leaf, gfn, level, -1, this.busy());
     const s = this.sept;
     const r = this.region(gfn);
     if (level === L4K && s.e2m[r] !== S.NL_MAPPED) return this.ret(leaf, gfn, level, -1, status('TDX_EPT_WALK_FAILED', RCX));
@@ -313,17 +313,59 @@ export class TdxModule {
    */
   private readonly acceptHolder: Int16Array;
 
-  /** Is the 2M range of gfn's S-EPT entry held by a vCPU inside ACCEPT? */
-  private contended(gfn: number): boolean {
-    return gfn >= 0 && this.acceptHolder[this.region(gfn)] >= 0;
+  /**
+   * Host SEAMCALLs in flight. A leaf that works on an S-EPT entry holds that entry's lock from its start to
+   * its end, and its end is the calling actor's next step (seamcallEnd): another actor's SEAMCALL on the same
+   * entry meanwhile answers TDX_OPERAND_BUSY|RCX ("entry lock contention -> BUSY|RCX", MOD-*, kernel-facts.md
+   * 2.7). A 2M-level leaf holds the 2M entry, which covers every 4K entry under it; a 4K-level leaf holds its
+   * own entry. Each also holds the TD's S-EPT tree lock: shared, except BLOCK, which "takes the S-EPT tree lock
+   * exclusive" (MOD-block), so a BLOCK and any other S-EPT SEAMCALL in flight at once make the later one BUSY
+   * [A: the other leaves take it shared]. An actor is inside at most one SEAMCALL, so a new one replaces what
+   * it held.
+   */
+  private readonly entryHolds: { actor: number; region: number; gfn: number; treeExclusive: boolean }[] = [];
+  /** The actor inside TDH.MEM.TRACK, holding the TD epoch lock until its end (MOD-track); -1 when free. */
+  private epochHolder = -1;
+  /** The actor whose step runs now (the System points this at its scheduler's choice; 0 with one actor). */
+  actorNow: () => number = () => 0;
+
+  /** Does another actor's SEAMCALL hold the entry of (gfn, level), one covering it or covered by it, or the tree lock against us? */
+  private heldByOther(gfn: number, level: Level, actor: number, treeExclusive = false): boolean {
+    const r = this.region(gfn);
+    const g = level === L2M ? -1 : gfn;
+    return this.entryHolds.some((h) => h.actor !== actor && (h.treeExclusive || treeExclusive || (h.region === r && (h.gfn < 0 || g < 0 || h.gfn === g))));
+  }
+
+  /**
+   * A host SEAMCALL takes the entry lock of (gfn, level) and the tree lock: false (BUSY) when a vCPU inside
+   * ACCEPT or another host actor inside a SEAMCALL holds them; otherwise the caller holds them until seamcallEnd.
+   */
+  private lockEntry(gfn: number, level: Level, treeExclusive = false): boolean {
+    if (gfn < 0) return true;
+    if (this.acceptHolder[this.region(gfn)] >= 0) return false;
+    const actor = this.actorNow();
+    if (this.heldByOther(gfn, level, actor, treeExclusive)) return false;
+    this.dropHolds(actor);
+    this.entryHolds.push({ actor, region: this.region(gfn), gfn: level === L2M ? -1 : gfn, treeExclusive });
+    return true;
+  }
+
+  private dropHolds(actor: number): void {
+    for (let i = this.entryHolds.length - 1; i >= 0; i--) if (this.entryHolds[i].actor === actor) this.entryHolds.splice(i, 1);
+    if (this.epochHolder === actor) this.epochHolder = -1;
+  }
+
+  /** The SEAMCALL `actor` was inside returned (its next step began): the entry and epoch locks it held are free. */
+  seamcallEnd(actor: number): void {
+    this.dropHolds(actor);
   }
 
   /** TDX_OPERAND_BUSY answers from contention (not injected), a campaign statistic. */
   contentionBusy = 0;
 
-  private busy(): SeamStatus {
+  private busy(detail: number = RCX): SeamStatus {
     this.contentionBusy++;
-    return status('TDX_OPERAND_BUSY', RCX);
+    return status('TDX_OPERAND_BUSY', detail);
   }
 
   /** The vCPU begins TDG.MEM.PAGE.ACCEPT at gfn: it holds the entry until tdgAcceptDone or its exit. */
@@ -360,6 +402,11 @@ export class TdxModule {
     const leaf = 'TDH.MEM.TRACK';
     const f = this.forced(leaf, OPERAND_ID.TD_EPOCH); // epoch lock contention (MOD-track)
     if (f) return this.ret(leaf, -1, -1, -1, f, true);
+    // the TD epoch lock is held from TRACK's start to its end: another TRACK meanwhile is BUSY|TD_EPOCH
+    const actor = this.actorNow();
+    if (this.epochHolder >= 0 && this.epochHolder !== actor) return this.ret(leaf, -1, -1, -1, this.busy(OPERAND_ID.TD_EPOCH));
+    this.dropHolds(actor);
+    this.epochHolder = actor;
     if (this.vcpuEntryEpoch.some((e) => e >= 0 && e < this.epoch)) return this.ret(leaf, -1, -1, -1, status('TDX_PREVIOUS_TLB_EPOCH_BUSY'));
     this.epoch++;
     return this.ret(leaf, -1, -1, -1, SUCCESS);
@@ -370,7 +417,7 @@ export class TdxModule {
     const leaf = 'TDH.MEM.PAGE.DEMOTE';
     const f = this.forced(leaf);
     if (f) return this.ret(leaf, gfn, L2M, newSeptPfn, f, true);
-    if (this.contended(gfn)) return this.ret(leaf, gfn, L2M, newSeptPfn, this.busy());
+    if (!this.lockEntry(gfn, L2M)) return this.ret(leaf, gfn, L2M, newSeptPfn, this.busy());
     const s = this.sept;
     const r = this.region(gfn);
     const cur = s.e2m[r];
@@ -420,7 +467,7 @@ export class TdxModule {
     const leaf = 'TDH.MEM.PAGE.PROMOTE';
     const f = this.forced(leaf);
     if (f) return this.ret(leaf, gfn, L2M, -1, f, true);
-    if (this.contended(gfn)) return this.ret(leaf, gfn, L2M, -1, this.busy());
+    if (!this.lockEntry(gfn, L2M)) return this.ret(leaf, gfn, L2M, -1, this.busy());
     const s = this.sept;
     const r = this.region(gfn);
     if (s.e2m[r] !== S.NL_BLOCKED) return this.ret(leaf, gfn, L2M, -1, status(s.e2m[r] === S.NL_MAPPED ? 'TDX_GPA_RANGE_NOT_BLOCKED' : 'TDX_EPT_ENTRY_STATE_INCORRECT', RCX));
@@ -449,7 +496,7 @@ export class TdxModule {
     const leaf = 'TDH.MEM.PAGE.REMOVE';
     const f = this.forced(leaf);
     if (f) return this.ret(leaf, gfn, level, -1, f, true);
-    if (this.contended(gfn)) return this.ret(leaf, gfn, level, -1, this.busy());
+    if (!this.lockEntry(gfn, level)) return this.ret(leaf, gfn, level, -1, this.busy());
     const s = this.sept;
     const r = this.region(gfn);
     if (level === L4K && s.e2m[r] !== S.NL_MAPPED) return this.ret(leaf, gfn, level, -1, status('TDX_EPT_WALK_FAILED', RCX));
@@ -582,6 +629,9 @@ export class TdxModule {
     const leaf = 'TDG.MEM.PAGE.ACCEPT';
     const f = this.forced(leaf);
     if (f) return this.acceptRet(gfn, level, { kind: 'status', st: f }, true);
+    // a host actor inside a SEAMCALL holds the entry: "entry lock contention -> TDX_OPERAND_BUSY | RCX to the
+    // guest" (MOD-accept, kernel-facts.md 2.6); the guest issues the TDCALL again
+    if (this.heldByOther(gfn, level, this.actorNow())) return this.acceptRet(gfn, level, { kind: 'status', st: this.busy() });
     const s = this.sept;
     const r = this.region(gfn);
     const e = s.e2m[r];
