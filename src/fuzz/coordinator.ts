@@ -20,7 +20,8 @@ import { GENERATOR_VERSION } from './generate.js';
 import { chooseProgressMode, createProgressView, type ProgressSnapshot, type ProgressView, type WorkerHealth } from './progress.js';
 import { InOrder } from './reorder.js';
 import { runCase } from './run.js';
-import { coreSignature } from './signature.js';
+import { coreSignature, signatureDetection } from './signature.js';
+import type { Detection } from '../oracle/invariants.js';
 import { globalIndex, localIndex, shardCases } from './shard.js';
 import { appendStats, type StatsRecord } from './stats.js';
 import { CorpusStore, CrashStore, listCaseFiles, writeFileAtomic } from './store.js';
@@ -85,6 +86,8 @@ export interface CampaignOptions {
 
 export interface UniqueFailure {
   signature: string;
+  /** How the failure shows its bug: damage the spec names, or a structural rule broken with no damage seen. */
+  detection: Detection;
   file: string;
   /** Operations in the saved (minimised) case. */
   ops: number;
@@ -131,7 +134,7 @@ export interface CampaignSummary {
   /** Failures new to the crash store, saved by this run. */
   uniqueFailures: UniqueFailure[];
   /** Signatures found again that the crash store already held (with the design of this campaign's case). */
-  knownFailures: { signature: string; file: string; design: Record<string, SettingValue> }[];
+  knownFailures: { signature: string; detection: Detection; file: string; design: Record<string, SettingValue> }[];
   /** Failing cases that reproduced a signature already counted. */
   duplicates: number;
   /** Cases saved to the corpus by this run. */
@@ -655,9 +658,9 @@ class Campaign {
     else if (outcome === 'new') {
       const alternates = m.rawSignature === m.signature ? [] : [m.rawSignature];
       const u = { signature: m.signature, file, ops: m.case.ops.length, caseIndex: m.index, alternates };
-      this.unique.push({ ...u, design, alternates: [...alternates] });
+      this.unique.push({ ...u, detection: signatureDetection(m.signature), design, alternates: [...alternates] });
       this.p.uniqueFailures.push(u);
-    } else if (!finding) this.known.push({ signature: m.signature, file, design });
+    } else if (!finding) this.known.push({ signature: m.signature, detection: signatureDetection(m.signature), file, design });
   }
 
   /** A saved case's provenance; a mutated case keeps the note naming its parent and the mutations. */
