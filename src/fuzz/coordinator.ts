@@ -80,6 +80,8 @@ export interface CampaignOptions {
   coverageEvery?: { cases: number; record: (cases: number, coverage: number) => void };
   /** Stop dispatching once this many failing cases are committed (benchmarks: time to first failure). */
   stopAfterFailingCases?: number;
+  /** Stop dispatching once a failing case whose signature names damage is committed (benchmarks: time to first damage). */
+  stopAfterDamage?: boolean;
   /** Tests of the harness only: an exception in every op of this kind; a worker that exits at this global index. */
   selfTest?: { throwIn?: string; exitAt?: number };
 }
@@ -155,6 +157,8 @@ export interface CampaignSummary {
   environmentError: string | null;
   /** The first failing case in index order and when it was committed, if any. */
   firstFailure: { caseIndex: number; signature: string; elapsedMs: number } | null;
+  /** The first failing case whose (raw) signature names damage, and when it was committed, if any. */
+  firstDamage: { caseIndex: number; signature: string; elapsedMs: number } | null;
 }
 
 /** The directory holding package.json, found from this module's location (works from dist/ and from src/). */
@@ -309,6 +313,7 @@ class Campaign {
   private readonly savedSignatures = new Set<string>();
   private readonly unique: UniqueFailure[] = [];
   private firstFailure: CampaignSummary['firstFailure'] = null;
+  private firstDamage: CampaignSummary['firstDamage'] = null;
   private readonly known: CampaignSummary['knownFailures'] = [];
   private readonly findingSaved: Set<string>;
   private readonly rawHits = new Map<string, RawHits>();
@@ -567,6 +572,10 @@ class Campaign {
       this.hit(f.signature, f.index, now);
       this.firstFailure ??= { caseIndex: f.index, signature: f.signature, elapsedMs: performance.now() - this.t0 };
       if (this.o.stopAfterFailingCases !== undefined && p.failingCases - this.before.failingCases >= this.o.stopAfterFailingCases) this.stopping = true;
+      if (signatureDetection(f.signature) === 'damage') {
+        this.firstDamage ??= { caseIndex: f.index, signature: f.signature, elapsedMs: performance.now() - this.t0 };
+        if (this.o.stopAfterDamage) this.stopping = true;
+      }
       if (this.rawSignatures.has(f.signature)) continue;
       this.rawSignatures.add(f.signature);
       p.rawSignatures.push(f.signature);
@@ -842,6 +851,7 @@ class Campaign {
       interrupted: this.interrupted,
       environmentError: this.envError?.message ?? null,
       firstFailure: this.firstFailure,
+      firstDamage: this.firstDamage,
     };
   }
 }
