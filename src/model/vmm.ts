@@ -18,7 +18,10 @@ export function* vmmConvert(sys: System, guest: Guest, start: number, end: numbe
   const ret = sys.design.vmMemoryAttributes
     ? yield* kvmVmSetMemAttributes(sys, start, end, toPrivate, arg)
     : yield* kvmGmemConvert(sys, start, end, toPrivate, arg);
-  if (ret === 0) guest.believesPrivate.fill(toPrivate ? 1 : 0, start, end);
+  // the guest learns the alias each gfn has now: a conversion of another actor that updated the attributes
+  // after this one (its path returns a few steps after its update) keeps its own, so a late return cannot
+  // undo it (the gfns still with the new attribute are this conversion's)
+  if (ret === 0) for (let g = start; g < end; g++) if (sys.isPrivate(g) === toPrivate) guest.believesPrivate[g] = toPrivate ? 1 : 0;
   return ret;
 }
 
