@@ -43,6 +43,7 @@ interface GuardJson {
   id: string;
   bug: string;
   live: boolean;
+  needsActors?: boolean;
   reason?: string;
 }
 

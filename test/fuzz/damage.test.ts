@@ -89,7 +89,7 @@ describe('clauses a generated interleaving reaches (cases a campaign produced an
     const c = load('bug-07-split-cache-underflow-two-splitters.json');
     expect(c.actors!.length).toBeGreaterThan(1);
     expect(c.ops.length).toBeLessThanOrEqual(10);
-    expect(c.schedule!.length).toBeLessThanOrEqual(10);
+    expect(Array.isArray(c.schedule) ? c.schedule.length : Infinity).toBeLessThanOrEqual(10);
     const r = runCase(c);
     expect(r.signature).toBe('INV-13:damage@convert');
     expect(r.failure!.clause).toBe('the split cache never underflows');
