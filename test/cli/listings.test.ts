@@ -174,12 +174,14 @@ describe('fuzz with a guard off that the campaign cannot reach warns and still r
     expect(given.stderr).not.toContain('tdxfuzz: concurrency:');
     expect(JSON.parse(given.stdout).concurrency).toMatchObject({ share: 0.25 });
     const r = tdxfuzz(['fuzz', '--config', 'c.json', '--cases', '100', '--workers', '1', '--json'], dir);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(1); // with several actors it finds BUG-20
     expect(r.stderr).not.toContain('warning: guard G20');
     expect(r.stderr).toMatch(/^tdxfuzz: concurrency: 50% of the cases run several actors \(PCT and random schedules, half each\), because guard G20 \(BUG-20\) is off and its bug is a race between actors \(--concurrency 0 keeps one actor\)$/m);
     const s = JSON.parse(r.stdout);
     expect(s.cases).toBe(100);
     expect(s.concurrency).toMatchObject({ share: 0.5 });
+    expect(s.uniqueFailures.length).toBeGreaterThan(0);
+    for (const u of s.uniqueFailures) expect(['damage', 'structural']).toContain(u.detection);
   });
 
   it('a live guard off does not warn; G3 off warns only when no case uses a module without ENHANCED_DEMOTE_INTERRUPTIBILITY', () => {
