@@ -3,6 +3,7 @@
 // names, and the length of the spec's shortest sequence.
 import { CAMPAIGN_DEFAULTS, type Design, resolveDesign } from '../src/model/config.js';
 import { INVARIANTS } from '../src/oracle/invariants.js';
+import { signatureDetection } from '../src/fuzz/signature.js';
 
 export interface BugTarget {
   bug: string;
@@ -63,6 +64,7 @@ export function namesBugInv(b: BugTarget, signature: string | null | undefined):
 
 /** How the check a signature names shows a bug: damage, structural or performance (the invariant table's `detection`). */
 export function detectionOf(signature: string | null | undefined): string {
-  const check = signature?.split('@')[0];
-  return INVARIANTS.find((i) => i.id === check)?.detection ?? 'unknown';
+  const check = signature?.split('@')[0].split(':')[0];
+  if (!signature || !INVARIANTS.some((i) => i.id === check)) return 'unknown';
+  return signatureDetection(signature); // a clause tag (INV-13:damage) wins over the invariant's class
 }

@@ -9,7 +9,7 @@ import { guardInfo } from '../model/guards.js';
 import { type CampaignSummary, runCampaign } from '../fuzz/coordinator.js';
 import { defaultDesignSpace, describeDesignSpace, type DesignSpace } from '../fuzz/designSpace.js';
 import { DEFAULT_MUTATION, describeMutation } from '../fuzz/pool.js';
-import { type ConcurrencySettings, DEFAULT_CONCURRENCY, describeConcurrency, SCHEDULE_MIXES, type ScheduleMix } from '../fuzz/concurrency.js';
+import { campaignConcurrency, type ConcurrencySettings, DEFAULT_CONCURRENCY, describeConcurrency, SCHEDULE_MIXES, type ScheduleMix } from '../fuzz/concurrency.js';
 import { campaignLayout, type CampaignIdentity, type CampaignProgress, readCampaignState, type Shard } from '../fuzz/campaignState.js';
 import { onDisk } from '../fuzz/envError.js';
 import { GENERATOR_VERSION } from '../fuzz/generate.js';
@@ -90,7 +90,7 @@ export function guardWarnings(design: Design, space: DesignSpace | null, concurr
       continue;
     }
     if (g.needsActors && !(concurrency && concurrency.share > 0)) {
-      out.push(`warning: guard ${g.id} is off, but ${g.bug} is a race between actors and this campaign runs one actor per case (--concurrency 0); it cannot find ${g.bug}`);
+      out.push(`warning: guard ${g.id} is off, but ${g.bug} is a race between actors and this campaign runs one actor per case (--concurrency 0); it cannot make the race happen`);
       continue;
     }
     const n = g.needs;
@@ -160,11 +160,11 @@ function printHuman(s: CampaignSummary, where: Places): void {
   );
   for (const u of s.uniqueFailures) {
     const f = shellQuote(displayPath(u.file));
-    out.push('', `  NEW  ${u.signature}  (${u.ops} ops, case ${u.caseIndex})  ${displayPath(u.file)}`);
+    out.push('', `  NEW  ${u.signature}  [${u.detection}]  (${u.ops} ops, case ${u.caseIndex})  ${displayPath(u.file)}`);
     out.push(`       design:  ${formatFailureDesign(u.design)}`);
     out.push(`       explain: tdxfuzz show ${f}`, `       replay:  tdxfuzz replay ${f}`);
   }
-  for (const k of s.knownFailures) out.push(`  known ${k.signature}  ${displayPath(k.file)}  (design: ${formatFailureDesign(k.design)})`);
+  for (const k of s.knownFailures) out.push(`  known ${k.signature}  [${k.detection}]  ${displayPath(k.file)}  (design: ${formatFailureDesign(k.design)})`);
   if (s.findings.length > 0) {
     out.push('', `findings that are not failures (cases over the whole campaign; one example each):`);
     for (const f of s.findings) out.push(`  ${f.kind.padEnd(22)} ${String(f.cases).padStart(7)} cases  ${f.file ? displayPath(f.file) : '(no example saved)'}`);
@@ -230,7 +230,8 @@ async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void
   else {
     const { design, pinned } = campaignDesign(o);
     const space = campaignSpace(o, design, pinned);
-    const concurrency = o.concurrency > 0 ? { share: o.concurrency, schedule: o.schedule } : null;
+    const { settings: concurrency, note } = campaignConcurrency(given('concurrency'), o.concurrency, o.schedule, design.guardsOff);
+    if (note) process.stderr.write(`tdxfuzz: ${note}\n`);
     for (const w of guardWarnings(design, space, concurrency)) process.stderr.write(`tdxfuzz: ${w}\n`);
     const identity: CampaignIdentity = { seed: o.seed, design, designSpace: space, shard: o.shard ?? null, failOnPerf: o.failOn === 'perf', generatorVersion: GENERATOR_VERSION, concurrency, mutation: o.mutate > 0 ? { share: o.mutate } : null };
     plan = { identity, cases: o.cases, durationMs: o.cases === undefined ? (o.duration ?? parseDuration(DEFAULT_DURATION)) : undefined };

@@ -81,7 +81,7 @@ function printGuards(json: boolean): void {
     lines.push(`${g.id.padEnd(4)}  ${g.bug.padEnd(6)}  ${g.summary}${g.reach.live ? '' : '  (UNREACHABLE)'}`);
     if (!g.reach.live) lines.push(`${' '.repeat(14)}unreachable: ${g.reach.reason}; switching it off changes no generated case`);
     if (g.needs) lines.push(`${' '.repeat(14)}switching it off matters only with ${g.needs.key}: ${String(g.needs.value)}`);
-    if (g.needsActors) lines.push(`${' '.repeat(14)}a race between actors: only cases with several actors (--concurrency above 0) reach it`);
+    if (g.needsActors) lines.push(`${' '.repeat(14)}a race between actors: only cases with several actors reach it (a campaign with it off runs them unless --concurrency 0)`);
   }
   lines.push(
     '',

@@ -72,12 +72,16 @@ function show(file: string): void {
   const f = r.failure;
   if (r.verdict === 'fail' && f) {
     out.push('verdict    fail');
-    out.push(`  invariant  ${f.inv}`);
+    out.push(`  invariant  ${f.inv}${f.clause ? ` (clause: ${f.clause})` : ''}`);
+    if (f.detection) out.push(`  detection  ${f.detection}${f.detection === 'structural' ? ' (a rule broken; no damage followed by the end of the case)' : ''}`);
     out.push(`  op         #${f.opIndex} (${f.opKind})`);
     out.push(`  step       ${f.step}`);
     out.push(`  message    ${f.message}`);
     out.push(`  faults     ${f.faultKinds.length ? f.faultKinds.join(', ') : 'none took effect'}`);
     out.push(`  signature  ${r.signature}`);
+    if (f.after) out.push(`  after      structural ${f.after.inv}${f.after.clause ? ` (${f.after.clause})` : ''} at op #${f.after.opIndex} (${f.after.opKind}), ${f.after.step}: ${f.after.message}`);
+    if (f.exception) out.push(`  exception  the model or oracle threw after it: ${f.exception}`);
+    if (r.structuralHits?.length) out.push(`  structural checks that fired: ${r.structuralHits.join(', ')}`);
   } else out.push('verdict    pass');
   out.push(`trace hash ${r.traceHash}`);
   for (const n of r.notes) out.push(`note       ${n}`);

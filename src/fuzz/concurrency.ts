@@ -2,6 +2,7 @@
 // kind that issues them (vCPUs, the ioctl thread, the host mm), and the case gets a scheduling policy,
 // PCT or random, which the run turns into recorded switch points. Deterministic in (seed, index).
 import type { ActorKind } from '../model/vocab/index.js';
+import { guardInfo } from '../model/guards.js';
 import { OPS } from '../model/vocab/index.js';
 import type { Case } from './case.js';
 import { Rng } from './generate.js';
@@ -55,4 +56,26 @@ export function describeConcurrency(s: ConcurrencySettings | null): string {
   if (!s || s.share <= 0) return 'none (one actor per case)';
   const how = s.schedule === 'mix' ? 'PCT and random schedules, half each' : s.schedule === 'pct' ? 'PCT schedules' : 'random schedules';
   return `${Math.round(s.share * 100)}% of the cases run several actors (${how})`;
+}
+
+/** The share of cases with several actors a campaign gets when a guard it switches off guards a race. */
+export const RACE_GUARD_SHARE = 0.5;
+
+/**
+ * A campaign's concurrency: --concurrency when given (0 keeps one actor per case); otherwise the default,
+ * unless the default is off and a switched-off guard is marked `needsActors` (its bug is a race between
+ * actors, model-spec.md 6): then RACE_GUARD_SHARE of the cases run several actors, and `note` says so.
+ */
+export function campaignConcurrency(
+  given: boolean,
+  share: number,
+  schedule: ScheduleMix,
+  guardsOff: readonly string[],
+): { settings: ConcurrencySettings | null; note: string | null } {
+  if (given || DEFAULT_CONCURRENCY.share > 0) return { settings: share > 0 ? { share, schedule } : null, note: null };
+  const races = guardsOff.map((id) => guardInfo(id)).filter((g) => g?.needsActors);
+  if (!races.length) return { settings: null, note: null };
+  const settings = { share: RACE_GUARD_SHARE, schedule };
+  const which = races.map((g) => `${g!.id} (${g!.bug})`).join(', ');
+  return { settings, note: `concurrency: ${describeConcurrency(settings)}, because guard ${which} is off and its bug is a race between actors (--concurrency 0 keeps one actor)` };
 }

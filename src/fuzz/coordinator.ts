@@ -20,7 +20,8 @@ import { GENERATOR_VERSION } from './generate.js';
 import { chooseProgressMode, createProgressView, type ProgressSnapshot, type ProgressView, type WorkerHealth } from './progress.js';
 import { InOrder } from './reorder.js';
 import { runCase } from './run.js';
-import { coreSignature } from './signature.js';
+import { coreSignature, signatureDetection } from './signature.js';
+import type { Detection } from '../oracle/invariants.js';
 import { globalIndex, localIndex, shardCases } from './shard.js';
 import { appendStats, type StatsRecord } from './stats.js';
 import { CorpusStore, CrashStore, listCaseFiles, writeFileAtomic } from './store.js';
@@ -79,12 +80,16 @@ export interface CampaignOptions {
   coverageEvery?: { cases: number; record: (cases: number, coverage: number) => void };
   /** Stop dispatching once this many failing cases are committed (benchmarks: time to first failure). */
   stopAfterFailingCases?: number;
+  /** Stop dispatching once a failing case whose signature names damage is committed (benchmarks: time to first damage). */
+  stopAfterDamage?: boolean;
   /** Tests of the harness only: an exception in every op of this kind; a worker that exits at this global index. */
   selfTest?: { throwIn?: string; exitAt?: number };
 }
 
 export interface UniqueFailure {
   signature: string;
+  /** How the failure shows its bug: damage the spec names, or a structural rule broken with no damage seen. */
+  detection: Detection;
   file: string;
   /** Operations in the saved (minimised) case. */
   ops: number;
@@ -131,7 +136,7 @@ export interface CampaignSummary {
   /** Failures new to the crash store, saved by this run. */
   uniqueFailures: UniqueFailure[];
   /** Signatures found again that the crash store already held (with the design of this campaign's case). */
-  knownFailures: { signature: string; file: string; design: Record<string, SettingValue> }[];
+  knownFailures: { signature: string; detection: Detection; file: string; design: Record<string, SettingValue> }[];
   /** Failing cases that reproduced a signature already counted. */
   duplicates: number;
   /** Cases saved to the corpus by this run. */
@@ -152,6 +157,8 @@ export interface CampaignSummary {
   environmentError: string | null;
   /** The first failing case in index order and when it was committed, if any. */
   firstFailure: { caseIndex: number; signature: string; elapsedMs: number } | null;
+  /** The first failing case whose (raw) signature names damage, and when it was committed, if any. */
+  firstDamage: { caseIndex: number; signature: string; elapsedMs: number } | null;
 }
 
 /** The directory holding package.json, found from this module's location (works from dist/ and from src/). */
@@ -306,6 +313,7 @@ class Campaign {
   private readonly savedSignatures = new Set<string>();
   private readonly unique: UniqueFailure[] = [];
   private firstFailure: CampaignSummary['firstFailure'] = null;
+  private firstDamage: CampaignSummary['firstDamage'] = null;
   private readonly known: CampaignSummary['knownFailures'] = [];
   private readonly findingSaved: Set<string>;
   private readonly rawHits = new Map<string, RawHits>();
@@ -564,6 +572,10 @@ class Campaign {
       this.hit(f.signature, f.index, now);
       this.firstFailure ??= { caseIndex: f.index, signature: f.signature, elapsedMs: performance.now() - this.t0 };
       if (this.o.stopAfterFailingCases !== undefined && p.failingCases - this.before.failingCases >= this.o.stopAfterFailingCases) this.stopping = true;
+      if (signatureDetection(f.signature) === 'damage') {
+        this.firstDamage ??= { caseIndex: f.index, signature: f.signature, elapsedMs: performance.now() - this.t0 };
+        if (this.o.stopAfterDamage) this.stopping = true;
+      }
       if (this.rawSignatures.has(f.signature)) continue;
       this.rawSignatures.add(f.signature);
       p.rawSignatures.push(f.signature);
@@ -655,9 +667,9 @@ class Campaign {
     else if (outcome === 'new') {
       const alternates = m.rawSignature === m.signature ? [] : [m.rawSignature];
       const u = { signature: m.signature, file, ops: m.case.ops.length, caseIndex: m.index, alternates };
-      this.unique.push({ ...u, design, alternates: [...alternates] });
+      this.unique.push({ ...u, detection: signatureDetection(m.signature), design, alternates: [...alternates] });
       this.p.uniqueFailures.push(u);
-    } else if (!finding) this.known.push({ signature: m.signature, file, design });
+    } else if (!finding) this.known.push({ signature: m.signature, detection: signatureDetection(m.signature), file, design });
   }
 
   /** A saved case's provenance; a mutated case keeps the note naming its parent and the mutations. */
@@ -839,6 +851,7 @@ class Campaign {
       interrupted: this.interrupted,
       environmentError: this.envError?.message ?? null,
       firstFailure: this.firstFailure,
+      firstDamage: this.firstDamage,
     };
   }
 }

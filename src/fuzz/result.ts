@@ -1,6 +1,7 @@
 // What runCase returns. Kept in its own file so the coordinator, CLI and stores depend on the shape only.
 import type { TraceLine } from '../model/trace.js';
 import type { Switch } from './schedule.js';
+import type { Detection } from '../oracle/invariants.js';
 
 export interface Failure {
   /** Invariant or check id: INV-n, a REF-* reference check, VM-BUGGED, or a liveness watchdog. */
@@ -15,6 +16,14 @@ export interface Failure {
   message: string;
   /** Kinds of the injected faults that took effect in the case, e.g. "TDX_OPERAND_BUSY@TDH.MEM.RANGE.BLOCK". */
   faultKinds: string[];
+  /** How the failure shows its bug (src/oracle/invariants.ts): damage, structural or performance. */
+  detection?: Detection;
+  /** The clause of the invariant that fired, when it has several. */
+  clause?: string;
+  /** A damage failure after an earlier structural violation of the case: that violation. */
+  after?: { inv: string; opIndex: number; opKind: string; step: string; message: string; clause?: string };
+  /** The model or oracle threw after the structural failure (the case could not go on). */
+  exception?: string;
 }
 
 export interface RunResult {
@@ -36,6 +45,8 @@ export interface RunResult {
   perf: string[];
   /** TDX_OPERAND_BUSY answers that no fault injected: contention between actors (model-spec.md 3.1). */
   busyUninjected: number;
+  /** Distinct structural checks that fired ("INV-n", or "INV-n#k" for clause k); the first is the failure unless damage followed. */
+  structuralHits?: string[];
   /** Several actors: the switch points the run made (save these, not the policy, to replay it step for step). */
   schedule?: Switch[];
   /** Step-by-step trace, only when requested. */

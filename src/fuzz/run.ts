@@ -6,6 +6,7 @@ import { applyOp, describeOp } from '../model/ops.js';
 import { describeOutcome, isIoctl, type OpOutcome } from '../model/outcome.js';
 import { System } from '../model/system.js';
 import { faultKind } from '../oracle/faultClass.js';
+import { clauseText, detectionOf } from '../oracle/invariants.js';
 import { Oracle, type Violation, WATCHDOG } from '../oracle/oracle.js';
 import type { Design } from '../model/config.js';
 import type { Case, Op } from './case.js';
@@ -80,11 +81,44 @@ export class CaseRunner {
     return (l.disallowCount[r] > 0 ? 1 : 0) | (l.mixed[r] ? 2 : 0) | (l.guestInhibit[r] ? 4 : 0);
   }
 
+  /** The first structural violation of the case: its failure unless damage follows (see judge). */
+  private structural: Failure | null = null;
+  /** Every distinct structural check that fired (inv, and clause index when it has several). */
+  private readonly structuralHits = new Set<string>();
+
   private fail(v: Violation, i: number, op: Op, step: string): Failure {
     const sys = this.sys;
     sys.trace.op = i;
+    const detection = detectionOf(v);
     sys.trace.event(`VIOLATION ${v.inv}: ${v.message}`);
-    return { inv: v.inv, opIndex: i, opKind: op.op, step, message: v.message, faultKinds: [...new Set(sys.inj.fired.map(faultKind))] };
+    const f: Failure = { inv: v.inv, opIndex: i, opKind: op.op, step, message: v.message, faultKinds: [...new Set(sys.inj.fired.map(faultKind))], detection };
+    const clause = clauseText(v);
+    if (clause) f.clause = clause;
+    if (this.structural && detection !== 'structural') f.after = { inv: this.structural.inv, opIndex: this.structural.opIndex, opKind: this.structural.opKind, step: this.structural.step, message: this.structural.message, ...(this.structural.clause ? { clause: this.structural.clause } : {}) };
+    return f;
+  }
+
+  /**
+   * Damage first: a structural violation (a rule broken before any damage) is recorded, the first one kept,
+   * and the case goes on to see whether the damage the spec names follows; any other violation ends the
+   * case as its failure. With no damage by the end, the first structural violation is the failure (result()).
+   * Returns true when the case ends.
+   */
+  private judge(v: Violation | null, i: number, op: Op, step: string): boolean {
+    if (!v) return false;
+    if (v.supersedes) this.judge(v.supersedes, i, op, step); // the structural violation the same check found
+    if (detectionOf(v) === 'structural') {
+      this.structuralHits.add(v.clause === undefined ? v.inv : `${v.inv}#${v.clause}`);
+      this.structural ??= this.fail(v, i, op, step);
+      return false;
+    }
+    this.failure = this.fail(v, i, op, step);
+    return true;
+  }
+
+  /** The case's failure so far: its damage, else its first structural violation. */
+  get verdictSoFar(): Failure | null {
+    return this.failure ?? this.structural;
   }
 
   /** Ops run so far (the index the next op gets). */
@@ -103,18 +137,33 @@ export class CaseRunner {
     try {
       return this.runOpSteps(op, i);
     } catch (e) {
-      const first = (e instanceof Error ? `${e.name}: ${e.message}` : String(e)).split('\n')[0];
-      return (this.failure = this.fail({ inv: HARNESS_EXCEPTION, message: `exception in the model or oracle: ${first}` }, i, op, this.label));
+      this.exception(e, i, op);
+      return this.failure;
     }
+  }
+
+  /**
+   * An exception inside the model or the oracle ends the case. After a structural violation the failure is
+   * that violation: a path that broke a rule leaves state the model's paths need not expect, so the
+   * exception is most likely its consequence, and the structural hit is the stable, minimisable finding
+   * (the exception is named in the trace and in `exception`). Otherwise it is a HARNESS-EXCEPTION.
+   */
+  private exception(e: unknown, i: number, op: Op): void {
+    const first = (e instanceof Error ? `${e.name}: ${e.message}` : String(e)).split('\n')[0];
+    if (this.structural) {
+      this.sys.trace.event(`EXCEPTION after ${this.structural.inv}: ${first}`);
+      this.failure = { ...this.structural, exception: first };
+      return;
+    }
+    this.failure = this.fail({ inv: HARNESS_EXCEPTION, message: `exception in the model or oracle: ${first}` }, i, op, this.label);
   }
 
   private label = 'start';
 
   /** An exception inside a scheduled run: the same HARNESS-EXCEPTION failure as runOp makes. */
   harnessException(e: unknown, c: Case): void {
-    const first = (e instanceof Error ? `${e.name}: ${e.message}` : String(e)).split('\n')[0];
     const i = Math.max(0, this.sys.trace.op);
-    this.failure = this.fail({ inv: HARNESS_EXCEPTION, message: `exception in the model or oracle: ${first}` }, i, c.ops[i] ?? c.ops[0], this.label);
+    this.exception(e, i, c.ops[i] ?? c.ops[0]);
   }
 
   private runOpSteps(op: Op, i: number): Failure | null {
@@ -138,8 +187,7 @@ export class CaseRunner {
       label = this.label = res.value;
       this.steps++;
       if (opts.selfTestThrowIn === op.op) throw new Error(`self-test exception in ${op.op} at ${label}`);
-      const v = oracle ? oracle.liveness() ?? oracle.afterStep() : null;
-      if (v) return (this.failure = this.fail(v, i, op, label));
+      if (oracle && (this.judge(oracle.liveness(), i, op, label) || this.judge(oracle.afterStep(), i, op, label))) return this.failure;
       if (++opSteps > WATCHDOG.stepsPerOp) {
         return (this.failure = this.fail({ inv: 'WATCHDOG', message: `${op.op} still running after ${WATCHDOG.stepsPerOp} steps` }, i, op, label));
       }
@@ -152,9 +200,8 @@ export class CaseRunner {
     const { sys, oracle, opts, features } = this;
     sys.trace.op = i;
     sys.trace.event(`  -> ${describeOutcome(outcome)}`);
-    const v = oracle ? oracle.afterStep() ?? oracle.endOp(outcome, quiescent) : null;
-    if (v) this.failure = this.fail(v, i, op, 'end of op');
-    else if (opts.failOnPerf && oracle?.perf.length) this.failure = this.fail(oracle.perf[0], i, op, 'end of op');
+    const ended = oracle ? this.judge(oracle.afterStep(), i, op, 'end of op') || this.judge(oracle.endOp(outcome, quiescent), i, op, 'end of op') : false;
+    if (!ended && !this.structural && opts.failOnPerf && oracle?.perf.length) this.failure = this.fail(oracle.perf[0], i, op, 'end of op');
     // coverage: op outcomes, fired faults, S-EPT state of each range with its folio order and inhibit bit
     const key = outcomeKey(outcome);
     features.add(fnv1a32(`o:${key}`));
@@ -310,12 +357,14 @@ export class CaseRunner {
         else stalled = new Set();
         this.features.add(fnv1a32(`k:${op.op}:${label}`)); // lock contention between actors
       } else stalled = new Set();
-      if (opts.selfTestThrowIn === op.op) throw new Error(`self-test exception in ${op.op} at ${label}`);
-      const v = oracle ? oracle.liveness() ?? oracle.afterStep() : null;
-      if (v) {
-        this.failure = this.fail(v, x.opIndex, op, label);
-        return;
+      // a released lock lets the actors spinning on it contend again, and the actors that retry (a vCPU
+      // re-entering the guest) try again: they become runnable, so the schedule may run one of them before
+      // the releaser takes the lock back (the window BUG-7's splitter opens when it drops mmu_lock)
+      if (label === 'mmu_unlock:write' || label === 'mmu_unlock:read' || label === 'filemap_invalidate_unlock') {
+        for (const y of actors) if (y !== x && y.blocked && (y.lastLabel === 'mmu_lock:wait' || y.lastLabel === 'filemap_invalidate_lock:wait' || y.lastLabel.endsWith(':retry'))) y.blocked = false;
       }
+      if (opts.selfTestThrowIn === op.op) throw new Error(`self-test exception in ${op.op} at ${label}`);
+      if (oracle && (this.judge(oracle.liveness(), x.opIndex, op, label) || this.judge(oracle.afterStep(), x.opIndex, op, label))) return;
       if (++x.opSteps > WATCHDOG.stepsPerOp) {
         this.failure = this.fail({ inv: 'WATCHDOG', message: `${op.op} still running after ${WATCHDOG.stepsPerOp} steps` }, x.opIndex, op, label);
         return;
@@ -328,6 +377,8 @@ export class CaseRunner {
   }
 
   result(): RunResult {
+    // no damage by the end: the first structural violation is the failure, as when it ended the case
+    if (!this.failure && this.structural) this.failure = this.structural;
     const { sys, oracle, features, failure } = this;
     for (const call of sys.trace.calls) features.add(fnv1a32(`c:${call}`));
     const signature = failure ? signatureOf(failure) : null;
@@ -344,6 +395,7 @@ export class CaseRunner {
       perf: oracle?.perf.map((p) => `${p.inv}: ${p.message}`) ?? [],
       busyUninjected: sys.tdx.contentionBusy,
     };
+    if (this.structuralHits.size) result.structuralHits = [...this.structuralHits].sort();
     if (this.switches) result.schedule = this.switches;
     if (this.opts.trace && sys.trace.lines) {
       result.trace = sys.trace.lines;

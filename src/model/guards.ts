@@ -19,7 +19,10 @@ export interface GuardInfo {
   readonly reach: Reach;
   /** A design setting without which switching the guard off changes nothing (the campaign must sample or set it). */
   readonly needs?: { readonly key: keyof Design; readonly value: boolean | string };
-  /** The bug is a race between actors: only cases with several actors (--concurrency above 0) can reach it. */
+  /**
+   * The bug is a race between actors: only cases with several actors can make the damage happen, so a
+   * campaign with the guard off runs several actors unless --concurrency 0 says otherwise (src/fuzz/concurrency.ts).
+   */
   readonly needsActors?: boolean;
 }
 
@@ -43,20 +46,35 @@ export const GUARDS: readonly GuardInfo[] = [
   G('G1', 'BUG-1', true, 'zap KVM mappings before splitting backend folios (FIXUP-2 + patch 16; 003:L31-32, L326)'),
   G('G2', 'BUG-2', true, 'kvm_split_cross_boundary_leafs before zapping a sub-range (patch 16; 003:L254-258)'),
   G('G3', 'BUG-3', true, 'huge pages only with ENHANCED_DEMOTE_INTERRUPTIBILITY (003:L143-160)', { needs: { key: 'enhancedDemoteInterruptibility', value: false } }),
-  G('G4', 'BUG-4', true, 'reject splitting huge pages under shared mmu_lock (003:L121-127, L398)'),
+  G('G4', 'BUG-4', true, 'reject splitting huge pages under shared mmu_lock (003:L121-127, L398)', {
+    // the damage needs another actor: a second fault or zap under mmu_lock meets the entry a split under the read lock left BLOCKED
+    needsActors: true,
+  }),
   G('G5', 'BUG-5', true, 'a refcount policy that keeps a page whose zap failed from the host (000, 002); the v3 default NONE reports the window as an accepted risk, switching G5 off counts it as a failure'),
   G('G6', 'BUG-6', true, 'disallow page merging (huge page adjustment) for the mirror root (patch 06, 003:L377)'),
-  G('G7', 'BUG-7', true, 'write mmu_lock held from split-cache check 2.1 to dequeue 3.2/3.4 (003:L291-293)'),
-  G('G7b', 'BUG-7', true, 'prealloc_split_cache_lock around enqueue and dequeue (003:L294-296)'),
+  G('G7', 'BUG-7', true, 'write mmu_lock held from split-cache check 2.1 to dequeue 3.2/3.4 (003:L291-293)', {
+    // the damage needs another actor: a second splitter drains the split cache while the first dropped mmu_lock
+    needsActors: true,
+  }),
+  G('G7b', 'BUG-7', true, 'prealloc_split_cache_lock around enqueue and dequeue (003:L294-296)', {
+    // the damage needs another actor: a topup enqueue races a dequeue and a page is lost
+    needsActors: true,
+  }),
   G('G8', 'BUG-8', true, 'tdx_honor_guest_accept_level: split and GUEST_INHIBIT on ACCEPT-level faults (003:L400-401)'),
   G('G8b', 'BUG-8', true, 'do not force 4K before the guest ACCEPT level is known (003:L134-138)'),
-  G('G9', 'BUG-9', true, 'GUEST_INHIBIT one-way, written under write mmu_lock, never clobbered (003:L196-201)'),
+  G('G9', 'BUG-9', true, 'GUEST_INHIBIT one-way, written under write mmu_lock, never clobbered (003:L196-201)', {
+    // the damage needs another actor: one vCPU installs 2M while another sets GUEST_INHIBIT under the read lock
+    needsActors: true,
+  }),
   G('G10', 'BUG-10', true, 'gmem_max_mapping_level() is 4K before finalize (003:L161-165)'),
   G('G11', 'BUG-11', true, 'no S-EPT page reclaim while the HKID is assigned (004:L136-138)'),
   G('G12', 'BUG-12', true, 'leak the S-EPT page when RECLAIM fails (004:L18-22)'),
   G('G13', 'BUG-13', true, 'release the HKID before reclaiming S-EPT pages (000; 004:L122-123)'),
   G('G14', 'BUG-14', true, 'TDX holds no folio refcount while mapped (refcountPolicy is not HOLD_WHILE_MAPPED; 002, 003:L297-307)'),
-  G('G15', 'BUG-15', true, 'kick all vCPUs and retry once on TDX_OPERAND_BUSY under write mmu_lock (003:L238-240)'),
+  G('G15', 'BUG-15', true, 'kick all vCPUs and retry once on TDX_OPERAND_BUSY under write mmu_lock (003:L238-240)', {
+    // the damage needs another actor: a vCPU in the guest (e.g. inside ACCEPT) makes the module answer BUSY; one actor meets BUSY only when injected
+    needsActors: true,
+  }),
   G('G16', 'BUG-16', true, 'MIXED flag in lpage_info forbids huge mappings over mixed attributes (003:L175, L437)'),
   G('G17', 'BUG-17', true, 'disallow huge pages for slot base/size/gmem-offset misalignment (003:L176)'),
   G('G17b', 'BUG-17', true, 'ignore HVA misalignment for private gmem slots (FIXUP-4; 003:L321-324)'),

@@ -22,6 +22,8 @@ export type Detection = 'damage' | 'structural' | 'performance';
 export interface Clause {
   text: string;
   reach: Reach;
+  /** How a failure of this clause shows the bug, where it differs from the invariant's own detection. */
+  detection?: Detection;
 }
 
 export interface InvariantInfo {
@@ -58,8 +60,9 @@ export const INVARIANTS: readonly InvariantInfo[] = [
     id: 'INV-8', kind: 'always', detection: 'structural', meaning: 'GUEST_INHIBIT is one-way and only written under write mmu_lock', source: '003:L196-201',
     clauses: [
       { text: 'GUEST_INHIBIT is only written under write mmu_lock', reach: LIVE },
-      // recomputeMixed clears it only with G9 off, and G9 off sets it under the read lock first
-      { text: 'GUEST_INHIBIT is never cleared', reach: unreachable('the only path that clears it (the MIXED recompute, G9 off) runs only after the same guard set it under the read lock, which the first clause reports') },
+      // recomputeMixed clears it only with G9 off, after G9 off set it under the read lock (the first clause,
+      // structural): the case goes on past that, so a later conversion's recompute makes this one fire
+      { text: 'GUEST_INHIBIT is never cleared', reach: LIVE },
     ],
   },
   { id: 'INV-9', kind: 'quiescent', detection: 'structural', meaning: 'a 2M range with GUEST_INHIBIT is not mapped by a 2M leaf', source: '003:L181-183' },
@@ -69,10 +72,12 @@ export const INVARIANTS: readonly InvariantInfo[] = [
   {
     id: 'INV-13', kind: 'always', detection: 'structural', meaning: 'the split cache never underflows: the splitter that checked it (step 2.1) dequeues (3.2/3.4) with the write mmu_lock held throughout, under prealloc_split_cache_lock', source: '003:L291-296',
     clauses: [
-      // with one actor nothing drains the cache between a splitter's check and its dequeue (BUG-7's race)
-      { text: 'the split cache never underflows', reach: unreachable("with several actors another splitter can drain the cache only if a splitter drops mmu_lock between its step 2.1 check and its dequeue (G7 off), which the lock-drop clause reports first") },
+      // damage: a dequeue from an empty cache hands TDH.MEM.PAGE.DEMOTE a NULL PAMT page (model-spec BUG-7).
+      // Needs two splitters: one drops mmu_lock after its step 2.1 check (G7 off) and the other drains the cache.
+      { text: 'the split cache never underflows', reach: LIVE, detection: 'damage' },
       { text: 'the splitter dequeues without dropping mmu_lock since its step 2.1 check', reach: LIVE },
-      { text: 'dequeue under prealloc_split_cache_lock', reach: unreachable('the only path that dequeues without the lock (G7b off) first enqueued without it, which the enqueue clause reports') },
+      // G7b off enqueues without the lock first (the enqueue clause, structural); the case goes on to the dequeue
+      { text: 'dequeue under prealloc_split_cache_lock', reach: LIVE },
       { text: 'enqueue under prealloc_split_cache_lock', reach: LIVE },
     ],
   },
@@ -80,13 +85,14 @@ export const INVARIANTS: readonly InvariantInfo[] = [
   { id: 'INV-15', kind: 'quiescent', detection: 'structural', meaning: 'no BLOCKED S-EPT entry and no FROZEN mirror SPTE unless the VM is bugged', source: '004:L75' },
   { id: 'INV-16', kind: 'quiescent', detection: 'structural', meaning: 'the mirror root equals the S-EPT (leaves, levels, pfns, tables) unless the VM is bugged', source: '004:L68-69' },
   {
-    id: 'INV-17', kind: 'always', detection: 'structural', meaning: 'BUSY is retried once after kicking the vCPUs, and that retry does not see BUSY again; a benign BUSY never kills the VM', source: '003:L238-240',
+    id: 'INV-17', kind: 'always', detection: 'damage', meaning: 'BUSY is retried once after kicking the vCPUs, and that retry does not see BUSY again; a benign BUSY never kills the VM', source: '003:L238-240',
     clauses: [
+      // damage: the VM dies (003:L238-240)
       { text: 'a benign TDX_OPERAND_BUSY never kills the VM: KVM kicks the vCPUs and retries once', reach: LIVE },
       // the kick ends every vCPU's TDCALL and keeps vCPUs out, so BUSY on the retry needs another host actor inside a
       // SEAMCALL on the same entry or TRACK (module.ts entry/epoch locks), which mmu_lock held for write rules out;
       // G4 off lets two splits under the shared lock overlap (corpus/regression/g4-track-busy-after-kick.json)
-      { text: 'the retry after the kick does not see TDX_OPERAND_BUSY again', reach: LIVE },
+      { text: 'the retry after the kick does not see TDX_OPERAND_BUSY again', detection: 'structural', reach: LIVE },
     ],
   },
   { id: 'INV-18', kind: 'per-op', detection: 'damage', meaning: 'a conversion or punch of R keeps acceptance and data of every gfn outside R', source: '003:L254-258' },
@@ -116,7 +122,14 @@ export const INVARIANTS: readonly InvariantInfo[] = [
       { text: 'a VM ioctl that fails on a bugged VM changes no KVM, S-EPT, PAMT, cache, refcount or guest_memfd state', reach: unreachable('a dead VM refuses every VM ioctl at entry, so no path gets far enough to change state; a VM bugged by another actor while an ioctl runs changes state through that actor, so the clause is judged only for an ioctl that ran alone') },
     ],
   },
-  { id: 'INV-30', kind: 'liveness', detection: 'structural', meaning: 'huge pages only with ENHANCED_DEMOTE_INTERRUPTIBILITY; every SEAMCALL retry loop is bounded', source: '003:L35-37, L143-160' },
+  {
+    id: 'INV-30', kind: 'liveness', detection: 'structural', meaning: 'huge pages only with ENHANCED_DEMOTE_INTERRUPTIBILITY; every SEAMCALL retry loop is bounded', source: '003:L35-37, L143-160',
+    clauses: [
+      { text: 'huge pages only with ENHANCED_DEMOTE_INTERRUPTIBILITY', reach: LIVE },
+      // damage: an interrupt storm keeps the DEMOTE loop going for good, a hang (003:L157-160)
+      { text: 'every SEAMCALL retry loop is bounded', reach: LIVE, detection: 'damage' },
+    ],
+  },
   { id: 'INV-31', kind: 'per-op', detection: 'damage', meaning: 'a failed conversion changes no attribute and (desired form, open in v3) removes no accepted private page', source: '003:L435-436' },
   { id: 'INV-32', kind: 'per-op', detection: 'damage', meaning: 'shared->private conversion of an IOMMU-pinned page fails with an error and changes nothing', source: '003:L661' },
   { id: 'INV-33', kind: 'perf', detection: 'performance', meaning: 'after a to-private conversion makes a whole huge range private again, its folios are merged back (FIXUP-3)', source: '003:L319-320, L325' },
@@ -139,6 +152,30 @@ export const INVARIANTS: readonly InvariantInfo[] = [
   { id: 'REF-ATTR', kind: 'per-op', detection: 'damage', meaning: 'guest_memfd attributes equal the reference (successful conversions only)', source: 'INV-31, 003:L436' },
   { id: 'WATCHDOG', kind: 'liveness', detection: 'damage', meaning: 'an operation finishes within the step budget', source: 'model-spec.md 8 layer 3' },
 ];
+
+/** The index of the clause of `inv` whose text starts with `prefix` (violations name the clause they report). */
+export function clauseIndex(inv: string, prefix: string): number {
+  const info = INVARIANTS.find((i) => i.id === inv);
+  const k = info?.clauses?.findIndex((c) => c.text.startsWith(prefix)) ?? -1;
+  if (k < 0) throw new Error(`${inv} has no clause starting "${prefix}"`);
+  return k;
+}
+
+/**
+ * How a violation shows its bug: its clause's detection, else its invariant's. Checks outside the table
+ * (DEADLOCK, LIVELOCK, HARNESS-EXCEPTION) are damage: a hang, or a harness that cannot go on.
+ */
+export function detectionOf(v: { inv: string; clause?: number }): Detection {
+  const info = INVARIANTS.find((i) => i.id === v.inv);
+  if (!info) return 'damage';
+  return (v.clause !== undefined ? info.clauses?.[v.clause]?.detection : undefined) ?? info.detection;
+}
+
+/** The clause text a violation names, or undefined when its invariant is one clause. */
+export function clauseText(v: { inv: string; clause?: number }): string | undefined {
+  if (v.clause === undefined) return undefined;
+  return INVARIANTS.find((i) => i.id === v.inv)?.clauses?.[v.clause]?.text;
+}
 
 /** INV-1 under STRICT_FOLIO for one leaf: its pfns lie in the folio at gfn's index, of order >= the leaf's. */
 function folioCovers(sys: System, gfn: number, pfn: number, level: number): string | null {

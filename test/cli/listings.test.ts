@@ -21,11 +21,6 @@ import { tempDir } from '../helpers/tmp.js';
  */
 const UNREACHABLE_CLAUSES: Record<string, { clause: string; reason: string }[]> = {
   'INV-6': [{ clause: 'replaced by a 2M leaf', reason: 'PROMOTE first' }],
-  'INV-8': [{ clause: 'never cleared', reason: 'read lock' }],
-  'INV-13': [
-    { clause: 'never underflows', reason: 'lock-drop clause reports first' },
-    { clause: 'dequeue under prealloc_split_cache_lock', reason: 'enqueue clause' },
-  ],
   'INV-19': [{ clause: 'TLB', reason: 'module refuse the REMOVE first' }],
   'INV-29': [{ clause: 'changes no KVM', reason: 'refuses every VM ioctl at entry' }],
 };
@@ -46,6 +41,7 @@ interface GuardJson {
   id: string;
   bug: string;
   live: boolean;
+  needsActors?: boolean;
   reason?: string;
 }
 
@@ -118,8 +114,11 @@ describe('tdxfuzz guards marks what no generated case can reach', () => {
       } else expect(g.reason).toBeUndefined();
     }
     expect(text.match(/\(UNREACHABLE\)$/gm) ?? []).toHaveLength(Object.keys(UNREACHABLE_GUARDS).length);
-    expect(json.find((g) => g.id === 'G20')).toMatchObject({ live: true, needsActors: true });
-    expect(text).toMatch(/^G20 .*\n\s+a race between actors: only cases with several actors \(--concurrency above 0\) reach it$/m);
+    for (const id of ['G4', 'G7', 'G7b', 'G9', 'G15', 'G20']) {
+      expect(json.find((g) => g.id === id), id).toMatchObject({ live: true, needsActors: true });
+      expect(text).toMatch(new RegExp(`^${id} .*\\n\\s+a race between actors: only cases with several actors reach it \\(a campaign with it off runs them unless --concurrency 0\\)$`, 'm'));
+    }
+    expect(json.filter((g) => g.needsActors).map((g) => g.id).sort()).toEqual(['G15', 'G20', 'G4', 'G7', 'G7b', 'G9']);
   });
 });
 
@@ -160,18 +159,27 @@ describe('fuzz with a guard off that the campaign cannot reach warns and still r
     const dir = tempDir();
     const r = tdxfuzz(['fuzz', '--guard-off', 'G20', '--concurrency', '0', '--cases', '300', '--workers', '1', '--no-progress'], dir);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/^tdxfuzz: warning: guard G20 is off, but BUG-20 is a race between actors and this campaign runs one actor per case \(--concurrency 0\); it cannot find BUG-20$/m);
+    expect(r.stderr).toMatch(/^tdxfuzz: warning: guard G20 is off, but BUG-20 is a race between actors and this campaign runs one actor per case \(--concurrency 0\); it cannot make the race happen$/m);
+    expect(r.stderr).not.toContain('tdxfuzz: concurrency:');
     expect(r.stdout).toMatch(/^ran 300 cases/m);
   });
 
-  it('a --config file with G20 in guardsOff warns the same way by default (one actor), and not with --concurrency 0.5', () => {
+  it('a --config file with G20 in guardsOff runs several actors by default (one line says so) and warns only with --concurrency 0', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'c.json'), '{"guardsOff": ["G20"]}');
-    expect(tdxfuzz(['fuzz', '--config', 'c.json', '--concurrency', '0.5', '--cases', '50', '--workers', '1', '--json'], dir).stderr).not.toContain('warning: guard G20');
+    const given = tdxfuzz(['fuzz', '--config', 'c.json', '--concurrency', '0.25', '--cases', '50', '--workers', '1', '--json'], dir);
+    expect(given.stderr).not.toContain('warning: guard G20');
+    expect(given.stderr).not.toContain('tdxfuzz: concurrency:');
+    expect(JSON.parse(given.stdout).concurrency).toMatchObject({ share: 0.25 });
     const r = tdxfuzz(['fuzz', '--config', 'c.json', '--cases', '100', '--workers', '1', '--json'], dir);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('warning: guard G20 is off');
-    expect(JSON.parse(r.stdout).cases).toBe(100);
+    expect(r.code, r.stderr).toBe(1); // with several actors it finds BUG-20
+    expect(r.stderr).not.toContain('warning: guard G20');
+    expect(r.stderr).toMatch(/^tdxfuzz: concurrency: 50% of the cases run several actors \(PCT and random schedules, half each\), because guard G20 \(BUG-20\) is off and its bug is a race between actors \(--concurrency 0 keeps one actor\)$/m);
+    const s = JSON.parse(r.stdout);
+    expect(s.cases).toBe(100);
+    expect(s.concurrency).toMatchObject({ share: 0.5 });
+    expect(s.uniqueFailures.length).toBeGreaterThan(0);
+    for (const u of s.uniqueFailures) expect(['damage', 'structural']).toContain(u.detection);
   });
 
   it('a live guard off does not warn; G3 off warns only when no case uses a module without ENHANCED_DEMOTE_INTERRUPTIBILITY', () => {

@@ -64,8 +64,11 @@ describe('the selftests as cases', () => {
       it(`${name}: fails with ${sig} when ${g} is off (${why})`, () => {
         const off = parseCase({ format: 'tdxfuzz-case', version: 1, design: { ...c.design, guardsOff: [g] }, ops: c.ops });
         const r = runCase(off);
-        expect(r.signature).toBe(sig);
-        expect(`op ${r.failure!.opIndex}`).toBe(why.split(/[:-]/)[0]);
+        // damage first: the structural hit the selftest's assertion shows, or the damage that followed it
+        const hit = r.failure!.after ?? r.failure!;
+        expect(r.failure!.after ? `${hit.inv}@${hit.opKind}` : r.signature).toBe(sig);
+        if (r.failure!.after) expect(r.failure!.detection).toBe('damage');
+        expect(`op ${hit.opIndex}`).toBe(why.split(/[:-]/)[0]);
       });
     }
   }

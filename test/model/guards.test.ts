@@ -23,6 +23,8 @@ interface GuardCase {
   ops: Op[];
   /** Signature with the guard off (with failOnPerf for a performance guard). */
   off: string;
+  /** Damage first: the structural violation the case hit before the damage its signature names. */
+  structural?: string;
 }
 
 /** The invariant model-spec.md section 6 names for each BUG-n, and a shortest case that shows it. */
@@ -32,20 +34,23 @@ const CASES: Record<Exclude<GuardId, 'G20'>, GuardCase> = {
   G3: {
     design: { enhancedDemoteInterruptibility: false },
     ops: [touch(0), withFaults(accept(3, '4K'), { leaf: 'TDH.MEM.PAGE.DEMOTE', nth: 1, status: 'TDX_INTERRUPTED_RESTARTABLE', every: true })],
-    off: 'INV-30@touch',
+    // the storm keeps the DEMOTE loop going: the hang (INV-30's bounded-loop clause, damage) after the 2M AUG
+    // on a module without ENHANCED_DEMOTE (its first clause, structural)
+    off: 'INV-30:damage@accept+INTERRUPTED_RESTARTABLE',
+    structural: 'INV-30',
   },
   G4: { ops: [touch(0), accept(3, '4K')], off: 'INV-12@accept' },
   G5: { ops: [touch(0), withFaults(punch(0, P), fault('TDH.MEM.PAGE.REMOVE', 'TDX_SW_ERROR')), hostAlloc(P)], off: 'INV-20@punch+SW_ERROR' },
-  G6: { ops: [touch(0), accept(0, '2M'), convert(0, 1, 'shared'), convert(0, 1, 'private'), touch(0)], off: 'INV-6@touch' },
+  G6: { ops: [touch(0), accept(0, '2M'), convert(0, 1, 'shared'), convert(0, 1, 'private'), touch(0)], off: 'VM-BUGGED@touch', structural: 'INV-6' }, // the module refuses the PROMOTE: TDX_BUG_ON
   G7: { ops: [touch(0), accept(0, '2M'), convert(0, 1, 'shared')], off: 'INV-13@convert' },
   G7b: { ops: [touch(0), accept(3, '4K')], off: 'INV-13@accept' },
   G8: { ops: [touch(0), accept(3, '4K')], off: 'INV-10@accept' },
   G8b: { ops: [touch(0), accept(0, '2M')], off: 'PERF-2M@touch' },
   G9: { ops: [touch(0), accept(1, '4K')], off: 'INV-8@accept' },
-  G10: { design: { startPhase: 'BUILD' }, ops: [{ op: 'initMemRegion', start: 0, end: P, data: 100 }], off: 'INV-4@initMemRegion' },
+  G10: { design: { startPhase: 'BUILD' }, ops: [{ op: 'initMemRegion', start: 0, end: P, data: 100 }], off: 'VM-BUGGED@initMemRegion', structural: 'INV-4' }, // PAGE.ADD at 2M fails: KVM_BUG_ON
   G11: { ops: [touch(0), accept(3, '4K'), destroyWith(fault('TDH.PHYMEM.CACHE.WB', 'TDX_SW_ERROR'))], off: 'INV-7@destroy+SW_ERROR' },
   G12: { ops: [touch(0), accept(3, '4K'), destroyWith(fault('TDH.PHYMEM.PAGE.RECLAIM'))], off: 'INV-22@destroy+OPERAND_BUSY' },
-  G13: { ops: [touch(0), destroy], off: 'INV-27@destroy' },
+  G13: { ops: [touch(0), destroy], off: 'VM-BUGGED@destroy', structural: 'INV-27' }, // RECLAIM with the HKID assigned fails: KVM_BUG_ON
   G14: { ops: [touch(0), convert(0, 1, 'shared')], off: 'INV-24@convert' },
   // model-spec.md names VM-BUGGED (INV-17 in its list); the oracle reports the benign BUSY that killed the VM as INV-17
   G15: { ops: [touch(0), withFaults(convert(0, P, 'shared'), fault('TDH.MEM.RANGE.BLOCK'))], off: 'INV-17@convert+OPERAND_BUSY' },
@@ -55,7 +60,8 @@ const CASES: Record<Exclude<GuardId, 'G20'>, GuardCase> = {
   G17b: { design: { uaddrOffset: 1 }, ops: [touch(0), accept(0, '2M')], off: 'PERF-2M@touch' },
   G18: { ops: [touch(0), convert(0, 1, 'shared'), convert(0, 1, 'private'), touch(0)], off: 'INV-33@convert' },
   G19: { ops: [touch(0), accept(0, '2M'), touch(5, 9), withFaults(convert(0, 1, 'shared'), { site: 'FOLIO_SPLIT', nth: 1 }), touch(5)], off: 'INV-31@convert+FOLIO_SPLIT' },
-  G21: { ops: [touch(0), accept(0, '2M'), convert(0, P, 'shared')], off: 'INV-19@convert' },
+  // the module refuses REMOVE without TRACK (kernel-facts.md 2.7): TDX_BUG_ON, the damage BUG-21 shows
+  G21: { ops: [touch(0), accept(0, '2M'), convert(0, P, 'shared')], off: 'VM-BUGGED@convert', structural: 'INV-19' },
   G22: { ops: [withFaults(touch(0), { site: 'NON_TDX_PFN', nth: 1 })], off: 'TDX-PFN@touch+NON_TDX_PFN' },
   G23: { ops: [touch(0), hostOp('memoryFailure', 3), touch(0)], off: 'INV-26@touch' },
 };
@@ -80,6 +86,7 @@ describe('every guard switched off changes behaviour; switched on, the same case
       }
       const r = runCase(off, { failOnPerf: perf });
       expect(r.signature, r.failure?.message).toBe(c.off);
+      expect(r.failure?.after?.inv).toBe(c.structural);
       const on = runCase(mkCase(design, c.ops), { failOnPerf: true });
       expect(on.signature, on.failure?.message).toBeNull();
       expect(on.verdict).toBe('pass');

@@ -101,9 +101,11 @@ describe('the 7-step conversion (003:L436) in each order', () => {
 
   it('WIP_SPLIT_FOLIO_FIRST splits the folio under the 2M mapping: INV-1 (BUG-1); under CONTIGUITY it zaps the whole leaf instead: INV-18', () => {
     const strict = run({ conversionOrder: 'WIP_SPLIT_FOLIO_FIRST' }, SEVEN_STEPS);
-    expect(strict.signature).toBe('INV-1@convert');
-    expect(strict.failure!.opIndex).toBe(TO_SHARED);
-    expect(strict.failure!.message).toBe('mirror: 2M leaf at gfn 0x0 but the folio at index 0x0 has order 0 (split while mapped huge)');
+    // damage first: INV-1 (structural) and then the neighbours' accepted data lost (INV-18), the failure
+    expect(strict.signature).toBe('INV-18@convert');
+    expect(strict.failure!.after!.inv).toBe('INV-1');
+    expect(strict.failure!.after!.opIndex).toBe(TO_SHARED);
+    expect(strict.failure!.after!.message).toBe('mirror: 2M leaf at gfn 0x0 but the folio at index 0x0 has order 0 (split while mapped huge)');
     const contiguity = run({ conversionOrder: 'WIP_SPLIT_FOLIO_FIRST', mappingRule: 'CONTIGUITY' }, SEVEN_STEPS);
     expect(contiguity.signature).toBe('INV-18@convert'); // no S-EPT split in the WIP order: gfn 1..15 go too
   });

@@ -640,7 +640,8 @@ describe('TD build time: KVM_TDX_INIT_MEM_REGION and KVM_TDX_FINALIZE_VM', () =>
 
   it('G10 off: INIT_MEM_REGION over a hugetlb 2M folio asks KVM for a 2M PAGE.ADD -> KVM_BUG_ON, INV-4', () => {
     const { r, opLines } = traced({ ...BUILD, guardsOff: ['G10'] }, [initMem(0, P, 100)]);
-    expect(r.signature).toBe('INV-4@initMemRegion');
+    expect(r.signature).toBe('VM-BUGGED@initMemRegion'); // damage first: the KVM_BUG_ON, after INV-4
+    expect(r.failure!.after!.inv).toBe('INV-4');
     expectInOrder(opLines(0), ['KVM_BUG_ON: tdx_sept_set_private_spte: 2M mapping before the TD is finalized', 'VIOLATION INV-4']);
     expect(count(opLines(0), 'TDH.MEM.PAGE.ADD')).toBe(0);
     // with 4K folios there is nothing to map at 2M: G10 off changes nothing

@@ -58,7 +58,11 @@ export function* tdxHonorGuestAcceptLevel(sys: System, gfn: number, acceptLevel:
     yield* readLock(sys, 'tdx_honor_guest_accept_level');
     setGuestInhibit(sys, gfn, r);
     yield 'set-guest-inhibit';
+    // "vCPU1 sets inhibit under read lock and finds nothing to split" (model-spec.md BUG-9): a fault of
+    // another vCPU that chose 2M before the bit was set may be installing its leaf now (FROZEN)
+    const nothingToSplit = sys.kvm.mirror.m2m[r] !== Spte.LEAF;
     yield* readUnlock(sys, 'tdx_honor_guest_accept_level');
+    if (nothingToSplit) return 0;
   }
   // G4 off: the split under the shared lock instead of the write lock (BUG-4); with NON-BLOCKING-RESIZE the
   // shared lock is enough (the future design of 003:L121-127).
