@@ -337,8 +337,10 @@ export class CaseRunner {
         x.path = null;
         // a last step after an unlock (or another plain step) that only returned (nothing hashed: no event,
         // SEAMCALL or state the trace records) does not make the op end later in real time: it ended at its
-        // previous step. After a wait or a retry the last step did the work it waited for, so it counts.
-        if (sys.trace.h === hashBefore && x.lastStep >= 0 && !x.blocked) oracle?.atStep(x.lastStep);
+        // previous step. After a wait or a retry the last step did the work it waited for, so it counts (the
+        // label says so: a released lock may have made the actor runnable again meanwhile).
+        const waited = x.lastLabel.endsWith(':wait') || x.lastLabel.endsWith(':retry');
+        if (sys.trace.h === hashBefore && x.lastStep >= 0 && !waited) oracle?.atStep(x.lastStep);
         x.blocked = false;
         sinceProgress = 0;
         stalled = new Set();
