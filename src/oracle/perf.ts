@@ -2,10 +2,10 @@
 // design should map with one 2M leaf but maps 4K by 4K. They are their own class: reported, and failing a
 // case only when asked (--fail-on perf).
 import type { System } from '../model/system.js';
-import { attrPrivate, contiguousAt, extraRefsAt, folioOrderAt, indexOf } from './view.js';
+import { attrPrivate, contiguousAt, extraRefsAt, folioOrderAt, indexOf, slotAt } from './view.js';
 
 /**
- * Would the v3 design ideally map 2M range r with a 2M leaf? The whole range private and in the slot, a
+ * Would the v3 design ideally map 2M range r with a 2M leaf? The whole range private and in one memslot, a
  * 2M-aligned gfn-to-index binding, a huge folio (or a contiguous block under CONTIGUITY), huge pages on, the
  * TD running, no GUEST_INHIBIT. The slot's uaddr does not count: FIXUP-4 (003:L321-324).
  */
@@ -15,6 +15,8 @@ export function expect2M(sys: System, r: number): boolean {
   const base = r * sys.ptrs;
   const idx = indexOf(sys, base);
   if (idx < 0 || indexOf(sys, base + sys.ptrs - 1) < 0 || idx % sys.ptrs !== 0) return false;
+  // a 2M mapping lies in one memslot (model-spec.md 2.4, INV-3): a range a memslot boundary cuts stays 4K
+  if (slotAt(sys, base) !== slotAt(sys, base + sys.ptrs - 1)) return false;
   if (sys.kvm.lpage.guestInhibit[r]) return false;
   for (let g = base; g < base + sys.ptrs; g++) if (!attrPrivate(sys, g)) return false;
   const gm = sys.gmem;

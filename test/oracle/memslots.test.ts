@@ -96,9 +96,16 @@ describe('no false alarm over conversions spanning two memslots, wherever the sp
 describe("INV-3: a 2M leaf lies in one memslot, judged from the oracle's own slot layout", () => {
   const cut = { memslots: 2, slotSplitGfn: 8 };
 
-  it('quiet: a boundary inside a 2M range makes KVM map it 4K', () => {
+  it('quiet: a boundary inside a 2M range makes KVM map it 4K, and that is no performance finding (PERF-2M)', () => {
     const r = runCase(mkCase(cut, [touch(0), accept(0, '4K'), touch(8), accept(8, '4K'), touch(P)]));
     expect(r.verdict).toBe('pass');
+    // a 2M ACCEPT of the cut range gets TDX_PAGE_SIZE_MISMATCH and falls back to 4K, as the design must
+    const a = runCase(mkCase(cut, [accept(0, '2M')]));
+    expect(a.verdict).toBe('pass');
+    expect(a.perf).toEqual([]);
+    // mapped 4K in one memslot it is a finding (BUG-8b, G8b off: corpus/regression/bug-08b); with the cut, not
+    expect(runCase(mkCase({ guardsOff: ['G8b'] }, [touch(0)])).perf.join()).toMatch(/PERF-2M/);
+    expect(runCase(mkCase({ ...cut, guardsOff: ['G8b'] }, [touch(0)])).perf).toEqual([]);
   });
 
   it('fires with G17 off (BUG-17): the fault maps one 2M leaf over both memslots', () => {
