@@ -332,6 +332,7 @@ export class CaseRunner {
       const op = c.ops[x.opIndex];
       this.label = 'start';
       const hashBefore = sys.trace.h;
+      const srcuReadersBefore = sys.kvm.srcuReaders.length;
       const res = x.path.next();
       if (res.done) {
         x.path = null;
@@ -364,6 +365,11 @@ export class CaseRunner {
       // the releaser takes the lock back (the window BUG-7's splitter opens when it drops mmu_lock)
       if (label === 'mmu_unlock:write' || label === 'mmu_unlock:read' || label === 'filemap_invalidate_unlock') {
         for (const y of actors) if (y !== x && y.blocked && (y.lastLabel === 'mmu_lock:wait' || y.lastLabel === 'filemap_invalidate_lock:wait' || y.lastLabel.endsWith(':retry'))) y.blocked = false;
+      }
+      // a vCPU that left its kvm->srcu read-side section may end the grace period a memslot deletion waits
+      // for (synchronize_srcu): the waiter looks again, or vCPUs spinning on the invalid slot starve it
+      if (sys.kvm.srcuReaders.length < srcuReadersBefore) {
+        for (const y of actors) if (y !== x && y.blocked && y.lastLabel === 'synchronize_srcu:wait') y.blocked = false;
       }
       if (opts.selfTestThrowIn === op.op) throw new Error(`self-test exception in ${op.op} at ${label}`);
       if (oracle && (this.judge(oracle.liveness(), x.opIndex, op, label) || this.judge(oracle.afterStep(), x.opIndex, op, label))) return;
