@@ -35,6 +35,8 @@ export type KvmHook =
   | 'split_cache_check'
   /** Host userspace read or wrote a page through its mapping (gfn = pfn; level 1 for a write, 0 for a read). */
   | 'host_access'
+  /** The guest reads or writes a page through the shared EPT (gfn = pfn; level 1 for a write, 0 for a read). */
+  | 'guest_shared_access'
   /** The TDX split hook refused a split under the shared mmu_lock (V3-09, WARN_ON_ONCE + -EOPNOTSUPP). */
   | 'split_external_spte_refused';
 

@@ -211,6 +211,13 @@ export class Oracle {
       this.pending = this.hostAccess(gfn, level === 1);
       return;
     }
+    if (name === 'guest_shared_access') {
+      // INV-22: a page the guest reaches through the shared EPT is shared memory the host may map; it must
+      // not still hold TD data. Judged before the access, so a shared write another actor makes between a
+      // conversion's reset and its end is not taken for the TD's data at the conversion's end.
+      this.pending = this.lifetime.handedToHost(gfn, 'reached by a guest shared access');
+      return;
+    }
     if (name === 'set_external_spte' && level > L2M) {
       this.pending = { inv: 'INV-5', message: `a private mapping of gfn 0x${gfn.toString(16)} larger than 2M was requested` };
       return;

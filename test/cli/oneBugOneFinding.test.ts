@@ -24,8 +24,8 @@ import { tempDir } from '../helpers/tmp.js';
 const VARIANTS: Record<string, string[]> = {
   // the VMM's conversion for a guest's MapGPA (or an access it converts for) is the same conversion path
   'BUG-1': ['convert', 'touch', 'accept', 'prefault', 'mapGpa'].map((op) => `INV-1@${op}`),
-  // ... or the host (hostRead/hostWrite through the guest_memfd mmap) touching the page the TD still owns: INV-25
-  'BUG-5': [...['INV-20', 'INV-21', 'INV-22'].flatMap((inv) => ['punch', 'destroy', 'convert'].map((op) => `${inv}@${op}`)), 'INV-25@hostRead', 'INV-25@hostWrite'],
+  // ... or the host (hostRead/hostWrite through the guest_memfd mmap, an IOMMU pin) touching the page the TD still owns: INV-25
+  'BUG-5': [...['INV-20', 'INV-21', 'INV-22'].flatMap((inv) => ['punch', 'destroy', 'convert'].map((op) => `${inv}@${op}`)), 'INV-25@hostRead', 'INV-25@hostWrite', 'INV-25@pin'],
 };
 const NAMED = Object.values(VARIANTS).flat();
 

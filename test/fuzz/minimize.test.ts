@@ -23,8 +23,11 @@ function firstFailing(guard: string, seed: number, pred: (c: Case) => boolean = 
 describe(`minimizeCase (seed ${SEED})`, () => {
   it('shrinks a generated G1 failure to <= 6 ops keeping its core signature', () => {
     // a case with some length so that there is something to remove
-    // (one whose failure is the conversion's own INV-1, not a VMM's conversion for a MapGPA)
-    const c = firstFailing('G1', SEED, (x) => x.ops.length >= 8 && coreSignature(runCase(x).signature!) === 'INV-1@convert');
+    // (one whose failure is the conversion's own damage after its INV-1, not a VMM's conversion for a MapGPA)
+    const c = firstFailing('G1', SEED, (x) => {
+      const r = runCase(x);
+      return x.ops.length >= 8 && coreSignature(r.signature!) === 'INV-18@convert' && r.failure!.after?.inv === 'INV-1';
+    });
     const orig = runCase(c);
     const m = minimizeCase(c);
     expect(m.case.ops.length).toBeLessThanOrEqual(6);

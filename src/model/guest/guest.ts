@@ -87,6 +87,7 @@ function* touchAs(sys: System, gfn: number, write: number | undefined, v: number
       }
       const tpfn = vc.tlbPfn;
       exit(sys, v);
+      if (!isPrivate) sys.trace.hook('guest_shared_access', tpfn, write !== undefined ? 1 : 0);
       if (write !== undefined) {
         sys.phys.content[tpfn] = write;
         sys.trace.event(`guest ${isPrivate ? 'private' : 'shared'} write gfn ${sys.hex(gfn)} pfn ${sys.hex(tpfn)} = ${write}`);
