@@ -19,8 +19,9 @@ export interface ConcurrencySettings {
 }
 
 /**
- * Off by default for now: on the correct design the oracle still calls about one in 1,500 concurrent cases a
- * failure (overlapping composite ops it cannot yet linearize), too many for an overnight campaign.
+ * Off by default for now: on the correct design about one concurrent case in 9,000 still fails (6 in about 52,000 at
+ * commit 3e581ad: a 2M fault beside a conversion's unaligned start, split-cache underflow under NON-BLOCKING-RESIZE,
+ * and linearization gaps), too many for an overnight campaign.
  */
 export const DEFAULT_CONCURRENCY: ConcurrencySettings = { share: 0, schedule: 'mix' };
 
