@@ -154,11 +154,6 @@ function topupSplitCache(sys: System, want: number): boolean {
 }
 
 /**
- * Install the private leaf for `gfn` at `level` in the mirror and the S-EPT, under shared mmu_lock
- * (tdp_mmu_map + tdp_mmu_set_spte_atomic). A failing external set restores the old SPTE and the fault
- * becomes RET_PF_RETRY (kernel-facts.md 2.2). Returns RET_PF_FIXED, RET_PF_RETRY or a negative errno.
- */
-/**
  * mmu_invalidate_retry_gfn(): an invalidation began since the fault sampled `seq`, or one covering gfn is
  * in progress. G20 off skips the check (BUG-20).
  */
@@ -167,7 +162,12 @@ export function mmuInvalidateRetryGfn(sys: System, gfn: number, seq: number): bo
   return sys.guard('G20') && ((k.invalidateInProgress > 0 && gfn >= k.invalidateStart && gfn < k.invalidateEnd) || seq !== k.invalidateSeq);
 }
 
-/** Map gfn at `level` in the mirror root under the shared mmu_lock; `seq` is the fault's mmu_invalidate_seq. */
+/**
+ * Install the private leaf for `gfn` at `level` in the mirror and the S-EPT, under shared mmu_lock
+ * (tdp_mmu_map + tdp_mmu_set_spte_atomic); `seq` is the fault's mmu_invalidate_seq. A failing external set
+ * restores the old SPTE and the fault becomes RET_PF_RETRY (kernel-facts.md 2.2). Returns RET_PF_FIXED,
+ * RET_PF_RETRY or a negative errno.
+ */
 export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: number, seq = sys.kvm.invalidateSeq): Path<number> {
   const m = sys.kvm.mirror;
   const r = sys.region(gfn);

@@ -69,6 +69,12 @@ export function* seamcall(sys: System, call: () => SeamStatus, label = 'seamcall
   return err;
 }
 
+/** A SEAMCALL's status, after marking gfn's 2M range as touched (the per-step checks look there). */
+function touching(sys: System, gfn: number, err: SeamStatus): SeamStatus {
+  sys.touch(sys.region(gfn));
+  return err;
+}
+
 /** tdx_track(): TDH.MEM.TRACK through the no-vCPUs helper, then always kick the vCPUs (kernel-facts.md 2.3). */
 export function* tdxTrack(sys: System): Path {
   if (sys.kvm.tdState !== 'RUNNABLE') return; // no-op until the TD can run (kernel-facts.md 2.3)
@@ -141,11 +147,7 @@ function* tdxMemPageAug(sys: System, gfn: number, level: Level, pfn: number): Pa
 
 /** After PAGE.AUG or PAGE.ADD: BUSY -> -EBUSY (the fault is retried), any other error -> TDX_BUG_ON and -EIO. */
 function* mapCallResult(sys: System, gfn: number, call: () => SeamStatus, leaf: string): Path<number> {
-  const actor = sys.actor;
-  const err = call();
-  sys.touch(sys.region(gfn));
-  yield 'seamcall';
-  sys.tdx.seamcallEnd(actor);
+  const err = yield* seamcall(sys, () => touching(sys, gfn, call()));
   if (isOperandBusy(err)) return -EBUSY;
   if (tdxBugOn(sys, err, leaf)) return -EIO;
   return 0;
@@ -166,11 +168,7 @@ function* tdxMemPageAdd(sys: System, gfn: number, pfn: number): Path<number> {
 export function* tdxSeptLinkPrivateSpt(sys: System, gfn: number, tablePfn: number): Path<number> {
   const got = yield* tdxPamtGet(sys, tablePfn, VCPU_CACHE); // an S-EPT page is a 4K TDX use too
   if (got < 0) return got;
-  const actor = sys.actor;
-  const err = sys.tdx.tdhMemSeptAdd(gfn, tablePfn);
-  sys.touch(sys.region(gfn));
-  yield 'seamcall';
-  sys.tdx.seamcallEnd(actor);
+  const err = yield* seamcall(sys, () => touching(sys, gfn, sys.tdx.tdhMemSeptAdd(gfn, tablePfn)));
   let ret = 0;
   if (isOperandBusy(err)) ret = -EBUSY;
   else if (tdxBugOn(sys, err, 'TDH.MEM.SEPT.ADD')) ret = -EIO;
