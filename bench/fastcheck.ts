@@ -158,18 +158,21 @@ function caseCommands(s: Space): fc.Arbitrary<Cmds> {
   return fc.tuple(...parts).map((xs) => xs.flatMap((x) => [...x]));
 }
 
-/** The workload layout the generator varies (vocab/layout.ts), drawn on the campaign design. */
-function layoutArb(d: Design): fc.Arbitrary<Partial<Design>> {
-  const rec: Record<string, fc.Arbitrary<unknown>> = {};
-  for (const c of LAYOUT) {
-    const vs = c.values(d);
-    rec[c.setting] = d[c.setting] !== c.from || !vs.length ? fc.constant(d[c.setting]) : weightedArb([[fc.constant(c.from), 1 - c.chance], [fc.constantFrom(...vs), c.chance]]);
-  }
-  return fc.record(rec) as fc.Arbitrary<Partial<Design>>;
+/**
+ * The workload layout the generator varies (vocab/layout.ts), drawn on the campaign design one setting after
+ * the other as the generator draws it: each choice's values depend on the layout so far (the second
+ * memslot's base only once there are two memslots, and after the first's).
+ */
+function layoutArb(d: Design, from = 0): fc.Arbitrary<Design> {
+  if (from === LAYOUT.length) return fc.constant(d);
+  const c = LAYOUT[from];
+  const vs = c.values(d);
+  const pick = d[c.setting] !== c.from || !vs.length ? fc.constant(d[c.setting]) : weightedArb([[fc.constant(c.from), 1 - c.chance], [fc.constantFrom(...vs), c.chance]]);
+  return pick.chain((v) => layoutArb({ ...d, [c.setting]: v }, from + 1));
 }
 
 function arbitraries(d: Design): fc.Arbitrary<[Partial<Design>, Cmds]> {
-  return layoutArb(d).chain((l) => fc.tuple(fc.constant(l), caseCommands(spaceOf({ ...d, ...l }))));
+  return layoutArb(d).chain((l) => fc.tuple(fc.constant(l as Partial<Design>), caseCommands(spaceOf(l))));
 }
 
 /** Hunt for any failure of `design` with fast-check, within `timeLimitMs`. */
