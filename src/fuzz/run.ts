@@ -242,6 +242,8 @@ export class CaseRunner {
 
   /** Recorded switch points of a scheduled run (see runScheduled). */
   private switches: Switch[] | null = null;
+  /** The op index each step of a scheduled run ran. */
+  private stepOps: number[] | null = null;
 
   /**
    * Run a case with several actors: each actor issues its ops in case order; before every step the
@@ -270,6 +272,7 @@ export class CaseRunner {
     }));
     const sched = schedulerFor(actors.length, c.schedule);
     const switches: Switch[] = (this.switches = []);
+    const stepOps: number[] = (this.stepOps = []);
     let prev = 0;
     let step = 0;
     let sinceProgress = 0;
@@ -329,6 +332,7 @@ export class CaseRunner {
         if (x.ctx) oracle!.select(x.ctx);
         sys.trace.op = x.opIndex;
       }
+      stepOps.push(x.opIndex);
       const op = c.ops[x.opIndex];
       this.label = 'start';
       const hashBefore = sys.trace.h;
@@ -405,6 +409,7 @@ export class CaseRunner {
     };
     if (this.structuralHits.size) result.structuralHits = [...this.structuralHits].sort();
     if (this.switches) result.schedule = this.switches;
+    if (this.stepOps) result.stepOps = this.stepOps;
     if (this.opts.trace && sys.trace.lines) {
       result.trace = sys.trace.lines;
       result.state = describeState(sys);

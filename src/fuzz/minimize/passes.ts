@@ -5,6 +5,7 @@ import { CAMPAIGN_DEFAULTS, type Design, DESIGN_KEYS, DesignError, resolveDesign
 import { type FaultSpec, isSiteFault } from '../../model/faults.js';
 import { OPS, weakerStatuses } from '../../model/vocab/index.js';
 import type { Case, Op } from '../case.js';
+import type { Switch } from '../schedule.js';
 import { faultKindShort } from '../signature.js';
 import { canonicalStatus, FIXED_SETTINGS, gfnCost } from './cost.js';
 import { chunkRemovals, type Pass } from './engine.js';
@@ -12,6 +13,8 @@ import { chunkRemovals, type Pass } from './engine.js';
 /** What the case passes read from the predicate's result: where the failure fired. */
 export interface FailureAt {
   failure: { opIndex: number } | null;
+  /** A concurrent case: the op each step ran (RunResult.stepOps). */
+  stepOps?: readonly number[];
 }
 
 export type CasePass = Pass<Case, FailureAt>;
@@ -52,14 +55,45 @@ export const dropFaultKind: CasePass = function* (c) {
   for (const k of kinds) yield withOps(c, c.ops.map((o) => setFaults(o, (o.faults ?? []).filter((f) => kindOf(f) !== k))));
 };
 
+/**
+ * The case with only the ops at `keep` (ascending indices). A concurrent case also gets its switches
+ * moved back by the steps the removed ops ran before them (`stepOps` of the run), so the interleaving of
+ * the ops that stay is kept; that variant comes first, then the one with the switches as they were.
+ */
+function* keepOps(c: Case, keep: readonly number[], stepOps: readonly number[] | undefined): Generator<Case> {
+  const ops = keep.map((i) => c.ops[i]);
+  if (c.actors && Array.isArray(c.schedule) && stepOps) {
+    const kept = new Set(keep);
+    const shifted = shiftSwitches(c.schedule, stepOps, kept);
+    if (stableSwitches(shifted) !== stableSwitches(c.schedule)) yield { ...c, ops, schedule: shifted };
+  }
+  yield withOps(c, ops);
+}
+
+const stableSwitches = (s: readonly Switch[]): string => s.map((x) => `${x.step}:${x.to}`).join(',');
+
+/** Each switch at step k moved to k minus the steps before k that ran a removed op; switches that meet keep the last. */
+export function shiftSwitches(switches: readonly Switch[], stepOps: readonly number[], kept: ReadonlySet<number>): Switch[] {
+  const out: Switch[] = [];
+  let removed = 0;
+  let k = 0;
+  for (const sw of switches) {
+    for (; k < sw.step && k < stepOps.length; k++) if (!kept.has(stepOps[k])) removed++;
+    const step = sw.step - removed;
+    if (out.length && out[out.length - 1].step === step) out.pop();
+    out.push({ step, to: sw.to });
+  }
+  return out;
+}
+
 /** ddmin: remove chunks of ops, halving the chunk size down to two (removeOps does single ops). */
-export const removeChunks: CasePass = function* (c, { memo }) {
-  for (const ops of chunkRemovals(c.ops, memo, 2)) yield withOps(c, ops);
+export const removeChunks: CasePass = function* (c, { memo, result }) {
+  for (const keep of chunkRemovals(c.ops.map((_, i) => i), memo, 2)) yield* keepOps(c, keep, result.stepOps);
 };
 
 /** Each single op, from the last. */
-export const removeOps: CasePass = function* (c) {
-  for (let i = c.ops.length - 1; i >= 0 && c.ops.length > 1; i--) yield withOps(c, [...c.ops.slice(0, i), ...c.ops.slice(i + 1)]);
+export const removeOps: CasePass = function* (c, { result }) {
+  for (let i = c.ops.length - 1; i >= 0 && c.ops.length > 1; i--) yield* keepOps(c, c.ops.flatMap((_, j) => (j === i ? [] : [j])), result.stepOps);
 };
 
 /**
