@@ -6,6 +6,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCase } from '../../src/fuzz/case.js';
 import { CaseRunner, runCase } from '../../src/fuzz/run.js';
+import { campaignCase, defaultDesignSpace } from '../../src/fuzz/designSpace.js';
+import { isMutated } from '../../src/fuzz/mutate.js';
+import { minimizeCase } from '../../src/fuzz/minimize.js';
+import { clauseIndex } from '../../src/oracle/invariants.js';
+import { CAMPAIGN_DEFAULTS } from '../../src/model/config.js';
 import { resolveDesign } from '../../src/model/config.js';
 import { Owner } from '../../src/model/host/phys.js';
 import { seamcall, tdxTrack } from '../../src/model/kvm/tdxGlue.js';
@@ -200,4 +205,22 @@ describe('G4 off: splits under the shared mmu_lock overlap host SEAMCALLs (repla
     const on = runCase({ ...c, design: { ...c.design, guardsOff: [] } });
     expect(on.verdict).toBe('pass');
   });
+
+  it('INV-17 (retry after the kick sees BUSY again) from a generated interleaving: campaign seed 1, case 17709, G4 off, every case concurrent', () => {
+    // found by scanning generated cases (no mutation): vCPU 2's split holds the TD epoch lock with its TRACK while
+    // vCPU 1's split TRACKs, is kicked and retries; a tdxfuzz fuzz --guard-off G4 campaign generates the same case
+    const design = { ...CAMPAIGN_DEFAULTS, guardsOff: ['G4'] as never };
+    const c = campaignCase(design, defaultDesignSpace(design), 1, 17709, { share: 1, schedule: 'mix' });
+    expect(isMutated(c)).toBe(false);
+    const r = runCase(c);
+    expect(r.structuralHits).toContain(`INV-17#${clauseIndex('INV-17', 'the retry after the kick')}`);
+    expect(r.failure!.after!.message).toMatch(/^TDH\.MEM\.TRACK answered TDX_OPERAND_BUSY on the retry after every vCPU was kicked out/);
+    expect(r.failure!.faultKinds ?? []).toEqual([]);
+    expect(runCase({ ...c, design: { ...c.design, guardsOff: [] } }).verdict).toBe('pass');
+    const m = minimizeCase({ ...c, schedule: r.schedule });
+    expect(m.result.failure!.after!.message).toMatch(/^TDH\.MEM\.TRACK answered TDX_OPERAND_BUSY on the retry/);
+    expect(m.case.ops.length).toBeLessThanOrEqual(10);
+    expect((m.case.schedule as unknown[]).length).toBeLessThanOrEqual(10);
+  });
 });
+
