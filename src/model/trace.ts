@@ -37,6 +37,9 @@ export type KvmHook =
   | 'host_access'
   /** The guest reads or writes a page through the shared EPT (gfn = pfn; level 1 for a write, 0 for a read). */
   | 'guest_shared_access'
+  /** An IOMMU pin took (iommu_pin) or dropped (iommu_unpin) its reference on a page (gfn = pfn, level = the gfn pinned through). */
+  | 'iommu_pin'
+  | 'iommu_unpin'
   /** The TDX split hook refused a split under the shared mmu_lock (V3-09, WARN_ON_ONCE + -EOPNOTSUPP). */
   | 'split_external_spte_refused';
 

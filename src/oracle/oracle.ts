@@ -206,6 +206,7 @@ export class Oracle {
     if (name === 'split_cache_enqueue') this.splitEnq++;
     else if (name === 'split_cache_dequeue' && sys.kvm.splitCache.length >= gfn) this.splitDeq += gfn; // an underflow takes nothing
     else if (name === 'split_cache_free') this.splitFreed += gfn;
+    else if (name === 'iommu_pin' || name === 'iommu_unpin') this.trackPin(name === 'iommu_pin', gfn, level); // bookkeeping, like the counts
     if (this.pending) return;
     if (name === 'host_access') {
       this.pending = this.hostAccess(gfn, level === 1);
@@ -643,7 +644,6 @@ export class Oracle {
       if (out.ret !== -EIO) structural ??= { inv: 'INV-29', clause: C.inv29Eio, message: `${op.op} on a bugged VM returned ${out.ret}, not -EIO` };
       else if (alone && kvmStateFingerprint(sys) !== this.c.deadStateAtOpStart) structural ??= { inv: 'INV-29', clause: C.inv29State, message: `${op.op} on a bugged VM changed KVM or S-EPT state although it failed with -EIO` };
     }
-    this.trackPins(op, out);
     this.window.push({ ctx: this.c, out, endedAt: this.globalStep, fatal: this.fatalFaultThisOp(), sites: this.sitesThisOp(), siteSlot: this.siteSlotThisOp(), injected: this.injectedThisOp() });
     return damage(quiescent ? this.quiescentPoint() : null);
   }
@@ -776,28 +776,25 @@ export class Oracle {
 
 
   /**
-   * The pages behind successful IOMMU pins, from the op's result and the gfn's page at that moment: a pin
-   * holds its page until unpinned, whatever happens to the file (INV-21 checks no such page is freed).
+   * The pages behind IOMMU pins, taken at the step the pin took or dropped its reference (the iommu_pin and
+   * iommu_unpin events), not at the op's end, when another actor may have truncated the folio and faulted a
+   * new page in at the gfn meanwhile: a pin holds its page until unpinned, whatever happens to the file
+   * (003:L661; INV-21 checks no such page is freed). An unpin releases only a page the oracle saw pinned
+   * through that gfn; a page whose folio was truncated stays pinned (leaked) for good.
    */
-  private trackPins(op: Op, out: OpOutcome): void {
-    const sys = this.sys;
-    if ((op.op !== 'pin' && op.op !== 'unpin' && op.op !== 'punch') || !isIoctl(out) || out.ret !== 0) return;
-    if (op.op === 'punch') {
-      for (let g = op.start; g < op.end; g++) if (indexOf(sys, g) < 0 || sys.gmem.pfn[indexOf(sys, g)] < 0) this.pinsByGfn.delete(g); // truncated: unpin finds nothing
+  private trackPin(pin: boolean, pfn: number, gfn: number): void {
+    if (pfn < 0) return;
+    const list = this.pinsByGfn.get(gfn) ?? [];
+    if (pin) {
+      list.push(pfn);
+      this.pinsByGfn.set(gfn, list);
+      this.lifetime.pinned[pfn]++;
       return;
     }
-    const g = op.gfn;
-    const list = this.pinsByGfn.get(g) ?? [];
-    if (op.op === 'pin') {
-      const idx = indexOf(sys, g);
-      const pfn = idx < 0 ? -1 : sys.gmem.pfn[idx];
-      if (pfn < 0) return;
-      list.push(pfn);
-      this.pinsByGfn.set(g, list);
-      this.lifetime.pinned[pfn]++;
-    } else if (list.length) {
-      this.lifetime.pinned[list.pop()!]--;
-    }
+    const k = list.lastIndexOf(pfn);
+    if (k < 0) return;
+    list.splice(k, 1);
+    this.lifetime.pinned[pfn]--;
   }
 
   /** Every gfn as the guest would see it now, against the reference. */

@@ -115,9 +115,13 @@ export function recomputeMixed(sys: System, start: number, end: number): void {
   }
 }
 
-/** Update the attributes of gfns [start, end) and recompute MIXED for the touched 2M ranges. */
-export function updateAttributes(sys: System, start: number, end: number, to: number): void {
-  sys.gmem.attr.fill(to, sys.index(start), sys.index(end - 1) + 1);
+/**
+ * Update the attributes of gmem indices [istart, iend) (gfns [start, end)) and recompute MIXED for the touched
+ * 2M ranges. The attributes maple tree is keyed by guest_memfd index (003:L661 "a lookup from guest_memfd
+ * index"), not by a binding: a memslot deleted while the conversion ran does not shrink the range converted.
+ */
+export function updateAttributes(sys: System, istart: number, iend: number, start: number, end: number, to: number): void {
+  sys.gmem.attr.fill(to, istart, iend);
   recomputeMixed(sys, start, end);
 }
 
@@ -208,7 +212,7 @@ export function* kvmGmemConvert(sys: System, start: number, end: number, toPriva
     const ret = yield* splitFoliosInRange(sys, istart, iend);
     if (ret < 0) return yield* bail(sys, ret); // after the zap: the private pages are gone (BUG-19, open in v3)
   }
-  updateAttributes(sys, start, end, to);
+  updateAttributes(sys, istart, iend, start, end, to); // the indices of the ioctl's range, taken at entry
   onStored?.();
   sys.trace.event(`gmem: attributes [${sys.hex(start)}, ${sys.hex(end)}) -> ${toPrivate ? 'PRIVATE' : 'SHARED'}`);
   yield 'update-attributes';

@@ -54,7 +54,10 @@ export function* hostUnmap(sys: System, gfn: number): Path<number> {
 export function* iommuPin(sys: System, gfn: number): Path<number> {
   yield* filemapInvalidateLockShared(sys, 'kvm_gmem_get_folio(pin)');
   const idx = yield* sharedPageFor(sys, gfn);
-  if (idx >= 0) sys.gmem.pins[idx]++;
+  if (idx >= 0) {
+    sys.gmem.pins[idx]++;
+    sys.trace.hook('iommu_pin', sys.gmem.pfn[idx], gfn);
+  }
   filemapInvalidateUnlockShared(sys, 'kvm_gmem_get_folio(pin)');
   if (idx < 0) return idx;
   sys.touch(sys.region(gfn));
@@ -67,6 +70,7 @@ export function* iommuUnpin(sys: System, gfn: number): Path<number> {
   const idx = sys.index(gfn);
   if (idx < 0 || sys.gmem.pins[idx] === 0) return -EINVAL;
   sys.gmem.pins[idx]--;
+  sys.trace.hook('iommu_unpin', sys.gmem.pfn[idx], gfn);
   yield 'iommu-unpin';
   return 0;
 }
