@@ -115,9 +115,14 @@ export function recomputeMixed(sys: System, start: number, end: number): void {
   }
 }
 
-/** Update the attributes of gfns [start, end) and recompute MIXED for the touched 2M ranges. */
-export function updateAttributes(sys: System, start: number, end: number, to: number): void {
-  sys.gmem.attr.fill(to, sys.index(start), sys.index(end - 1) + 1);
+/**
+ * Update the attributes of gmem indices [istart, iend) (gfns [start, end) when the ioctl began) and recompute
+ * MIXED for the touched 2M ranges. The indices are the ones the ioctl was given: with vm_memory_attributes=N the
+ * attributes live per gmem index in the inode (model-spec.md 2), so a memslot deleted meanwhile does not shrink
+ * the update.
+ */
+export function updateAttributes(sys: System, start: number, end: number, istart: number, iend: number, to: number): void {
+  sys.gmem.attr.fill(to, istart, iend);
   recomputeMixed(sys, start, end);
 }
 
@@ -208,7 +213,7 @@ export function* kvmGmemConvert(sys: System, start: number, end: number, toPriva
     const ret = yield* splitFoliosInRange(sys, istart, iend);
     if (ret < 0) return yield* bail(sys, ret); // after the zap: the private pages are gone (BUG-19, open in v3)
   }
-  updateAttributes(sys, start, end, to);
+  updateAttributes(sys, start, end, istart, iend, to);
   onStored?.();
   sys.trace.event(`gmem: attributes [${sys.hex(start)}, ${sys.hex(end)}) -> ${toPrivate ? 'PRIVATE' : 'SHARED'}`);
   yield 'update-attributes';
