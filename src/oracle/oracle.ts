@@ -16,7 +16,7 @@ import { Reference, UNKNOWN, YES } from './reference.js';
 import { checkHostMappings, checkPoisonedPrivateMappings } from './invariants.js';
 import { PageChecks } from './pamt.js';
 import type { FaultSite } from '../model/faults.js';
-import { anySlotDeleted, attrPrivate, indexOf, septLeafOf, slotAt } from './view.js';
+import { anySlotDeleted, attrPrivate, hostRefsAt, indexOf, septLeafOf, slotAt } from './view.js';
 import { exitRange, memoryFaultExit, PAGE_SIZE, sameExit } from '../model/kvm/exit.js';
 import { LifetimeChecker } from './lifetime.js';
 import { LockView } from './locks.js';
@@ -711,8 +711,11 @@ export class Oracle {
    * Overlapping ops (a linearizability check in the spirit of Porcupine): some serial order of them that
    * respects real-time order (an op that ended before another began comes first) must explain every
    * outcome. A depth-first search applies one op at a time to a copy of the reference and backs off at the
-   * first mismatch, completion order first; the reference keeps the first order that fits. A search that
-   * outgrows its budget proves nothing either way: the reference forgets what the ops could have changed.
+   * first mismatch, completion order first; the reference keeps the first order that fits whose host
+   * references (mappings, pins) are the ones guest_memfd holds now, else the first order that fits: a pin
+   * racing a truncation explains both outcomes in either order, but only the real one predicts a later
+   * conversion's -EBUSY. A search that outgrows its budget with no order found proves nothing either way:
+   * the reference forgets what the ops could have changed.
    */
   private linearize(window: Ended[]): Violation | null {
     const n = window.length;
@@ -724,6 +727,8 @@ export class Oracle {
     const live = !this.sys.kvm.bugged && !this.sys.destroyed;
     // Porcupine's cache: the same set of ops placed, reaching the same reference state, fails the same way
     const seen = new Set<string>();
+    // an order that fits but leaves the host's references unlike guest_memfd's: kept if none better turns up
+    let fallback: Reference | null = null;
     const dfs = (ref: Reference, depth: number): Reference | null => {
       const key = `${used.map((u) => (u ? 1 : 0)).join('')}:${ref.stateHash()}`;
       if (seen.has(key)) return null;
@@ -731,8 +736,12 @@ export class Oracle {
       if (depth === n) {
         // the order must explain the state the ops left as well as their outcomes
         const v = live ? this.checkGuestView(ops, ref) : null;
-        if (!v) return ref;
-        if (depth >= deepest) [first, deepest] = [v, depth + 1];
+        if (v) {
+          if (depth >= deepest) [first, deepest] = [v, depth + 1];
+          return null;
+        }
+        if (!live || this.hostRefsMatch(ref)) return ref;
+        fallback ??= ref;
         return null;
       }
       for (let i = 0; i < n; i++) {
@@ -756,7 +765,7 @@ export class Oracle {
       }
       return null;
     };
-    const fit = dfs(this.ref, 0);
+    const fit = dfs(this.ref, 0) ?? fallback;
     if (fit) {
       this.ref.copyFrom(fit);
       return null;
@@ -798,6 +807,20 @@ export class Oracle {
   }
 
   /** Every gfn as the guest would see it now, against the reference. */
+  /**
+   * Does `ref` count the host mappings and IOMMU pins guest_memfd holds on every gfn of a live memslot? Read
+   * from the model's counters, which only pick among orders the reference already found legal.
+   */
+  private hostRefsMatch(ref: Reference): boolean {
+    const sys = this.sys;
+    for (let g = sys.design.slotBaseGfn; g < sys.gfns; g++) {
+      if (sys.kvm.slotDeleted[slotAt(sys, g)]) continue;
+      const h = hostRefsAt(sys, g);
+      if (h.maps !== ref.hostMaps[g] || h.pins !== ref.pins[g]) return false;
+    }
+    return true;
+  }
+
   private checkGuestView(ops: readonly Op[], ref: Reference = this.ref): Violation | null {
     const sys = this.sys;
     const ranges = ops.filter((o): o is Extract<Op, { start: number }> => o.op === 'convert' || o.op === 'punch');

@@ -26,6 +26,13 @@ export function invalidateBegin(sys: System, start: number, end: number): void {
   }
 }
 
+/** kvm_mmu_invalidate_range_add(): widen the invalidation in progress to cover [start, end) too. */
+export function invalidateRangeAdd(sys: System, start: number, end: number): void {
+  const k = sys.kvm;
+  k.invalidateStart = Math.min(k.invalidateStart, start);
+  k.invalidateEnd = Math.max(k.invalidateEnd, end);
+}
+
 export function invalidateEnd(sys: System): void {
   const k = sys.kvm;
   k.invalidateInProgress--;

@@ -3,7 +3,7 @@
 // pre-set hook splits cross-boundary leaves (private->shared) and unmaps; a split failure fails the ioctl
 // with the attributes unchanged; the post-set hook recomputes MIXED.
 import { EINVAL, EIO, ENOMEM } from '../errno.js';
-import { invalidateBegin, invalidateEnd, recomputeMixed } from '../gmem/convert.js';
+import { invalidateBegin, invalidateEnd, invalidateRangeAdd, recomputeMixed } from '../gmem/convert.js';
 import type { ConvertArgError } from '../ops.js';
 import type { Path, System } from '../system.js';
 import { writeLock, writeUnlock } from './locks.js';
@@ -45,7 +45,7 @@ export function* kvmVmSetMemAttributes(sys: System, start: number, end: number, 
   for (let n = 0; n < parts.length; n++) {
     const part = parts[n];
     sys.kvm.rangeSlot.set(sys.actor, part.slot);
-    const ret = yield* preSetMemoryAttributes(sys, part.start, part.end, toPrivate);
+    const ret = yield* preSetMemoryAttributes(sys, part.slot, part.start, part.end, toPrivate);
     sys.kvm.rangeSlot.delete(sys.actor);
     if (ret < 0) {
       invalidateEnd(sys);
@@ -66,11 +66,13 @@ export function* kvmVmSetMemAttributes(sys: System, start: number, end: number, 
 }
 
 /**
- * kvm_arch_pre_set_memory_attributes() on one memslot's part [start, end) of the range: private->shared splits
- * the leaves crossing its ends ("ret = kvm_split_cross_boundary_leafs(kvm, range, false); if (ret) return
- * ret;", V3-15), then unmaps the old private mappings; shared->private unmaps the shared ones.
+ * kvm_arch_pre_set_memory_attributes() on one memslot's part [start, end) of the range: the head and tail 2M
+ * ranges join the invalidation, then private->shared splits the leaves crossing its ends ("ret =
+ * kvm_split_cross_boundary_leafs(kvm, range, false); if (ret) return ret;", V3-15) and unmaps the old private
+ * mappings; shared->private unmaps the shared ones.
  */
-function* preSetMemoryAttributes(sys: System, start: number, end: number, toPrivate: boolean): Path<number> {
+function* preSetMemoryAttributes(sys: System, slot: number, start: number, end: number, toPrivate: boolean): Path<number> {
+  invalidateHugepageEnds(sys, slot, start, end);
   if (toPrivate) {
     zapSharedRange(sys, start, end);
     return 0;
@@ -81,4 +83,21 @@ function* preSetMemoryAttributes(sys: System, start: number, end: number, toPriv
   }
   yield* zapPrivateLeafs(sys, start, end);
   return 0;
+}
+
+/**
+ * The head and tail 2M ranges of [start, end) that lie wholly in the memslot and are not MIXED join the
+ * invalidation, so a fault on a gfn whose attribute is not changing cannot map a 2M leaf over the range
+ * meanwhile ("add each corresponding hugepage range to the ongoing invalidation, e.g. to prevent KVM from
+ * creating a hugepage in response to a fault for a gfn whose attributes aren't changing", upstream commit
+ * 9129633d568e "KVM: x86/mmu: Prevent installing hugepages when mem attributes are changing").
+ */
+function invalidateHugepageEnds(sys: System, slot: number, start: number, end: number): void {
+  const s = sys.slots[slot];
+  const n = sys.ptrs;
+  const head = start - (start % n);
+  const tail = (end - 1) - ((end - 1) % n);
+  const fits = (b: number): boolean => b >= s.baseGfn && b + n <= s.baseGfn + s.npages && !sys.kvm.lpage.mixed[sys.region(b)];
+  if ((head !== start || head + n > end) && fits(head)) invalidateRangeAdd(sys, head, head + n);
+  if (tail !== head && tail + n > end && fits(tail)) invalidateRangeAdd(sys, tail, tail + n);
 }
