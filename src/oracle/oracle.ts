@@ -806,7 +806,6 @@ export class Oracle {
     this.lifetime.pinned[pfn]--;
   }
 
-  /** Every gfn as the guest would see it now, against the reference. */
   /**
    * Does `ref` count the host mappings and IOMMU pins guest_memfd holds on every gfn of a live memslot? Read
    * from the model's counters, which only pick among orders the reference already found legal.
@@ -821,6 +820,7 @@ export class Oracle {
     return true;
   }
 
+  /** Every gfn as the guest would see it now, against the reference. */
   private checkGuestView(ops: readonly Op[], ref: Reference = this.ref): Violation | null {
     const sys = this.sys;
     const ranges = ops.filter((o): o is Extract<Op, { start: number }> => o.op === 'convert' || o.op === 'punch');
