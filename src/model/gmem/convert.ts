@@ -157,18 +157,20 @@ export function* kvmGmemConvert(sys: System, start: number, end: number, toPriva
   const istart = sys.index(start);
   const iend = sys.index(end - 1) + 1;
   const to = toPrivate ? PRIVATE : SHARED;
-  let already = true;
-  for (let i = istart; i < iend && already; i++) already = gm.attr[i] === to;
-  if (already) {
-    onStored?.();
-    return 0; // the whole range already has the attribute: no-op
-  }
   const order = sys.conversionOrder;
   yield* filemapInvalidateLock(sys, 'kvm_gmem_convert');
   const unlockOnly = function* (ret: number): Path<number> {
     yield* filemapInvalidateUnlock(sys, 'kvm_gmem_convert');
     return ret;
   };
+  // the attributes are read under the invalidate lock that guards their updates: a conversion of the same
+  // indices still running finishes first, so "already converted" is not judged on what it is about to overwrite
+  let already = true;
+  for (let i = istart; i < iend && already; i++) already = gm.attr[i] === to;
+  if (already) {
+    onStored?.();
+    return yield* unlockOnly(0); // the whole range already has the attribute: no-op
+  }
   if (toPrivate) {
     // 2a: unmap from host page tables, then check for safe refcounts: an IOMMU pin fails the ioctl (003:L661).
     for (let i = istart; i < iend; i++) gm.hostMaps[i] = 0;
