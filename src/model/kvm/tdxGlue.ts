@@ -7,7 +7,7 @@ import { L2M, type Level } from '../tdx/leaf.js';
 import { formatStatus, isOperandBusy, isSuccess, type SeamStatus, status, statusIs } from '../tdx/status.js';
 import { splitCacheLock, splitCacheUnlock } from './locks.js';
 import { onMapped, onRemoved, onVmBugged, onZapFailure } from './refcount.js';
-import { dequeue, requeueSplitCache, SPLIT_CACHE, tdxPamtGet, tdxPamtPut, VCPU_CACHE } from './pamt.js';
+import { dequeue, requeueSplitCache, SPLIT_CACHE, splitCacheNeed, tdxPamtGet, tdxPamtPut, VCPU_CACHE } from './pamt.js';
 import { Owner, PfnKind } from '../host/phys.js';
 
 /** kvm_vm_bugged(): the VM is dead; vCPUs are kicked and may not re-enter (kernel-facts.md 2.1). */
@@ -267,6 +267,14 @@ export function* tdxSeptSplitPrivateSpte(sys: System, gfn: number, newSeptPfn: n
   if (sys.design.dpamt) {
     const spin = sys.guard('G7b');
     if (spin) splitCacheLock(sys, 'tdx_sept_split_private_spte');
+    if (shared && nbr && spin && sys.guard('G7') && sys.kvm.splitCache.length < splitCacheNeed(sys, newSeptPfn, guestPfn)) {
+      // NON-BLOCKING-RESIZE: splitters under the shared mmu_lock share the per-VM cache, so G7's "check 2.1
+      // to dequeue 3.2/3.4 in one critical section" (003:L291-293) is kept under the spinlock: a cache another
+      // splitter drained since the check is seen here, and the split gives up; the vCPU faults and tops up again
+      splitCacheUnlock(sys, 'tdx_sept_split_private_spte');
+      sys.trace.event('split cache drained by another splitter since the check: give up, fault again');
+      return -EBUSY;
+    }
     const ret = yield* tdxPamtGet(sys, newSeptPfn, SPLIT_CACHE, spin); // 3.2 + 3.3, inside the spinlock
     if (ret === 0 && !sys.tdx.pairInstalled(guestRegion)) {
       guestPair = dequeue(sys, SPLIT_CACHE, 2); // 3.4
