@@ -16,9 +16,22 @@ import { coreSignature, faultKindShort, isPerfSignature, signatureFaultKinds } f
 
 export { simplerOps, smallerArgs, simplerDesigns, weakerFaults } from './minimize/passes.js';
 
+/**
+ * The default step budget of one minimisation: the slowest candidates measured (a concurrent INV-10 case whose
+ * oracle linearizes 15 overlapping ops) take about 70 us a step, so about 2 minutes at worst; ordinary cases
+ * reach their 3000 attempts long before.
+ */
+export const MAX_STEPS = 2_000_000;
+
 export interface MinimizeOptions {
   /** Most candidate runs to try (default 3000); when spent, the simplest case found so far is the result. */
   maxAttempts?: number;
+  /**
+   * Most model steps the candidate runs may take in all (default MAX_STEPS): a case whose candidates spin up to
+   * a watchdog costs far more per run than the attempt count says. Steps, not time, so the result is the same
+   * on any machine.
+   */
+  maxSteps?: number;
   /** Times the result is replayed to measure its reliability (default 3). */
   replays?: number;
   /** Run candidates with performance findings failing (as the campaign that found the case did). */
@@ -80,14 +93,16 @@ export function minimizeCase(c: Case, opts: MinimizeOptions = {}): MinimizeResul
   if (first.verdict !== 'fail' || !first.signature) return { originalSignature: first.signature, case: c, result: first, attempts: 0, reliability: { ok: 0, runs: 0 }, exhausted: false };
   const core = coreSignature(first.signature);
   const kinds = allowedKinds(c, first.signature);
+  let steps = 0;
   const keeps = (c2: Case): RunResult | null => {
     const r = runCase(c2, run);
+    steps += r.steps;
     const ok = r.verdict === 'fail' && r.signature !== null && coreSignature(r.signature) === core && signatureFaultKinds(r.signature).every((k) => kinds.has(k));
     return ok ? r : null;
   };
   // the cache key is the whole case minus what does not change its run (expect, provenance): new fields count
   const key = (x: Case): string => stableJson({ ...x, expect: undefined, provenance: undefined });
-  const red = reduce<Case, RunResult>(c, first, keeps, opts.passes ?? (c.actors ? [...SCHEDULE_PASSES, ...CASE_PASSES] : CASE_PASSES), { maxAttempts: opts.maxAttempts ?? 3000, key, better: simpler });
+  const red = reduce<Case, RunResult>(c, first, keeps, opts.passes ?? (c.actors ? [...SCHEDULE_PASSES, ...CASE_PASSES] : CASE_PASSES), { maxAttempts: opts.maxAttempts ?? 3000, key, better: simpler, spent: () => steps >= (opts.maxSteps ?? MAX_STEPS) });
   const runs = opts.replays ?? 3;
   let ok = 0;
   for (let i = 0; i < runs; i++) if (runCase(red.value, run).signature === red.result.signature) ok++;

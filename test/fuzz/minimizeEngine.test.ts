@@ -32,6 +32,17 @@ describe('reduce (synthetic predicates)', () => {
     }
   });
 
+  it('stops when a second budget says it is spent (checked before each call), keeping the best value so far', () => {
+    const xs = Array.from({ length: 64 }, (_, i) => (i === 5 ? 'A' : i === 50 ? 'B' : `x${i}`));
+    let calls = 0;
+    const r = reduce(xs, true, (x) => (calls++, aThenB(x)), [ddmin], { spent: () => calls >= 6 });
+    expect(calls).toBe(6);
+    expect(r.attempts).toBe(6);
+    expect(r.exhausted).toBe(true);
+    expect(aThenB(r.value)).toBe(true);
+    expect(r.value.length).toBeLessThan(64);
+  });
+
   it('keeps a B before the A when the failure needs B, A, B', () => {
     const need = (xs: string[]) => xs.join('').includes('BAB') || /B.*A.*B/.test(xs.join(''));
     const r = reduce(['x', 'B', 'y', 'A', 'z', 'B', 'w'], true, need, [ddmin]);

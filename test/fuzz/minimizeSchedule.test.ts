@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadCase } from '../../src/fuzz/case.js';
 import { minimizeCase } from '../../src/fuzz/minimize.js';
+import { stableJson } from '../../src/fuzz/minimize/engine.js';
 import { shiftSwitches } from '../../src/fuzz/minimize/passes.js';
 import { runCase } from '../../src/fuzz/run.js';
 import { coreSignature } from '../../src/fuzz/signature.js';
@@ -42,6 +43,14 @@ describe('minimising a concurrent campaign find', () => {
     expect(Array.isArray(m.case.schedule) ? m.case.schedule.length : 99).toBeLessThanOrEqual(10);
     expect(m.reliability).toEqual({ ok: 3, runs: 3 });
     expect(runCase({ ...m.case, design: { ...m.case.design, guardsOff: [] } }).verdict).toBe('pass');
+  });
+
+  it('a step budget bounds the work deterministically: the same steps give the same result, a tiny one stops early', () => {
+    const a = minimizeCase(c, { maxSteps: 2000 });
+    const b = minimizeCase(c, { maxSteps: 2000 });
+    expect(a.exhausted).toBe(true);
+    expect(a.attempts).toBeLessThan(minimizeCase(c).attempts);
+    expect(stableJson(a.case)).toBe(stableJson(b.case));
   });
 
   it('without moving the switches, no single op of the find can go (the shift is what makes removal work)', () => {

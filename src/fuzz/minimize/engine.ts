@@ -24,6 +24,8 @@ export interface ReduceOptions<T> {
   key?: (x: T) => string;
   /** Accept a candidate only if it is strictly better than the current value (default: always): makes termination certain. */
   better?: (candidate: T, current: T) => boolean;
+  /** A second budget, checked before each predicate call (e.g. model steps the candidates ran): true stops like maxAttempts. */
+  spent?: () => boolean;
 }
 
 export interface Reduced<T, R> {
@@ -75,7 +77,7 @@ export function reduce<T, R>(start: T, startResult: R, test: Predicate<T, R>, pa
             out.cacheHits++;
             continue;
           }
-          if (out.attempts >= max) {
+          if (out.attempts >= max || opts.spent?.()) {
             out.exhausted = true;
             break;
           }
