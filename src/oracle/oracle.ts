@@ -105,6 +105,9 @@ export class OpCtx {
   contentionBusy = false;
   /** Global step at which the op began (real-time order of overlapping ops). */
   beganAt = 0;
+  /** INV-10: EPT violations and page-fault retries set aside, taken while another actor's invalidation covered the op's gfns. */
+  excusedEpt = 0;
+  excusedRetries = 0;
   constructor(readonly op: Op, readonly opIndex: number) {}
 }
 
@@ -585,10 +588,23 @@ export class Oracle {
       return { inv: 'INV-24', message: `${op?.op} waited ${this.sys.counters.refcountWaits} times for folio references that are never dropped` };
     }
     if (op.op !== 'touch' && op.op !== 'accept') return null;
-    const k = this.sys.counters.eptViolations;
-    const bound = WATCHDOG.eptViolationsPerGuestOp * (op.op === 'accept' && op.level === '2M' ? this.sys.ptrs + 1 : 1);
-    if (k > bound || this.sys.counters.pageFaultRetries > bound * 4) {
-      return { inv: 'INV-10', message: `${op.op} made no progress after ${k} EPT violations and ${this.sys.counters.pageFaultRetries} page-fault retries` };
+    const sys = this.sys;
+    const huge = op.op === 'accept' && op.level === '2M';
+    // A fault on a gfn an invalidation covers retries until the invalidation ends (mmu_invalidate_retry_gfn):
+    // with other actors about, the one invalidating may not run for a while, and a vCPU spinning meanwhile
+    // owes no progress; what it spun is set aside, and the bound counts from the invalidation's end.
+    const lo = huge ? op.gfn - (op.gfn % sys.ptrs) : op.gfn;
+    const hi = huge ? lo + sys.ptrs : op.gfn + 1;
+    const kv = sys.kvm;
+    if (sys.otherUsers > 0 && kv.invalidateInProgress > 0 && kv.invalidateStart < hi && lo < kv.invalidateEnd) {
+      this.c.excusedEpt = sys.counters.eptViolations;
+      this.c.excusedRetries = sys.counters.pageFaultRetries;
+    }
+    const k = sys.counters.eptViolations - this.c.excusedEpt;
+    const retries = sys.counters.pageFaultRetries - this.c.excusedRetries;
+    const bound = WATCHDOG.eptViolationsPerGuestOp * (huge ? sys.ptrs + 1 : 1);
+    if (k > bound || retries > bound * 4) {
+      return { inv: 'INV-10', message: `${op.op} made no progress after ${k} EPT violations and ${retries} page-fault retries` };
     }
     return null;
   }
