@@ -892,14 +892,20 @@ function splitFallback(e: Ended, ptrs: number): Ended[] {
   const out = e.out;
   const trip = splitRoundTrip(e, ptrs);
   if (trip) return trip;
-  // KVM_TDX_INIT_MEM_REGION adds its pages one by one (a fault and a PAGE.ADD each): when every page went
-  // in, each is its own event with its own contents
-  if (op.op === 'initMemRegion' && 'ret' in out && out.ret === 0 && op.end - op.start > 1) {
-    return Array.from({ length: op.end - op.start }, (_, k) => {
-      const ctx = new OpCtx({ op: 'initMemRegion', start: op.start + k, end: op.start + k + 1, data: op.data + k }, e.ctx.opIndex);
-      ctx.beganAt = e.ctx.beganAt;
-      return { ...e, ctx };
-    });
+  // KVM_TDX_INIT_MEM_REGION adds its pages one by one (a fault and a PAGE.ADD each): each page it added is
+  // its own event with its own contents, and the page it stopped at (the region struct copied back says
+  // which) is one more, with the error
+  if (op.op === 'initMemRegion' && out.kind === 'initMemRegion') {
+    const added = out.ret === 0 ? op.end - op.start : out.pages ?? 0;
+    if (added > 0 && added <= op.end - op.start && (out.ret === 0 ? added > 1 : added < op.end - op.start)) {
+      const page = (k: number, o: OpOutcome): Ended => {
+        const ctx = new OpCtx({ op: 'initMemRegion', start: op.start + k, end: op.start + k + 1, data: op.data + k }, e.ctx.opIndex);
+        ctx.beganAt = e.ctx.beganAt;
+        return { ...e, ctx, out: o };
+      };
+      const pages = Array.from({ length: added }, (_, k) => page(k, { kind: 'initMemRegion', ret: 0 }));
+      return out.ret === 0 ? pages : [...pages, page(added, out)];
+    }
   }
   if (op.op !== 'accept' || op.level !== '2M' || out.kind !== 'accept' || !out.pages) return [e];
   const base = op.gfn - (op.gfn % ptrs);
