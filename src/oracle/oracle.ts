@@ -105,6 +105,8 @@ export class OpCtx {
   contentionBusy = false;
   /** Global step at which the op began (real-time order of overlapping ops). */
   beganAt = 0;
+  /** INV-10: the op's EPT violations and page-fault retries set aside (taken while its memslot was being deleted). */
+  readonly liveness = { eptViolations: 0, pageFaultRetries: 0 };
   constructor(readonly op: Op, readonly opIndex: number) {}
 }
 
@@ -584,12 +586,38 @@ export class Oracle {
       return { inv: 'INV-24', message: `${op?.op} waited ${this.sys.counters.refcountWaits} times for folio references that are never dropped` };
     }
     if (op.op !== 'touch' && op.op !== 'accept') return null;
-    const k = this.sys.counters.eptViolations;
+    const counted = this.c.liveness;
+    // the VMM's progress resets the counters (a new KVM_RUN): what was set aside before goes with them
+    if (this.sys.counters.eptViolations < counted.eptViolations) counted.eptViolations = counted.pageFaultRetries = 0;
+    if (this.slotBeingDeletedUnder(op)) {
+      // "Bail if the memslot is invalid, i.e. is being deleted ... Resuming the guest will allow KVM to process
+      // the deletion and synchronize SRCU" (tdx_handle_ept_violation): the vCPU waits for the deleting thread,
+      // which waits for the vCPUs inside kvm->srcu; its EPT violations until the slot is gone are not its own
+      // lack of progress
+      counted.eptViolations = this.sys.counters.eptViolations;
+      counted.pageFaultRetries = this.sys.counters.pageFaultRetries;
+      return null;
+    }
+    const k = this.sys.counters.eptViolations - counted.eptViolations;
+    const retries = this.sys.counters.pageFaultRetries - counted.pageFaultRetries;
     const bound = WATCHDOG.eptViolationsPerGuestOp * (op.op === 'accept' && op.level === '2M' ? this.sys.ptrs + 1 : 1);
-    if (k > bound || this.sys.counters.pageFaultRetries > bound * 4) {
-      return { inv: 'INV-10', message: `${op.op} made no progress after ${k} EPT violations and ${this.sys.counters.pageFaultRetries} page-fault retries` };
+    if (k > bound || retries > bound * 4) {
+      return { inv: 'INV-10', message: `${op.op} made no progress after ${k} EPT violations and ${retries} page-fault retries` };
     }
     return null;
+  }
+
+  /** Is a memslot that holds a gfn the guest op names being deleted (marked invalid, not yet gone)? */
+  private slotBeingDeletedUnder(op: Extract<Op, { op: 'touch' | 'accept' }>): boolean {
+    const k = this.sys.kvm;
+    if (!k.slotInvalid.some((inv, s) => inv && !k.slotDeleted[s])) return false;
+    const ptrs = this.sys.ptrs;
+    const [lo, hi] = op.op === 'accept' && op.level === '2M' ? [op.gfn - (op.gfn % ptrs), op.gfn - (op.gfn % ptrs) + ptrs] : [op.gfn, op.gfn + 1];
+    for (let g = lo; g < hi; g++) {
+      const s = slotAt(this.sys, g);
+      if (s >= 0 && k.slotInvalid[s] && !k.slotDeleted[s]) return true;
+    }
+    return false;
   }
 
   /** The scheduler's global step count before the next step (orders overlapping ops in real time). */
