@@ -86,8 +86,13 @@ export function* applyOp(sys: System, guest: Guest, op: Op, vcpu = 0): Path<OpOu
       return yield* guestMapGpa(sys, guest, op.start, op.end, op.to === 'private', op.onExit === 'vmm', vcpu);
     case 'punch':
       return { kind: 'punch', ret: yield* kvmGmemPunchHole(sys, op.start, op.end) };
-    case 'initMemRegion':
-      return { kind: 'initMemRegion', ret: yield* kvmTdxInitMemRegion(sys, op.start, op.end, op.data) };
+    case 'initMemRegion': {
+      // with other actors about, the outcome says how far it got (the region struct copied back)
+      const overlappable = sys.otherUsers > 0;
+      const region = { pages: 0 };
+      const ret = yield* kvmTdxInitMemRegion(sys, op.start, op.end, op.data, region);
+      return overlappable ? { kind: 'initMemRegion', ret, pages: region.pages } : { kind: 'initMemRegion', ret };
+    }
     case 'finalize':
       return { kind: 'finalize', ret: yield* kvmTdxFinalizeVm(sys) };
     case 'destroy':

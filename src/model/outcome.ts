@@ -60,12 +60,21 @@ export type IoctlKind =
   | 'hostMap' | 'hostUnmap' | 'pin' | 'unpin' | 'memoryFailure' | 'hostAlloc' | 'prefault' | 'deleteSlot'
   | 'hostRead' | 'hostWrite';
 
+/**
+ * KVM_TDX_INIT_MEM_REGION: `pages` (only with other actors about) is how many pages it added before it
+ * returned, which userspace reads from the struct kvm_tdx_init_mem_region copied back (gpa and nr_pages
+ * advanced past them): each page is its own event, and another actor's op may fall between two.
+ */
+export interface InitMemRegionOutcome extends IoctlOutcome<'initMemRegion'> {
+  pages?: number;
+}
+
 /** A host load: ret 0 and the token read, or a negative errno (the value stays out of coverage keys). */
 export interface HostReadOutcome extends IoctlOutcome<'hostRead'> {
   value?: number;
 }
 
-export type OpOutcome = TouchOutcome | AcceptOutcome | MapGpaOutcome | IoctlOutcome<Exclude<IoctlKind, 'hostRead'>> | HostReadOutcome;
+export type OpOutcome = TouchOutcome | AcceptOutcome | MapGpaOutcome | IoctlOutcome<Exclude<IoctlKind, 'hostRead' | 'initMemRegion'>> | InitMemRegionOutcome | HostReadOutcome;
 
 export function isIoctl(o: OpOutcome): o is IoctlOutcome<IoctlKind> {
   return o.kind !== 'touch' && o.kind !== 'accept' && o.kind !== 'mapGpa';

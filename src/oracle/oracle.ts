@@ -16,7 +16,7 @@ import { Reference, UNKNOWN, YES } from './reference.js';
 import { checkHostMappings, checkPoisonedPrivateMappings } from './invariants.js';
 import { PageChecks } from './pamt.js';
 import type { FaultSite } from '../model/faults.js';
-import { anySlotDeleted, attrPrivate, hostRefsAt, indexOf, septLeafOf, slotAt } from './view.js';
+import { anySlotDeleted, attrPrivate, indexOf, septLeafOf, slotAt } from './view.js';
 import { exitRange, memoryFaultExit, PAGE_SIZE, sameExit } from '../model/kvm/exit.js';
 import { LifetimeChecker } from './lifetime.js';
 import { LockView } from './locks.js';
@@ -105,9 +105,8 @@ export class OpCtx {
   contentionBusy = false;
   /** Global step at which the op began (real-time order of overlapping ops). */
   beganAt = 0;
-  /** INV-10: EPT violations and page-fault retries set aside, taken while another actor's invalidation covered the op's gfns. */
-  excusedEpt = 0;
-  excusedRetries = 0;
+  /** INV-10: the op's EPT violations and page-fault retries set aside (taken while its memslot was being deleted). */
+  readonly liveness = { eptViolations: 0, pageFaultRetries: 0 };
   constructor(readonly op: Op, readonly opIndex: number) {}
 }
 
@@ -126,6 +125,13 @@ interface Ended {
   prev?: Ended;
 }
 
+/** The states, each distinct one once (by its hash), in order. */
+function distinctStates(refs: readonly Reference[]): Reference[] {
+  const byHash = new Map<number, Reference>();
+  for (const r of refs) if (!byHash.has(r.stateHash())) byHash.set(r.stateHash(), r);
+  return [...byHash.values()];
+}
+
 /** The events an op was split into happen in that order: each must be placed after the one before it. */
 function chainSplit(events: Ended[]): Ended[] {
   const out: Ended[] = [];
@@ -136,10 +142,29 @@ function chainSplit(events: Ended[]): Ended[] {
 const NO_SITES: ReadonlySet<FaultSite> = new Set();
 /** Reference applications one linearizability search may make. */
 const LINEARIZE_BUDGET = 20_000;
+/** Reference applications the search may make after the first order that fits, looking for other end states. */
+const ALTERNATIVES_BUDGET = 2_000;
+/** Reference states the oracle keeps alive at once (distinct states that serial orders of overlapping ops left). */
+const MAX_REFS = 32;
 const NO_FAULTS: ReadonlySet<string> = new Set();
 
 export class Oracle {
-  readonly ref: Reference;
+  /**
+   * The reference states the ops judged so far may have left. Overlapping ops can fit several serial orders
+   * that leave different states (a memory failure before or after the punch that truncated its page), which
+   * only a later op tells apart: every one is kept until an outcome or the guest view contradicts it, as
+   * Porcupine keeps every order of a history alive (a single order picked early fails a later op that
+   * another order explains). The first is the state of the first order found (completion order first).
+   */
+  private refs: Reference[];
+  /** The first reference state (the per-op checks and the tests read it). */
+  get ref(): Reference {
+    return this.refs[0];
+  }
+  /** Every reference state kept (tests read them). */
+  get states(): readonly Reference[] {
+    return this.refs;
+  }
   private readonly inhibitSeen: Uint8Array;
   /** The context of the op being stepped (a placeholder before the first op). */
   private c: OpCtx = new OpCtx({ op: 'finalize' }, -1);
@@ -183,7 +208,7 @@ export class Oracle {
   private readonly splitCheckedAt = new Int32Array(8).fill(-1);
 
   constructor(private readonly sys: System) {
-    this.ref = new Reference(sys.design, sys.gfns);
+    this.refs = [new Reference(sys.design, sys.gfns)];
     this.lifetime = new LifetimeChecker(sys, uafIsFailureOf(sys.design));
     this.pages = new PageChecks(sys);
     this.inhibitSeen = new Uint8Array(sys.regions);
@@ -394,12 +419,12 @@ export class Oracle {
     c.deadAtOpStart = this.sys.kvm.bugged;
     c.destroyedAtOpStart = this.sys.destroyed;
     c.firedAtOpStart = this.sys.inj.fired.length;
-    const ref = this.ref;
     // with ops of other actors not yet judged, the reference lags: any access may meet an unaccepted page
     const lagging = this.window.length > 0 || this.sys.otherUsers > 0;
     // a private access whose VMM converts the gfn to private meets a page no one accepted yet
     const convertsToPrivate = op.op === 'touch' && op.alias === 'private' && op.onExit === 'vmm';
-    c.unacceptedAccess = op.op === 'touch' && this.unacceptedAccessKills && (lagging || convertsToPrivate || (ref.private[op.gfn] === 1 && ref.accepted[op.gfn] !== YES));
+    const unaccepted = (g: number): boolean => this.refs.some((ref) => ref.private[g] === 1 && ref.accepted[g] !== YES);
+    c.unacceptedAccess = op.op === 'touch' && this.unacceptedAccessKills && (lagging || convertsToPrivate || unaccepted(op.gfn));
     if (c.deadAtOpStart && isVmIoctl(op, this.sys.design)) c.deadStateAtOpStart = kvmStateFingerprint(this.sys);
     return c;
   }
@@ -588,26 +613,52 @@ export class Oracle {
       return { inv: 'INV-24', message: `${op?.op} waited ${this.sys.counters.refcountWaits} times for folio references that are never dropped` };
     }
     if (op.op !== 'touch' && op.op !== 'accept') return null;
-    const sys = this.sys;
-    const huge = op.op === 'accept' && op.level === '2M';
-    // A fault on a gfn an invalidation covers retries until the invalidation ends (mmu_invalidate_retry_gfn):
-    // with other actors about, the one invalidating may not run for a while, and a vCPU spinning meanwhile
-    // owes no progress; what it spun is set aside, and the bound counts from the invalidation's end.
-    const lo = huge ? op.gfn - (op.gfn % sys.ptrs) : op.gfn;
-    const hi = huge ? lo + sys.ptrs : op.gfn + 1;
-    const kv = sys.kvm;
-    if (sys.otherUsers > 0 && kv.invalidateInProgress > 0 && kv.invalidateStart < hi && lo < kv.invalidateEnd) {
-      this.c.excusedEpt = sys.counters.eptViolations;
-      this.c.excusedRetries = sys.counters.pageFaultRetries;
+    const counted = this.c.liveness;
+    // the VMM's progress resets the counters (a new KVM_RUN): what was set aside before goes with them
+    if (this.sys.counters.eptViolations < counted.eptViolations) counted.eptViolations = counted.pageFaultRetries = 0;
+    if (this.slotBeingDeletedUnder(op) || this.invalidationCovers(op)) {
+      // "Bail if the memslot is invalid, i.e. is being deleted ... Resuming the guest will allow KVM to process
+      // the deletion and synchronize SRCU" (tdx_handle_ept_violation): the vCPU waits for the deleting thread,
+      // which waits for the vCPUs inside kvm->srcu; its EPT violations until the slot is gone are not its own
+      // lack of progress. Likewise a fault on a gfn another actor's invalidation covers retries until it ends
+      // (mmu_invalidate_retry_gfn), however long the invalidating actor takes to run again
+      counted.eptViolations = this.sys.counters.eptViolations;
+      counted.pageFaultRetries = this.sys.counters.pageFaultRetries;
+      return null;
     }
-    const k = sys.counters.eptViolations - this.c.excusedEpt;
-    const retries = sys.counters.pageFaultRetries - this.c.excusedRetries;
-    const bound = WATCHDOG.eptViolationsPerGuestOp * (huge ? sys.ptrs + 1 : 1);
+    const k = this.sys.counters.eptViolations - counted.eptViolations;
+    const retries = this.sys.counters.pageFaultRetries - counted.pageFaultRetries;
+    const bound = WATCHDOG.eptViolationsPerGuestOp * (op.op === 'accept' && op.level === '2M' ? this.sys.ptrs + 1 : 1);
     if (k > bound || retries > bound * 4) {
       return { inv: 'INV-10', message: `${op.op} made no progress after ${k} EPT violations and ${retries} page-fault retries` };
     }
     return null;
   }
+
+  /** Is a memslot that holds a gfn the guest op names being deleted (marked invalid, not yet gone)? */
+  private slotBeingDeletedUnder(op: Extract<Op, { op: 'touch' | 'accept' }>): boolean {
+    const k = this.sys.kvm;
+    if (!k.slotInvalid.some((inv, s) => inv && !k.slotDeleted[s])) return false;
+    const ptrs = this.sys.ptrs;
+    const [lo, hi] = op.op === 'accept' && op.level === '2M' ? [op.gfn - (op.gfn % ptrs), op.gfn - (op.gfn % ptrs) + ptrs] : [op.gfn, op.gfn + 1];
+    for (let g = lo; g < hi; g++) {
+      const s = slotAt(this.sys, g);
+      if (s >= 0 && k.slotInvalid[s] && !k.slotDeleted[s]) return true;
+    }
+    return false;
+  }
+
+  /** Another actor's invalidation (mmu_invalidate_in_progress and its range) covers the gfns of guest op `op`. */
+  private invalidationCovers(op: Extract<Op, { op: 'touch' | 'accept' }>): boolean {
+    const sys = this.sys;
+    const kv = sys.kvm;
+    if (sys.otherUsers === 0 || kv.invalidateInProgress === 0) return false;
+    const huge = op.op === 'accept' && op.level === '2M';
+    const lo = huge ? op.gfn - (op.gfn % sys.ptrs) : op.gfn;
+    const hi = huge ? lo + sys.ptrs : op.gfn + 1;
+    return kv.invalidateStart < hi && lo < kv.invalidateEnd;
+  }
+
 
   /** The scheduler's global step count before the next step (orders overlapping ops in real time). */
   atStep(step: number): void {
@@ -676,8 +727,9 @@ export class Oracle {
     const host = checkHostMappings(sys, risks, uafIsFailureOf(sys.design)) ?? checkPoisonedPrivateMappings(sys);
     for (const r of risks) if (!this.notes.includes(r)) this.notes.push(r);
     if (host) return host;
-    const mismatch = window.length === 1 ? this.applySerial(window, this.ref) : this.linearize(window.flatMap((e) => chainSplit(splitFallback(e, this.sys.ptrs))));
+    const mismatch = window.length === 1 ? this.applyToEach(window) : this.linearize(window.flatMap((e) => chainSplit(splitFallback(e, this.sys.ptrs))));
     if (this.ref.knownDesignFindings.length) this.notes.push(...this.ref.knownDesignFindings.splice(0));
+    for (const r of this.refs) r.knownDesignFindings.splice(0); // reported once, from the first state
     if (mismatch && !dead) return mismatch;
     if (sys.destroyed) return null;
     // structural findings are kept while the damage checks after them run: damage comes first
@@ -686,8 +738,39 @@ export class Oracle {
     if (pages && !isStructural(pages)) return pages;
     structural = pages;
     for (let r = 0; r < sys.regions && !structural; r++) structural = this.quiescentRange(r);
-    const view = dead ? null : this.checkGuestView(window.map((e) => e.ctx.op));
+    const view = dead ? null : this.keepStatesTheViewShows(window.map((e) => e.ctx.op));
     return damageFirst(view, structural);
+  }
+
+  /**
+   * One ended op, no other overlapping it: applied to every reference state; those whose prediction it
+   * contradicts drop out. None left: the first state's mismatch (the states stay as they are).
+   */
+  private applyToEach(window: readonly Ended[]): Violation | null {
+    let first: Violation | null = null;
+    const keep: Reference[] = [];
+    for (const r of this.refs) {
+      const m = this.applySerial(window, r);
+      if (m) first ??= m;
+      else keep.push(r);
+    }
+    if (!keep.length) return first;
+    this.refs = distinctStates(keep);
+    return null;
+  }
+
+  /** The guest view against every reference state: those it contradicts drop out; none left: the first one's violation. */
+  private keepStatesTheViewShows(ops: readonly Op[]): Violation | null {
+    let first: Violation | null = null;
+    const keep: Reference[] = [];
+    for (const r of this.refs) {
+      const v = this.checkGuestView(ops, r);
+      if (v) first ??= v;
+      else keep.push(r);
+    }
+    if (!keep.length) return first;
+    this.refs = keep;
+    return null;
   }
 
   /** The quiescent invariants of one 2M range (INV-15, INV-16, INV-9, INV-11). */
@@ -725,48 +808,72 @@ export class Oracle {
 
   /**
    * Overlapping ops (a linearizability check in the spirit of Porcupine): some serial order of them that
-   * respects real-time order (an op that ended before another began comes first) must explain every
-   * outcome. A depth-first search applies one op at a time to a copy of the reference and backs off at the
-   * first mismatch, completion order first; the reference keeps the first order that fits whose host
-   * references (mappings, pins) are the ones guest_memfd holds now, else the first order that fits: a pin
-   * racing a truncation explains both outcomes in either order, but only the real one predicts a later
-   * conversion's -EBUSY. A search that outgrows its budget with no order found proves nothing either way:
-   * the reference forgets what the ops could have changed.
+   * respects real-time order (an op that ended before another began comes first), from some reference
+   * state, must explain every outcome. A depth-first search applies one op at a time to a copy of the
+   * reference and backs off at the first mismatch, completion order first. Orders that fit may leave
+   * different states (they differ in what no outcome showed yet, which a later op may tell apart): after the
+   * first, the search goes on for a while and keeps every distinct state found. A search that outgrows its
+   * budget before any order fits proves nothing either way: the reference forgets what the ops could have changed.
    */
   private linearize(window: Ended[]): Violation | null {
     const n = window.length;
-    const used = new Array<boolean>(n).fill(false);
-    let budget = LINEARIZE_BUDGET;
+    const used = new Uint8Array(n);
+    // i may go next only when every op that ended before i began, and the event before it in its op's
+    // program order, are placed: waitsFor[i] counts those still to place, freed[j] the ops j holds back
+    const waitsFor = new Int32Array(n);
+    const freed: number[][] = window.map(() => []);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        if (j === i || (window[j].endedAt >= window[i].ctx.beganAt && window[i].prev !== window[j])) continue;
+        waitsFor[i]++;
+        freed[j].push(i);
+      }
+    }
+    let spent = 0;
+    let limit = LINEARIZE_BUDGET;
     let first: Violation | null = null;
     let deepest = -1;
     const ops = window.map((e) => e.ctx.op);
     const live = !this.sys.kvm.bugged && !this.sys.destroyed;
-    // Porcupine's cache: the same set of ops placed, reaching the same reference state, fails the same way
+    const fits = new Map<number, Reference>();
+    // Porcupine's cache: the same set of ops placed, reaching the same reference state, ends the same way.
+    // The set is keyed by two Zobrist hashes (one random word per op for each, xor-ed in and out).
+    const zobrist = (i: number, salt: number): number => {
+      let h = Math.imul(i + 1, 0x9e3779b1) ^ salt;
+      h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+      h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+      return (h ^ (h >>> 16)) >>> 0;
+    };
+    const z1 = Uint32Array.from({ length: n }, (_, i) => zobrist(i, 0x1b873593));
+    const z2 = Uint32Array.from({ length: n }, (_, i) => zobrist(i, 0x7f4a7c15));
+    let key1 = 0;
+    let key2 = 0;
     const seen = new Set<string>();
-    // an order that fits but leaves the host's references unlike guest_memfd's: kept if none better turns up
-    let fallback: Reference | null = null;
-    const dfs = (ref: Reference, depth: number): Reference | null => {
-      const key = `${used.map((u) => (u ? 1 : 0)).join('')}:${ref.stateHash()}`;
-      if (seen.has(key)) return null;
+    const place = (i: number, on: boolean): void => {
+      used[i] = on ? 1 : 0;
+      for (const k of freed[i]) waitsFor[k] += on ? -1 : 1;
+      key1 ^= z1[i];
+      key2 ^= z2[i];
+    };
+    const dfs = (ref: Reference, depth: number): void => {
+      const key = `${key1}:${key2}:${ref.stateHash()}`;
+      if (seen.has(key)) return;
       seen.add(key);
       if (depth === n) {
         // the order must explain the state the ops left as well as their outcomes
         const v = live ? this.checkGuestView(ops, ref) : null;
         if (v) {
           if (depth >= deepest) [first, deepest] = [v, depth + 1];
-          return null;
+        } else if (!fits.has(ref.stateHash())) {
+          // after the first order that fits, a bounded search for others
+          if (!fits.size) limit = spent + ALTERNATIVES_BUDGET;
+          fits.set(ref.stateHash(), ref);
         }
-        if (!live || this.hostRefsMatch(ref)) return ref;
-        fallback ??= ref;
-        return null;
+        return;
       }
-      for (let i = 0; i < n; i++) {
-        if (used[i]) continue;
-        // i may go next only if no other op still to place ended before i began
-        if (window.some((e, j) => !used[j] && j !== i && e.endedAt < window[i].ctx.beganAt)) continue;
-        const before = window[i].prev;
-        if (before && !used[window.indexOf(before)]) continue; // program order within an op
-        if (--budget < 0) return null;
+      for (let i = 0; i < n && spent < limit; i++) {
+        if (used[i] || waitsFor[i] > 0) continue;
+        spent++;
         const next = ref.clone();
         const m = this.applySerial([window[i]], next, window);
         if (m) {
@@ -774,31 +881,37 @@ export class Oracle {
           if (depth > deepest) [first, deepest] = [m, depth];
           continue;
         }
-        used[i] = true;
-        const done = dfs(next, depth + 1);
-        used[i] = false;
-        if (done) return done;
+        place(i, true);
+        dfs(next, depth + 1);
+        place(i, false);
       }
-      return null;
     };
-    const fit = dfs(this.ref, 0) ?? fallback;
-    if (fit) {
-      this.ref.copyFrom(fit);
+    for (const r of this.refs) if (spent < limit) dfs(r, 0);
+    if (fits.size) {
+      const states = [...fits.values()];
+      if (states.length > MAX_REFS) {
+        // the last state kept stands for the rest too: it accepts whatever any of them would
+        const exact = states[MAX_REFS - 1].widenWith(states.slice(MAX_REFS));
+        this.notes.push(`the overlapping ops left ${states.length} distinct reference states; the reference keeps ${MAX_REFS - 1} and one widened to accept what the other ${states.length - MAX_REFS + 1} would${exact ? '' : ' (where it can say it does not know)'}`);
+      }
+      this.refs = states.slice(0, MAX_REFS);
       return null;
     }
-    if (budget < 0) {
+    if (spent >= limit) {
       // take the completion order's effects (attributes, teardown) and forget what the ops may have changed
-      for (const e of window) {
-        this.ref.apply(e.ctx.op, e.out, { vmDead: this.sys.kvm.bugged, sites: e.sites, siteSlot: e.siteSlot, injected: e.injected, overlapped: true });
-        this.ref.forget(e.ctx.op);
+      for (const ref of this.refs) {
+        for (const e of window) {
+          ref.apply(e.ctx.op, e.out, { vmDead: this.sys.kvm.bugged, sites: e.sites, siteSlot: e.siteSlot, injected: e.injected, overlapped: true });
+          ref.forget(e.ctx.op);
+        }
       }
+      this.refs = distinctStates(this.refs);
       this.notes.push(`linearizability search gave up after ${LINEARIZE_BUDGET} steps over ${n} overlapping ops; the reference forgets what they changed`);
       return null;
     }
     const names = window.map((e) => `#${e.ctx.opIndex} ${e.ctx.op.op}`).join(', ');
     return { inv: first!.inv, message: `no serial order of the overlapping ops (${names}) explains their outcomes; the order that got furthest fails with: ${first!.message}` };
   }
-
 
   /**
    * The pages behind IOMMU pins, taken at the step the pin took or dropped its reference (the iommu_pin and
@@ -820,20 +933,6 @@ export class Oracle {
     if (k < 0) return;
     list.splice(k, 1);
     this.lifetime.pinned[pfn]--;
-  }
-
-  /**
-   * Does `ref` count the host mappings and IOMMU pins guest_memfd holds on every gfn of a live memslot? Read
-   * from the model's counters, which only pick among orders the reference already found legal.
-   */
-  private hostRefsMatch(ref: Reference): boolean {
-    const sys = this.sys;
-    for (let g = sys.design.slotBaseGfn; g < sys.gfns; g++) {
-      if (sys.kvm.slotDeleted[slotAt(sys, g)]) continue;
-      const h = hostRefsAt(sys, g);
-      if (h.maps !== ref.hostMaps[g] || h.pins !== ref.pins[g]) return false;
-    }
-    return true;
   }
 
   /** Every gfn as the guest would see it now, against the reference. */
@@ -928,14 +1027,20 @@ function splitFallback(e: Ended, ptrs: number): Ended[] {
   const out = e.out;
   const trip = splitRoundTrip(e, ptrs);
   if (trip) return trip;
-  // KVM_TDX_INIT_MEM_REGION adds its pages one by one (a fault and a PAGE.ADD each): when every page went
-  // in, each is its own event with its own contents
-  if (op.op === 'initMemRegion' && 'ret' in out && out.ret === 0 && op.end - op.start > 1) {
-    return Array.from({ length: op.end - op.start }, (_, k) => {
-      const ctx = new OpCtx({ op: 'initMemRegion', start: op.start + k, end: op.start + k + 1, data: op.data + k }, e.ctx.opIndex);
-      ctx.beganAt = e.ctx.beganAt;
-      return { ...e, ctx };
-    });
+  // KVM_TDX_INIT_MEM_REGION adds its pages one by one (a fault and a PAGE.ADD each): each page it added is
+  // its own event with its own contents, and the page it stopped at (the region struct copied back says
+  // which) is one more, with the error
+  if (op.op === 'initMemRegion' && out.kind === 'initMemRegion') {
+    const added = out.ret === 0 ? op.end - op.start : out.pages ?? 0;
+    if (added > 0 && added <= op.end - op.start && (out.ret === 0 ? added > 1 : added < op.end - op.start)) {
+      const page = (k: number, o: OpOutcome): Ended => {
+        const ctx = new OpCtx({ op: 'initMemRegion', start: op.start + k, end: op.start + k + 1, data: op.data + k }, e.ctx.opIndex);
+        ctx.beganAt = e.ctx.beganAt;
+        return { ...e, ctx, out: o };
+      };
+      const pages = Array.from({ length: added }, (_, k) => page(k, { kind: 'initMemRegion', ret: 0 }));
+      return out.ret === 0 ? pages : [...pages, page(added, out)];
+    }
   }
   if (op.op !== 'accept' || op.level !== '2M' || out.kind !== 'accept' || !out.pages) return [e];
   const base = op.gfn - (op.gfn % ptrs);

@@ -115,12 +115,16 @@ export class Reference {
     return r;
   }
 
-  /** A hash of the state, for the linearizability search's cache. */
+  /**
+   * A hash of the state, for the linearizability search's cache and to tell the states serial orders leave
+   * apart. After teardown every op is expected to find the fds closed, whatever the pages were: one state.
+   */
   stateHash(): number {
     let h = 0x811c9dc5;
     const mix = (a: ArrayLike<number>): void => {
       for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i], 0x01000193);
     };
+    if (this.destroyed) return (Math.imul(h ^ 0xdead, 0x01000193) >>> 0);
     mix(this.private); mix(this.accepted); mix(this.data); mix(this.known); mix(this.poison); mix(this.hostMaps); mix(this.pins); mix(this.userMem);
     mix([this.runnable ? 1 : 0, this.destroyed ? 1 : 0, ...this.slotDeleted.map((x) => (x ? 1 : 0)), this.poolShort ? 1 : 0]);
     return h >>> 0;
@@ -141,6 +145,26 @@ export class Reference {
     this.slotDeleted.splice(0, this.slotDeleted.length, ...o.slotDeleted);
     this.poolShort = o.poolShort;
     this.knownDesignFindings.splice(0, this.knownDesignFindings.length, ...o.knownDesignFindings);
+  }
+
+  /**
+   * Widen this state to accept whatever any of `others` accepts, where the state can say it does not know:
+   * acceptance (UNKNOWN for a private gfn), contents, poison (MAYBE), a drained pool. False when they also
+   * differ in what it cannot widen (attributes, host mappings and pins, userspace memory, phase, memslots).
+   */
+  widenWith(others: readonly Reference[]): boolean {
+    let exact = true;
+    for (const o of others) {
+      for (let g = 0; g < this.gfns; g++) {
+        if (this.accepted[g] !== o.accepted[g]) this.accepted[g] = this.private[g] ? UNKNOWN : NO;
+        if (this.accepted[g] === UNKNOWN || !o.known[g] || this.data[g] !== o.data[g]) this.known[g] = 0;
+        if (this.poison[g] !== o.poison[g]) this.poison[g] = MAYBE;
+        if (this.private[g] !== o.private[g] || this.hostMaps[g] !== o.hostMaps[g] || this.pins[g] !== o.pins[g] || this.userMem[g] !== o.userMem[g]) exact = false;
+      }
+      this.poolShort ||= o.poolShort;
+      if (this.runnable !== o.runnable || this.destroyed !== o.destroyed || this.slotDeleted.some((d, s) => d !== o.slotDeleted[s])) exact = false;
+    }
+    return exact;
   }
 
   /**

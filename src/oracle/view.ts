@@ -60,12 +60,6 @@ export function attrPrivate(sys: System, gfn: number): boolean {
   return sys.design.vmMemoryAttributes ? sys.kvm.attrs[gfn] === 1 : sys.gmem.attr[i] === 1;
 }
 
-/** Host userspace mappings and IOMMU pins guest_memfd counts on the page bound at gfn (0, 0 outside a live memslot). */
-export function hostRefsAt(sys: System, gfn: number): { maps: number; pins: number } {
-  const i = indexOf(sys, gfn);
-  return i < 0 ? { maps: 0, pins: 0 } : { maps: sys.gmem.hostMaps[i], pins: sys.gmem.pins[i] };
-}
-
 /** Order of the guest_memfd folio holding index (-1 when none), from the folio arrays. */
 export function folioOrderAt(sys: System, index: number): number {
   const gm = sys.gmem;

@@ -19,9 +19,11 @@ function mapped(sys: System, gfn: number): boolean {
 /**
  * KVM_TDX_INIT_MEM_REGION over gfns [start, end), page by page (kvm_gmem_populate): the gfn must be private
  * and not yet mapped; KVM maps it through the TDP MMU at the level gmem allows, and the set_external_spte
- * hook issues PAGE.ADD with contents `data + i`. Pages before a failing one stay added.
+ * hook issues PAGE.ADD with contents `data + i`. Pages before a failing one stay added; `region.pages` counts
+ * them, as tdx_vcpu_init_mem_region() advances region.gpa and region.nr_pages past each page it added and
+ * copies the struct back to userspace, error or not.
  */
-export function* kvmTdxInitMemRegion(sys: System, start: number, end: number, data: number): Path<number> {
+export function* kvmTdxInitMemRegion(sys: System, start: number, end: number, data: number, region = { pages: 0 }): Path<number> {
   const k = sys.kvm;
   if (k.bugged) return -EIO;
   if (k.tdState !== 'BUILD') return -EINVAL;
@@ -38,6 +40,7 @@ export function* kvmTdxInitMemRegion(sys: System, start: number, end: number, da
     } while (ret === RET_PF_RETRY);
     k.pageAddSrc = null;
     if (ret < 0) return ret;
+    region.pages++;
     yield 'init-mem-region-page';
   }
   return 0;
