@@ -747,29 +747,25 @@ export class Oracle {
    * contradicts drop out. None left: the first state's mismatch (the states stay as they are).
    */
   private applyToEach(window: readonly Ended[]): Violation | null {
-    let first: Violation | null = null;
-    const keep: Reference[] = [];
-    for (const r of this.refs) {
-      const m = this.applySerial(window, r);
-      if (m) first ??= m;
-      else keep.push(r);
-    }
-    if (!keep.length) return first;
-    this.refs = distinctStates(keep);
-    return null;
+    return this.keepStatesWhere((r) => this.applySerial(window, r), true);
   }
 
   /** The guest view against every reference state: those it contradicts drop out; none left: the first one's violation. */
   private keepStatesTheViewShows(ops: readonly Op[]): Violation | null {
+    return this.keepStatesWhere((r) => this.checkGuestView(ops, r), false);
+  }
+
+  /** Keep the reference states `check` finds nothing wrong with (made distinct again when `merge`); none: the first violation. */
+  private keepStatesWhere(check: (r: Reference) => Violation | null, merge: boolean): Violation | null {
     let first: Violation | null = null;
     const keep: Reference[] = [];
     for (const r of this.refs) {
-      const v = this.checkGuestView(ops, r);
+      const v = check(r);
       if (v) first ??= v;
       else keep.push(r);
     }
     if (!keep.length) return first;
-    this.refs = keep;
+    this.refs = merge ? distinctStates(keep) : keep;
     return null;
   }
 
