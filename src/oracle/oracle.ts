@@ -19,6 +19,7 @@ import type { FaultSite } from '../model/faults.js';
 import { anySlotDeleted, attrPrivate, indexOf, septLeafOf, slotAt } from './view.js';
 import { exitRange, memoryFaultExit, PAGE_SIZE, sameExit } from '../model/kvm/exit.js';
 import { LifetimeChecker } from './lifetime.js';
+import { combineGroupStates, independentGroups, type Group } from './locality.js';
 import { LockView } from './locks.js';
 import { kvmLoopsOnInterruptedDemote, unacceptedAccessKillsVm, uafIsFailureOf } from './policy.js';
 import { isVmIoctl } from '../model/vocab/index.js';
@@ -812,6 +813,84 @@ export class Oracle {
    * budget before any order fits proves nothing either way: the reference forgets what the ops could have changed.
    */
   private linearize(window: Ended[]): Violation | null {
+    // ops on disjoint gfns are ordered apart (locality.ts); a window of one group takes the search as it was
+    const groups = independentGroups(window, (e) => this.ref.footprint(e.ctx.op), (e) => e.prev, this.sys.gfns);
+    if (groups.length > 1) return this.linearizeGroups(window, groups);
+    const s = this.searchOrders(window, window, null, this.refs, LINEARIZE_BUDGET);
+    if (s.fits.size) {
+      this.keepStates([...s.fits.values()].map((f) => f.ref), 'the overlapping ops left');
+      return null;
+    }
+    if (s.gaveUp) return this.giveUp(window);
+    return this.noOrder(window, s.first!);
+  }
+
+  /**
+   * Overlapping ops in groups that share no gfn (Herlihy & Wing, Theorem 1: a history is linearizable iff
+   * its restriction to each object is), so the search costs the sum of the groups' orders, not their
+   * product. Each group is searched from the reference states that every group before it fitted, with the
+   * guest-view check limited to its gfns; a state that fits every group is completed per gfn mask
+   * (copyGfnsFrom) with each group's fitting states, every combination up to MAX_REFS, and one widened
+   * to accept what the rest would beyond.
+   */
+  private linearizeGroups(window: Ended[], groups: readonly Group<Ended>[]): Violation | null {
+    let from = this.refs.map((_, i) => i); // the starting states that fitted every group so far
+    const parts: Map<number, Reference[]>[] = []; // per group: starting state -> the states its orders left
+    for (const g of groups) {
+      // each group has the budget of a whole window: it is the check of its own gfns, as if its ops were alone
+      const s = this.searchOrders(g.events, window, g.mask, from.map((i) => this.refs[i]), LINEARIZE_BUDGET);
+      if (!s.fits.size) return s.gaveUp ? this.giveUp(window) : this.noOrder(g.events, s.first!);
+      const byStart = new Map<number, Reference[]>();
+      for (const f of s.fits.values()) {
+        const k = from[f.from];
+        if (!byStart.has(k)) byStart.set(k, []);
+        byStart.get(k)!.push(f.ref);
+      }
+      from = from.filter((i) => byStart.has(i));
+      parts.push(byStart);
+    }
+    const c = combineGroupStates(this.refs, groups.map((g) => g.mask), parts, MAX_REFS);
+    if (c.widened) this.notes.push(`the overlapping ops (${groups.length} groups on disjoint gfns) left more than ${MAX_REFS} combinations of reference states; the reference keeps ${MAX_REFS - 1} and one widened to accept what the rest would${c.exact ? '' : ' (where it can say it does not know)'}`);
+    this.refs = distinctStates(c.states);
+    return null;
+  }
+
+  /** Keep the states orders of overlapping ops left; past MAX_REFS the last kept is widened to stand for the rest. */
+  private keepStates(states: Reference[], what: string): void {
+    if (states.length > MAX_REFS) {
+      // the last state kept stands for the rest too: it accepts whatever any of them would
+      const exact = states[MAX_REFS - 1].widenWith(states.slice(MAX_REFS));
+      this.notes.push(`${what} ${states.length} distinct reference states; the reference keeps ${MAX_REFS - 1} and one widened to accept what the other ${states.length - MAX_REFS + 1} would${exact ? '' : ' (where it can say it does not know)'}`);
+    }
+    this.refs = states.slice(0, MAX_REFS);
+  }
+
+  /** A search that outgrew its budget before any order fit: take the completion order's effects and forget the rest. */
+  private giveUp(window: readonly Ended[]): null {
+    // take the completion order's effects (attributes, teardown) and forget what the ops may have changed
+    for (const ref of this.refs) {
+      for (const e of window) {
+        ref.apply(e.ctx.op, e.out, { vmDead: this.sys.kvm.bugged, sites: e.sites, siteSlot: e.siteSlot, injected: e.injected, overlapped: true });
+        ref.forget(e.ctx.op);
+      }
+    }
+    this.refs = distinctStates(this.refs);
+    this.notes.push(`linearizability search gave up after ${LINEARIZE_BUDGET} steps over ${window.length} overlapping ops; the reference forgets what they changed`);
+    return null;
+  }
+
+  private noOrder(events: readonly Ended[], first: Violation): Violation {
+    const names = events.map((e) => `#${e.ctx.opIndex} ${e.ctx.op.op}`).join(', ');
+    return { inv: first.inv, message: `no serial order of the overlapping ops (${names}) explains their outcomes; the order that got furthest fails with: ${first.message}` };
+  }
+
+  /**
+   * The depth-first search of linearize() over `window` (all the window's events, or one group of them
+   * within `all`), from each of `starts` in turn, spending at most `budget` reference applications; `only`
+   * limits the check of the state an order left to the group's gfns (null: every gfn). Returns every
+   * distinct fitting state, in the order found, with the index in `starts` it was reached from.
+   */
+  private searchOrders(window: readonly Ended[], all: readonly Ended[], only: Uint8Array | null, starts: readonly Reference[], budget: number): { fits: Map<number, { ref: Reference; from: number }>; first: Violation | null; spent: number; gaveUp: boolean } {
     const n = window.length;
     const used = new Uint8Array(n);
     // i may go next only when every op that ended before i began, and the event before it in its op's
@@ -826,12 +905,13 @@ export class Oracle {
       }
     }
     let spent = 0;
-    let limit = LINEARIZE_BUDGET;
+    let limit = budget;
     let first: Violation | null = null;
     let deepest = -1;
     const ops = window.map((e) => e.ctx.op);
     const live = !this.sys.kvm.bugged && !this.sys.destroyed;
-    const fits = new Map<number, Reference>();
+    const fits = new Map<number, { ref: Reference; from: number }>();
+    let start = 0;
     // Porcupine's cache: the same set of ops placed, reaching the same reference state, ends the same way.
     // The set is keyed by two Zobrist hashes (one random word per op for each, xor-ed in and out).
     const zobrist = (i: number, salt: number): number => {
@@ -857,13 +937,13 @@ export class Oracle {
       seen.add(key);
       if (depth === n) {
         // the order must explain the state the ops left as well as their outcomes
-        const v = live ? this.checkGuestView(ops, ref) : null;
+        const v = live ? this.checkGuestView(ops, ref, only) : null;
         if (v) {
           if (depth >= deepest) [first, deepest] = [v, depth + 1];
         } else if (!fits.has(ref.stateHash())) {
           // after the first order that fits, a bounded search for others
           if (!fits.size) limit = spent + ALTERNATIVES_BUDGET;
-          fits.set(ref.stateHash(), ref);
+          fits.set(ref.stateHash(), { ref, from: start });
         }
         return;
       }
@@ -871,7 +951,7 @@ export class Oracle {
         if (used[i] || waitsFor[i] > 0) continue;
         spent++;
         const next = ref.clone();
-        const m = this.applySerial([window[i]], next, window);
+        const m = this.applySerial([window[i]], next, all);
         if (m) {
           // report the mismatch of the order that got furthest: the most telling one
           if (depth > deepest) [first, deepest] = [m, depth];
@@ -882,31 +962,8 @@ export class Oracle {
         place(i, false);
       }
     };
-    for (const r of this.refs) if (spent < limit) dfs(r, 0);
-    if (fits.size) {
-      const states = [...fits.values()];
-      if (states.length > MAX_REFS) {
-        // the last state kept stands for the rest too: it accepts whatever any of them would
-        const exact = states[MAX_REFS - 1].widenWith(states.slice(MAX_REFS));
-        this.notes.push(`the overlapping ops left ${states.length} distinct reference states; the reference keeps ${MAX_REFS - 1} and one widened to accept what the other ${states.length - MAX_REFS + 1} would${exact ? '' : ' (where it can say it does not know)'}`);
-      }
-      this.refs = states.slice(0, MAX_REFS);
-      return null;
-    }
-    if (spent >= limit) {
-      // take the completion order's effects (attributes, teardown) and forget what the ops may have changed
-      for (const ref of this.refs) {
-        for (const e of window) {
-          ref.apply(e.ctx.op, e.out, { vmDead: this.sys.kvm.bugged, sites: e.sites, siteSlot: e.siteSlot, injected: e.injected, overlapped: true });
-          ref.forget(e.ctx.op);
-        }
-      }
-      this.refs = distinctStates(this.refs);
-      this.notes.push(`linearizability search gave up after ${LINEARIZE_BUDGET} steps over ${n} overlapping ops; the reference forgets what they changed`);
-      return null;
-    }
-    const names = window.map((e) => `#${e.ctx.opIndex} ${e.ctx.op.op}`).join(', ');
-    return { inv: first!.inv, message: `no serial order of the overlapping ops (${names}) explains their outcomes; the order that got furthest fails with: ${first!.message}` };
+    for (start = 0; start < starts.length; start++) if (spent < limit) dfs(starts[start], 0);
+    return { fits, first, spent, gaveUp: !fits.size && spent >= limit };
   }
 
   /**
@@ -932,11 +989,12 @@ export class Oracle {
   }
 
   /** Every gfn as the guest would see it now, against the reference. */
-  private checkGuestView(ops: readonly Op[], ref: Reference = this.ref): Violation | null {
+  private checkGuestView(ops: readonly Op[], ref: Reference = this.ref, only: Uint8Array | null = null): Violation | null {
     const sys = this.sys;
     const ranges = ops.filter((o): o is Extract<Op, { start: number }> => o.op === 'convert' || o.op === 'punch');
     const ranged = ranges.length ? ranges[ranges.length - 1] : null;
     for (let g = sys.design.slotBaseGfn; g < sys.gfns; g++) {
+      if (only && !only[g]) continue; // a group of ops ordered apart answers for its own gfns only
       // with its memslot gone a gfn has no attribute for the guest to see and no mapping
       if (sys.kvm.slotDeleted[slotAt(sys, g)]) continue;
       const isPriv = attrPrivate(sys, g);

@@ -241,6 +241,51 @@ export class Reference {
     }
   }
 
+  /**
+   * The gfns whose state `op` may read or change here, or null when it reads or changes the whole VM's
+   * (runnable, teardown, memslots, the folio pool a truncation may leak into). Ops with disjoint footprints
+   * commute: the linearizability check may order them apart (src/oracle/locality.ts).
+   */
+  footprint(op: Op): [number, number] | null {
+    switch (op.op) {
+      case 'finalize':
+      case 'destroy':
+      case 'deleteSlot':
+      case 'punch': // a truncation that leaks a folio leaves the pool short for every later allocation
+        return null;
+      case 'hostAlloc':
+        return [0, 0]; // judged on its own result only
+      case 'memoryFailure': {
+        // kvm_gmem_error_folio() reaches the whole folio of the page
+        const [lo, hi] = this.folioSpan(op.gfn);
+        return [Math.max(0, Math.min(lo, op.gfn)), Math.min(this.gfns, Math.max(hi, op.gfn + 1))];
+      }
+      default: {
+        const [lo, hi] = gfnsNamed(op, this.ptrs, this.gfns);
+        return [Math.max(0, lo), Math.min(this.gfns, hi)];
+      }
+    }
+  }
+
+  /**
+   * Take over another reference's state at the gfns of `mask` only, with the design findings it added past
+   * the first `findingsFrom` (an order of ops that touched only those gfns, found apart from the others).
+   */
+  copyGfnsFrom(o: Reference, mask: Uint8Array, findingsFrom: number): void {
+    for (let g = 0; g < this.gfns; g++) {
+      if (!mask[g]) continue;
+      this.private[g] = o.private[g];
+      this.accepted[g] = o.accepted[g];
+      this.data[g] = o.data[g];
+      this.known[g] = o.known[g];
+      this.poison[g] = o.poison[g];
+      this.hostMaps[g] = o.hostMaps[g];
+      this.pins[g] = o.pins[g];
+      this.userMem[g] = o.userMem[g];
+    }
+    this.knownDesignFindings.push(...o.knownDesignFindings.slice(findingsFrom));
+  }
+
   apply(op: Op, out: OpOutcome, ctx: RefContext): RefMismatch | null {
     // A fault checks the attribute, then finds the folio poisoned: with a memory failure overlapping it, it
     // can see the poison before a conversion it overlaps too, which no serial order shows (-EHWPOISON goes
