@@ -77,6 +77,12 @@ export function* tdxHonorGuestAcceptLevel(sys: System, gfn: number, acceptLevel:
   if (!write) {
     yield* readUnlock(sys, 'tdx_honor_guest_accept_level');
     yield* writeLock(sys, 'tdx_honor_guest_accept_level'); // the inhibit bit is G9's business: keep it under the write lock here
+    if (sys.guard('G9') && sys.kvm.mirror.m2m[r] === Spte.LEAF) {
+      // a fault that chose 2M mapped its leaf while no lock was held: GUEST_INHIBIT must not go on over a huge
+      // leaf (INV-9), so resume the guest, which faults again and splits this leaf first
+      yield* writeUnlock(sys, 'tdx_honor_guest_accept_level');
+      return HONOR_RETRY;
+    }
   }
   if (sys.guard('G9')) {
     setGuestInhibit(sys, gfn, r); // hugepage_set_guest_inhibit(), one-way, under the write lock
