@@ -19,9 +19,10 @@ export interface ConcurrencySettings {
 }
 
 /**
- * Off by default for now: on the correct design about one concurrent case in 9,000 still fails (6 in about 52,000 at
- * commit 3e581ad: a 2M fault beside a conversion's unaligned start, split-cache underflow under NON-BLOCKING-RESIZE,
- * and linearization gaps), too many for an overnight campaign.
+ * Off by default for now: on the correct design about one concurrent case in 200,000 still fails (4 failing cases of
+ * 3 kinds in a 30-minute campaign of 1.8 million cases, half of them concurrent, at commit 62af0ee: a prefault cut by a
+ * memslot deletion, GUEST_INHIBIT set beside a 2M leaf under NON-BLOCKING-RESIZE, a linearization gap; the first two
+ * fixed since), and concurrent cases run at about half the speed of one-actor cases.
  */
 export const DEFAULT_CONCURRENCY: ConcurrencySettings = { share: 0, schedule: 'mix' };
 
