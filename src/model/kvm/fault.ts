@@ -77,9 +77,10 @@ export function* tdxHonorGuestAcceptLevel(sys: System, gfn: number, acceptLevel:
   if (!write) {
     yield* readUnlock(sys, 'tdx_honor_guest_accept_level');
     yield* writeLock(sys, 'tdx_honor_guest_accept_level'); // the inhibit bit is G9's business: keep it under the write lock here
-    if (sys.guard('G9') && sys.kvm.mirror.m2m[r] === Spte.LEAF) {
-      // a fault that chose 2M mapped its leaf while no lock was held: GUEST_INHIBIT must not go on over a huge
-      // leaf (INV-9), so resume the guest, which faults again and splits this leaf first
+    if (sys.design.nonBlockingResize && sys.guard('G9') && sys.kvm.mirror.m2m[r] === Spte.LEAF) {
+      // NON-BLOCKING-RESIZE (the future design): a fault that chose 2M mapped its leaf while no lock was held,
+      // and GUEST_INHIBIT must not go on over a huge leaf (INV-9): resume the guest, which faults again and
+      // splits this leaf first. (G4 off keeps v3's window: the split under the shared lock is its bug.)
       yield* writeUnlock(sys, 'tdx_honor_guest_accept_level');
       return HONOR_RETRY;
     }
