@@ -20,6 +20,7 @@ import { anySlotDeleted, attrPrivate, indexOf, septLeafOf, slotAt } from './view
 import { exitRange, memoryFaultExit, PAGE_SIZE, sameExit } from '../model/kvm/exit.js';
 import { LifetimeChecker } from './lifetime.js';
 import { combineGroupStates, independentGroups, type Group } from './locality.js';
+import { attributeOrders } from './attributeOrders.js';
 import { LockView } from './locks.js';
 import { kvmLoopsOnInterruptedDemote, unacceptedAccessKillsVm, uafIsFailureOf } from './policy.js';
 import { isVmIoctl } from '../model/vocab/index.js';
@@ -865,17 +866,28 @@ export class Oracle {
     this.refs = states.slice(0, MAX_REFS);
   }
 
-  /** A search that outgrew its budget before any order fit: take the completion order's effects and forget the rest. */
+  /**
+   * A search that outgrew its budget before any order fit: take the effects (attributes, teardown) of serial
+   * orders that respect real-time order and forget what the ops may have changed. The completion order alone
+   * is one such order: with conversions of a gfn to different attributes overlapping, the last to end need not
+   * be the last to take effect (crashes37 REF-ATTR@accept: a MapGPA's VMM conversion to shared, done before an
+   * ioctl conversion to private began, ended after it). So every conversion that no other conversion of its
+   * gfns follows in real time is tried last too (attributeOrders), each order leaving a state of its own.
+   */
   private giveUp(window: readonly Ended[]): null {
-    // take the completion order's effects (attributes, teardown) and forget what the ops may have changed
-    for (const ref of this.refs) {
-      for (const e of window) {
-        ref.apply(e.ctx.op, e.out, { vmDead: this.sys.kvm.bugged, sites: e.sites, siteSlot: e.siteSlot, injected: e.injected, overlapped: true });
-        ref.forget(e.ctx.op);
+    const states: Reference[] = [];
+    for (const order of attributeOrders(window, (e) => this.ref.footprint(e.ctx.op), MAX_REFS)) {
+      for (const r of this.refs) {
+        const ref = r.clone();
+        for (const e of order) {
+          ref.apply(e.ctx.op, e.out, { vmDead: this.sys.kvm.bugged, sites: e.sites, siteSlot: e.siteSlot, injected: e.injected, overlapped: true });
+          ref.forget(e.ctx.op);
+        }
+        states.push(ref);
       }
     }
-    this.refs = distinctStates(this.refs);
     this.notes.push(`linearizability search gave up after ${LINEARIZE_BUDGET} steps over ${window.length} overlapping ops; the reference forgets what they changed`);
+    this.keepStates(distinctStates(states), 'the orders of the conversions among them left');
     return null;
   }
 
