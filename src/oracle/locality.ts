@@ -2,7 +2,7 @@
 // restriction to each object is. Overlapping ops whose reference footprints (the gfns they read or change)
 // are disjoint act on separate objects, so the check orders each group apart: the search then costs the sum
 // of the groups' orders, not their product (two 2M ACCEPT fallbacks on one range beside ops on another
-// spent the whole budget on the product; crashes36 REF-ATTR@convert+OPERAND_BUSY).
+// spent the whole budget on the product; corpus/regression/flow-linearize-independent-gfn-groups-apart.json).
 
 /** Ops that share no gfn with ops outside the group, with the gfns they touch (mask[g] = 1). */
 export interface Group<E> {

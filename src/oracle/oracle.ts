@@ -870,7 +870,7 @@ export class Oracle {
    * A search that outgrew its budget before any order fit: take the effects (attributes, teardown) of serial
    * orders that respect real-time order and forget what the ops may have changed. The completion order alone
    * is one such order: with conversions of a gfn to different attributes overlapping, the last to end need not
-   * be the last to take effect (crashes37 REF-ATTR@accept: a MapGPA's VMM conversion to shared, done before an
+   * be the last to take effect (corpus/regression/flow-mapgpa-vmm-conversion-ends-after-later-convert.json: a MapGPA's VMM conversion to shared, done before an
    * ioctl conversion to private began, ended after it). So every conversion that no other conversion of its
    * gfns follows in real time is tried last too (attributeOrders), each order leaving a state of its own.
    */

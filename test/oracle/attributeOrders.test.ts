@@ -1,5 +1,5 @@
 // Orders a linearizability search that gave up keeps (src/oracle/attributeOrders.ts): each conversion that
-// no conversion of its gfns follows in real time is last on them in some order (crashes37 REF-ATTR@accept).
+// no conversion of its gfns follows in real time is last on them in some order (corpus/regression/flow-mapgpa-vmm-conversion-ends-after-later-convert.json).
 import { describe, expect, it } from 'vitest';
 import { attributeOrders, type TimedEvent } from '../../src/oracle/attributeOrders.js';
 

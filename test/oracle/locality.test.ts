@@ -1,5 +1,5 @@
 // Locality of linearizability (src/oracle/locality.ts): overlapping ops on disjoint gfns are ordered apart,
-// so the search costs the sum of the groups' orders, not their product (crashes36 REF-ATTR@convert).
+// so the search costs the sum of the groups' orders, not their product (corpus/regression/flow-linearize-independent-gfn-groups-apart.json).
 import { describe, expect, it } from 'vitest';
 import { combineGroupStates, independentGroups } from '../../src/oracle/locality.js';
 import { resolveDesign } from '../../src/model/config.js';
