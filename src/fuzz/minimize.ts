@@ -85,7 +85,7 @@ export function reliabilityOf(c: Case): { ok: number; runs: number } | null {
 
 export function minimizeCase(c: Case, opts: MinimizeOptions = {}): MinimizeResult {
   const failOnPerf = opts.failOnPerf ?? isPerfSignature(c.expect?.signature);
-  const run: RunOptions = { failOnPerf, selfTestThrowIn: opts.selfTestThrowIn };
+  const run: RunOptions = { failOnPerf, selfTestThrowIn: opts.selfTestThrowIn, recordStepOps: true };
   const first0 = runCase(c, run);
   // a schedule policy becomes the switches the run made, which the schedule passes then shrink
   if (c.actors && c.schedule && !Array.isArray(c.schedule) && first0.schedule) c = { ...c, schedule: first0.schedule };

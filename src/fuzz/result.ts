@@ -49,7 +49,7 @@ export interface RunResult {
   structuralHits?: string[];
   /** Several actors: the switch points the run made (save these, not the policy, to replay it step for step). */
   schedule?: Switch[];
-  /** Several actors: the op each step ran (step k ran op stepOps[k]); the minimiser shifts switches by it when it removes ops. */
+  /** Several actors, with RunOptions.recordStepOps: the op each step ran (step k ran op stepOps[k]); the minimiser shifts switches by it when it removes ops. */
   stepOps?: number[];
   /** Step-by-step trace, only when requested. */
   trace?: TraceLine[];

@@ -36,6 +36,8 @@ export interface RunOptions {
    * mmu_lock for write for good, as a path that forgot to release it would, to check the deadlock finding.
    */
   selfTestHoldMmuLockAfter?: string;
+  /** Record the op each step of a scheduled run ran (RunResult.stepOps): the minimiser asks for it, campaigns do not. */
+  recordStepOps?: boolean;
 }
 
 /** Signature id of an exception thrown by the model or the oracle while a case runs (architecture principle 13). */
@@ -272,7 +274,7 @@ export class CaseRunner {
     }));
     const sched = schedulerFor(actors.length, c.schedule);
     const switches: Switch[] = (this.switches = []);
-    const stepOps: number[] = (this.stepOps = []);
+    const stepOps: number[] | null = (this.stepOps = opts.recordStepOps ? [] : null);
     let prev = 0;
     let step = 0;
     let sinceProgress = 0;
@@ -332,7 +334,7 @@ export class CaseRunner {
         if (x.ctx) oracle!.select(x.ctx);
         sys.trace.op = x.opIndex;
       }
-      stepOps.push(x.opIndex);
+      stepOps?.push(x.opIndex);
       const op = c.ops[x.opIndex];
       this.label = 'start';
       const hashBefore = sys.trace.h;
