@@ -101,7 +101,7 @@ export const INVARIANTS: readonly InvariantInfo[] = [
     clauses: [
       { text: 'REMOVE and DEMOTE only after BLOCK, TRACK and a vCPU kick', reach: LIVE },
       // tdx_track() kicks every vCPU after TRACK, which flushes its TLB (tdxGlue.ts kickAllVcpus)
-      { text: 'after REMOVE no vCPU TLB was last flushed before the BLOCK', reach: unreachable('every REMOVE follows its own TRACK and kick under mmu_lock held for write; skipping them (G21 off) makes the module refuse the REMOVE first (the first clause), so no vCPU in the guest keeps an older translation past a successful REMOVE') },
+      { text: 'after REMOVE no vCPU TLB was last flushed before the BLOCK', reach: unreachable('the module itself refuses such a REMOVE: it succeeds only once the TD epoch moved past the BLOCK and no vCPU still runs in the BLOCK\'s epoch (is_tlb_tracked), and a vCPU entering later flushes its TLB at entry; so with any guard off, and with several actors, a vCPU holding an older translation makes the REMOVE fail (TDX_TLB_TRACKING_NOT_DONE, the VM is bugged) instead of succeeding. The clause catches a module that skips that check') },
     ],
   },
   { id: 'INV-20', kind: 'always', detection: 'damage', meaning: 'a page the TD still owns (in its S-EPT or PAMT-assigned) is never handed back to the host while the TD lives', source: '000; 002' },

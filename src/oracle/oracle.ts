@@ -376,8 +376,9 @@ export class Oracle {
   }
 
   /**
-   * INV-19, second clause: after REMOVE no vCPU TLB may still hold the pfn (003:L228-230). With one actor
-   * tdxTrack always kicks, so only a hand-built test reaches this today; it guards concurrent vCPUs.
+   * INV-19, second clause: after REMOVE no vCPU TLB may still hold the pfn (003:L228-230). The module's own
+   * TLB-tracking check refuses such a REMOVE first (is_tlb_tracked), so only a hand-built test reaches this; it
+   * catches a module that skips that check.
    */
   private staleTlbAfterRemove(gfn: number, level: Level | -1): void {
     const sys = this.sys;

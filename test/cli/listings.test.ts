@@ -21,7 +21,7 @@ import { tempDir } from '../helpers/tmp.js';
  */
 const UNREACHABLE_CLAUSES: Record<string, { clause: string; reason: string }[]> = {
   'INV-6': [{ clause: 'replaced by a 2M leaf', reason: 'PROMOTE first' }],
-  'INV-19': [{ clause: 'TLB', reason: 'module refuse the REMOVE first' }],
+  'INV-19': [{ clause: 'TLB', reason: 'module itself refuses such a REMOVE' }],
   'INV-29': [{ clause: 'changes no KVM', reason: 'refuses every VM ioctl at entry' }],
 };
 const UNREACHABLE_GUARDS: Record<string, string> = {};

@@ -340,6 +340,19 @@ describe('TDH.MEM.PAGE.REMOVE', () => {
     expect(sys.tdx.sept.e2m[0]).toBe(S.PENDING_BLOCKED);
   });
 
+  it('after TRACK but with a vCPU still running in the BLOCK\'s epoch -> TDX_TLB_TRACKING_NOT_DONE|RCX (is_tlb_tracked REFCOUNT)', () => {
+    const sys = fresh();
+    aug2m(sys);
+    sys.tdx.vpEnter(0); // vCPU 0 enters in the epoch of the coming BLOCK and is never kicked
+    expectOk(sys.tdx.tdhMemRangeBlock(0, L2M));
+    expectOk(sys.tdx.tdhMemTrack());
+    expectStatus(sys.tdx.tdhMemPageRemove(0, L2M), 'TDX_TLB_TRACKING_NOT_DONE', RCX);
+    sys.tdx.vpEnter(1); // a vCPU entering now runs in the new epoch: it does not hold the BLOCK's epoch
+    expectStatus(sys.tdx.tdhMemPageRemove(0, L2M), 'TDX_TLB_TRACKING_NOT_DONE', RCX);
+    sys.tdx.vpExit(0);
+    expectOk(sys.tdx.tdhMemPageRemove(0, L2M));
+  });
+
   it('a blocked, tracked 2M leaf -> FREE, PAMT NDA, pages still dirty with the HKID', () => {
     const sys = fresh();
     blockedTracked2m(sys, true);

@@ -152,8 +152,14 @@ export class TdxModule {
 
   /** BEPOCH recorded by BLOCK must be older than the current epoch: a TRACK happened since (MOD-remove/demote).
    *  A TD that never ran has no TLB entries to track [A]. */
+  /**
+   * TLB tracking of an entry blocked in epoch `bepoch` is done once the TD epoch moved past it and no vCPU
+   * still runs in that epoch (the module's is_tlb_tracked(): BEPOCH < TD_EPOCH - 1, or BEPOCH = TD_EPOCH - 1
+   * with that epoch's REFCOUNT zero); before the TD is finalized nothing runs.
+   */
   private tracked(bepoch: number): boolean {
-    return !this.finalized || bepoch < this.epoch;
+    if (!this.finalized || bepoch < this.epoch - 1) return true;
+    return bepoch === this.epoch - 1 && !this.vcpuEntryEpoch.includes(bepoch);
   }
 
   // ---- SEAMCALLs -------------------------------------------------------------------------------
