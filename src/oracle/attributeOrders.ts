@@ -1,8 +1,8 @@
 // Serial orders for a linearizability search that gave up (oracle.ts giveUp): the memory attribute of a gfn
 // is a register that conversions write. Each op takes effect at some point within its interval [began,
 // ended] (Herlihy & Wing 1990, linearization points), and sorting by points gives a serial order that
-// respects real-time order. A conversion that no conversion of its gfns follows in real time (begins after
-// it ended) can be the last to write them: its point at its end, theirs at their beginnings. The completion
+// respects real-time order. A conversion that no conversion of some gfn of it follows in real time (begins
+// after it ended) can be the last to write that gfn: its point at its end, theirs at their beginnings. The completion
 // order (every point at the end) shows only the conversion that ended last.
 
 /** What attributeOrders needs of an ended op (or a step of one). */
@@ -22,6 +22,18 @@ function overlaps(a: [number, number] | null, b: [number, number] | null): boole
   return a === null || b === null || (a[0] < b[1] && b[0] < a[1]);
 }
 
+/** Is every gfn of `r` in one of `by` (null: every gfn)? */
+function covered(r: [number, number] | null, by: ([number, number] | null)[]): boolean {
+  if (by.some((b) => b === null)) return true;
+  if (r === null) return false;
+  let next = r[0]; // the first gfn of r not yet covered
+  for (const [lo, hi] of (by as [number, number][]).slice().sort((a, b) => a[0] - b[0])) {
+    if (lo > next) break;
+    next = Math.max(next, hi);
+  }
+  return next >= r[1];
+}
+
 /** `window` sorted by points: the events of `early` at their beginnings, the rest at their ends, none before the step before it. */
 function orderWith<E extends TimedEvent>(window: readonly E[], early: ReadonlySet<E>): E[] {
   const point = new Map<TimedEvent, number>();
@@ -35,15 +47,16 @@ function orderWith<E extends TimedEvent>(window: readonly E[], early: ReadonlySe
 }
 
 /**
- * The completion order `window`, then orders in which conversions that no conversion of overlapping gfns
- * follows in real time are each the last on their gfns, in every combination over disjoint gfns, at most
+ * The completion order `window`, then orders in which each conversion that no conversion of some gfn of it
+ * follows in real time is the last on its gfns, in every combination over disjoint gfns, at most
  * `max` orders in all. Each respects real-time order and each op's program order.
  */
 export function attributeOrders<E extends TimedEvent>(window: readonly E[], footprint: (e: E) => [number, number] | null, max: number): E[][] {
   const writers = window.filter(writesAttributes);
   const feet = new Map(writers.map((w) => [w, footprint(w)] as const));
   const rivals = (w: E): E[] => writers.filter((o) => o !== w && overlaps(feet.get(w)!, feet.get(o)!));
-  const last = writers.filter((w) => !rivals(w).some((o) => o.ctx.beganAt > w.endedAt));
+  // last on some gfn: not every gfn of it is written again by a conversion that begins after it ended
+  const last = writers.filter((w) => !covered(feet.get(w)!, rivals(w).filter((o) => o.ctx.beganAt > w.endedAt).map((o) => feet.get(o)!)));
   let early: Set<E>[] = [new Set()];
   for (const w of last) {
     const r = rivals(w);

@@ -26,6 +26,19 @@ describe('attributeOrders', () => {
     expect(names([a, b, c])).toContain('a b c');
   });
 
+  it('lets a conversion be last on the gfns that no later conversion writes again, although one follows it on others', () => {
+    // the ioctl converts [0x0, 0x12) to private inside the MapGPA's interval (its VMM conversion of 0x11 to shared
+    // done early, the op ended late); a conversion of gfn 0 begins after it ended, so it is last only on 0x1..0x11
+    const mapGpa = ev('mapGpa', 'mapGpa', 0, 100, [0x11, 0x12]);
+    const wide = ev('wide', 'convert', 5, 10, [0, 0x12]);
+    const later = ev('later', 'convert', 20, 30, [0, 1]);
+    expect(names([wide, later, mapGpa])).toEqual(['wide later mapGpa', 'mapGpa wide later']);
+    // followed on every gfn of it, a conversion is never last
+    const cover = ev('cover', 'convert', 20, 30, [0, 0x12]);
+    expect(names([wide, cover, mapGpa])).toEqual(['wide cover mapGpa', 'mapGpa wide cover']);
+    expect(names([wide, cover, mapGpa]).some((o) => o.endsWith('wide'))).toBe(false);
+  });
+
   it('keeps program order and combines choices on disjoint gfns, up to max', () => {
     const x1 = ev('x1', 'convert', 0, 50, [0, 1]);
     const x2 = ev('x2', 'convert', 10, 20, [0, 1]);
