@@ -2,9 +2,11 @@
 // each switch back by the steps the removed ops ran before it (RunResult.stepOps), so an op that only
 // padded the schedule can go without losing the race (issue 10: minimised to <= 10 ops, <= 10 switches).
 import { describe, expect, it } from 'vitest';
-import { loadCase } from '../../src/fuzz/case.js';
+import { type Case, loadCase } from '../../src/fuzz/case.js';
 import { minimizeCase } from '../../src/fuzz/minimize.js';
-import { stableJson } from '../../src/fuzz/minimize/engine.js';
+import { reduce, stableJson } from '../../src/fuzz/minimize/engine.js';
+import { dropSwitches } from '../../src/fuzz/minimize/schedule.js';
+import type { Switch } from '../../src/fuzz/schedule.js';
 import { shiftSwitches } from '../../src/fuzz/minimize/passes.js';
 import { runCase } from '../../src/fuzz/run.js';
 import { coreSignature } from '../../src/fuzz/signature.js';
@@ -23,6 +25,21 @@ describe('shiftSwitches', () => {
   });
   it('keeps the later of two switches that meet at one step', () => {
     expect(shiftSwitches([{ step: 3, to: 1 }, { step: 5, to: 2 }], stepOps, new Set([0, 2]))).toEqual([{ step: 3, to: 2 }]);
+  });
+});
+
+describe('dropSwitches', () => {
+  it('shrinks a livelock-sized schedule in chunks: 20,000 switches to the 2 a synthetic predicate needs, in a few hundred attempts', () => {
+    const schedule = Array.from({ length: 20_000 }, (_, k) => ({ step: 3 * k, to: k % 3 }));
+    const c = loadCase(FIND);
+    const big: Case = { ...c, schedule };
+    // the "failure" needs the switches at steps 3000 and 45000 and nothing else
+    const hit = { failure: { opIndex: 0 } };
+    const needs = (x: Case): typeof hit | null => (Array.isArray(x.schedule) && [3000, 45_000].every((st) => (x.schedule as Switch[]).some((w) => w.step === st)) ? hit : null);
+    const r = reduce(big, hit, needs, [dropSwitches], { maxAttempts: 3000 });
+    expect(r.value.schedule).toEqual([{ step: 3000, to: 1000 % 3 }, { step: 45_000, to: 15_000 % 3 }]);
+    expect(r.exhausted).toBe(false);
+    expect(r.attempts).toBeLessThan(700);
   });
 });
 

@@ -2,6 +2,7 @@
 // actors, and at best no actors at all (a one-actor case). Each is a Pass of engine.ts like the op passes.
 import type { Case } from '../case.js';
 import type { Switch } from '../schedule.js';
+import { chunkRemovals } from './engine.js';
 import type { CasePass } from './passes.js';
 
 const switches = (c: Case): Switch[] | null => (c.actors && Array.isArray(c.schedule) ? c.schedule : null);
@@ -13,12 +14,16 @@ export const serialize: CasePass = function* (c) {
   yield { ...rest, version: 1, ops: c.ops.map(({ actor: _x, ...o }) => o as typeof c.ops[number]) };
 };
 
-/** No switches at all, then every switch on its own removed (latest first). */
-export const dropSwitches: CasePass = function* (c) {
+/**
+ * No switches at all, then chunks of switches removed (ddmin, halving down to single switches, latest first), so
+ * a schedule of thousands of switches (a livelock's) shrinks in a few hundred attempts, not one per switch.
+ */
+export const dropSwitches: CasePass = function* (c, { memo }) {
   const s = switches(c);
   if (!s || s.length === 0) return;
   yield { ...c, schedule: [] };
-  for (let i = s.length - 1; i >= 0; i--) yield { ...c, schedule: [...s.slice(0, i), ...s.slice(i + 1)] };
+  if (s.length === 1) return;
+  for (const kept of chunkRemovals(s, memo, 1)) yield { ...c, schedule: kept };
 };
 
 /** Move each switch one step earlier (a shorter prefix runs before the other actor takes over). */
