@@ -81,7 +81,9 @@ function fieldArb(f: FieldSpec, s: Space): fc.Arbitrary<Record<string, unknown>>
       return weightedArb([[range, 1 - f.empty], [pickArb(gfnPick(s)).map((a) => ({ start: a, end: a })), f.empty]]);
     }
     case 'enum':
-      return weightedArb(f.values.map((v, i) => [fc.constant({ [f.name]: v }), f.weights[i]] as const));
+      // the default is written by leaving the field out, as the generator writes it (generate.ts): the model
+      // reads a missing alias as "the one the guest believes", and a literal 'believed' as a shared access
+      return weightedArb(f.values.map((v, i) => [fc.constant(v === f.default ? {} : { [f.name]: v }), f.weights[i]] as const));
     case 'token': {
       const v = fc.integer({ min: 1, max: Math.min(1_000_000, f.max(s.G)) }).map((x) => ({ [f.name]: x }));
       return f.optional === undefined ? v : weightedArb([[fc.constant({}), 1 - f.optional], [v, f.optional]]);
