@@ -16,7 +16,8 @@
 //   (f) the fast-check baseline on the default campaign design (every guard on): failures expected zero;
 //   (g) the six concurrency bugs (concurrency.ts), PCT and random schedules side by side;
 //   (h) one-actor throughput against an older commit (default e739cb7) checked out in a temporary folder,
-//       both CLIs run as processes, interleaved and repeated (baselineSection.ts); --baseline none skips it.
+//       both CLIs run as processes, interleaved and repeated (baselineSection.ts); --baseline none skips it,
+//       and --quick skips it unless --baseline names a commit.
 // Every timing is repeated and shown as median (min-max). Figures are printed as Markdown and written to
 // bench/results/<timestamp>.{json,md}; nothing here passes or fails on time.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -40,7 +41,8 @@ const optionValue = (name: string): string | undefined => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const baselineRev = optionValue('--baseline') ?? 'e739cb7';
+// (h) builds and runs another commit: on by default in the full bench, only on request with --quick (it adds about 2 minutes)
+const baselineRev = optionValue('--baseline') ?? (quick ? 'none' : 'e739cb7');
 const only = optionValue('--only')?.split(',').map((s) => s.trim());
 const want = (section: string): boolean => !only || only.includes(section);
 
