@@ -2,6 +2,7 @@
 // two interleaved seed by seed (tdxfuzz then fast-check, the same seed), and the share of bugs on which
 // tdxfuzz's median time to a minimised failure is below fast-check's median time to a shrunk one.
 import { BUGS, type BugTarget, detectionOf, namesBugInv } from './bugs.js';
+import { checkParameters, MAX_COMMANDS } from './fastcheck.js';
 import { type ProcessRun, tdxfuzzArgs, timeFastCheck, timeTdxfuzz } from './peer.js';
 import { fmt, median, mmm } from './stats.js';
 
@@ -62,12 +63,12 @@ export function peerSummary(rows: readonly PeerRow[]): { measurable: number; tdx
   return { measurable: m.length, tdxfuzzFaster: faster.length, share: m.length ? faster.length / m.length : NaN, bugsFaster: faster.map((r) => r.bug) };
 }
 
-export function peerMarkdown(rows: readonly PeerRow[], seeds: number, capMs: number, fcNumRuns: string): string[] {
+export function peerMarkdown(rows: readonly PeerRow[], seeds: number, capMs: number): string[] {
   const L: string[] = [];
   const example = BUGS.find((b) => !b.notMeasurable)!;
-  L.push(`Both tools as whole processes, as a user runs them, over ${seeds} seed(s), each run capped at ${capMs / 1000} s; the two alternate seed by seed.`);
+  L.push(`Both tools as whole processes, as a user runs them, over ${seeds} seed(s), each run's search capped at ${capMs / 1000} s (tdxfuzz --duration, fast-check interruptAfterTimeLimit; a failure met before the cap is still minimised or shrunk, and tdxfuzz is killed at the cap + 10 s); the two alternate seed by seed.`);
   L.push(`- tdxfuzz: \`node dist/src/cli/main.js ${tdxfuzzArgs(example, 1, 'TMP', capMs, null).join(' ')}\` (plus \`--config\` with the settings a bug needs, \`--fail-on perf\` for a performance bug), run from the repository root (so the regression corpus seeds coverage and mutation) with every other option at its default: the default design space, 50% mutation, one actor. Timed from the spawn until the first case file appears in TMP/crashes (the first failure, minimised and saved), then killed.`);
-  L.push(`- fast-check: \`node dist/bench/fastcheck-main.js BUG-n --seed S --cap-ms ${capMs} --json\` (bench/fastcheck.ts): \`fc.check(fc.property(layout, commands), { seed: S, numRuns: ${fcNumRuns}, interruptAfterTimeLimit: ${capMs}, markInterruptAsFailure: false })\` with fast-check's own shrinking, one thread; a property run draws a workload layout as the generator does, then \`fc.commands\` per phase (build: maxCommands 6; runnable TD: maxCommands 3 + SHAPE.long; after destroy: SHAPE.afterDestroyMax) of one \`fc.Command\` per op kind with the generator's weights, fields and faults (src/model/vocab), and runs them with \`fc.modelRun\` on a fresh CaseRunner (the model with the oracle on), on the bug's design only (no design space, no mutation). Timed from the spawn until the shrunk counterexample is printed.`);
+  L.push(`- fast-check: \`node dist/bench/fastcheck-main.js BUG-n --seed S --cap-ms ${capMs} --json\` (bench/fastcheck.ts): \`fc.check(fc.property(layout, commands), ${JSON.stringify(checkParameters(0, capMs)).replace('"seed":0', '"seed":S')})\` (numRuns ${Number.MAX_SAFE_INTEGER}: no limit but the time) with fast-check's own shrinking, one thread; a property run draws a workload layout as the generator does, then \`fc.commands\` per phase, other settings at fast-check's defaults (build: initMemRegion, then maxCommands ${MAX_COMMANDS.build}, then finalize, destroy or neither; runnable TD: maxCommands ${MAX_COMMANDS.runnable}; destroy with the generator's chance; after destroy: maxCommands ${MAX_COMMANDS.afterDestroy}) of one \`fc.Command\` per op kind with the generator's weights, fields and faults (src/model/vocab), and runs them with \`fc.modelRun\` on a fresh CaseRunner (the model with the oracle on), on the bug's design only (no design space, no mutation). Timed from the spawn until the shrunk counterexample is printed.`);
   L.push('- Times in ms: median (min-max) over the seeds that found a failure; "tdxfuzz faster" compares the medians over all seeds with a run that found nothing counted as never.', '');
   L.push('| bug | spec invariant | tdxfuzz found | ms to minimised failure on disk | detected by | cases to it | minimised ops (spec) | names it | fast-check found | ms to shrunk counterexample on screen | detected by | runs to failure | shrunk ops | names it | tdxfuzz faster |');
   L.push('|---|---|---|---:|---|---:|---:|---|---|---:|---|---:|---:|---|---|');

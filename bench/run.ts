@@ -105,7 +105,7 @@ function markdown(r: Results, header: string): string {
   L.push(`Campaign design: v3 defaults, ptrs ${design.ptrs}. Timings: median (min-max) over repetitions or seeds.${only ? ` Sections run: ${only.join(', ')}.` : ''}`, '');
   if (r.peer) {
     L.push(`## (a) Time to the first minimised failure: tdxfuzz against fast-check, whole processes`, '');
-    L.push(...peerMarkdown(r.peer, P.peerSeeds, P.peerCapMs, 'Number.MAX_SAFE_INTEGER (until the time cap)'));
+    L.push(...peerMarkdown(r.peer, P.peerSeeds, P.peerCapMs));
     const detected = (d: string): string[] => r.peer!.filter((x) => { const f = x.tdxfuzz.filter((y) => y.found); return f.length > 0 && f.every((y) => detectionOfSig(y.signature) === d); }).map((x) => x.bug);
     L.push('', `tdxfuzz found only by observable damage: ${detected('damage').join(', ') || 'none'}. Only by a structural check: ${detected('structural').join(', ') || 'none'}. Performance findings: ${detected('performance').join(', ') || 'none'}.`);
   }
