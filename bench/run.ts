@@ -52,8 +52,9 @@ const P = quick
 const design: Design = { ...CAMPAIGN_DEFAULTS, guardsOff: [] };
 const root = packageRoot();
 
+const started = performance.now();
 function log(s: string): void {
-  process.stderr.write(`bench: ${s}\n`);
+  process.stderr.write(`bench [${((performance.now() - started) / 1000).toFixed(0)} s]: ${s}\n`); // where the time goes
 }
 
 async function budgetSection() {
