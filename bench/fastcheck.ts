@@ -81,7 +81,9 @@ function fieldArb(f: FieldSpec, s: Space): fc.Arbitrary<Record<string, unknown>>
       return weightedArb([[range, 1 - f.empty], [pickArb(gfnPick(s)).map((a) => ({ start: a, end: a })), f.empty]]);
     }
     case 'enum':
-      return weightedArb(f.values.map((v, i) => [fc.constant({ [f.name]: v }), f.weights[i]] as const));
+      // the default is written by leaving the field out, as the generator writes it (generate.ts): the model
+      // reads a missing alias as "the one the guest believes", and a literal 'believed' as a shared access
+      return weightedArb(f.values.map((v, i) => [fc.constant(v === f.default ? {} : { [f.name]: v }), f.weights[i]] as const));
     case 'token': {
       const v = fc.integer({ min: 1, max: Math.min(1_000_000, f.max(s.G)) }).map((x) => ({ [f.name]: x }));
       return f.optional === undefined ? v : weightedArb([[fc.constant({}), 1 - f.optional], [v, f.optional]]);
@@ -138,6 +140,14 @@ function phaseCommands(s: Space, phase: Phase, except: readonly OpKind[], max: n
 const one = (s: Space, kind: OpKind, phase: Phase): fc.Arbitrary<Cmds> => opArb(kind, s, phase).map((op) => [new OpCommand(op)]);
 const nothing: fc.Arbitrary<Cmds> = fc.constant([]);
 
+/** fc.commands' maxCommands per phase: the generator's longest case (3 + SHAPE.long ops) for the runnable TD. */
+export const MAX_COMMANDS = { build: 6, runnable: 3 + SHAPE.long, afterDestroy: SHAPE.afterDestroyMax };
+
+/** The fc.check parameters of a hunt: runs without a count limit until the time cap, which is no failure. */
+export function checkParameters(seed: number, timeLimitMs: number): fc.Parameters<[[Partial<Design>, Cmds]]> {
+  return { seed, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: timeLimitMs, markInterruptAsFailure: false };
+}
+
 /**
  * A case as the generator lays it out: a build (an initial region, ops drawn with the build's weights, then
  * finalize, destroy, or neither, in the proportion of their weights), the runnable TD, a teardown with
@@ -145,16 +155,15 @@ const nothing: fc.Arbitrary<Cmds> = fc.constant([]);
  */
 function caseCommands(s: Space): fc.Arbitrary<Cmds> {
   const parts: fc.Arbitrary<Cmds>[] = [];
-  const maxOps = 3 + SHAPE.long;
   const build = s.design.startPhase === 'BUILD';
   const w = (k: OpKind, p: Phase): number => OPS[k].phases[p] ?? 0;
   if (build) {
-    parts.push(one(s, 'initMemRegion', 'BUILD'), phaseCommands(s, 'BUILD', ['finalize', 'destroy'], 6));
+    parts.push(one(s, 'initMemRegion', 'BUILD'), phaseCommands(s, 'BUILD', ['finalize', 'destroy'], MAX_COMMANDS.build));
     parts.push(weightedArb([[one(s, 'finalize', 'BUILD'), w('finalize', 'BUILD')], [one(s, 'destroy', 'BUILD'), w('destroy', 'BUILD')], [nothing, 0.7]]));
   }
-  parts.push(phaseCommands(s, 'RUNNABLE', ['destroy'], maxOps));
+  parts.push(phaseCommands(s, 'RUNNABLE', ['destroy'], MAX_COMMANDS.runnable));
   parts.push(weightedArb([[one(s, 'destroy', 'RUNNABLE'), SHAPE.teardown], [nothing, 1 - SHAPE.teardown]]));
-  parts.push(weightedArb([[phaseCommands(s, 'DEAD', [], SHAPE.afterDestroyMax), SHAPE.afterDestroy], [nothing, 1 - SHAPE.afterDestroy]]));
+  parts.push(weightedArb([[phaseCommands(s, 'DEAD', [], MAX_COMMANDS.afterDestroy), SHAPE.afterDestroy], [nothing, 1 - SHAPE.afterDestroy]]));
   return fc.tuple(...parts).map((xs) => xs.flatMap((x) => [...x]));
 }
 
@@ -197,7 +206,7 @@ export function fastCheckHunt(design: Design, seed: number, timeLimitMs: number,
       throw e;
     }
   });
-  const details = fc.check(prop, { seed, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: timeLimitMs, markInterruptAsFailure: false });
+  const details = fc.check(prop, checkParameters(seed, timeLimitMs));
   const msTotal = performance.now() - t0;
   if (!details.failed || !details.counterexample) return { found: false, signature: null, runsToFailure: runs, msToFailure: NaN, shrunkOps: NaN, msTotal };
   const [[l, cmds]] = details.counterexample;
