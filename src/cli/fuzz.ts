@@ -332,9 +332,9 @@ export function registerFuzz(program: Command): void {
           '--no-design-space runs the campaign design only. A failure found on another design names the settings that differ.',
         'Concurrency: --concurrency S deals the ops of a share S of the cases to several actors (one to four vCPUs, the userspace ioctl thread, the host mm) ' +
           'that run step by step under a schedule, PCT (Burckhardt et al., ASPLOS 2010) or random switches (--schedule); locks have owners, and a vCPU ' +
-          'inside the guest makes the TDX module answer TDX_OPERAND_BUSY. Saved failures record the switches the run made. Off by default for now: on the ' +
-          'correct design about one concurrent case in 200,000 still fails (model and oracle gaps that long campaigns keep turning up), and concurrent ' +
-          'cases run at about half the speed of one-actor cases.',
+          'inside the guest makes the TDX module answer TDX_OPERAND_BUSY. Saved failures record the switches the run made. Off by default for now: concurrent ' +
+          'cases run at about half the speed of one-actor cases, and long campaigns on the correct design have turned up a false alarm (a model or ' +
+          'oracle gap) about once in every few hundred thousand concurrent cases, each fixed since.',
         'Mutation: --mutate S makes a share S of the cases by mutating corpus cases (ops inserted, deleted, duplicated, spliced from a second ' +
           'parent; arguments moved to 2M boundaries, memslot edges, one-page ranges, the other level; faults inserted, moved, weakened, removed; ' +
           'schedules perturbed); the rest are generated afresh. Parents are drawn by the coverage they brought and how recent they are, from the corpus ' +

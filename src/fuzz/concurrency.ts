@@ -19,10 +19,10 @@ export interface ConcurrencySettings {
 }
 
 /**
- * Off by default for now: on the correct design about one concurrent case in 200,000 still fails (4 failing cases of
- * 3 kinds in a 30-minute campaign of 1.8 million cases, half of them concurrent, at commit 62af0ee: a prefault cut by a
- * memslot deletion, GUEST_INHIBIT set beside a 2M leaf under NON-BLOCKING-RESIZE, a linearization gap; the first two
- * fixed since), and concurrent cases run at about half the speed of one-actor cases.
+ * Off by default for now: concurrent cases run at about half the speed of one-actor cases, and long concurrent
+ * campaigns on the correct design have turned up a false alarm about once in every few hundred thousand concurrent
+ * cases (4 at 62af0ee in 1.8 million cases, 1 at f2c71f1 in 1.2 million; all fixed). The 30-minute campaign at 9940367
+ * (seed 41, 750,504 cases, half concurrent) found none (bench/results/concurrency-2026-12-07.md).
  */
 export const DEFAULT_CONCURRENCY: ConcurrencySettings = { share: 0, schedule: 'mix' };
 
