@@ -144,7 +144,7 @@ export const INVARIANTS: readonly InvariantInfo[] = [
       // under mmu_lock held for write no TRACK runs between another's TRACK and its kick; with G4 off a split under
       // the shared lock can (corpus/regression/g4-previous-tlb-epoch-busy.json). Generated cases reach it rarely: it
       // needs three vCPUs and a switch into the one-step window between TRACK and its kick (PCT schedules of that
-      // file's ops hit it 3 times in 20,000; none of 120,000 generated G4-off concurrent cases did)
+      // file's ops hit it 3 times in 20,000; none of 440,000 generated G4-off concurrent cases did)
       { text: 'in particular: TDH.MEM.TRACK refused with TDX_PREVIOUS_TLB_EPOCH_BUSY (a vCPU still runs in an older TD epoch), which KVM does not retry', reach: LIVE },
     ],
   },
