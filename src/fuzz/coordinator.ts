@@ -544,6 +544,7 @@ class Campaign {
       this.startPoolKnown = !parent;
     }
     this.seedsLeft = this.corpusCases.length;
+    if (this.seedsLeft === 0) this.finishSeeding();
     this.corpusCases.forEach((cc, pos) => {
       if (cc.run) this.seeds.put(pos, { pos, pass: cc.run.pass, features: Uint32Array.from(cc.run.features) });
       else {
@@ -561,7 +562,11 @@ class Campaign {
 
   private commitSeed(r: SeedReply): void {
     this.corpusCases[r.pos].run = { pass: r.pass, features: r.features };
-    if (--this.seedsLeft > 0) return;
+    if (--this.seedsLeft === 0) this.finishSeeding();
+  }
+
+  /** Every corpus case has run: the campaign's coverage and parents start from them, and batches commit their coverage. */
+  private finishSeeding(): void {
     this.seeded = seedFrom(this.corpusCases, this.seeded.working);
     this.corpusCases = [];
     this.seedingDone = true;
