@@ -629,18 +629,26 @@ class Campaign {
     this.stopping = true;
   }
 
-  /** Run a batch in this thread, after the current event-loop turn (replies and timers go first). */
-  private runHere(task: BatchTask): Promise<BatchReply> {
+  /** Run a task in this thread, after the current event-loop turn (replies and timers go first). */
+  private runHere<R extends WorkerReply>(task: WorkerTask, before?: () => void, after?: (r: R) => R): Promise<R> {
     const local = this.local!;
     return new Promise((resolve, reject) => {
       setImmediate(() => {
         try {
-          resolve(local.handle(task) as BatchReply);
+          before?.();
+          const r = local.handle(task) as R;
+          resolve(after ? after(r) : r);
         } catch (e) {
           reject(e);
         }
       });
     });
+  }
+
+  /** A minimisation runs in this thread while no worker thread is up (it would wait for one), else in the pool, ahead of batches. */
+  private runMinimize(task: MinimizeTask): Promise<MinimizeReply> {
+    if (this.local !== null && this.counters.started() === 0) return this.runHere<MinimizeReply>(task);
+    return this.pool.run(task) as Promise<MinimizeReply>;
   }
 
   private dispatchBatch(): void {
@@ -665,7 +673,13 @@ class Campaign {
       this.guarded(() => this.batches.put(seq, r));
     };
     if (here) {
-      this.runHere(task).then(done, (e: unknown) => this.taskFailed(e, () => this.batchesInFlight--));
+      // the batch may end at its first failure when nothing was dispatched after it: the next batch starts there
+      const end = start + count;
+      const cut = (r: BatchReply): BatchReply => {
+        if (r.count < count) this.nextIndex = r.start + r.count;
+        return r;
+      };
+      this.runHere<BatchReply>(task, () => (task.stopAtFailure = this.nextIndex === end), cut).then(done, (e: unknown) => this.taskFailed(e, () => this.batchesInFlight--));
       return;
     }
     // A worker that dies is replaced by piscina; its batch is run once more, and if it dies again its
@@ -707,7 +721,7 @@ class Campaign {
     if (this.stopping || this.rawSignatures.has(f.signature) || this.earlySignatures.has(f.signature)) return;
     this.earlySignatures.add(f.signature);
     this.earlyInFlight++;
-    const run = this.pool.run(this.minimizeTask(f.index)) as Promise<MinimizeReply>;
+    const run = this.runMinimize(this.minimizeTask(f.index));
     run.then(
       () => undefined,
       () => undefined, // the commit takes it and handles its failure (or it was not needed)
@@ -724,7 +738,7 @@ class Campaign {
     this.minimizesInFlight++;
     const begun = this.early.get(index);
     this.early.delete(index);
-    (begun ?? (this.pool.run(this.minimizeTask(index, c)) as Promise<MinimizeReply>)).then(
+    (begun ?? this.runMinimize(this.minimizeTask(index, c))).then(
       (r) => {
         this.minimizesInFlight--;
         this.guarded(() => this.minimized.put(seq, r));

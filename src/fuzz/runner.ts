@@ -48,6 +48,11 @@ export interface BatchTask {
    * parent weights of all its entries and the cases of the entries this batch's cases draw.
    */
   pool?: { cumulative: Float64Array; entries: [number, Case][] };
+  /**
+   * End the batch after its first failing case (the reply's count says how many cases ran): the main thread
+   * sets it on its own batches, which nothing else waits behind, so the failure is minimised at once.
+   */
+  stopAtFailure?: boolean;
 }
 export interface MinimizeTask {
   kind: 'minimize';
@@ -185,6 +190,7 @@ export function createRunner(settings: WorkerSettings, counters: SharedCounters 
         reply.failures.push({ index: i, signature: r.signature });
         failures++;
       }
+      const last = r.verdict === 'fail' && t.stopAtFailure === true;
       // Failing cases live in the crash store, not the corpus; leaving their features out of `seen` keeps
       // "the first passing case to reach a feature is reported" true whatever the worker count.
       let ids: number[] | null = null;
@@ -198,6 +204,10 @@ export function createRunner(settings: WorkerSettings, counters: SharedCounters 
       cases++;
       ops += r.opsRun;
       if (cases === FLUSH_EVERY) flush();
+      if (last) {
+        reply.count = k + 1 - t.start;
+        break;
+      }
     }
     flush();
     reply.findings = [...findings.values()];
