@@ -655,6 +655,7 @@ class Campaign {
     const start = this.nextIndex;
     let count = this.sizer.next(this.limit - start);
     if (this.mutating) count = Math.min(count, EPOCH - (start % EPOCH)); // a batch stays in one epoch
+    const here = this.inMainThread;
     this.nextIndex += count;
     const seq = this.batchSeq++;
     this.batchesInFlight++;
@@ -665,7 +666,6 @@ class Campaign {
       for (let k = start; k < start + count; k++) for (const pos of entriesNeeded(this.o.seed, globalIndex(this.shard, k), src.mutation, src.view.cumulative)) need.add(pos);
       task.pool = { cumulative: src.view.cumulative, entries: [...need].map((pos) => [pos, src.view.entry(pos)]) };
     }
-    const here = this.inMainThread;
     this.o.onBatch?.({ start, count, mainThread: here });
     const done = (r: BatchReply): void => {
       this.batchesInFlight--;
