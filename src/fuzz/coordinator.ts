@@ -60,7 +60,7 @@ export interface CampaignOptions {
   resume?: CampaignProgress;
   /** This machine's part of the case space (src/fuzz/shard.ts). */
   shard?: Shard | null;
-  /** Cases per task. Default: adaptive, aiming at a few milliseconds per task. Never changes results. */
+  /** Cases per task, from the first. Default: adaptive, ramped up from 1 and aiming at a few milliseconds per task. Never changes results. */
   batchSize?: number;
   /** Show the status screen on stderr (a screen on a terminal, a line every 5 s otherwise). Default false. */
   progress?: boolean;
@@ -203,7 +203,7 @@ const TARGET_TASK_MS = 5;
 const MIN_BATCH = 8;
 const MAX_BATCH = 4096;
 const FIRST_BATCH = 64;
-/** The first batch runs this many cases, each next one twice as many until the sizer's size (issue 14: a failure at case 5 needs no batch of 64 in cold code). */
+/** The first batch runs this many cases, each next one twice as many until the sizer's adaptive size (issue 14: a failure at case 5 needs no batch of 64 in cold code). */
 const RAMP_FROM = 1;
 const SAMPLE_MS = 250;
 /** Rates on the status line are averaged over this many samples. */
@@ -223,8 +223,10 @@ class BatchSizer {
 
   next(remaining: number): number {
     let n = this.fixed ?? (this.perCaseMs <= 0 ? FIRST_BATCH : Math.round(TARGET_TASK_MS / this.perCaseMs));
-    n = Math.min(Math.max(n, MIN_BATCH), MAX_BATCH, this.ramp);
-    this.ramp *= 2;
+    n = Math.min(Math.max(n, MIN_BATCH), MAX_BATCH);
+    // an adaptive size ramps up; a fixed one (tests, benchmarks) is kept from the first batch
+    if (this.fixed === undefined) n = Math.min(n, this.ramp);
+    this.ramp = Math.min(2 * this.ramp, MAX_BATCH);
     // Spread a bounded campaign's tail over all workers.
     if (this.fixed === undefined && Number.isFinite(remaining)) n = Math.min(n, Math.max(1, Math.ceil(remaining / (2 * this.workers))));
     return Math.max(1, Math.min(n, remaining));
