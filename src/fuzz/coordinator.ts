@@ -350,9 +350,8 @@ class Campaign {
   private batchesInFlight = 0;
   private minimizesInFlight = 0;
   private seedsInFlight = 0;
-  /** Minimisations started on a batch's early report, by global index, until the failure is committed. */
-  private readonly early = new Map<number, Promise<MinimizeReply>>();
-  private readonly earlySignatures = new Set<string>();
+  /** Minimisations started on a batch's early report, by raw signature, until a failure with it is committed. */
+  private readonly early = new Map<string, { index: number; run: Promise<MinimizeReply> }>();
   private earlyInFlight = 0;
   private stopping = false;
   private interrupted = false;
@@ -720,8 +719,7 @@ class Campaign {
    * commits in index order (dispatchMinimize takes the minimisation begun here), so results do not change.
    */
   private minimizeEarly(f: EarlyFailure): void {
-    if (this.stopping || this.rawSignatures.has(f.signature) || this.earlySignatures.has(f.signature)) return;
-    this.earlySignatures.add(f.signature);
+    if (this.stopping || this.rawSignatures.has(f.signature) || this.early.has(f.signature)) return;
     this.earlyInFlight++;
     const run = this.runMinimize(this.minimizeTask(f.index));
     run.then(
@@ -731,15 +729,14 @@ class Campaign {
       this.earlyInFlight--;
       this.wake.notify();
     });
-    this.early.set(f.index, run);
+    this.early.set(f.signature, { index: f.index, run });
   }
 
-  private dispatchMinimize(index: number, c?: Case): void {
+  /** Minimise the failing case `index` (or take the minimisation its batch's early report began). */
+  private dispatchMinimize(index: number, c?: Case, begun?: Promise<MinimizeReply>): void {
     const seq = this.minimizeSeq++;
     this.minimizeIndex[seq] = index;
     this.minimizesInFlight++;
-    const begun = this.early.get(index);
-    this.early.delete(index);
     (begun ?? this.runMinimize(this.minimizeTask(index, c))).then(
       (r) => {
         this.minimizesInFlight--;
@@ -790,7 +787,10 @@ class Campaign {
       this.rawSignatures.add(f.signature);
       p.rawSignatures.push(f.signature);
       this.lastNewFailure = performance.now();
-      this.dispatchMinimize(f.index);
+      // an early report of a later case with this signature began a minimisation the campaign does not need
+      const early = this.early.get(f.signature);
+      this.early.delete(f.signature);
+      this.dispatchMinimize(f.index, undefined, early?.index === f.index ? early.run : undefined);
     }
   }
 
