@@ -302,20 +302,6 @@ function readCorpora(working: CorpusStore, readOnly: readonly string[], warn: (m
   return { cases, working: workingRead };
 }
 
-/** Every corpus case run once, in corpus order: coverage already held is not added again; passing candidates are parents. */
-function seedFrom(cases: readonly CorpusCase[], working: number): Seeded {
-  const s: Seeded = { features: new Set(), pool: [], files: new Map(), ids: new Set(), filesRead: cases.length, working };
-  for (const { file, case: c, candidate, run } of cases) {
-    if (!run) throw new Error(`internal: corpus case ${file} was not run before seeding`);
-    s.ids.add(caseId(c));
-    s.files.set(caseId(c), file);
-    const before = s.features.size;
-    for (let i = 0; i < run.features.length; i++) s.features.add(run.features[i]);
-    if (run.pass && candidate) s.pool.push({ case: c, file, index: -1, brought: s.features.size - before });
-  }
-  return s;
-}
-
 /** How long a running worker may go without a heartbeat before the status screen calls it stalled. */
 const STALL_MS = 10_000;
 const STATS_EVERY_MS = 5000;
@@ -330,10 +316,12 @@ class Campaign {
   /** Shard cases to run: local indices below this. */
   private readonly limit: number;
   private readonly deadline: number;
-  /** The corpora's coverage, ids and parents; empty until every corpus case has run (seedingDone). */
-  private seeded: Seeded = { features: new Set(), pool: [], files: new Map(), ids: new Set(), filesRead: 0, working: 0 };
+  /** The corpora's coverage, ids and parents, gathered in corpus order as their cases run; complete once seedingDone. */
+  private readonly seeded: Seeded = { features: new Set(), pool: [], files: new Map(), ids: new Set(), filesRead: 0, working: 0 };
   private corpusCases: CorpusCase[] = [];
   private seedsLeft = 0;
+  /** Position of the last corpus case that may be a parent: once it and every case before it ran, the starting parents are known. */
+  private lastCandidate = -1;
   private seedingDone = false;
   /** The pool snapshot of epochs 0 and 1 (the parents the run starts with) is known. */
   private startPoolKnown: boolean;
@@ -522,8 +510,10 @@ class Campaign {
 
   /**
    * Read the corpora and hand their cases to the executors (seed tasks, after the campaign's first cases).
-   * Only the parents' snapshot needs them all before any case runs; when every candidate parent fails (a
-   * known-bug campaign: its regression cases fail), run here at once, the campaign starts without waiting.
+   * The campaign's coverage needs them all, the parents' snapshot of the first two epochs only the cases up
+   * to the last candidate parent (a parent's coverage brought counts the cases before it). When every
+   * candidate fails (a known-bug campaign: its regression cases fail), run here at once, there are no
+   * starting parents and the campaign starts without waiting.
    */
   private startSeeding(): void {
     const o = this.o;
@@ -531,6 +521,9 @@ class Campaign {
     const read = readCorpora(this.corpus, o.readOnlyCorpora ?? [], warn, o.design.guardsOff, !!o.concurrency && o.concurrency.share > 0);
     this.corpusCases = read.cases;
     this.seeded.working = read.working;
+    this.corpusCases.forEach((cc, pos) => {
+      if (cc.candidate) this.lastCandidate = pos;
+    });
     if (!this.startPoolKnown) {
       let parent = false;
       for (const cc of this.corpusCases) {
@@ -561,18 +554,31 @@ class Campaign {
     });
   }
 
+  /** A corpus case has run (in corpus order): coverage it holds is not added again; a passing candidate is a parent. */
   private commitSeed(r: SeedReply): void {
-    this.corpusCases[r.pos].run = { pass: r.pass, features: r.features };
+    const { file, case: c, candidate } = this.corpusCases[r.pos];
+    const s = this.seeded;
+    s.ids.add(caseId(c));
+    s.files.set(caseId(c), file);
+    s.filesRead++;
+    const before = s.features.size;
+    for (let i = 0; i < r.features.length; i++) s.features.add(r.features[i]);
+    if (r.pass && candidate) s.pool.push({ case: c, file, index: -1, brought: s.features.size - before });
+    if (!this.startPoolKnown && r.pos >= this.lastCandidate) {
+      if (!this.p.pool) this.corpusPool = [...s.pool];
+      this.startPoolKnown = true;
+      this.resumeMinimizations();
+    }
     if (--this.seedsLeft === 0) this.finishSeeding();
   }
 
-  /** Every corpus case has run: the campaign's coverage and parents start from them, and batches commit their coverage. */
+  /** Every corpus case has run: the campaign's coverage starts from theirs, and batches commit their coverage. */
   private finishSeeding(): void {
-    this.seeded = seedFrom(this.corpusCases, this.seeded.working);
     this.corpusCases = [];
     this.seedingDone = true;
     for (const f of this.seeded.features) this.features.add(f);
-    if (!this.p.pool) this.corpusPool = [...this.seeded.pool];
+    // the starting parents were taken when the last candidate ran (or known to be none): the same entries
+    if (!this.p.pool && this.corpusPool.length !== this.seeded.pool.length) throw new Error('internal: the starting parents changed after the last candidate parent ran');
     if (!this.startPoolKnown) {
       this.startPoolKnown = true;
       this.resumeMinimizations();
@@ -580,8 +586,11 @@ class Campaign {
     this.commitCoverageReady();
   }
 
-  /** Failures found but not minimised when the previous run stopped, in the order they were found. */
+  private resumed = false;
+  /** Failures found but not minimised when the previous run stopped, in the order they were found (once the starting parents are known). */
   private resumeMinimizations(): void {
+    if (this.resumed) return;
+    this.resumed = true;
     for (const index of this.p.pendingMinimize) {
       // a mutated case is rebuilt from the pool this run started with, which may not be the one it came
       // from: minimise it only if it still fails

@@ -72,3 +72,18 @@ describe(`campaign seed ${SEED}, ${CASES} cases, guards off G1, mutation share $
     for (let i = 1; i < batches.length; i++) expect(batches[i].start).toBeLessThanOrEqual(batches[i - 1].start + batches[i - 1].count);
   });
 });
+
+// G8b's regression case passes (a performance variant, without --fail-on perf): it is a starting parent, and
+// the first two epochs wait only for the corpus cases up to it, not for the whole corpus.
+describe(`campaign seed ${SEED}, 600 cases, guards off G8b, mutation share ${mutation.share}, regression corpus read`, () => {
+  it('mutates its starting parent from the first case, the same way in the main thread and in the pool', async () => {
+    const g8b: Design = resolveDesign({ guardsOff: ['G8b'] }, 'design', CAMPAIGN_DEFAULTS);
+    const o = { design: g8b, seed: SEED, cases: 600, mutation, readOnlyCorpora: [regression] };
+    const pool = await campaignIn({ ...o, workers: 1, mainThreadStart: false });
+    const main = await campaignIn({ ...o, workers: 2, mainThreadUntil: 300 });
+    expect(pool.summary.mutated).toBeGreaterThan(200); // about half of 600, all from the regression case
+    expect(main.crashes).toEqual(pool.crashes);
+    expect(main.corpus).toEqual(pool.corpus);
+    expect(stable(main.summary)).toEqual(stable(pool.summary));
+  });
+});
