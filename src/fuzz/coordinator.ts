@@ -89,8 +89,9 @@ export interface CampaignOptions {
    */
   onFailure?: (e: FailureEvent, log: (message: string) => void) => void;
   /**
-   * Run the first batches in the main thread until a worker thread has loaded its modules (issue 14: the
-   * first cases do not wait for the pool). Default true; never changes results.
+   * Run the first batches in the main thread until a worker thread has loaded its modules and the workers
+   * have run the corpus cases (issue 14: the first cases wait neither for the pool nor for the corpus).
+   * Default true; never changes results.
    */
   mainThreadStart?: boolean;
   /** Tests of the harness only: the main thread runs every batch starting below this shard-local index, workers up or not. */
@@ -330,12 +331,15 @@ class Campaign {
   private pool!: Piscina<WorkerTask, WorkerReply>;
   /** The main thread's executor, for the first batches while no worker thread has loaded its modules. */
   private local: Runner | null = null;
+  private readonly taskQueue = new PriorityTaskQueue();
   private view: ProgressView = { update() {}, log() {}, stop() {} };
 
   private nextIndex: number;
   private batchSeq = 0;
   private minimizeSeq = 0;
   private batchesInFlight = 0;
+  /** Batches running in the main thread (one at most). */
+  private localInFlight = 0;
   private minimizesInFlight = 0;
   private seedsInFlight = 0;
   /** Minimisations started on a batch's early report, by raw signature, until a failure with it is committed. */
@@ -404,6 +408,11 @@ class Campaign {
     if (o.coverageEvery) this.nextMark = this.p.next + o.coverageEvery.cases;
   }
 
+  /** Coverage for the status and stats: while the corpus seeds, what its cases run so far hold. */
+  private get coverageSoFar(): number {
+    return this.seedingDone ? this.features.size : this.seeded.features.size;
+  }
+
   private get mutating(): boolean {
     return (this.o.mutation?.share ?? 0) > 0;
   }
@@ -468,14 +477,14 @@ class Campaign {
       selfTestExitAt: o.selfTest?.exitAt,
     };
     this.checkpoint(); // the folder names its campaign from the start, so even a killed campaign resumes
-    // The threads load their modules while this thread reads and seeds the corpus (issue 14).
+    // The threads load their modules while this thread reads the corpus (issue 14), then run its cases.
     this.pool = new Piscina({
       filename: workerFile(),
       minThreads: o.workers,
       maxThreads: o.workers,
       idleTimeout: 60 * 60_000,
       workerData: settings,
-      taskQueue: new PriorityTaskQueue(),
+      taskQueue: this.taskQueue,
     });
     this.pool.on('message', (m: EarlyFailure) => {
       if (m?.kind === 'early-failure') this.guarded(() => this.minimizeEarly(m));
@@ -509,7 +518,7 @@ class Campaign {
   }
 
   /**
-   * Read the corpora and hand their cases to the executors (seed tasks, after the campaign's first cases).
+   * Read the corpora and hand their cases to the pool (seed tasks, after minimisations, before batches).
    * The campaign's coverage needs them all, the parents' snapshot of the first two epochs only the cases up
    * to the last candidate parent (a parent's coverage brought counts the cases before it). When every
    * candidate fails (a known-bug campaign: its regression cases fail), run here at once, there are no
@@ -577,8 +586,9 @@ class Campaign {
     this.corpusCases = [];
     this.seedingDone = true;
     for (const f of this.seeded.features) this.features.add(f);
-    // the starting parents were taken when the last candidate ran (or known to be none): the same entries
-    if (!this.p.pool && this.corpusPool.length !== this.seeded.pool.length) throw new Error('internal: the starting parents changed after the last candidate parent ran');
+    // a mutating campaign took its starting parents when the last candidate ran (or knew there are none)
+    if (!this.p.pool && this.mutating && this.corpusPool.length !== this.seeded.pool.length) throw new Error('internal: the starting parents changed after the last candidate parent ran');
+    if (!this.p.pool && !this.mutating) this.corpusPool = [...this.seeded.pool];
     if (!this.startPoolKnown) {
       this.startPoolKnown = true;
       this.resumeMinimizations();
@@ -605,18 +615,28 @@ class Campaign {
     }
   }
 
-  /** Batch tasks run in this thread until a worker thread has loaded its modules. */
-  private get inMainThread(): boolean {
-    return this.local !== null && (this.counters.started() === 0 || this.nextIndex < (this.o.mainThreadUntil ?? 0));
+  /** This thread runs batches, one at a time, until a worker thread has loaded its modules and the workers have run the corpus cases. */
+  private get mainThreadRuns(): boolean {
+    return this.local !== null && (this.counters.started() === 0 || !this.seedingDone || this.nextIndex < (this.o.mainThreadUntil ?? 0));
+  }
+
+  /** The pool takes batches once a worker is up, and while the corpus seeds only when no corpus case waits (a batch would queue behind them). */
+  private get poolRuns(): boolean {
+    if (this.nextIndex < (this.o.mainThreadUntil ?? 0)) return false;
+    return (this.local === null || this.counters.started() > 0) && (this.seedingDone || this.taskQueue.waiting('seed') === 0);
   }
 
   private async loop(): Promise<void> {
     // Keep about workers^2 batches in flight (piscina's maxQueue advice), at least two per worker; one at
-    // a time in the main thread, so it hands over to the workers as soon as one is up.
+    // a time in the main thread, so it hands over to the workers as soon as they are free.
     const target = Math.max(2 * this.o.workers, this.o.workers * this.o.workers);
     for (;;) {
       if (!this.stopping && performance.now() >= this.deadline) this.stopping = true;
-      while (this.batchesInFlight < (this.inMainThread ? 1 : target) && this.mayDispatch()) this.dispatchBatch();
+      while (this.mayDispatch()) {
+        if (this.localInFlight === 0 && this.mainThreadRuns) this.dispatchBatch(true);
+        else if (this.batchesInFlight - this.localInFlight < target && this.poolRuns) this.dispatchBatch(false);
+        else break;
+      }
       if (this.batchesInFlight + this.minimizesInFlight + this.seedsInFlight + this.earlyInFlight === 0) return;
       await this.wake.wait();
     }
@@ -661,11 +681,10 @@ class Campaign {
     return this.pool.run(task) as Promise<MinimizeReply>;
   }
 
-  private dispatchBatch(): void {
+  private dispatchBatch(here: boolean): void {
     const start = this.nextIndex;
     let count = this.sizer.next(this.limit - start);
     if (this.mutating) count = Math.min(count, EPOCH - (start % EPOCH)); // a batch stays in one epoch
-    const here = this.inMainThread;
     this.nextIndex += count;
     const seq = this.batchSeq++;
     this.batchesInFlight++;
@@ -686,10 +705,17 @@ class Campaign {
       // the batch may end at its first failure when nothing was dispatched after it: the next batch starts there
       const end = start + count;
       const cut = (r: BatchReply): BatchReply => {
+        this.localInFlight--;
         if (r.count < count) this.nextIndex = r.start + r.count;
         return r;
       };
-      this.runHere<BatchReply>(task, () => (task.stopAtFailure = this.nextIndex === end), cut).then(done, (e: unknown) => this.taskFailed(e, () => this.batchesInFlight--));
+      this.localInFlight++;
+      this.runHere<BatchReply>(task, () => (task.stopAtFailure = this.nextIndex === end), cut).then(done, (e: unknown) =>
+        this.taskFailed(e, () => {
+          this.batchesInFlight--;
+          this.localInFlight--;
+        }),
+      );
       return;
     }
     // A worker that dies is replaced by piscina; its batch is run once more, and if it dies again its
@@ -950,7 +976,7 @@ class Campaign {
       elapsedMs: this.before.elapsedMs + (performance.now() - this.t0),
       cases: this.p.cases,
       casesPerSec,
-      coverage: this.features.size,
+      coverage: this.coverageSoFar,
       corpus: this.seeded.working + this.p.corpusAdded - this.before.corpusAdded,
       uniqueNew: this.p.uniqueFailures.length,
       uniqueKnown: this.known.length,
@@ -1011,7 +1037,7 @@ class Campaign {
         uniqueFailures: this.p.uniqueFailures.length,
         knownFailures: this.known.length,
         minimizing: this.minimizesInFlight,
-        coverage: this.features.size,
+        coverage: this.coverageSoFar,
         corpusSize: this.seeded.working + this.p.corpusAdded - this.before.corpusAdded,
         corpusAdded: this.p.corpusAdded - this.before.corpusAdded,
         findings: this.p.findings.reduce((n, f) => n + f.cases, 0),

@@ -1,10 +1,10 @@
-// The pool's task queue: minimisations first, then batches, then corpus seeding (issue 14: minimise first
-// failures before everything else; a campaign's first cases before the coverage bookkeeping of its corpus).
-// Within a kind, first in first out (batches must reach each worker in increasing index order).
+// The pool's task queue: minimisations first (issue 14: minimise first failures before everything else), then
+// corpus seeding (the campaign commits no coverage before it; meanwhile the main thread runs the first
+// batches), then batches. Within a kind, first in first out (batches reach each worker in index order).
 import { FixedQueue, type PiscinaTask, type TaskQueue } from 'piscina';
 import type { WorkerTask } from './runner.js';
 
-const RANK: Record<WorkerTask['kind'], number> = { minimize: 0, batch: 1, seed: 2 };
+const RANK: Record<WorkerTask['kind'], number> = { minimize: 0, seed: 1, batch: 2 };
 
 /** The kind of a queued piscina task, by the payload it carries. */
 function rank(t: PiscinaTask): number {
@@ -14,6 +14,11 @@ function rank(t: PiscinaTask): number {
 
 export class PriorityTaskQueue implements TaskQueue {
   private readonly queues = [new FixedQueue(), new FixedQueue(), new FixedQueue()];
+
+  /** Tasks of this kind waiting for a worker. */
+  waiting(kind: WorkerTask['kind']): number {
+    return this.queues[RANK[kind]].size;
+  }
 
   get size(): number {
     return this.queues.reduce((n, q) => n + q.size, 0);
