@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { CAMPAIGN_DEFAULTS, type Design, parseGuardList } from '../model/config.js';
 import { guardInfo } from '../model/guards.js';
-import { type CampaignSummary, runCampaign } from '../fuzz/coordinator.js';
+import { type CampaignSummary, type FailureEvent, runCampaign } from '../fuzz/coordinator.js';
 import { defaultDesignSpace, describeDesignSpace, type DesignSpace } from '../fuzz/designSpace.js';
 import { DEFAULT_MUTATION, describeMutation } from '../fuzz/pool.js';
 import { campaignConcurrency, type ConcurrencySettings, DEFAULT_CONCURRENCY, describeConcurrency, SCHEDULE_MIXES, type ScheduleMix } from '../fuzz/concurrency.js';
@@ -176,6 +176,14 @@ function printHuman(s: CampaignSummary, where: Places): void {
   process.stdout.write(out.join('\n') + '\n');
 }
 
+/** The line announcing a failure as the campaign commits it, so the user sees it long before the summary. */
+export function failureLine(e: FailureEvent): string {
+  const at = `at ${formatElapsed(e.elapsedMs)}`;
+  if (e.kind === 'first') return `tdxfuzz: first failure: case ${e.caseIndex} fails ${e.signature} (${at}); minimising it`;
+  const u = e.failure;
+  return `tdxfuzz: NEW ${u.signature} [${u.detection}] (${u.ops} ops, case ${u.caseIndex}) saved to ${displayPath(u.file)} (${at})`;
+}
+
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -284,6 +292,8 @@ async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void
       progress: o.progress,
       json: o.json,
       signal: ac.signal,
+      // stdout stays one JSON object with --json; otherwise stderr tells of failures as they are found
+      onFailure: o.json ? undefined : (e, log) => log(failureLine(e)),
     });
   } finally {
     release();
@@ -320,6 +330,7 @@ export function registerFuzz(program: Command): void {
           'With --cases N the saved files are the same for any number of --workers, and the same after any number of interruptions and --resume.',
         `Without --cases or --duration the campaign runs for ${DEFAULT_DURATION}. ` +
           'A status screen goes to stderr (a plain line every 5 s when stderr is not a terminal). ' +
+          'Unless --json, stderr also tells of the first failing case as soon as it is found and of each new unique failure as soon as its minimised case is saved, with or without --no-progress. ' +
           'Ctrl-C stops dispatching and finishes the work in flight, so nothing found is lost; a second Ctrl-C (half a second later or more) quits at once.',
         'Resume: --resume continues the campaign in --out at its next case, with its seed, design, design space and shard, as if it had never ' +
           'stopped; --cases N then runs up to case N, --duration T for T more, and neither continues the campaign\'s own plan (its cases, or what is left of its duration).',

@@ -4,7 +4,7 @@
 import { dirname, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Command } from 'commander';
-import junitModule, { type Builder } from 'junit-report-builder';
+import type { Builder } from 'junit-report-builder';
 import { type Case, CaseError, loadCase } from '../fuzz/case.js';
 import type { RunResult } from '../fuzz/result.js';
 import { runCase } from '../fuzz/run.js';
@@ -56,10 +56,9 @@ function load(file: string): { c: Case } | { error: string } {
 }
 
 /** The JUnit XML report: one test suite, one test case per file (class = its folder), failures and errors apart. */
-// junit-report-builder is CommonJS: its module.exports is the builder its typings call the default export.
-const junit = junitModule as unknown as Builder;
-
-function junitXml(results: readonly Replayed[]): string {
+async function junitXml(results: readonly Replayed[]): Promise<string> {
+  // loaded only for --junit (it slows every command's start); CommonJS: its module.exports is the builder its typings call the default export
+  const junit = (await import('junit-report-builder')).default as unknown as Builder;
   const b = junit.newBuilder();
   const suite = b.testSuite().name('tdxfuzz replay');
   for (const x of results) {
@@ -73,7 +72,7 @@ function junitXml(results: readonly Replayed[]): string {
   return b.build();
 }
 
-function replay(paths: string[], o: ReplayOptions): void {
+async function replay(paths: string[], o: ReplayOptions): Promise<void> {
   const files = expandCasePaths(paths);
   if (files.length === 0 && !o.allowEmpty) throw new UsageError(`${paths.join(' ')}: no case files found (*.json); pass --allow-empty if that is expected`);
   const results: Replayed[] = [];
@@ -94,7 +93,7 @@ function replay(paths: string[], o: ReplayOptions): void {
   const errors = results.filter((x) => x.error !== null).length;
   const failed = results.filter((x) => !x.ok).length - errors;
   const passed = results.length - failed - errors;
-  if (o.junit) writeFileAtomic(o.junit, junitXml(results));
+  if (o.junit) writeFileAtomic(o.junit, await junitXml(results));
   if (o.json) process.stdout.write(JSON.stringify({ passed, failed, errors, results }) + '\n');
   else process.stdout.write(`${passed} passed, ${failed} failed${errors ? `, ${errors} errors (files that did not load)` : ''}${files.length === 0 ? ' (no case files found)' : ''}\n`);
   process.exitCode = errors > 0 ? EXIT_USAGE : failed > 0 ? EXIT_FOUND : EXIT_OK;

@@ -25,7 +25,8 @@ import type { Detection } from '../oracle/invariants.js';
 import { globalIndex, localIndex, shardCases } from './shard.js';
 import { appendStats, type StatsRecord } from './stats.js';
 import { CorpusStore, CrashStore, listCaseFiles, writeFileAtomic } from './store.js';
-import type { BatchReply, BatchTask, MinimizeReply, MinimizeTask, WorkerSettings } from './worker.js';
+import { type BatchReply, type BatchTask, createRunner, type EarlyFailure, type MinimizeReply, type MinimizeTask, type Runner, type SeedReply, type WorkerReply, type WorkerSettings, type WorkerTask } from './runner.js';
+import { PriorityTaskQueue } from './taskQueue.js';
 
 export interface CampaignOptions {
   design: Design;
@@ -59,7 +60,7 @@ export interface CampaignOptions {
   resume?: CampaignProgress;
   /** This machine's part of the case space (src/fuzz/shard.ts). */
   shard?: Shard | null;
-  /** Cases per task. Default: adaptive, aiming at a few milliseconds per task. Never changes results. */
+  /** Cases per task, from the first. Default: adaptive, ramped up from 1 and aiming at a few milliseconds per task. Never changes results. */
   batchSize?: number;
   /** Show the status screen on stderr (a screen on a terminal, a line every 5 s otherwise). Default false. */
   progress?: boolean;
@@ -82,9 +83,29 @@ export interface CampaignOptions {
   stopAfterFailingCases?: number;
   /** Stop dispatching once a failing case whose signature names damage is committed (benchmarks: time to first damage). */
   stopAfterDamage?: boolean;
+  /**
+   * Told as failures commit (in index order): the first failing case, and each new unique failure once its
+   * minimised case is saved; `log` prints above the status screen. The CLI announces them on stderr.
+   */
+  onFailure?: (e: FailureEvent, log: (message: string) => void) => void;
+  /**
+   * Run the first batches in the main thread until a worker thread has loaded its modules and the workers
+   * have run the corpus cases (issue 14: the first cases wait neither for the pool nor for the corpus).
+   * Default true; never changes results.
+   */
+  mainThreadStart?: boolean;
+  /** Tests of the harness only: the main thread runs every batch starting below this shard-local index, workers up or not. */
+  mainThreadUntil?: number;
+  /** Tests of the harness only: told of every batch dispatched, and whether the main thread runs it. */
+  onBatch?: (b: { start: number; count: number; mainThread: boolean }) => void;
   /** Tests of the harness only: an exception in every op of this kind; a worker that exits at this global index. */
   selfTest?: { throwIn?: string; exitAt?: number };
 }
+
+/** A failure event of a running campaign (CampaignOptions.onFailure). */
+export type FailureEvent =
+  | { kind: 'first'; caseIndex: number; signature: string; elapsedMs: number }
+  | { kind: 'saved'; failure: UniqueFailure; elapsedMs: number };
 
 export interface UniqueFailure {
   signature: string;
@@ -183,6 +204,8 @@ const TARGET_TASK_MS = 5;
 const MIN_BATCH = 8;
 const MAX_BATCH = 4096;
 const FIRST_BATCH = 64;
+/** The first batch runs this many cases, each next one twice as many until the sizer's adaptive size (issue 14: a failure at case 5 needs no batch of 64 in cold code). */
+const RAMP_FROM = 1;
 const SAMPLE_MS = 250;
 /** Rates on the status line are averaged over this many samples. */
 const RATE_WINDOW = 20;
@@ -190,6 +213,7 @@ const RATE_WINDOW = 20;
 /** Picks the size of the next batch from the measured time per case; sizes never change results. */
 class BatchSizer {
   private perCaseMs = -1;
+  private ramp = RAMP_FROM;
   constructor(private readonly fixed: number | undefined, private readonly workers: number) {}
 
   observe(r: BatchReply): void {
@@ -201,6 +225,9 @@ class BatchSizer {
   next(remaining: number): number {
     let n = this.fixed ?? (this.perCaseMs <= 0 ? FIRST_BATCH : Math.round(TARGET_TASK_MS / this.perCaseMs));
     n = Math.min(Math.max(n, MIN_BATCH), MAX_BATCH);
+    // an adaptive size ramps up; a fixed one (tests, benchmarks) is kept from the first batch
+    if (this.fixed === undefined) n = Math.min(n, this.ramp);
+    this.ramp = Math.min(2 * this.ramp, MAX_BATCH);
     // Spread a bounded campaign's tail over all workers.
     if (this.fixed === undefined && Number.isFinite(remaining)) n = Math.min(n, Math.max(1, Math.ceil(remaining / (2 * this.workers))));
     return Math.max(1, Math.min(n, remaining));
@@ -239,37 +266,41 @@ interface Seeded {
   working: number;
 }
 
-/** Run every corpus case once so coverage it already holds is not added again. */
+/** A corpus file read at the start: its case, and once run (in any thread), its verdict and coverage. */
+interface CorpusCase {
+  file: string;
+  case: Case;
+  /** May be a parent: it runs with the campaign's guards, and has one actor unless the campaign has several. */
+  candidate: boolean;
+  run?: { pass: boolean; features: ArrayLike<number> };
+}
+
 /**
- * Read the corpora: their coverage and case ids, and the mutation pool. A parent must run with the campaign's
- * guards: a mutated child keeps its parent's design, so a regression case of a known-bug variant (a guard
- * off, passing unless performance findings fail) would turn a default campaign into a hunt for that bug. For
- * the same reason a campaign without --concurrency takes no parent with several actors.
+ * Read the corpora (read-only ones first, then the working corpus), without running them yet. A parent must
+ * run with the campaign's guards: a mutated child keeps its parent's design, so a regression case of a
+ * known-bug variant (a guard off, passing unless performance findings fail) would turn a default campaign
+ * into a hunt for that bug. For the same reason a campaign without --concurrency takes no parent with
+ * several actors.
  */
-function seedFromCorpora(working: CorpusStore, readOnly: readonly string[], warn: (m: string) => void, guardsOff: readonly string[], actors: boolean): Seeded {
-  const s: Seeded = { features: new Set(), pool: [], files: new Map(), ids: new Set(), filesRead: 0, working: 0 };
-  const seed = (files: string[], isWorking: boolean): void => {
+function readCorpora(working: CorpusStore, readOnly: readonly string[], warn: (m: string) => void, guardsOff: readonly string[], actors: boolean): { cases: CorpusCase[]; working: number } {
+  const cases: CorpusCase[] = [];
+  let workingRead = 0;
+  const read = (files: string[], isWorking: boolean): void => {
     for (const file of files) {
       try {
         const c = loadCase(file);
-        s.ids.add(caseId(c));
-        s.files.set(caseId(c), file);
-        const before = s.features.size;
-        const r = runCase(c);
-        for (const f of r.features) s.features.add(f);
         const sameGuards = c.design.guardsOff.length === guardsOff.length && c.design.guardsOff.every((g) => guardsOff.includes(g));
-        if (r.verdict === 'pass' && sameGuards && (actors || !c.actors)) s.pool.push({ case: c, file, index: -1, brought: s.features.size - before });
-        s.filesRead++;
-        if (isWorking) s.working++;
+        cases.push({ file, case: c, candidate: sameGuards && (actors || !c.actors) });
+        if (isWorking) workingRead++;
       } catch (e) {
         if (!(e instanceof CaseError)) throw asEnvironmentError(e, file) ?? e;
         warn(`warning: corpus file skipped: ${e.message}`);
       }
     }
   };
-  for (const dir of readOnly) if (existsSync(dir)) seed(listCaseFiles(dir), false);
-  seed(working.list(), true);
-  return s;
+  for (const dir of readOnly) if (existsSync(dir)) read(listCaseFiles(dir), false);
+  read(working.list(), true);
+  return { cases, working: workingRead };
 }
 
 /** How long a running worker may go without a heartbeat before the status screen calls it stalled. */
@@ -286,17 +317,34 @@ class Campaign {
   /** Shard cases to run: local indices below this. */
   private readonly limit: number;
   private readonly deadline: number;
-  private readonly seeded: Seeded;
+  /** The corpora's coverage, ids and parents, gathered in corpus order as their cases run; complete once seedingDone. */
+  private readonly seeded: Seeded = { features: new Set(), pool: [], files: new Map(), ids: new Set(), filesRead: 0, working: 0 };
+  private corpusCases: CorpusCase[] = [];
+  private seedsLeft = 0;
+  /** Position of the last corpus case that may be a parent: once it and every case before it ran, the starting parents are known. */
+  private lastCandidate = -1;
+  private seedingDone = false;
+  /** The pool snapshot of epochs 0 and 1 (the parents the run starts with) is known. */
+  private startPoolKnown: boolean;
   private readonly shard: Shard | null;
   private readonly warn: (m: string) => void;
-  private pool!: Piscina<BatchTask | MinimizeTask, BatchReply | MinimizeReply>;
+  private pool!: Piscina<WorkerTask, WorkerReply>;
+  /** The main thread's executor, for the first batches while no worker thread has loaded its modules. */
+  private local: Runner | null = null;
+  private readonly taskQueue = new PriorityTaskQueue();
   private view: ProgressView = { update() {}, log() {}, stop() {} };
 
   private nextIndex: number;
   private batchSeq = 0;
   private minimizeSeq = 0;
   private batchesInFlight = 0;
+  /** Batches running in the main thread (one at most). */
+  private localInFlight = 0;
   private minimizesInFlight = 0;
+  private seedsInFlight = 0;
+  /** Minimisations started on a batch's early report, by raw signature, until a failure with it is committed. */
+  private readonly early = new Map<string, { index: number; run: Promise<MinimizeReply> }>();
+  private earlyInFlight = 0;
   private stopping = false;
   private interrupted = false;
   private fatal: unknown = null;
@@ -308,7 +356,7 @@ class Campaign {
   // Committed state: changes only in index order.
   private readonly p: CampaignProgress;
   private readonly before: { cases: number; ops: number; steps: number; busy: number; failingCases: number; corpusAdded: number; elapsedMs: number };
-  private readonly features: Set<number>;
+  private features = new Set<number>();
   private readonly rawSignatures: Set<string>;
   private readonly savedSignatures = new Set<string>();
   private readonly unique: UniqueFailure[] = [];
@@ -319,10 +367,17 @@ class Campaign {
   private readonly rawHits = new Map<string, RawHits>();
   private lastNewCoverage: number;
   private lastNewFailure: number | null = null;
-  private readonly batches = new InOrder<BatchReply>((r) => this.commitBatch(r));
+  /** Batches commit their failures in order at once, and their coverage in order once the corpus is seeded. */
+  private readonly batches = new InOrder<BatchReply>((r) => {
+    this.commitFailures(r);
+    this.uncovered.push(r);
+    this.commitCoverageReady();
+  });
+  private readonly uncovered: BatchReply[] = [];
+  private readonly seeds = new InOrder<SeedReply>((r) => this.commitSeed(r));
   private readonly minimized = new InOrder<MinimizeReply>((r) => this.commitMinimize(r));
   /** The mutation pool: seeded corpus cases, then each case committed with new coverage, in index order. */
-  private readonly corpusPool: PoolEntry[];
+  private corpusPool: PoolEntry[];
   private readonly views = new Map<number, MutationSource>();
   private mutatedCases = 0;
   /** The next case count coverageEvery reports at. */
@@ -346,11 +401,16 @@ class Campaign {
     this.p.rawHits ??= [];
     for (const h of this.p.rawHits) this.rawHits.set(h.signature, h);
     this.findingSaved = new Set(this.p.findings.filter((f) => f.file !== '').map((f) => f.kind));
-    this.seeded = seedFromCorpora(this.corpus, o.readOnlyCorpora ?? [], (m) => (o.warn ?? ((x: string) => process.stderr.write(x + '\n')))(m), o.design.guardsOff, !!o.concurrency && o.concurrency.share > 0);
-    this.features = new Set(this.seeded.features);
     this.lastNewCoverage = this.t0;
-    this.corpusPool = this.p.pool ? this.resumePool(this.p.pool) : [...this.seeded.pool];
+    // the parents the run starts with: a resumed run's are in campaign.json; a new run's come from seeding
+    this.corpusPool = this.p.pool ? this.resumePool(this.p.pool) : [];
+    this.startPoolKnown = !this.mutating || this.p.pool !== undefined;
     if (o.coverageEvery) this.nextMark = this.p.next + o.coverageEvery.cases;
+  }
+
+  /** Coverage for the status and stats: while the corpus seeds, what its cases run so far hold. */
+  private get coverageSoFar(): number {
+    return this.seedingDone ? this.features.size : this.seeded.features.size;
   }
 
   private get mutating(): boolean {
@@ -371,9 +431,9 @@ class Campaign {
     return out;
   }
 
-  /** Is epoch k's snapshot known (every case below its boundary committed)? */
+  /** Is epoch k's snapshot known (every case below its boundary committed; for epochs 0 and 1, the parents the run starts with)? */
   private snapshotKnown(epoch: number): boolean {
-    return !this.mutating || snapshotBoundary(epoch) <= this.p.next;
+    return !this.mutating || (snapshotBoundary(epoch) <= this.p.next && (epoch >= 2 || this.startPoolKnown));
   }
 
   /** The pool snapshot of an epoch, as campaignCase takes it; null when the campaign does not mutate. */
@@ -410,7 +470,6 @@ class Campaign {
       concurrency: o.concurrency ?? null,
       campaignSeed: o.seed,
       countersBuffer: this.counters.buffer,
-      knownFeatures: Uint32Array.from(this.features),
       mutation: o.mutation ?? null,
       failOnPerf: o.failOnPerf ?? false,
       shard: this.shard,
@@ -418,13 +477,22 @@ class Campaign {
       selfTestExitAt: o.selfTest?.exitAt,
     };
     this.checkpoint(); // the folder names its campaign from the start, so even a killed campaign resumes
+    // The threads load their modules while this thread reads the corpus (issue 14), then run its cases.
     this.pool = new Piscina({
       filename: workerFile(),
       minThreads: o.workers,
       maxThreads: o.workers,
       idleTimeout: 60 * 60_000,
       workerData: settings,
+      taskQueue: this.taskQueue,
     });
+    this.pool.on('message', (m: EarlyFailure) => {
+      if (m?.kind === 'early-failure') this.guarded(() => this.minimizeEarly(m));
+    });
+    // a worker that exits on purpose (selfTest.exitAt) must do so in a worker thread, never in this one
+    if (o.mainThreadStart !== false && o.selfTest?.exitAt === undefined) {
+      this.local = createRunner(settings, this.counters, -1, (m) => this.guarded(() => this.minimizeEarly(m)));
+    }
     const onAbort = (): void => {
       this.interrupted = true;
       this.stopping = true;
@@ -435,19 +503,8 @@ class Campaign {
     if (o.signal?.aborted) onAbort();
     o.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      // failures found but not minimised when the campaign stopped, in the order they were found
-      for (const index of this.p.pendingMinimize) {
-        // a mutated case is rebuilt from the pool this run started with, which may not be the one it came
-        // from: minimise it only if it still fails
-        if (this.mutating) {
-          const c = this.caseAt(index);
-          if (runCase(c, { failOnPerf: o.failOnPerf }).verdict === 'pass') {
-            this.warn(`warning: case ${index}, left to minimise by the previous run, is rebuilt differently from the resumed corpus and passes; it is dropped`);
-            continue;
-          }
-          this.dispatchMinimize(index, c);
-        } else this.dispatchMinimize(index);
-      }
+      this.startSeeding();
+      if (this.startPoolKnown) this.resumeMinimizations();
       await this.loop();
     } finally {
       o.signal?.removeEventListener('abort', onAbort);
@@ -460,15 +517,138 @@ class Campaign {
     return this.summary();
   }
 
+  /**
+   * Read the corpora and hand their cases to the pool (seed tasks, after minimisations, before batches).
+   * The campaign's coverage needs them all, the parents' snapshot of the first two epochs only the cases up
+   * to the last candidate parent (a parent's coverage brought counts the cases before it). When every
+   * candidate fails (a known-bug campaign: its regression cases fail), run here at once, there are no
+   * starting parents and the campaign starts without waiting.
+   */
+  private startSeeding(): void {
+    const o = this.o;
+    const warn = (m: string): void => (o.warn ?? ((x: string) => process.stderr.write(x + '\n')))(m);
+    const read = readCorpora(this.corpus, o.readOnlyCorpora ?? [], warn, o.design.guardsOff, !!o.concurrency && o.concurrency.share > 0);
+    this.corpusCases = read.cases;
+    this.seeded.working = read.working;
+    this.corpusCases.forEach((cc, pos) => {
+      if (cc.candidate) this.lastCandidate = pos;
+    });
+    if (!this.startPoolKnown) {
+      let parent = false;
+      for (const cc of this.corpusCases) {
+        if (!cc.candidate) continue;
+        const r = runCase(cc.case);
+        cc.run = { pass: r.verdict === 'pass', features: r.features };
+        if (cc.run.pass) {
+          parent = true;
+          break;
+        }
+      }
+      this.startPoolKnown = !parent;
+    }
+    this.seedsLeft = this.corpusCases.length;
+    if (this.seedsLeft === 0) this.finishSeeding();
+    this.corpusCases.forEach((cc, pos) => {
+      if (cc.run) this.seeds.put(pos, { pos, pass: cc.run.pass, features: Uint32Array.from(cc.run.features) });
+      else {
+        this.seedsInFlight++;
+        this.pool.run({ kind: 'seed', pos, case: cc.case }).then(
+          (r) => {
+            this.seedsInFlight--;
+            this.guarded(() => this.seeds.put(pos, r as SeedReply));
+          },
+          (e: unknown) => this.taskFailed(e, () => this.seedsInFlight--),
+        );
+      }
+    });
+  }
+
+  /** A corpus case has run (in corpus order): coverage it holds is not added again; a passing candidate is a parent. */
+  private commitSeed(r: SeedReply): void {
+    const { file, case: c, candidate } = this.corpusCases[r.pos];
+    const s = this.seeded;
+    s.ids.add(caseId(c));
+    s.files.set(caseId(c), file);
+    s.filesRead++;
+    const before = s.features.size;
+    for (let i = 0; i < r.features.length; i++) s.features.add(r.features[i]);
+    if (r.pass && candidate) s.pool.push({ case: c, file, index: -1, brought: s.features.size - before });
+    if (!this.startPoolKnown && r.pos >= this.lastCandidate) {
+      if (!this.p.pool) this.corpusPool = [...s.pool];
+      this.startPoolKnown = true;
+      this.resumeMinimizations();
+    }
+    if (--this.seedsLeft === 0) this.finishSeeding();
+  }
+
+  /** Every corpus case has run: the campaign's coverage starts from theirs, and batches commit their coverage. */
+  private finishSeeding(): void {
+    this.corpusCases = [];
+    this.seedingDone = true;
+    for (const f of this.seeded.features) this.features.add(f);
+    // a mutating campaign took its starting parents when the last candidate ran (or knew there are none)
+    if (!this.p.pool && this.mutating && this.corpusPool.length !== this.seeded.pool.length) throw new Error('internal: the starting parents changed after the last candidate parent ran');
+    if (!this.p.pool && !this.mutating) this.corpusPool = [...this.seeded.pool];
+    if (!this.startPoolKnown) {
+      this.startPoolKnown = true;
+      this.resumeMinimizations();
+    }
+    this.commitCoverageReady();
+  }
+
+  private resumed = false;
+  /** Failures found but not minimised when the previous run stopped, in the order they were found (once the starting parents are known). */
+  private resumeMinimizations(): void {
+    if (this.resumed) return;
+    this.resumed = true;
+    for (const index of this.p.pendingMinimize) {
+      // a mutated case is rebuilt from the pool this run started with, which may not be the one it came
+      // from: minimise it only if it still fails
+      if (this.mutating) {
+        const c = this.caseAt(index);
+        if (runCase(c, { failOnPerf: this.o.failOnPerf }).verdict === 'pass') {
+          this.warn(`warning: case ${index}, left to minimise by the previous run, is rebuilt differently from the resumed corpus and passes; it is dropped`);
+          continue;
+        }
+        this.dispatchMinimize(index, c);
+      } else this.dispatchMinimize(index);
+    }
+  }
+
+  /** This thread runs batches, one at a time, until a worker thread has loaded its modules and the workers have run the corpus cases. */
+  private get mainThreadRuns(): boolean {
+    return this.local !== null && (this.counters.started() === 0 || !this.seedingDone || this.nextIndex < (this.o.mainThreadUntil ?? 0));
+  }
+
+  /** The pool takes batches once a worker is up, and while the corpus seeds only when no corpus case waits (a batch would queue behind them). */
+  private get poolRuns(): boolean {
+    if (this.nextIndex < (this.o.mainThreadUntil ?? 0)) return false;
+    return (this.local === null || this.counters.started() > 0) && (this.seedingDone || this.taskQueue.waiting('seed') === 0);
+  }
+
   private async loop(): Promise<void> {
-    // Keep about workers^2 batches in flight (piscina's maxQueue advice), at least two per worker.
+    // Keep about workers^2 batches in flight (piscina's maxQueue advice), at least two per worker; one at
+    // a time in the main thread, so it hands over to the workers as soon as they are free.
     const target = Math.max(2 * this.o.workers, this.o.workers * this.o.workers);
     for (;;) {
       if (!this.stopping && performance.now() >= this.deadline) this.stopping = true;
-      while (!this.stopping && this.batchesInFlight < target && this.nextIndex < this.limit && this.snapshotKnown(epochOf(this.nextIndex))) this.dispatchBatch();
-      if (this.batchesInFlight === 0 && this.minimizesInFlight === 0) return;
+      while (this.mayDispatch()) {
+        if (this.localInFlight === 0 && this.mainThreadRuns) this.dispatchBatch(true);
+        else if (this.batchesInFlight - this.localInFlight < target && this.poolRuns) this.dispatchBatch(false);
+        else break;
+      }
+      if (this.batchesInFlight + this.minimizesInFlight + this.seedsInFlight + this.earlyInFlight === 0) return;
       await this.wake.wait();
     }
+  }
+
+  /**
+   * Cases below the corpus seeding's end may run before it (their failures commit at once, their coverage
+   * waits for it), up to two epochs ahead of the coverage committed.
+   */
+  private mayDispatch(): boolean {
+    if (this.stopping || this.nextIndex >= this.limit || !this.snapshotKnown(epochOf(this.nextIndex))) return false;
+    return this.seedingDone || this.nextIndex < this.p.next + 2 * EPOCH;
   }
 
   /** A tdxfuzz bug ends the campaign (exit 3); the environment refusing ends it with a summary (exit 4). */
@@ -479,7 +659,29 @@ class Campaign {
     this.stopping = true;
   }
 
-  private dispatchBatch(): void {
+  /** Run a task in this thread, after the current event-loop turn (replies and timers go first). */
+  private runHere<R extends WorkerReply>(task: WorkerTask, before?: () => void, after?: (r: R) => R): Promise<R> {
+    const local = this.local!;
+    return new Promise((resolve, reject) => {
+      setImmediate(() => {
+        try {
+          before?.();
+          const r = local.handle(task) as R;
+          resolve(after ? after(r) : r);
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+  }
+
+  /** A minimisation runs in this thread while no worker thread is up (it would wait for one), else in the pool, ahead of batches. */
+  private runMinimize(task: MinimizeTask): Promise<MinimizeReply> {
+    if (this.local !== null && this.counters.started() === 0) return this.runHere<MinimizeReply>(task);
+    return this.pool.run(task) as Promise<MinimizeReply>;
+  }
+
+  private dispatchBatch(here: boolean): void {
     const start = this.nextIndex;
     let count = this.sizer.next(this.limit - start);
     if (this.mutating) count = Math.min(count, EPOCH - (start % EPOCH)); // a batch stays in one epoch
@@ -493,11 +695,29 @@ class Campaign {
       for (let k = start; k < start + count; k++) for (const pos of entriesNeeded(this.o.seed, globalIndex(this.shard, k), src.mutation, src.view.cumulative)) need.add(pos);
       task.pool = { cumulative: src.view.cumulative, entries: [...need].map((pos) => [pos, src.view.entry(pos)]) };
     }
+    this.o.onBatch?.({ start, count, mainThread: here });
     const done = (r: BatchReply): void => {
       this.batchesInFlight--;
       this.sizer.observe(r);
       this.guarded(() => this.batches.put(seq, r));
     };
+    if (here) {
+      // the batch may end at its first failure when nothing was dispatched after it: the next batch starts there
+      const end = start + count;
+      const cut = (r: BatchReply): BatchReply => {
+        this.localInFlight--;
+        if (r.count < count) this.nextIndex = r.start + r.count;
+        return r;
+      };
+      this.localInFlight++;
+      this.runHere<BatchReply>(task, () => (task.stopAtFailure = this.nextIndex === end), cut).then(done, (e: unknown) =>
+        this.taskFailed(e, () => {
+          this.batchesInFlight--;
+          this.localInFlight--;
+        }),
+      );
+      return;
+    }
     // A worker that dies is replaced by piscina; its batch is run once more, and if it dies again its
     // cases are reported as lost (the same cases kill it every time: results stay deterministic).
     this.pool.run(task).then(
@@ -524,14 +744,38 @@ class Campaign {
     this.guarded(() => this.fail(e));
   }
 
-  private dispatchMinimize(index: number, c?: Case): void {
+  private minimizeTask(index: number, c?: Case): MinimizeTask {
+    return this.mutating ? { kind: 'minimize', index, case: c ?? this.caseAt(index) } : { kind: 'minimize', index };
+  }
+
+  /**
+   * A batch's first failure, reported before the batch ends: start minimising it now, ahead of every batch
+   * (the pool's queue puts minimisations first). Whether the campaign keeps it is decided when the failure
+   * commits in index order (dispatchMinimize takes the minimisation begun here), so results do not change.
+   */
+  private minimizeEarly(f: EarlyFailure): void {
+    if (this.stopping || this.rawSignatures.has(f.signature) || this.early.has(f.signature)) return;
+    this.earlyInFlight++;
+    const run = this.runMinimize(this.minimizeTask(f.index));
+    run.then(
+      () => undefined,
+      () => undefined, // the commit takes it and handles its failure (or it was not needed)
+    ).finally(() => {
+      this.earlyInFlight--;
+      this.wake.notify();
+    });
+    this.early.set(f.signature, { index: f.index, run });
+  }
+
+  /** Minimise the failing case `index` (or take the minimisation its batch's early report began). */
+  private dispatchMinimize(index: number, c?: Case, begun?: Promise<MinimizeReply>): void {
     const seq = this.minimizeSeq++;
     this.minimizeIndex[seq] = index;
     this.minimizesInFlight++;
-    this.pool.run(this.mutating ? { kind: 'minimize', index, case: c ?? this.caseAt(index) } : { kind: 'minimize', index }).then(
+    (begun ?? this.runMinimize(this.minimizeTask(index, c))).then(
       (r) => {
         this.minimizesInFlight--;
-        this.guarded(() => this.minimized.put(seq, r as MinimizeReply));
+        this.guarded(() => this.minimized.put(seq, r));
       },
       (e: unknown) => {
         this.minimizesInFlight--;
@@ -558,19 +802,17 @@ class Campaign {
     this.wake.notify();
   }
 
-  private commitBatch(r: BatchReply): void {
+  /** A batch's failures, in index order: counted, and each new raw signature minimised (needs no corpus). */
+  private commitFailures(r: BatchReply): void {
     const p = this.p;
-    if (r.lost) p.lostCases.push({ index: globalIndex(this.shard, r.start), count: r.lost.count, error: r.lost.error });
-    p.cases += r.count;
-    p.ops += r.ops;
-    p.steps += r.steps;
-    p.busy = (p.busy ?? 0) + r.busy;
-    this.mutatedCases += r.mutated;
     const now = Date.now();
     for (const f of r.failures) {
       p.failingCases++;
       this.hit(f.signature, f.index, now);
-      this.firstFailure ??= { caseIndex: f.index, signature: f.signature, elapsedMs: performance.now() - this.t0 };
+      if (!this.firstFailure) {
+        this.firstFailure = { caseIndex: f.index, signature: f.signature, elapsedMs: performance.now() - this.t0 };
+        this.o.onFailure?.({ kind: 'first', ...this.firstFailure }, this.view.log);
+      }
       if (this.o.stopAfterFailingCases !== undefined && p.failingCases - this.before.failingCases >= this.o.stopAfterFailingCases) this.stopping = true;
       if (signatureDetection(f.signature) === 'damage') {
         this.firstDamage ??= { caseIndex: f.index, signature: f.signature, elapsedMs: performance.now() - this.t0 };
@@ -580,8 +822,28 @@ class Campaign {
       this.rawSignatures.add(f.signature);
       p.rawSignatures.push(f.signature);
       this.lastNewFailure = performance.now();
-      this.dispatchMinimize(f.index);
+      // an early report of a later case with this signature began a minimisation the campaign does not need
+      const early = this.early.get(f.signature);
+      this.early.delete(f.signature);
+      this.dispatchMinimize(f.index, undefined, early?.index === f.index ? early.run : undefined);
     }
+  }
+
+  /** Commit the coverage of the batches whose failures are committed, once the corpus is seeded. */
+  private commitCoverageReady(): void {
+    if (!this.seedingDone) return;
+    while (this.uncovered.length > 0) this.commitCoverage(this.uncovered.shift()!);
+  }
+
+  /** A batch's counts, findings and coverage, in index order: new coverage goes to the corpus and the pool. */
+  private commitCoverage(r: BatchReply): void {
+    const p = this.p;
+    if (r.lost) p.lostCases.push({ index: globalIndex(this.shard, r.start), count: r.lost.count, error: r.lost.error });
+    p.cases += r.count;
+    p.ops += r.ops;
+    p.steps += r.steps;
+    p.busy = (p.busy ?? 0) + r.busy;
+    this.mutatedCases += r.mutated;
     for (const f of r.findings) this.commitFinding(f);
     const every = this.o.coverageEvery;
     const mark = (upTo: number): void => {
@@ -667,7 +929,9 @@ class Campaign {
     else if (outcome === 'new') {
       const alternates = m.rawSignature === m.signature ? [] : [m.rawSignature];
       const u = { signature: m.signature, file, ops: m.case.ops.length, caseIndex: m.index, alternates };
-      this.unique.push({ ...u, detection: signatureDetection(m.signature), design, alternates: [...alternates] });
+      const saved = { ...u, detection: signatureDetection(m.signature), design, alternates: [...alternates] };
+      this.unique.push(saved);
+      this.o.onFailure?.({ kind: 'saved', failure: saved, elapsedMs: performance.now() - this.t0 }, this.view.log);
       this.p.uniqueFailures.push(u);
     } else if (!finding) this.known.push({ signature: m.signature, detection: signatureDetection(m.signature), file, design });
   }
@@ -691,7 +955,8 @@ class Campaign {
   /** Write campaign.json (atomically). After the file system refused once, the last good one stands. */
   private checkpoint(): void {
     const o = this.o;
-    if (!o.stateFile || this.envError) return;
+    // failures committed ahead of the coverage (the corpus still seeding) would be counted again on --resume
+    if (!o.stateFile || this.envError || this.uncovered.length > 0) return;
     try {
       writeCampaignState(o.stateFile, {
         format: CAMPAIGN_FORMAT,
@@ -711,7 +976,7 @@ class Campaign {
       elapsedMs: this.before.elapsedMs + (performance.now() - this.t0),
       cases: this.p.cases,
       casesPerSec,
-      coverage: this.features.size,
+      coverage: this.coverageSoFar,
       corpus: this.seeded.working + this.p.corpusAdded - this.before.corpusAdded,
       uniqueNew: this.p.uniqueFailures.length,
       uniqueKnown: this.known.length,
@@ -772,7 +1037,7 @@ class Campaign {
         uniqueFailures: this.p.uniqueFailures.length,
         knownFailures: this.known.length,
         minimizing: this.minimizesInFlight,
-        coverage: this.features.size,
+        coverage: this.coverageSoFar,
         corpusSize: this.seeded.working + this.p.corpusAdded - this.before.corpusAdded,
         corpusAdded: this.p.corpusAdded - this.before.corpusAdded,
         findings: this.p.findings.reduce((n, f) => n + f.cases, 0),

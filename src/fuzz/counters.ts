@@ -66,6 +66,11 @@ export class SharedCounters {
     return slot;
   }
 
+  /** Worker threads that have loaded their modules (each claims a slot when it has): 0 while none has. */
+  started(): number {
+    return Number(Atomics.load(this.cells, NEXT_SLOT));
+  }
+
   setState(slot: number, state: number): void {
     Atomics.store(this.cells, FIELDS + slot * SLOT_FIELDS + 1, BigInt(state));
   }

@@ -2,8 +2,6 @@
 // afl-plot: cases per second, coverage, corpus size and unique failures against run time. The chart is
 // a vega-lite spec compiled to vega and rendered to SVG in Node (no browser, no network).
 import type { TopLevelSpec } from 'vega-lite';
-import { compile } from 'vega-lite';
-import { parse, View } from 'vega';
 import type { StatsRecord } from './stats.js';
 
 /** The panels, top to bottom: field of the long-format rows and its title. */
@@ -61,6 +59,8 @@ export function plotSpec(records: readonly StatsRecord[], title: string): TopLev
 
 /** Render the vega-lite spec to an SVG document. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  // loaded here, not with the CLI: vega and vega-lite take longer to load than a campaign to its first failure
+  const [{ compile }, { parse, View }] = await Promise.all([import('vega-lite'), import('vega')]);
   const view = new View(parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();

@@ -100,7 +100,8 @@ describe('fuzz by duration and interruption', () => {
     const r = tdxfuzz(['fuzz', '--duration', '1s', '--workers', '2', '--no-progress'], dir);
     expect([0, 1]).toContain(r.code);
     expect(r.stdout).toMatch(/^ran \d+ cases \(\d+ ops\)/m);
-    expect(r.stderr).toBe('');
+    // nothing on stderr but the announcements of failures found (if any)
+    expect(r.stderr.replace(/^tdxfuzz: (first failure|NEW) .*\n/gm, '')).toBe('');
   });
 
   it('Ctrl-C stops the campaign, finishes the work in flight, prints the summary and exits 130', async () => {
@@ -140,5 +141,21 @@ describe('findings on a design other than the campaign design name it', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toContain('design space: none (every case runs the campaign design)');
     expect(r.stdout).toMatch(/^ {7}design: {2}campaign design$/m);
+  });
+
+  it('stderr tells of the first failing case and of each new unique failure as it is saved, long before the summary', () => {
+    const dir = tempDir();
+    const r = tdxfuzz(['fuzz', '--guard-off', 'G2', '--cases', '300', '--workers', '1', '--no-progress'], dir);
+    expect(r.code, r.stderr).toBe(1);
+    const lines = r.stderr.split('\n').filter((l) => l !== '');
+    expect(lines[0]).toMatch(/^tdxfuzz: first failure: case \d+ fails \S+ \(at \d+\.\d+s\); minimising it$/);
+    const saved = lines.slice(1);
+    expect(saved.length).toBeGreaterThan(0);
+    for (const l of saved) expect(l).toMatch(/^tdxfuzz: NEW \S+ \[(damage|structural)\] \(\d+ ops, case \d+\) saved to tdxfuzz-out\/crashes\/\S+\.json \(at \d+\.\d+s\)$/);
+    // one line per unique failure of the summary, in its order
+    const summary = [...r.stdout.matchAll(/^ {2}NEW {2}(\S+) /gm)].map((m) => m[1]);
+    expect(saved.map((l) => l.split(' ')[2])).toEqual(summary);
+    // --json keeps stderr for warnings only
+    expect(tdxfuzz(['fuzz', '--guard-off', 'G2', '--cases', '300', '--workers', '1', '--json', '--out', 'j'], dir).stderr).toBe('');
   });
 });

@@ -1,0 +1,89 @@
+// First failure fast (issue 14): the first batches run in the main thread until a worker thread is up,
+// ramped up from one case, a main-thread batch ends at its first failure, failures are minimised as soon as
+// a batch reports them, and the corpus is seeded in the pool meanwhile. None of it may change what a
+// campaign saves: the same files and summary as a campaign run wholly in one worker thread.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CAMPAIGN_DEFAULTS, type Design, resolveDesign } from '../../src/model/config.js';
+import type { CampaignSummary } from '../../src/fuzz/coordinator.js';
+import { EPOCH } from '../../src/fuzz/pool.js';
+import { type CampaignOutcome, campaignIn } from '../helpers/campaign.js';
+
+const SEED = 1;
+const CASES = 1100; // three epochs: the main thread's batches cross the first boundary
+const MAIN_UNTIL = 700;
+// What `tdxfuzz fuzz --guard-off G1` runs, with the regression corpus read (its G1 case fails: no parent to wait for).
+const design: Design = resolveDesign({ guardsOff: ['G1'] }, 'design', CAMPAIGN_DEFAULTS);
+const regression = join(import.meta.dirname, '..', '..', 'corpus', 'regression');
+const mutation = { share: 0.5 };
+
+function stable(s: CampaignSummary) {
+  return {
+    cases: s.cases,
+    mutated: s.mutated,
+    ops: s.ops,
+    steps: s.steps,
+    failingCases: s.failingCases,
+    unique: s.uniqueFailures.map((u) => [u.signature, u.ops, u.caseIndex, u.alternates]),
+    duplicates: s.duplicates,
+    corpusAdded: s.corpusAdded,
+    corpusSeeded: s.corpusSeeded,
+    coverage: s.coverage,
+    findings: s.findings,
+    first: s.firstFailure?.caseIndex,
+  };
+}
+
+describe(`campaign seed ${SEED}, ${CASES} cases, guards off G1, mutation share ${mutation.share}, regression corpus read`, () => {
+  const batches: { start: number; count: number; mainThread: boolean }[] = [];
+  let pool: CampaignOutcome;
+  let main: CampaignOutcome;
+
+  it('saves the same files and summary whether the first cases run in the main thread or all in a worker', async () => {
+    const o = { design, seed: SEED, cases: CASES, mutation, readOnlyCorpora: [regression] };
+    pool = await campaignIn({ ...o, workers: 1, mainThreadStart: false });
+    main = await campaignIn({ ...o, workers: 2, mainThreadUntil: MAIN_UNTIL, onBatch: (b) => batches.push(b) });
+    expect(main.summary.cases).toBe(CASES);
+    expect(Object.keys(pool.crashes).length).toBeGreaterThan(0);
+    expect(main.crashes).toEqual(pool.crashes);
+    expect(main.corpus).toEqual(pool.corpus);
+    expect(stable(main.summary)).toEqual(stable(pool.summary));
+    expect(pool.summary.mutated).toBeGreaterThan(0); // the epoch after the first two mutates what they found
+  });
+
+  it('the main thread ran the first batches, ramped up from one case, each within one epoch', () => {
+    const here = batches.filter((b) => b.mainThread);
+    expect(here.length).toBeGreaterThan(0);
+    expect(batches.filter((b) => b.start < MAIN_UNTIL).every((b) => b.mainThread)).toBe(true);
+    expect(batches.slice(0, 4).map((b) => b.count)).toEqual([1, 2, 4, 8]);
+    for (const b of batches) expect((b.start % EPOCH) + b.count).toBeLessThanOrEqual(EPOCH);
+    expect(batches.some((b) => b.start < EPOCH && b.start + b.count === EPOCH)).toBe(true); // a batch was cut at the boundary
+  });
+
+  it('a main-thread batch ends at its first failure and the next one starts after it', () => {
+    const cut = batches.findIndex((b, i) => i + 1 < batches.length && b.mainThread && batches[i + 1].start < b.start + b.count);
+    expect(cut).toBeGreaterThanOrEqual(0);
+    const b = batches[cut];
+    const failed = batches[cut + 1].start - 1;
+    expect(failed).toBeGreaterThanOrEqual(b.start);
+    // the case it ended at failed: the first failure of the campaign is at or before it
+    expect(main.summary.firstFailure!.caseIndex).toBeLessThanOrEqual(failed);
+    // every case ran exactly once: consecutive batches leave no gap
+    for (let i = 1; i < batches.length; i++) expect(batches[i].start).toBeLessThanOrEqual(batches[i - 1].start + batches[i - 1].count);
+  });
+});
+
+// G8b's regression case passes (a performance variant, without --fail-on perf): it is a starting parent, and
+// the first two epochs wait only for the corpus cases up to it, not for the whole corpus.
+describe(`campaign seed ${SEED}, 600 cases, guards off G8b, mutation share ${mutation.share}, regression corpus read`, () => {
+  it('mutates its starting parent from the first case, the same way in the main thread and in the pool', async () => {
+    const g8b: Design = resolveDesign({ guardsOff: ['G8b'] }, 'design', CAMPAIGN_DEFAULTS);
+    const o = { design: g8b, seed: SEED, cases: 600, mutation, readOnlyCorpora: [regression] };
+    const pool = await campaignIn({ ...o, workers: 1, mainThreadStart: false });
+    const main = await campaignIn({ ...o, workers: 2, mainThreadUntil: 300 });
+    expect(pool.summary.mutated).toBeGreaterThan(200); // about half of 600, all from the regression case
+    expect(main.crashes).toEqual(pool.crashes);
+    expect(main.corpus).toEqual(pool.corpus);
+    expect(stable(main.summary)).toEqual(stable(pool.summary));
+  });
+});
