@@ -32,12 +32,13 @@ export class Rng {
   }
   /** Pick by weight from [value, weight] pairs. */
   weighted<T>(xs: readonly (readonly [T, number])[]): T {
+    // indexed loops: destructuring iteration was a tenth of generation's time
     let total = 0;
-    for (const [, w] of xs) total += w;
+    for (let i = 0; i < xs.length; i++) total += xs[i][1];
     let x = this.next() * total;
-    for (const [v, w] of xs) {
-      x -= w;
-      if (x < 0) return v;
+    for (let i = 0; i < xs.length; i++) {
+      x -= xs[i][1];
+      if (x < 0) return xs[i][0];
     }
     return xs[xs.length - 1][0];
   }

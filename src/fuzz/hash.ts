@@ -22,3 +22,39 @@ export function fnv1a32(s: string): number {
   }
   return h >>> 0;
 }
+
+/**
+ * 32-bit FNV-1a built up piece by piece without building the string: fnv1a32(`a:${n}`) ===
+ * fnvEnd(fnvNum(fnvStr(FNV32_START, 'a:'), n)). Coverage features are hashed this way on the hot path.
+ */
+export const FNV32_START = 0x811c9dc5;
+
+export function fnvStr(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/** Mix a number as its template-literal text (`${n}`); integers below 2^53 without building a string. */
+export function fnvNum(h: number, n: number): number {
+  if (!Number.isSafeInteger(n) || Object.is(n, -0)) return fnvStr(h, String(n));
+  if (n < 0) {
+    h = Math.imul(h ^ 0x2d, 0x01000193); // '-'
+    n = -n;
+  }
+  // digits lowest first ((n - d) / 10 is exact for integers), then mixed highest first
+  let k = 0;
+  do {
+    const d = n % 10;
+    DIGITS[k++] = d;
+    n = (n - d) / 10;
+  } while (n > 0);
+  while (k > 0) h = Math.imul(h ^ (0x30 + DIGITS[--k]), 0x01000193);
+  return h;
+}
+
+const DIGITS = new Uint8Array(20);
+
+/** The 32-bit FNV-1a of the pieces mixed so far. */
+export function fnvEnd(h: number): number {
+  return h >>> 0;
+}

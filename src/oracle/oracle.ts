@@ -16,7 +16,7 @@ import { Reference, UNKNOWN, YES } from './reference.js';
 import { checkHostMappings, checkPoisonedPrivateMappings } from './invariants.js';
 import { PageChecks } from './pamt.js';
 import type { FaultSite } from '../model/faults.js';
-import { anySlotDeleted, attrPrivate, indexOf, septLeafOf, slotAt } from './view.js';
+import { anySlotDeleted, attrPrivate, indexOf, type LeafView, septLeafOf, slotAt } from './view.js';
 import { exitRange, memoryFaultExit, PAGE_SIZE, sameExit } from '../model/kvm/exit.js';
 import { LifetimeChecker } from './lifetime.js';
 import { combineGroupStates, independentGroups, type Group } from './locality.js';
@@ -129,8 +129,12 @@ interface Ended {
 
 /** The states, each distinct one once (by its hash), in order. */
 function distinctStates(refs: readonly Reference[]): Reference[] {
+  if (refs.length === 1) return [refs[0]]; // one state is distinct: no hashing (the one-actor path at every op end)
   const byHash = new Map<number, Reference>();
-  for (const r of refs) if (!byHash.has(r.stateHash())) byHash.set(r.stateHash(), r);
+  for (const r of refs) {
+    const h = r.stateHash();
+    if (!byHash.has(h)) byHash.set(h, r);
+  }
   return [...byHash.values()];
 }
 
@@ -149,6 +153,8 @@ const ALTERNATIVES_BUDGET = 2_000;
 /** Reference states the oracle keeps alive at once (distinct states that serial orders of overlapping ops left). */
 const MAX_REFS = 32;
 const NO_FAULTS: ReadonlySet<string> = new Set();
+const NOTHING_OVERLAPS: ReadonlySet<string> = new Set();
+const NO_RANGES: readonly Extract<Op, { start: number }>[] = [];
 
 export class Oracle {
   /**
@@ -794,7 +800,8 @@ export class Oracle {
    */
   private applySerial(order: readonly Ended[], ref: Reference, all: readonly Ended[] = order): Violation | null {
     for (const e of order) {
-      const overlapping = new Set(all.filter((o) => o !== e).map((o) => o.ctx.op.op));
+      // one op alone (every op with one actor) overlaps nothing: the shared empty set, no allocation
+      const overlapping = all.length === 1 && all[0] === e ? NOTHING_OVERLAPS : new Set(all.filter((o) => o !== e).map((o) => o.ctx.op.op));
       const ctx = { vmDead: this.sys.kvm.bugged, sites: e.sites, siteSlot: e.siteSlot, injected: e.injected, overlapped: overlapping.size > 0, overlapping };
       const m = ref.apply(e.ctx.op, e.out, ctx);
       if (!m || this.sys.kvm.bugged || this.sys.destroyed) continue;
@@ -1001,11 +1008,14 @@ export class Oracle {
     this.lifetime.pinned[pfn]--;
   }
 
+  private readonly leafScratch: LeafView = { state: SeptState.FREE, pfn: -1, level: -1 };
+
   /** Every gfn as the guest would see it now, against the reference. */
   private checkGuestView(ops: readonly Op[], ref: Reference = this.ref, only: Uint8Array | null = null): Violation | null {
     const sys = this.sys;
-    const ranges = ops.filter((o): o is Extract<Op, { start: number }> => o.op === 'convert' || o.op === 'punch');
+    const ranges = ops.length === 1 && ops[0].op !== 'convert' && ops[0].op !== 'punch' ? NO_RANGES : ops.filter((o): o is Extract<Op, { start: number }> => o.op === 'convert' || o.op === 'punch');
     const ranged = ranges.length ? ranges[ranges.length - 1] : null;
+    const v = this.leafScratch; // one object for every gfn's leaf (the check runs at every op end)
     for (let g = sys.design.slotBaseGfn; g < sys.gfns; g++) {
       if (only && !only[g]) continue; // a group of ops ordered apart answers for its own gfns only
       // with its memslot gone a gfn has no attribute for the guest to see and no mapping
@@ -1015,7 +1025,7 @@ export class Oracle {
         return { inv: 'REF-ATTR', message: `gfn 0x${g.toString(16)} is ${isPriv ? 'PRIVATE' : 'SHARED'} in guest_memfd but the reference says ${isPriv ? 'SHARED' : 'PRIVATE'}` };
       }
       if (!isPriv || ref.accepted[g] === UNKNOWN) continue;
-      const v = septLeafOf(sys, g);
+      septLeafOf(sys, g, v);
       const outside = ranged !== null && ranges.every((o) => g < o.start || g >= o.end);
       if (ref.accepted[g] === YES) {
         if (v.state !== SeptState.MAPPED) {
