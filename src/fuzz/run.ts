@@ -186,7 +186,7 @@ export class CaseRunner {
     sys.trace.op = i;
     sys.trace.event(`op ${i}: ${describeOp(op)}`);
     const firedBefore = sys.inj.fired.length;
-    sys.inj.arm(i, op.faults);
+    sys.inj.armAlone(i, op.faults);
     sys.counters.reset();
     oracle?.beginOp(op, i);
     const path = applyOp(sys, this.guest, op);

@@ -201,7 +201,7 @@ export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: n
     // the mirror SPTE is restored and the fault is retried (kernel-facts.md 2.5).
     const ret = yield* splitCrossBoundaryLeafs(sys, gfn, gfn + 1, true);
     if (ret < 0) {
-      sys.trace.note(`4K fault at ${sys.hex(gfn)} under a 2M leaf: split under shared mmu_lock failed (${ret}) -> RET_PF_RETRY`);
+      if (sys.trace.lines) sys.trace.note(`4K fault at ${sys.hex(gfn)} under a 2M leaf: split under shared mmu_lock failed (${ret}) -> RET_PF_RETRY`);
       return RET_PF_RETRY;
     }
     if (m.m2m[r] !== Spte.NONLEAF) return RET_PF_RETRY;

@@ -669,7 +669,7 @@ export class TdxModule {
     if (r.kind === 'status') this.ret('TDG.MEM.PAGE.ACCEPT', gfn, level, -1, r.st, forced);
     else {
       this.trace.mixInt(0x7e7e);
-      this.trace.note(`TDG.MEM.PAGE.ACCEPT(gfn=0x${gfn.toString(16)} level=${level === L2M ? '2M' : '4K'}) -> EPT violation exit (ACCEPT, ${level === L2M ? '2M' : '4K'})`);
+      if (this.trace.lines) this.trace.note(`TDG.MEM.PAGE.ACCEPT(gfn=0x${gfn.toString(16)} level=${level === L2M ? '2M' : '4K'}) -> EPT violation exit (ACCEPT, ${level === L2M ? '2M' : '4K'})`);
     }
     return r;
   }
