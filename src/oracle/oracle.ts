@@ -1026,15 +1026,16 @@ export class Oracle {
       }
       if (!isPriv || ref.accepted[g] === UNKNOWN) continue;
       septLeafOf(sys, g, v);
-      const outside = ranged !== null && ranges.every((o) => g < o.start || g >= o.end);
       if (ref.accepted[g] === YES) {
         if (v.state !== SeptState.MAPPED) {
+          const outside = outsideRanges(ranged, ranges, g);
           return {
             inv: outside ? 'INV-18' : 'REF-ACCEPT',
             message: `accepted gfn 0x${g.toString(16)}${outside ? ' outside the ' + ranged!.op + ' range' : ''} lost its accepted mapping (S-EPT ${v.level < 0 ? 'no leaf' : SeptState[v.state]})`,
           };
         }
         if (ref.known[g] && sys.phys.content[v.pfn] !== ref.data[g]) {
+          const outside = outsideRanges(ranged, ranges, g);
           return {
             inv: outside ? 'INV-18' : 'REF-DATA',
             message: `gfn 0x${g.toString(16)} holds ${sys.phys.content[v.pfn]} but the guest last wrote ${ref.data[g]}`,
@@ -1046,6 +1047,11 @@ export class Oracle {
     }
     return null;
   }
+}
+
+/** Is gfn g outside every convert or punch range of the ops (none: not outside)? Asked only when a check fails. */
+function outsideRanges(ranged: Extract<Op, { start: number }> | null, ranges: readonly Extract<Op, { start: number }>[], g: number): boolean {
+  return ranged !== null && ranges.every((o) => g < o.start || g >= o.end);
 }
 
 /**

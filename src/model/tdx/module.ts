@@ -339,7 +339,8 @@ export class TdxModule {
   private heldByOther(gfn: number, level: Level, actor: number, treeExclusive = false): boolean {
     const r = this.region(gfn);
     const g = level === L2M ? -1 : gfn;
-    return this.entryHolds.some((h) => h.actor !== actor && (h.treeExclusive || treeExclusive || (h.region === r && (h.gfn < 0 || g < 0 || h.gfn === g))));
+    for (const h of this.entryHolds) if (h.actor !== actor && (h.treeExclusive || treeExclusive || (h.region === r && (h.gfn < 0 || g < 0 || h.gfn === g)))) return true;
+    return false;
   }
 
   /**
@@ -351,8 +352,22 @@ export class TdxModule {
     if (this.acceptHolder[this.region(gfn)] >= 0) return false;
     const actor = this.actorNow();
     if (this.heldByOther(gfn, level, actor, treeExclusive)) return false;
-    this.dropHolds(actor);
-    this.entryHolds.push({ actor, region: this.region(gfn), gfn: level === L2M ? -1 : gfn, treeExclusive });
+    // the actor's one hold is replaced in place (a SEAMCALL per step allocates no hold; the order of holds is never read)
+    const holds = this.entryHolds;
+    let mine = -1;
+    for (let i = holds.length - 1; i >= 0; i--) {
+      if (holds[i].actor !== actor) continue;
+      if (mine >= 0) holds.splice(mine, 1);
+      mine = i;
+    }
+    const gfnHeld = level === L2M ? -1 : gfn;
+    if (mine < 0) holds.push({ actor, region: this.region(gfn), gfn: gfnHeld, treeExclusive });
+    else {
+      const h = holds[mine];
+      h.region = this.region(gfn);
+      h.gfn = gfnHeld;
+      h.treeExclusive = treeExclusive;
+    }
     return true;
   }
 
