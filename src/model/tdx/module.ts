@@ -36,6 +36,14 @@ export type AcceptResult =
 
 const RCX = OPERAND_ID.RCX;
 
+/** A host SEAMCALL's hold on an S-EPT entry (actor -1: released, kept to be reused). */
+interface EntryHold {
+  actor: number;
+  region: number;
+  gfn: number;
+  treeExclusive: boolean;
+}
+
 export class TdxModule {
   readonly sept: Sept;
   readonly pamt: Uint8Array;
@@ -329,7 +337,7 @@ export class TdxModule {
    * [A: the other leaves take it shared]. An actor is inside at most one SEAMCALL, so a new one replaces what
    * it held.
    */
-  private readonly entryHolds: { actor: number; region: number; gfn: number; treeExclusive: boolean }[] = [];
+  private readonly entryHolds: EntryHold[] = [];
   /** The actor inside TDH.MEM.TRACK, holding the TD epoch lock until its end (MOD-track); -1 when free. */
   private epochHolder = -1;
   /** The actor whose step runs now (the System points this at its scheduler's choice; 0 with one actor). */
@@ -339,7 +347,7 @@ export class TdxModule {
   private heldByOther(gfn: number, level: Level, actor: number, treeExclusive = false): boolean {
     const r = this.region(gfn);
     const g = level === L2M ? -1 : gfn;
-    for (const h of this.entryHolds) if (h.actor !== actor && (h.treeExclusive || treeExclusive || (h.region === r && (h.gfn < 0 || g < 0 || h.gfn === g)))) return true;
+    for (const h of this.entryHolds) if (h.actor >= 0 && h.actor !== actor && (h.treeExclusive || treeExclusive || (h.region === r && (h.gfn < 0 || g < 0 || h.gfn === g)))) return true;
     return false;
   }
 
@@ -352,27 +360,20 @@ export class TdxModule {
     if (this.acceptHolder[this.region(gfn)] >= 0) return false;
     const actor = this.actorNow();
     if (this.heldByOther(gfn, level, actor, treeExclusive)) return false;
-    // the actor's one hold is replaced in place (a SEAMCALL per step allocates no hold; the order of holds is never read)
-    const holds = this.entryHolds;
-    let mine = -1;
-    for (let i = holds.length - 1; i >= 0; i--) {
-      if (holds[i].actor !== actor) continue;
-      if (mine >= 0) holds.splice(mine, 1);
-      mine = i;
-    }
-    const gfnHeld = level === L2M ? -1 : gfn;
-    if (mine < 0) holds.push({ actor, region: this.region(gfn), gfn: gfnHeld, treeExclusive });
-    else {
-      const h = holds[mine];
-      h.region = this.region(gfn);
-      h.gfn = gfnHeld;
-      h.treeExclusive = treeExclusive;
-    }
+    this.dropHolds(actor);
+    // a released hold (actor -1) is taken again: a SEAMCALL per step allocates nothing (the order of holds is never read)
+    let h: EntryHold | undefined;
+    for (const x of this.entryHolds) if (x.actor < 0) h = x;
+    if (!h) this.entryHolds.push((h = { actor, region: 0, gfn: -1, treeExclusive: false }));
+    h.actor = actor;
+    h.region = this.region(gfn);
+    h.gfn = level === L2M ? -1 : gfn;
+    h.treeExclusive = treeExclusive;
     return true;
   }
 
   private dropHolds(actor: number): void {
-    for (let i = this.entryHolds.length - 1; i >= 0; i--) if (this.entryHolds[i].actor === actor) this.entryHolds.splice(i, 1);
+    for (const h of this.entryHolds) if (h.actor === actor) h.actor = -1; // released: kept for the next hold
     if (this.epochHolder === actor) this.epochHolder = -1;
   }
 
