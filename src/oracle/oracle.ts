@@ -709,7 +709,6 @@ export class Oracle {
       if (v && !isStructural(v)) return v;
       structural = v;
     }
-    const damage = (v: Violation | null): Violation | null => damageFirst(v, structural);
     if (op.op === 'convert' && op.to === 'private' && isIoctl(out) && out.ret === 0 && !sys.kvm.bugged) {
       const m = unmergedFolios(sys, op.start, op.end, (g) => this.ref.private[g] === 0); // the reference still holds the old attributes
       if (m) this.perf.push({ inv: 'INV-33', message: m });
@@ -721,7 +720,7 @@ export class Oracle {
       else if (alone && kvmStateFingerprint(sys) !== this.c.deadStateAtOpStart) structural ??= { inv: 'INV-29', clause: C.inv29State, message: `${op.op} on a bugged VM changed KVM or S-EPT state although it failed with -EIO` };
     }
     this.window.push({ ctx: this.c, out, endedAt: this.globalStep, fatal: this.fatalFaultThisOp(), sites: this.sitesThisOp(), siteSlot: this.siteSlotThisOp(), injected: this.injectedThisOp() });
-    return damage(quiescent ? this.quiescentPoint() : null);
+    return damageFirst(quiescent ? this.quiescentPoint() : null, structural);
   }
 
   /** Every op in the window is judged against the reference, then the quiescent invariants run on every range. */
@@ -732,9 +731,10 @@ export class Oracle {
     const dead = sys.kvm.bugged || sys.destroyed;
     // host mappings of private pages and private mappings of poisoned pages may exist for a moment while
     // another actor's conversion or memory failure is on its way to zap them: judged when all is quiet
-    const risks: string[] = [];
+    const risks = this.risks; // one list for every op end: emptied after use
     const host = checkHostMappings(sys, risks, uafIsFailureOf(sys.design)) ?? checkPoisonedPrivateMappings(sys);
     for (const r of risks) if (!this.notes.includes(r)) this.notes.push(r);
+    risks.length = 0;
     if (host) return host;
     const mismatch = window.length === 1 ? this.applyToEach(window) : this.linearize(window.flatMap((e) => chainSplit(splitFallback(e, this.sys.ptrs))));
     if (this.ref.knownDesignFindings.length) this.notes.push(...this.ref.knownDesignFindings.splice(0));
@@ -747,7 +747,7 @@ export class Oracle {
     if (pages && !isStructural(pages)) return pages;
     structural = pages;
     for (let r = 0; r < sys.regions && !structural; r++) structural = this.quiescentRange(r);
-    const view = dead ? null : this.keepStatesTheViewShows(window.map((e) => e.ctx.op));
+    const view = dead ? null : this.keepStatesTheViewShows(window.length === 1 ? this.oneOp(window[0].ctx.op) : window.map((e) => e.ctx.op));
     return damageFirst(view, structural);
   }
 
@@ -756,12 +756,25 @@ export class Oracle {
    * contradicts drop out. None left: the first state's mismatch (the states stay as they are).
    */
   private applyToEach(window: readonly Ended[]): Violation | null {
+    // one state (always with one actor): it stays, or its mismatch is the answer, as keepStatesWhere decides
+    if (this.refs.length === 1) return this.applySerial(window, this.refs[0]);
     return this.keepStatesWhere((r) => this.applySerial(window, r), true);
   }
 
   /** The guest view against every reference state: those it contradicts drop out; none left: the first one's violation. */
   private keepStatesTheViewShows(ops: readonly Op[]): Violation | null {
+    if (this.refs.length === 1) return this.checkGuestView(ops, this.refs[0]); // as keepStatesWhere with one state
     return this.keepStatesWhere((r) => this.checkGuestView(ops, r), false);
+  }
+
+  /** Host-mapping risks of one quiescent point (reused: emptied after each). */
+  private readonly risks: string[] = [];
+  private readonly oneOpList: Op[] = [];
+
+  /** [op] in a list reused at every op end (the guest-view check reads it and keeps nothing). */
+  private oneOp(op: Op): readonly Op[] {
+    this.oneOpList[0] = op;
+    return this.oneOpList;
   }
 
   /** Keep the reference states `check` finds nothing wrong with (made distinct again when `merge`); none: the first violation. */
