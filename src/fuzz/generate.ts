@@ -109,7 +109,7 @@ export class OpGen {
         o.gfn = local;
         return undefined;
       case 'range': {
-        const shape = rng.weighted(f.shapes.map((x) => [x, x.weight] as const));
+        const shape = rng.weighted(weightedOnce(f, () => f.shapes.map((x) => [x, x.weight] as const)));
         const start = shape.start === 'local' ? local : shape.start === 'local-aligned' ? local - (local % s.P) : drawPick(rng, shape.start(s));
         const end = f.empty !== undefined && rng.chance(f.empty) ? start : Math.min(s.G, start + drawPick(rng, shape.lengths(s)));
         o.start = start;
@@ -117,7 +117,7 @@ export class OpGen {
         return end - start;
       }
       case 'enum': {
-        const v = rng.weighted(f.values.map((x, i) => [x, f.weights[i]] as const));
+        const v = rng.weighted(weightedOnce(f, () => f.values.map((x, i) => [x, f.weights[i]] as const)));
         if (v !== f.default) o[f.name] = v; // the default is written by leaving the field out
         return undefined;
       }
@@ -128,6 +128,14 @@ export class OpGen {
         return undefined;
     }
   }
+}
+
+/** A field's [value, weight] pairs, built once per field of the op table (they depend on the field alone). */
+const WEIGHTED = new WeakMap<FieldSpec, readonly (readonly [unknown, number])[]>();
+function weightedOnce<T>(f: FieldSpec, build: () => readonly (readonly [T, number])[]): readonly (readonly [T, number])[] {
+  let w = WEIGHTED.get(f) as readonly (readonly [T, number])[] | undefined;
+  if (!w) WEIGHTED.set(f, (w = build()));
+  return w;
 }
 
 /**

@@ -1,5 +1,6 @@
 // runCase: the one executor (architecture principle 1). Builds a fresh system for the case, runs each op
 // step by step under the oracle, and returns the verdict, signature, trace hash and coverage.
+import { u8 } from '../model/arena.js';
 import { describeState } from '../model/describe.js';
 import { Guest } from '../model/guest/guest.js';
 import { applyOp, describeOp, mixOp } from '../model/ops.js';
@@ -84,9 +85,10 @@ export class CaseRunner {
     this.sys = new System(design, !!opts.trace, vcpus);
     this.guest = new Guest(this.sys.gfns);
     this.oracle = opts.noOracle ? null : new Oracle(this.sys);
-    this.regionState = new Uint8Array(this.sys.regions);
-    this.e4kState = Uint8Array.from(this.sys.tdx.sept.e4k);
-    this.lpageState = new Uint8Array(this.sys.regions);
+    this.regionState = u8(this.sys.regions);
+    this.e4kState = u8(this.sys.tdx.sept.e4k.length);
+    this.e4kState.set(this.sys.tdx.sept.e4k);
+    this.lpageState = u8(this.sys.regions);
     for (let r = 0; r < this.sys.regions; r++) this.lpageState[r] = this.lpageFlags(r);
   }
 

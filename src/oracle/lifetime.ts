@@ -1,5 +1,6 @@
 // Page lifetime (model-spec.md 5, INV-7 and INV-20..22, INV-27, INV-28): every page the host frees is
 // examined once, from the model's free log, against what the TDX module still says about it.
+import { i32, u8 } from '../model/arena.js';
 import { Owner, OWNER_NAMES } from '../model/host/phys.js';
 import type { System } from '../model/system.js';
 import { PamtType } from '../model/tdx/module.js';
@@ -18,8 +19,8 @@ export class LifetimeChecker {
   readonly pinned: Int32Array;
 
   constructor(private readonly sys: System, private readonly uafIsFailure: boolean) {
-    this.tdData = new Uint8Array(sys.phys.total);
-    this.pinned = new Int32Array(sys.phys.total);
+    this.tdData = u8(sys.phys.total);
+    this.pinned = i32(sys.phys.total);
   }
 
   /** The TD now holds private data in pfn..pfn+n-1 (a successful PAGE.AUG or PAGE.ADD). */

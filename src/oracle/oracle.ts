@@ -2,6 +2,7 @@
 // touched), the quiescent invariants on every range and the reference comparison after each operation (with
 // one actor every op end is a quiescent point), and the liveness watchdogs. It reads model state and never
 // asks the model what is right (principle 4).
+import { i32, u8 } from '../model/arena.js';
 import { EIO } from '../model/errno.js';
 import type { Op } from '../model/ops.js';
 import type { OpOutcome } from '../model/outcome.js';
@@ -219,13 +220,13 @@ export class Oracle {
     this.refs = [new Reference(sys.design, sys.gfns)];
     this.lifetime = new LifetimeChecker(sys, uafIsFailureOf(sys.design));
     this.pages = new PageChecks(sys);
-    this.inhibitSeen = new Uint8Array(sys.regions);
-    this.tableSeen = new Uint8Array(sys.regions);
+    this.inhibitSeen = u8(sys.regions);
+    this.tableSeen = u8(sys.regions);
     this.demoteLoops = kvmLoopsOnInterruptedDemote(sys.design);
     this.unacceptedAccessKills = unacceptedAccessKillsVm(sys.design);
-    this.pamtRestored = new Uint8Array(Math.ceil(sys.phys.total / sys.ptrs));
-    this.blockEpoch2m = new Int32Array(sys.regions);
-    this.blockEpoch4k = new Int32Array(sys.gfns);
+    this.pamtRestored = u8(Math.ceil(sys.phys.total / sys.ptrs));
+    this.blockEpoch2m = i32(sys.regions);
+    this.blockEpoch4k = i32(sys.gfns);
     sys.trace.observer = {
       seamcall: (leaf, gfn, level, pfn, st, forced) => this.onSeamcall(leaf, gfn, level, pfn, st, forced),
       hook: (name, gfn, level) => this.onHook(name, gfn, level),

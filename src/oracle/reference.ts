@@ -3,6 +3,7 @@
 // mappings and pins. It predicts each op's result, then advances on the result it accepted. Where the spec
 // leaves the model a choice the reference cannot see (how big a folio is, so how much a memory failure
 // zaps), it widens what it accepts and learns from the outcome.
+import { i32, u8 } from '../model/arena.js';
 import type { Design } from '../model/config.js';
 import { conversionOrderOf, g19CountsAsFailure, unacceptedAccessKillsVm } from './policy.js';
 import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EHWPOISON, EINVAL, ENOMEM, EOPNOTSUPP } from '../model/errno.js';
@@ -98,14 +99,14 @@ export class Reference {
     this.ptrs = design.ptrs;
     this.indexShift = design.gmemOffset - design.slotBaseGfn;
     this.slotDeleted = new Array<boolean>(design.memslots).fill(false);
-    this.private = new Uint8Array(gfns).fill(1, design.slotBaseGfn); // TD memory in the slot starts private
-    this.accepted = new Uint8Array(gfns);
-    this.data = new Int32Array(gfns);
-    this.known = new Uint8Array(gfns);
-    this.poison = new Uint8Array(gfns);
-    this.hostMaps = new Int32Array(gfns);
-    this.pins = new Int32Array(gfns);
-    this.userMem = new Int32Array(gfns);
+    this.private = u8(gfns).fill(1, design.slotBaseGfn); // TD memory in the slot starts private
+    this.accepted = u8(gfns);
+    this.data = i32(gfns);
+    this.known = u8(gfns);
+    this.poison = u8(gfns);
+    this.hostMaps = i32(gfns);
+    this.pins = i32(gfns);
+    this.userMem = i32(gfns);
   }
 
   /** A copy to try a serial order of overlapping ops on (the linearizability check). */

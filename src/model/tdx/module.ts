@@ -1,6 +1,7 @@
 // The TDX module as seen by one TD: S-EPT entries and their states, PAMT ownership per 4K page, the TD
 // epoch, and the SEAMCALL/TDCALL functions with their real status codes (kernel-facts.md 1.1, 2.6, 2.7).
 // Every call first asks the fault injector whether this call is to be forced to fail.
+import { i16, i32, u8 } from '../arena.js';
 import type { FaultInjector } from '../faults.js';
 import type { PhysMem } from '../host/phys.js';
 import type { Trace } from '../trace.js';
@@ -74,9 +75,9 @@ export class TdxModule {
     private readonly trace: Trace,
   ) {
     this.sept = new Sept(ptrs, regions);
-    this.pamt = new Uint8Array(phys.total);
-    this.pamtPair = new Int32Array(2 * Math.ceil(phys.total / ptrs)).fill(-1);
-    this.acceptHolder = new Int16Array(regions).fill(-1);
+    this.pamt = u8(phys.total);
+    this.pamtPair = i32(2 * Math.ceil(phys.total / ptrs)).fill(-1);
+    this.acceptHolder = i16(regions).fill(-1);
   }
 
   /** Physical 2M region of a pfn (the unit Dynamic PAMT pairs cover). */
