@@ -1,16 +1,22 @@
 // Small deterministic hashes for ids and file names (no crypto needed: these name things, they do not
 // protect anything).
 
-/** 64-bit FNV-1a over a string's UTF-16 code units, as 16 hex digits. */
+/**
+ * 64-bit FNV-1a over a string's UTF-16 code units, as 16 hex digits. Computed on two 32-bit halves (BigInt
+ * arithmetic took about 56 us per corpus case id): h * (2^40 + 0x1b3) mod 2^64 is h * 0x1b3 plus the low half
+ * shifted into the high one by 8 bits.
+ */
 export function fnv1a64Hex(s: string): string {
-  let h = 0xcbf29ce484222325n;
-  const p = 0x100000001b3n;
-  const mask = 0xffffffffffffffffn;
+  let hi = 0xcbf29ce4;
+  let lo = 0x84222325;
   for (let i = 0; i < s.length; i++) {
-    h ^= BigInt(s.charCodeAt(i));
-    h = (h * p) & mask;
+    lo = (lo ^ s.charCodeAt(i)) >>> 0;
+    const a = lo * 0x1b3; // below 2^41: exact
+    const carry = Math.floor(a / 0x100000000);
+    hi = (Math.imul(hi, 0x1b3) + carry + (lo << 8)) >>> 0;
+    lo = a >>> 0;
   }
-  return h.toString(16).padStart(16, '0');
+  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
 }
 
 /** 32-bit FNV-1a, as a number. */

@@ -2,7 +2,7 @@
 // mixOp, mixOutcome; fnvStr/fnvNum for coverage ids): each must hash exactly as the text it stands for.
 import { describe, expect, it } from 'vitest';
 import { campaignCase, defaultDesignSpace } from '../../src/fuzz/designSpace.js';
-import { fnv1a32, FNV32_START, fnvEnd, fnvNum, fnvStr } from '../../src/fuzz/hash.js';
+import { fnv1a32, fnv1a64Hex, FNV32_START, fnvEnd, fnvNum, fnvStr } from '../../src/fuzz/hash.js';
 import { runCase } from '../../src/fuzz/run.js';
 import { CAMPAIGN_DEFAULTS } from '../../src/model/config.js';
 import { describeOp, mixOp } from '../../src/model/ops.js';
@@ -62,5 +62,28 @@ describe('streamed coverage ids', () => {
   it('fnvStr/fnvNum hash as fnv1a32 of the text', () => {
     for (const n of NUMBERS) expect(fnvEnd(fnvNum(fnvStr(FNV32_START, 'c:'), n)), String(n)).toBe(fnv1a32(`c:${n}`));
     expect(fnvEnd(fnvNum(fnvStr(FNV32_START, 't:touch:'), 7 * 2 ** 32 + 0xc0000b0a))).toBe(fnv1a32(`t:touch:${7 * 2 ** 32 + 0xc0000b0a}`));
+  });
+});
+
+describe('fnv1a64Hex', () => {
+  /** The BigInt definition it replaced. */
+  function reference(s: string): string {
+    let h = 0xcbf29ce484222325n;
+    for (let i = 0; i < s.length; i++) h = ((h ^ BigInt(s.charCodeAt(i))) * 0x100000001b3n) & 0xffffffffffffffffn;
+    return h.toString(16).padStart(16, '0');
+  }
+
+  it('matches 64-bit FNV-1a on BigInts', () => {
+    const texts = ['', 'a', 'foobar', '{"format":"tdxfuzz-case"}', 'é😀\u0000\uffff'];
+    let x = 12345;
+    for (let k = 0; k < 300; k++) {
+      let t = '';
+      for (let j = 0; j < k % 97; j++) {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        t += String.fromCharCode(x % 3 === 0 ? x >>> 16 : 32 + (x % 95));
+      }
+      texts.push(t);
+    }
+    for (const t of texts) expect(fnv1a64Hex(t), JSON.stringify(t)).toBe(reference(t));
   });
 });
