@@ -139,6 +139,18 @@ function distinctStates(refs: readonly Reference[]): Reference[] {
   return [...byHash.values()];
 }
 
+/** Per window of overlapping events: per event, the op kinds of the others (the linearizability search asks at every node). */
+const OVERLAPPING = new WeakMap<readonly Ended[], Map<Ended, ReadonlySet<string>>>();
+
+/** The op kinds of the events in `all` other than `e` (read only: cached per window). */
+function overlappingKinds(all: readonly Ended[], e: Ended): ReadonlySet<string> {
+  let byEvent = OVERLAPPING.get(all);
+  if (!byEvent) OVERLAPPING.set(all, (byEvent = new Map()));
+  let kinds = byEvent.get(e);
+  if (!kinds) byEvent.set(e, (kinds = new Set(all.filter((o) => o !== e).map((o) => o.ctx.op.op))));
+  return kinds;
+}
+
 /** The events an op was split into happen in that order: each must be placed after the one before it. */
 function chainSplit(events: Ended[]): Ended[] {
   const out: Ended[] = [];
@@ -815,7 +827,7 @@ export class Oracle {
   private applySerial(order: readonly Ended[], ref: Reference, all: readonly Ended[] = order): Violation | null {
     for (const e of order) {
       // one op alone (every op with one actor) overlaps nothing: the shared empty set, no allocation
-      const overlapping = all.length === 1 && all[0] === e ? NOTHING_OVERLAPS : new Set(all.filter((o) => o !== e).map((o) => o.ctx.op.op));
+      const overlapping = all.length === 1 && all[0] === e ? NOTHING_OVERLAPS : overlappingKinds(all, e);
       const ctx = { vmDead: this.sys.kvm.bugged, sites: e.sites, siteSlot: e.siteSlot, injected: e.injected, overlapped: overlapping.size > 0, overlapping };
       const m = ref.apply(e.ctx.op, e.out, ctx);
       if (!m || this.sys.kvm.bugged || this.sys.destroyed) continue;

@@ -62,6 +62,16 @@ export interface RefMismatch {
   message: string;
 }
 
+function mixU8(h: number, a: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i], 0x01000193);
+  return h;
+}
+
+function mixI32(h: number, a: Int32Array): number {
+  for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i], 0x01000193);
+  return h;
+}
+
 export class Reference {
   readonly private: Uint8Array;
   readonly accepted: Uint8Array;
@@ -122,12 +132,20 @@ export class Reference {
    */
   stateHash(): number {
     let h = 0x811c9dc5;
-    const mix = (a: ArrayLike<number>): void => {
-      for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i], 0x01000193);
-    };
     if (this.destroyed) return (Math.imul(h ^ 0xdead, 0x01000193) >>> 0);
-    mix(this.private); mix(this.accepted); mix(this.data); mix(this.known); mix(this.poison); mix(this.hostMaps); mix(this.pins); mix(this.userMem);
-    mix([this.runnable ? 1 : 0, this.destroyed ? 1 : 0, ...this.slotDeleted.map((x) => (x ? 1 : 0)), this.poolShort ? 1 : 0]);
+    // one loop per element type (the linearizability search hashes at every node it visits)
+    h = mixU8(h, this.private);
+    h = mixU8(h, this.accepted);
+    h = mixI32(h, this.data);
+    h = mixU8(h, this.known);
+    h = mixU8(h, this.poison);
+    h = mixI32(h, this.hostMaps);
+    h = mixI32(h, this.pins);
+    h = mixI32(h, this.userMem);
+    h = Math.imul(h ^ (this.runnable ? 1 : 0), 0x01000193);
+    h = Math.imul(h ^ (this.destroyed ? 1 : 0), 0x01000193);
+    for (const x of this.slotDeleted) h = Math.imul(h ^ (x ? 1 : 0), 0x01000193);
+    h = Math.imul(h ^ (this.poolShort ? 1 : 0), 0x01000193);
     return h >>> 0;
   }
 
