@@ -112,7 +112,8 @@ export class FaultInjector {
   /** Record that a forced status took effect and return it. */
   fire(f: SeamcallFault, detail: number): SeamStatus {
     const ctx = this.context();
-    this.fired.push({ opIndex: this.cur.opIndex, leaf: f.leaf, site: null, nth: f.nth, status: f.status, ...ctx });
+    // fields named, not spread: a fault storm fires thousands of times per op
+    this.fired.push({ opIndex: this.cur.opIndex, leaf: f.leaf, site: null, nth: f.nth, status: f.status, afterKick: ctx.afterKick, slot: ctx.slot });
     return status(f.status, detail);
   }
 
@@ -122,7 +123,8 @@ export class FaultInjector {
     if (this.cur.armed.length === 0) return false;
     for (const f of this.cur.armed) {
       if (isSiteFault(f) && f.site === site && f.nth === n) {
-        this.fired.push({ opIndex: this.cur.opIndex, leaf: null, site, nth: n, status: site, ...this.context() });
+        const ctx = this.context();
+        this.fired.push({ opIndex: this.cur.opIndex, leaf: null, site, nth: n, status: site, afterKick: ctx.afterKick, slot: ctx.slot });
         return true;
       }
     }

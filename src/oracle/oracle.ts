@@ -16,7 +16,7 @@ import type { KvmHook } from '../model/trace.js';
 import { Reference, UNKNOWN, YES } from './reference.js';
 import { checkHostMappings, checkPoisonedPrivateMappings } from './invariants.js';
 import { PageChecks } from './pamt.js';
-import type { FaultSite } from '../model/faults.js';
+import type { FaultSite, FiredFault } from '../model/faults.js';
 import { anySlotDeleted, attrPrivate, indexOf, type LeafView, septLeafOf, slotAt } from './view.js';
 import { exitRange, memoryFaultExit, PAGE_SIZE, sameExit } from '../model/kvm/exit.js';
 import { LifetimeChecker } from './lifetime.js';
@@ -508,7 +508,14 @@ export class Oracle {
     const fired = this.sys.inj.fired;
     if (fired.length === this.c.firedAtOpStart) return NO_FAULTS;
     const out = new Set<string>();
-    for (let k = this.c.firedAtOpStart; k < fired.length; k++) if (fired[k].leaf && fired[k].opIndex === this.c.opIndex) out.add(`${fired[k].leaf} ${fired[k].status}`);
+    let last: FiredFault | null = null;
+    for (let k = this.c.firedAtOpStart; k < fired.length; k++) {
+      const f = fired[k];
+      if (!f.leaf || f.opIndex !== this.c.opIndex) continue;
+      if (last && f.leaf === last.leaf && f.status === last.status) continue; // a storm repeats one pair thousands of times
+      out.add(`${f.leaf} ${f.status}`);
+      last = f;
+    }
     return out;
   }
 
