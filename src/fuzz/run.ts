@@ -1,16 +1,17 @@
 // runCase: the one executor (architecture principle 1). Builds a fresh system for the case, runs each op
 // step by step under the oracle, and returns the verdict, signature, trace hash and coverage.
+import { u8 } from '../model/arena.js';
 import { describeState } from '../model/describe.js';
 import { Guest } from '../model/guest/guest.js';
-import { applyOp, describeOp } from '../model/ops.js';
-import { describeOutcome, isIoctl, type OpOutcome } from '../model/outcome.js';
+import { applyOp, describeOp, mixOp } from '../model/ops.js';
+import { describeOutcome, isIoctl, mixOutcome, type OpOutcome } from '../model/outcome.js';
 import { System } from '../model/system.js';
 import { faultKind } from '../oracle/faultClass.js';
 import { clauseText, detectionOf } from '../oracle/invariants.js';
 import { Oracle, type Violation, WATCHDOG } from '../oracle/oracle.js';
 import type { Design } from '../model/config.js';
 import type { Case, Op } from './case.js';
-import { fnv1a32 } from './hash.js';
+import { fnv1a32, FNV32_START, fnvEnd, fnvNum, fnvStr } from './hash.js';
 import type { Failure, RunResult } from './result.js';
 import { signatureOf } from './signature.js';
 import { type OpCtx } from '../oracle/oracle.js';
@@ -43,9 +44,22 @@ export interface RunOptions {
 /** Signature id of an exception thrown by the model or the oracle while a case runs (architecture principle 13). */
 export const HARNESS_EXCEPTION = 'HARNESS-EXCEPTION';
 
-function outcomeKey(o: OpOutcome): string {
-  if (isIoctl(o)) return `${o.kind}:${o.ret}`;
-  return `${o.kind}:${o.result}${o.result === 'exit' ? o.errno : ''}`;
+/** Mix an outcome's coverage key (`kind:ret`, or `kind:result` with the errno of an exit) into FNV state h. */
+function mixOutcomeKey(h: number, o: OpOutcome): number {
+  h = fnvStr(fnvStr(h, o.kind), ':');
+  if (isIoctl(o)) return fnvNum(h, o.ret);
+  h = fnvStr(h, o.result);
+  return o.result === 'exit' ? fnvNum(h, o.errno) : h;
+}
+
+/** Feature id of `${tag}:${a}:${b}>${c}` (a state transition), hashed without building the text. */
+function transition(tag: string, a: string, b: number, c: number): number {
+  return fnvEnd(fnvNum(fnvStr(fnvNum(fnvStr(fnvStr(fnvStr(FNV32_START, tag), a), ':'), b), '>'), c));
+}
+
+/** Feature id of `${tag}${a}:${b}` for a string b. */
+function pair(tag: string, a: string, b: string): number {
+  return fnvEnd(fnvStr(fnvStr(fnvStr(fnvStr(FNV32_START, tag), a), ':'), b));
 }
 
 /**
@@ -71,9 +85,10 @@ export class CaseRunner {
     this.sys = new System(design, !!opts.trace, vcpus);
     this.guest = new Guest(this.sys.gfns);
     this.oracle = opts.noOracle ? null : new Oracle(this.sys);
-    this.regionState = new Uint8Array(this.sys.regions);
-    this.e4kState = Uint8Array.from(this.sys.tdx.sept.e4k);
-    this.lpageState = new Uint8Array(this.sys.regions);
+    this.regionState = u8(this.sys.regions);
+    this.e4kState = u8(this.sys.tdx.sept.e4k.length);
+    this.e4kState.set(this.sys.tdx.sept.e4k);
+    this.lpageState = u8(this.sys.regions);
     for (let r = 0; r < this.sys.regions; r++) this.lpageState[r] = this.lpageFlags(r);
   }
 
@@ -171,9 +186,10 @@ export class CaseRunner {
   private runOpSteps(op: Op, i: number): Failure | null {
     const { sys, oracle, opts } = this;
     sys.trace.op = i;
-    sys.trace.event(`op ${i}: ${describeOp(op)}`);
+    if (sys.trace.lines) sys.trace.event(`op ${i}: ${describeOp(op)}`);
+    else mixOp(sys.trace.text('op ').dec(i).text(': '), op); // the same hash, no text built
     const firedBefore = sys.inj.fired.length;
-    sys.inj.arm(i, op.faults);
+    sys.inj.armAlone(i, op.faults);
     sys.counters.reset();
     oracle?.beginOp(op, i);
     const path = applyOp(sys, this.guest, op);
@@ -201,14 +217,15 @@ export class CaseRunner {
   private finishOp(op: Op, i: number, outcome: OpOutcome, firedBefore: number, quiescent: boolean, lastLabel: string): Failure | null {
     const { sys, oracle, opts, features } = this;
     sys.trace.op = i;
-    sys.trace.event(`  -> ${describeOutcome(outcome)}`);
+    if (sys.trace.lines) sys.trace.event(`  -> ${describeOutcome(outcome)}`);
+    else mixOutcome(sys.trace.text('  -> '), outcome);
     const ended = oracle ? this.judge(oracle.afterStep(), i, op, 'end of op') || this.judge(oracle.endOp(outcome, quiescent), i, op, 'end of op') : false;
     if (!ended && !this.structural && opts.failOnPerf && oracle?.perf.length) this.failure = this.fail(oracle.perf[0], i, op, 'end of op');
     // coverage: op outcomes, fired faults, S-EPT state of each range with its folio order and inhibit bit
-    const key = outcomeKey(outcome);
-    features.add(fnv1a32(`o:${key}`));
+    // feature ids are FNV-1a of texts like `o:${kind}:${ret}`, mixed piece by piece (no text is built)
+    features.add(fnvEnd(mixOutcomeKey(fnvStr(FNV32_START, 'o:'), outcome)));
     // the error path: which -E (or guest exit) came back, and the step the op last yielded at
-    if (isIoctl(outcome) ? outcome.ret !== 0 : outcome.result === 'exit') features.add(fnv1a32(`e:${key}:${lastLabel}`));
+    if (isIoctl(outcome) ? outcome.ret !== 0 : outcome.result === 'exit') features.add(fnvEnd(fnvStr(fnvStr(mixOutcomeKey(fnvStr(FNV32_START, 'e:'), outcome), ':'), lastLabel)));
     for (let k = firedBefore; k < sys.inj.fired.length; k++) {
       const f = sys.inj.fired[k];
       if (f.opIndex !== i) continue;
@@ -219,25 +236,26 @@ export class CaseRunner {
     // (op kind, SEAMCALL leaf, status): pairs the case meets for the first time, credited to the op that ends
     if (sys.trace.calls.size > this.callsSeen) {
       let k = 0;
-      for (const call of sys.trace.calls) if (k++ >= this.callsSeen) features.add(fnv1a32(`t:${op.op}:${call}`));
+      for (const call of sys.trace.calls) if (k++ >= this.callsSeen) features.add(fnvEnd(fnvNum(fnvStr(fnvStr(fnvStr(FNV32_START, 't:'), op.op), ':'), call)));
       this.callsSeen = sys.trace.calls.size;
     }
     const sept = sys.tdx.sept;
+    const { regionState, lpageState, e4kState } = this;
     for (let r = 0; r < sys.regions; r++) {
       const st = sept.e2m[r] * 4 + (sys.gmem.orderAt(r * sys.ptrs) > 0 ? 2 : 0) + sys.kvm.lpage.guestInhibit[r];
-      if (st !== this.regionState[r]) features.add(fnv1a32(`s:${op.op}:${this.regionState[r]}>${st}`));
-      this.regionState[r] = st;
+      if (st !== regionState[r]) features.add(transition('s:', op.op, regionState[r], st));
+      regionState[r] = st;
       // lpage flag transitions of the 2M range
       const l = this.lpageFlags(r);
-      if (l !== this.lpageState[r]) features.add(fnv1a32(`l:${op.op}:${this.lpageState[r]}>${l}`));
-      this.lpageState[r] = l;
+      if (l !== lpageState[r]) features.add(transition('l:', op.op, lpageState[r], l));
+      lpageState[r] = l;
     }
     // S-EPT 4K entry state transitions (the 2M level's are in the region state above)
     const e4k = sept.e4k;
     for (let g = 0; g < e4k.length; g++) {
-      if (e4k[g] === this.e4kState[g]) continue;
-      features.add(fnv1a32(`4:${op.op}:${this.e4kState[g]}>${e4k[g]}`));
-      this.e4kState[g] = e4k[g];
+      if (e4k[g] === e4kState[g]) continue;
+      features.add(transition('4:', op.op, e4kState[g], e4k[g]));
+      e4kState[g] = e4k[g];
     }
     return this.failure;
   }
@@ -364,7 +382,7 @@ export class CaseRunner {
         // a waiting actor that looked again in vain is stalled; any other step may have freed something
         if (!runnable.length && label.endsWith(':wait')) stalled.add(a);
         else stalled = new Set();
-        this.features.add(fnv1a32(`k:${op.op}:${label}`)); // lock contention between actors
+        this.features.add(pair('k:', op.op, label)); // lock contention between actors
       } else stalled = new Set();
       // a released lock lets the actors spinning on it contend again, and the actors that retry (a vCPU
       // re-entering the guest) try again: they become runnable, so the schedule may run one of them before
@@ -394,9 +412,13 @@ export class CaseRunner {
     // no damage by the end: the first structural violation is the failure, as when it ended the case
     if (!this.failure && this.structural) this.failure = this.structural;
     const { sys, oracle, features, failure } = this;
-    for (const call of sys.trace.calls) features.add(fnv1a32(`c:${call}`));
+    for (const call of sys.trace.calls) features.add(fnvEnd(fnvNum(fnvStr(FNV32_START, 'c:'), call)));
     const signature = failure ? signatureOf(failure) : null;
     if (signature) features.add(fnv1a32(`x:${signature}`));
+    const sorted = new Uint32Array(features.size);
+    let n = 0;
+    for (const f of features) sorted[n++] = f;
+    sorted.sort(); // a typed array sorts numerically
     const result: RunResult = {
       verdict: failure ? 'fail' : 'pass',
       signature,
@@ -404,7 +426,7 @@ export class CaseRunner {
       traceHash: (sys.trace.h >>> 0).toString(16).padStart(8, '0'),
       opsRun: this.opsRun,
       steps: this.steps,
-      features: Uint32Array.from([...features].sort((a, b) => a - b)),
+      features: sorted,
       notes: oracle?.notes ?? [],
       perf: oracle?.perf.map((p) => `${p.inv}: ${p.message}`) ?? [],
       busyUninjected: sys.tdx.contentionBusy,

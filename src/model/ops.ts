@@ -14,6 +14,7 @@ import { kvmDeleteSlot, kvmPreFaultMemory } from './kvm/slot.js';
 import { hostRead, hostWrite } from './gmem/hostAccess.js';
 import { hostAlloc, hostMap, hostUnmap, iommuPin, iommuUnpin, memoryFailure } from './gmem/host.js';
 import type { Path, System } from './system.js';
+import type { Trace } from './trace.js';
 import { OPS } from './vocab/table.js';
 
 export type OpKind =
@@ -150,4 +151,52 @@ export function describeOp(op: Op): string {
     }
   }
   return `${op.op}(${args.join(', ')}${arrow})`;
+}
+
+/**
+ * describeOp(op) mixed into the trace hash piece by piece: the same hash as t.event(describeOp(op)) without
+ * building the text (runs write an op line per op; the text is built only when lines are kept).
+ */
+export function mixOp(t: Trace, op: Op): void {
+  const o = op as unknown as Record<string, unknown>;
+  t.text(op.op).text('(');
+  let args = 0;
+  let arrow: unknown;
+  for (const f of OPS[op.op].fields) {
+    switch (f.kind) {
+      case 'gfn':
+        if (args++) t.text(', ');
+        t.hex(o.gfn as number);
+        break;
+      case 'range':
+        if (args++) t.text(', ');
+        t.text('[').hex(o.start as number).text(', ').hex(o.end as number).text(')');
+        break;
+      case 'enum':
+        if (o[f.name] === undefined) break;
+        if (f.show === 'arrow') arrow = o[f.name];
+        else {
+          if (args++) t.text(', ');
+          mixValue(t, o[f.name]);
+        }
+        break;
+      case 'token':
+        if (o[f.name] === undefined) break;
+        if (args++) t.text(', ');
+        mixValue(t.text(f.name).text('='), o[f.name]);
+        break;
+      case 'count':
+        if (args++) t.text(', ');
+        mixValue(t, o[f.name]);
+        break;
+    }
+  }
+  if (arrow !== undefined) mixValue(t.text(' -> '), arrow);
+  t.text(')');
+}
+
+/** String(v), mixed. */
+function mixValue(t: Trace, v: unknown): void {
+  if (typeof v === 'number') t.dec(v);
+  else t.text(String(v));
 }

@@ -1,6 +1,7 @@
 // What an operation returned to its caller (the guest, or userspace for ioctls). The oracle's reference
 // model predicts these independently and compares.
 import { describeExit, type KvmExit } from './kvm/exit.js';
+import type { Trace } from './trace.js';
 
 /**
  * One exit the VMM (the vCPU thread's userspace loop, as the selftests' host loop) handled inside a guest
@@ -102,4 +103,17 @@ function describeResult(o: TouchOutcome | AcceptOutcome | MapGpaOutcome): string
     default:
       return o.result;
   }
+}
+
+/** describeOutcome(o) mixed into the trace hash: the same hash as t.text(describeOutcome(o)), text built only when needed. */
+export function mixOutcome(t: Trace, o: OpOutcome): void {
+  if (o.kind === 'hostRead' && o.ret === 0) {
+    if (typeof o.value === 'number') t.text('read ').dec(o.value);
+    else t.text(describeOutcome(o));
+  }
+  else if (isIoctl(o)) t.text('ret ').dec(o.ret);
+  else if ('vmm' in o && o.vmm) t.text(describeOutcome(o));
+  else if (o.result === 'read' || o.result === 'written') t.text(o.result).text(' ').dec(o.value);
+  else if (o.result === 'exit' || o.result === 'error' || o.result === 'fallback-4k') t.text(describeOutcome(o));
+  else t.text(o.result);
 }

@@ -1,5 +1,6 @@
 // Page lifetime (model-spec.md 5, INV-7 and INV-20..22, INV-27, INV-28): every page the host frees is
 // examined once, from the model's free log, against what the TDX module still says about it.
+import { i32, u8 } from '../model/arena.js';
 import { Owner, OWNER_NAMES } from '../model/host/phys.js';
 import type { System } from '../model/system.js';
 import { PamtType } from '../model/tdx/module.js';
@@ -18,8 +19,8 @@ export class LifetimeChecker {
   readonly pinned: Int32Array;
 
   constructor(private readonly sys: System, private readonly uafIsFailure: boolean) {
-    this.tdData = new Uint8Array(sys.phys.total);
-    this.pinned = new Int32Array(sys.phys.total);
+    this.tdData = u8(sys.phys.total);
+    this.pinned = i32(sys.phys.total);
   }
 
   /** The TD now holds private data in pfn..pfn+n-1 (a successful PAGE.AUG or PAGE.ADD). */
@@ -59,12 +60,11 @@ export class LifetimeChecker {
     const tdAlive = sys.tdx.hkid >= 0;
     for (; this.cursor < log.length; this.cursor++) {
       const { pfn, was } = log[this.cursor];
-      const hex = `0x${pfn.toString(16)}`;
       const pamt = sys.tdx.pamt[pfn];
-      if (was === Owner.LEAKED) return { inv: 'INV-21', message: `leaked page ${hex} was returned to the host allocator` };
+      if (was === Owner.LEAKED) return { inv: 'INV-21', message: `leaked page ${hx(pfn)} was returned to the host allocator` };
       // a pinned folio cannot be freed by truncation: the pin's reference keeps it (003:L661)
-      if (this.pinned[pfn] > 0) return { inv: 'INV-21', message: `IOMMU-pinned page ${hex} was returned to the host allocator while the device may still use it` };
-      if (sys.phys.hwpoison[pfn]) return { inv: 'INV-26', message: `HWPoisoned page ${hex} was returned to the host allocator` };
+      if (this.pinned[pfn] > 0) return { inv: 'INV-21', message: `IOMMU-pinned page ${hx(pfn)} was returned to the host allocator while the device may still use it` };
+      if (sys.phys.hwpoison[pfn]) return { inv: 'INV-26', message: `HWPoisoned page ${hx(pfn)} was returned to the host allocator` };
       // NO_MORE_SEAMCALLS: after the bug the module is never asked about this TD again and caches were
       // written back, so its pages are plain memory (the policy's premise, 001:L80-81).
       if (sys.tdx.noMoreSeamcalls) continue;
@@ -72,16 +72,16 @@ export class LifetimeChecker {
       // failed because the module still holds it as the TD's guest page (reallocated after an accepted
       // use-after-free) is the INV-20 case below
       if (was === Owner.SEPT && tdAlive && pamt === PamtType.SEPT) {
-        return { inv: 'INV-7', message: `S-EPT page ${hex} freed to the host while the HKID is assigned` };
+        return { inv: 'INV-7', message: `S-EPT page ${hx(pfn)} freed to the host while the HKID is assigned` };
       }
       if (pamt !== PamtType.NDA && tdAlive) {
-        const v = this.failOrRisk('INV-20', `page ${hex} (${OWNER_NAMES[was]}) freed to the host while the live TD still owns it (PAMT ${PAMT_NAMES[pamt]}${inSept(sys, pfn) ? ', mapped in the S-EPT' : ''})`);
+        const v = this.failOrRisk('INV-20', `page ${hx(pfn)} (${OWNER_NAMES[was]}) freed to the host while the live TD still owns it (PAMT ${PAMT_NAMES[pamt]}${inSept(sys, pfn) ? ', mapped in the S-EPT' : ''})`);
         if (v) return v;
         continue;
       }
       if (pamt !== PamtType.NDA || sys.phys.dirtyHkid[pfn] >= 0) {
         // the same window: after KVM_BUG_ON nothing holds the page back from guest_memfd (002)
-        const v = this.failOrRisk('INV-22', `page ${hex} freed to the host ${pamt !== PamtType.NDA ? `still PAMT ${PAMT_NAMES[pamt]}` : `with cache lines of HKID ${sys.phys.dirtyHkid[pfn]}`}`);
+        const v = this.failOrRisk('INV-22', `page ${hx(pfn)} freed to the host ${pamt !== PamtType.NDA ? `still PAMT ${PAMT_NAMES[pamt]}` : `with cache lines of HKID ${sys.phys.dirtyHkid[pfn]}`}`);
         if (v) return v;
         continue;
       }
@@ -107,6 +107,9 @@ export class LifetimeChecker {
     return kept.length ? { inv: 'INV-28', message: `teardown left ${kept.length} resources behind: ${kept.slice(0, 6).join(', ')}${kept.length > 6 ? ', ...' : ''}` } : null;
   }
 }
+
+/** A pfn as messages write it (built only for a message: every freed page is checked). */
+const hx = (pfn: number): string => `0x${pfn.toString(16)}`;
 
 /** Is pfn a leaf or table page of the S-EPT right now? */
 export function inSept(sys: System, pfn: number): boolean {

@@ -2,6 +2,7 @@
 // touched), the quiescent invariants on every range and the reference comparison after each operation (with
 // one actor every op end is a quiescent point), and the liveness watchdogs. It reads model state and never
 // asks the model what is right (principle 4).
+import { i32, u8 } from '../model/arena.js';
 import { EIO } from '../model/errno.js';
 import type { Op } from '../model/ops.js';
 import type { OpOutcome } from '../model/outcome.js';
@@ -15,8 +16,8 @@ import type { KvmHook } from '../model/trace.js';
 import { Reference, UNKNOWN, YES } from './reference.js';
 import { checkHostMappings, checkPoisonedPrivateMappings } from './invariants.js';
 import { PageChecks } from './pamt.js';
-import type { FaultSite } from '../model/faults.js';
-import { anySlotDeleted, attrPrivate, indexOf, septLeafOf, slotAt } from './view.js';
+import type { FaultSite, FiredFault } from '../model/faults.js';
+import { anySlotDeleted, attrPrivate, indexOf, type LeafView, septLeafOf, slotAt } from './view.js';
 import { exitRange, memoryFaultExit, PAGE_SIZE, sameExit } from '../model/kvm/exit.js';
 import { LifetimeChecker } from './lifetime.js';
 import { combineGroupStates, independentGroups, type Group } from './locality.js';
@@ -129,9 +130,25 @@ interface Ended {
 
 /** The states, each distinct one once (by its hash), in order. */
 function distinctStates(refs: readonly Reference[]): Reference[] {
+  if (refs.length === 1) return [refs[0]]; // one state is distinct: no hashing (the one-actor path at every op end)
   const byHash = new Map<number, Reference>();
-  for (const r of refs) if (!byHash.has(r.stateHash())) byHash.set(r.stateHash(), r);
+  for (const r of refs) {
+    const h = r.stateHash();
+    if (!byHash.has(h)) byHash.set(h, r);
+  }
   return [...byHash.values()];
+}
+
+/** Per window of overlapping events: per event, the op kinds of the others (the linearizability search asks at every node). */
+const OVERLAPPING = new WeakMap<readonly Ended[], Map<Ended, ReadonlySet<string>>>();
+
+/** The op kinds of the events in `all` other than `e` (read only: cached per window). */
+function overlappingKinds(all: readonly Ended[], e: Ended): ReadonlySet<string> {
+  let byEvent = OVERLAPPING.get(all);
+  if (!byEvent) OVERLAPPING.set(all, (byEvent = new Map()));
+  let kinds = byEvent.get(e);
+  if (!kinds) byEvent.set(e, (kinds = new Set(all.filter((o) => o !== e).map((o) => o.ctx.op.op))));
+  return kinds;
 }
 
 /** The events an op was split into happen in that order: each must be placed after the one before it. */
@@ -149,6 +166,8 @@ const ALTERNATIVES_BUDGET = 2_000;
 /** Reference states the oracle keeps alive at once (distinct states that serial orders of overlapping ops left). */
 const MAX_REFS = 32;
 const NO_FAULTS: ReadonlySet<string> = new Set();
+const NOTHING_OVERLAPS: ReadonlySet<string> = new Set();
+const NO_RANGES: readonly Extract<Op, { start: number }>[] = [];
 
 export class Oracle {
   /**
@@ -213,13 +232,13 @@ export class Oracle {
     this.refs = [new Reference(sys.design, sys.gfns)];
     this.lifetime = new LifetimeChecker(sys, uafIsFailureOf(sys.design));
     this.pages = new PageChecks(sys);
-    this.inhibitSeen = new Uint8Array(sys.regions);
-    this.tableSeen = new Uint8Array(sys.regions);
+    this.inhibitSeen = u8(sys.regions);
+    this.tableSeen = u8(sys.regions);
     this.demoteLoops = kvmLoopsOnInterruptedDemote(sys.design);
     this.unacceptedAccessKills = unacceptedAccessKillsVm(sys.design);
-    this.pamtRestored = new Uint8Array(Math.ceil(sys.phys.total / sys.ptrs));
-    this.blockEpoch2m = new Int32Array(sys.regions);
-    this.blockEpoch4k = new Int32Array(sys.gfns);
+    this.pamtRestored = u8(Math.ceil(sys.phys.total / sys.ptrs));
+    this.blockEpoch2m = i32(sys.regions);
+    this.blockEpoch4k = i32(sys.gfns);
     sys.trace.observer = {
       seamcall: (leaf, gfn, level, pfn, st, forced) => this.onSeamcall(leaf, gfn, level, pfn, st, forced),
       hook: (name, gfn, level) => this.onHook(name, gfn, level),
@@ -489,7 +508,14 @@ export class Oracle {
     const fired = this.sys.inj.fired;
     if (fired.length === this.c.firedAtOpStart) return NO_FAULTS;
     const out = new Set<string>();
-    for (let k = this.c.firedAtOpStart; k < fired.length; k++) if (fired[k].leaf && fired[k].opIndex === this.c.opIndex) out.add(`${fired[k].leaf} ${fired[k].status}`);
+    let last: FiredFault | null = null;
+    for (let k = this.c.firedAtOpStart; k < fired.length; k++) {
+      const f = fired[k];
+      if (!f.leaf || f.opIndex !== this.c.opIndex) continue;
+      if (last && f.leaf === last.leaf && f.status === last.status) continue; // a storm repeats one pair thousands of times
+      out.add(`${f.leaf} ${f.status}`);
+      last = f;
+    }
     return out;
   }
 
@@ -703,7 +729,6 @@ export class Oracle {
       if (v && !isStructural(v)) return v;
       structural = v;
     }
-    const damage = (v: Violation | null): Violation | null => damageFirst(v, structural);
     if (op.op === 'convert' && op.to === 'private' && isIoctl(out) && out.ret === 0 && !sys.kvm.bugged) {
       const m = unmergedFolios(sys, op.start, op.end, (g) => this.ref.private[g] === 0); // the reference still holds the old attributes
       if (m) this.perf.push({ inv: 'INV-33', message: m });
@@ -715,7 +740,7 @@ export class Oracle {
       else if (alone && kvmStateFingerprint(sys) !== this.c.deadStateAtOpStart) structural ??= { inv: 'INV-29', clause: C.inv29State, message: `${op.op} on a bugged VM changed KVM or S-EPT state although it failed with -EIO` };
     }
     this.window.push({ ctx: this.c, out, endedAt: this.globalStep, fatal: this.fatalFaultThisOp(), sites: this.sitesThisOp(), siteSlot: this.siteSlotThisOp(), injected: this.injectedThisOp() });
-    return damage(quiescent ? this.quiescentPoint() : null);
+    return damageFirst(quiescent ? this.quiescentPoint() : null, structural);
   }
 
   /** Every op in the window is judged against the reference, then the quiescent invariants run on every range. */
@@ -726,9 +751,10 @@ export class Oracle {
     const dead = sys.kvm.bugged || sys.destroyed;
     // host mappings of private pages and private mappings of poisoned pages may exist for a moment while
     // another actor's conversion or memory failure is on its way to zap them: judged when all is quiet
-    const risks: string[] = [];
+    const risks = this.risks; // one list for every op end: emptied after use
     const host = checkHostMappings(sys, risks, uafIsFailureOf(sys.design)) ?? checkPoisonedPrivateMappings(sys);
     for (const r of risks) if (!this.notes.includes(r)) this.notes.push(r);
+    risks.length = 0;
     if (host) return host;
     const mismatch = window.length === 1 ? this.applyToEach(window) : this.linearize(window.flatMap((e) => chainSplit(splitFallback(e, this.sys.ptrs))));
     if (this.ref.knownDesignFindings.length) this.notes.push(...this.ref.knownDesignFindings.splice(0));
@@ -741,7 +767,7 @@ export class Oracle {
     if (pages && !isStructural(pages)) return pages;
     structural = pages;
     for (let r = 0; r < sys.regions && !structural; r++) structural = this.quiescentRange(r);
-    const view = dead ? null : this.keepStatesTheViewShows(window.map((e) => e.ctx.op));
+    const view = dead ? null : this.keepStatesTheViewShows(window.length === 1 ? this.oneOp(window[0].ctx.op) : window.map((e) => e.ctx.op));
     return damageFirst(view, structural);
   }
 
@@ -750,12 +776,25 @@ export class Oracle {
    * contradicts drop out. None left: the first state's mismatch (the states stay as they are).
    */
   private applyToEach(window: readonly Ended[]): Violation | null {
+    // one state (always with one actor): it stays, or its mismatch is the answer, as keepStatesWhere decides
+    if (this.refs.length === 1) return this.applySerial(window, this.refs[0]);
     return this.keepStatesWhere((r) => this.applySerial(window, r), true);
   }
 
   /** The guest view against every reference state: those it contradicts drop out; none left: the first one's violation. */
   private keepStatesTheViewShows(ops: readonly Op[]): Violation | null {
+    if (this.refs.length === 1) return this.checkGuestView(ops, this.refs[0]); // as keepStatesWhere with one state
     return this.keepStatesWhere((r) => this.checkGuestView(ops, r), false);
+  }
+
+  /** Host-mapping risks of one quiescent point (reused: emptied after each). */
+  private readonly risks: string[] = [];
+  private readonly oneOpList: Op[] = [];
+
+  /** [op] in a list reused at every op end (the guest-view check reads it and keeps nothing). */
+  private oneOp(op: Op): readonly Op[] {
+    this.oneOpList[0] = op;
+    return this.oneOpList;
   }
 
   /** Keep the reference states `check` finds nothing wrong with (made distinct again when `merge`); none: the first violation. */
@@ -794,7 +833,8 @@ export class Oracle {
    */
   private applySerial(order: readonly Ended[], ref: Reference, all: readonly Ended[] = order): Violation | null {
     for (const e of order) {
-      const overlapping = new Set(all.filter((o) => o !== e).map((o) => o.ctx.op.op));
+      // one op alone (every op with one actor) overlaps nothing: the shared empty set, no allocation
+      const overlapping = all.length === 1 && all[0] === e ? NOTHING_OVERLAPS : overlappingKinds(all, e);
       const ctx = { vmDead: this.sys.kvm.bugged, sites: e.sites, siteSlot: e.siteSlot, injected: e.injected, overlapped: overlapping.size > 0, overlapping };
       const m = ref.apply(e.ctx.op, e.out, ctx);
       if (!m || this.sys.kvm.bugged || this.sys.destroyed) continue;
@@ -1001,11 +1041,14 @@ export class Oracle {
     this.lifetime.pinned[pfn]--;
   }
 
+  private readonly leafScratch: LeafView = { state: SeptState.FREE, pfn: -1, level: -1 };
+
   /** Every gfn as the guest would see it now, against the reference. */
   private checkGuestView(ops: readonly Op[], ref: Reference = this.ref, only: Uint8Array | null = null): Violation | null {
     const sys = this.sys;
-    const ranges = ops.filter((o): o is Extract<Op, { start: number }> => o.op === 'convert' || o.op === 'punch');
+    const ranges = ops.length === 1 && ops[0].op !== 'convert' && ops[0].op !== 'punch' ? NO_RANGES : ops.filter((o): o is Extract<Op, { start: number }> => o.op === 'convert' || o.op === 'punch');
     const ranged = ranges.length ? ranges[ranges.length - 1] : null;
+    const v = this.leafScratch; // one object for every gfn's leaf (the check runs at every op end)
     for (let g = sys.design.slotBaseGfn; g < sys.gfns; g++) {
       if (only && !only[g]) continue; // a group of ops ordered apart answers for its own gfns only
       // with its memslot gone a gfn has no attribute for the guest to see and no mapping
@@ -1015,16 +1058,17 @@ export class Oracle {
         return { inv: 'REF-ATTR', message: `gfn 0x${g.toString(16)} is ${isPriv ? 'PRIVATE' : 'SHARED'} in guest_memfd but the reference says ${isPriv ? 'SHARED' : 'PRIVATE'}` };
       }
       if (!isPriv || ref.accepted[g] === UNKNOWN) continue;
-      const v = septLeafOf(sys, g);
-      const outside = ranged !== null && ranges.every((o) => g < o.start || g >= o.end);
+      septLeafOf(sys, g, v);
       if (ref.accepted[g] === YES) {
         if (v.state !== SeptState.MAPPED) {
+          const outside = outsideRanges(ranged, ranges, g);
           return {
             inv: outside ? 'INV-18' : 'REF-ACCEPT',
             message: `accepted gfn 0x${g.toString(16)}${outside ? ' outside the ' + ranged!.op + ' range' : ''} lost its accepted mapping (S-EPT ${v.level < 0 ? 'no leaf' : SeptState[v.state]})`,
           };
         }
         if (ref.known[g] && sys.phys.content[v.pfn] !== ref.data[g]) {
+          const outside = outsideRanges(ranged, ranges, g);
           return {
             inv: outside ? 'INV-18' : 'REF-DATA',
             message: `gfn 0x${g.toString(16)} holds ${sys.phys.content[v.pfn]} but the guest last wrote ${ref.data[g]}`,
@@ -1036,6 +1080,11 @@ export class Oracle {
     }
     return null;
   }
+}
+
+/** Is gfn g outside every convert or punch range of the ops (none: not outside)? Asked only when a check fails. */
+function outsideRanges(ranged: Extract<Op, { start: number }> | null, ranges: readonly Extract<Op, { start: number }>[], g: number): boolean {
+  return ranged !== null && ranges.every((o) => g < o.start || g >= o.end);
 }
 
 /**

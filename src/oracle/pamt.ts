@@ -1,5 +1,6 @@
 // Dynamic PAMT and page-conservation checks (INV-14, INV-23), from the module's PAMT and the host's page
 // owners, compared with KVM's own bookkeeping. They run after every op, so they allocate nothing.
+import { u8 } from '../model/arena.js';
 import { Owner } from '../model/host/phys.js';
 import type { System } from '../model/system.js';
 import { PamtType } from '../model/tdx/module.js';
@@ -15,7 +16,7 @@ export class PageChecks {
   private readonly mark: Uint8Array;
 
   constructor(private readonly sys: System) {
-    this.mark = new Uint8Array(sys.phys.total);
+    this.mark = u8(sys.phys.total);
   }
 
   /** INV-14: every cache page is in exactly one cache, every PAMT_PAIR page is in exactly one installed pair. */

@@ -3,6 +3,7 @@
 // mappings and pins. It predicts each op's result, then advances on the result it accepted. Where the spec
 // leaves the model a choice the reference cannot see (how big a folio is, so how much a memory failure
 // zaps), it widens what it accepts and learns from the outcome.
+import { i32, u8 } from '../model/arena.js';
 import type { Design } from '../model/config.js';
 import { conversionOrderOf, g19CountsAsFailure, unacceptedAccessKillsVm } from './policy.js';
 import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EHWPOISON, EINVAL, ENOMEM, EOPNOTSUPP } from '../model/errno.js';
@@ -61,6 +62,16 @@ export interface RefMismatch {
   message: string;
 }
 
+function mixU8(h: number, a: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i], 0x01000193);
+  return h;
+}
+
+function mixI32(h: number, a: Int32Array): number {
+  for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i], 0x01000193);
+  return h;
+}
+
 export class Reference {
   readonly private: Uint8Array;
   readonly accepted: Uint8Array;
@@ -98,14 +109,14 @@ export class Reference {
     this.ptrs = design.ptrs;
     this.indexShift = design.gmemOffset - design.slotBaseGfn;
     this.slotDeleted = new Array<boolean>(design.memslots).fill(false);
-    this.private = new Uint8Array(gfns).fill(1, design.slotBaseGfn); // TD memory in the slot starts private
-    this.accepted = new Uint8Array(gfns);
-    this.data = new Int32Array(gfns);
-    this.known = new Uint8Array(gfns);
-    this.poison = new Uint8Array(gfns);
-    this.hostMaps = new Int32Array(gfns);
-    this.pins = new Int32Array(gfns);
-    this.userMem = new Int32Array(gfns);
+    this.private = u8(gfns).fill(1, design.slotBaseGfn); // TD memory in the slot starts private
+    this.accepted = u8(gfns);
+    this.data = i32(gfns);
+    this.known = u8(gfns);
+    this.poison = u8(gfns);
+    this.hostMaps = i32(gfns);
+    this.pins = i32(gfns);
+    this.userMem = i32(gfns);
   }
 
   /** A copy to try a serial order of overlapping ops on (the linearizability check). */
@@ -121,12 +132,20 @@ export class Reference {
    */
   stateHash(): number {
     let h = 0x811c9dc5;
-    const mix = (a: ArrayLike<number>): void => {
-      for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i], 0x01000193);
-    };
     if (this.destroyed) return (Math.imul(h ^ 0xdead, 0x01000193) >>> 0);
-    mix(this.private); mix(this.accepted); mix(this.data); mix(this.known); mix(this.poison); mix(this.hostMaps); mix(this.pins); mix(this.userMem);
-    mix([this.runnable ? 1 : 0, this.destroyed ? 1 : 0, ...this.slotDeleted.map((x) => (x ? 1 : 0)), this.poolShort ? 1 : 0]);
+    // one loop per element type (the linearizability search hashes at every node it visits)
+    h = mixU8(h, this.private);
+    h = mixU8(h, this.accepted);
+    h = mixI32(h, this.data);
+    h = mixU8(h, this.known);
+    h = mixU8(h, this.poison);
+    h = mixI32(h, this.hostMaps);
+    h = mixI32(h, this.pins);
+    h = mixI32(h, this.userMem);
+    h = Math.imul(h ^ (this.runnable ? 1 : 0), 0x01000193);
+    h = Math.imul(h ^ (this.destroyed ? 1 : 0), 0x01000193);
+    for (const x of this.slotDeleted) h = Math.imul(h ^ (x ? 1 : 0), 0x01000193);
+    h = Math.imul(h ^ (this.poolShort ? 1 : 0), 0x01000193);
     return h >>> 0;
   }
 

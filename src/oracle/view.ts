@@ -13,17 +13,26 @@ export interface LeafView {
   level: number;
 }
 
-export function septLeafOf(sys: System, gfn: number): LeafView {
+export function septLeafOf(sys: System, gfn: number, out: LeafView = { state: SeptState.FREE, pfn: -1, level: -1 }): LeafView {
   const s = sys.tdx.sept;
   const ptrs = sys.ptrs;
   const r = (gfn / ptrs) | 0;
   const e = s.e2m[r];
+  // `out` lets a caller walking every gfn reuse one object
   if (e === SeptState.NL_MAPPED || e === SeptState.NL_BLOCKED) {
     const c = s.e4k[gfn];
-    return c === SeptState.FREE ? { state: SeptState.FREE, pfn: -1, level: -1 } : { state: c, pfn: s.pfn4k[gfn], level: 0 };
+    if (c === SeptState.FREE) return setLeaf(out, SeptState.FREE, -1, -1);
+    return setLeaf(out, c, s.pfn4k[gfn], 0);
   }
-  if (e === SeptState.FREE) return { state: SeptState.FREE, pfn: -1, level: -1 };
-  return { state: e, pfn: s.pfn2m[r] + (gfn - r * ptrs), level: 1 };
+  if (e === SeptState.FREE) return setLeaf(out, SeptState.FREE, -1, -1);
+  return setLeaf(out, e, s.pfn2m[r] + (gfn - r * ptrs), 1);
+}
+
+function setLeaf(out: LeafView, state: SeptState, pfn: number, level: number): LeafView {
+  out.state = state;
+  out.pfn = pfn;
+  out.level = level;
+  return out;
 }
 
 

@@ -1,6 +1,7 @@
 // guest_memfd (model-spec.md 2.6): folios per index, the per-index memory attribute (in-place conversion,
 // kvm vm_memory_attributes=N, 003:L339), and the page allocations behind them. The memslot binds gfn g to
 // gmem index g (slot base gfn 0, gmem offset 0) in this build.
+import { i32, u8 } from '../arena.js';
 import type { Backing, SplitPolicy } from '../config.js';
 import { RwLock } from '../kvm/locks.js';
 import { type LeakWhy, Owner, PfnKind, type PhysMem } from '../host/phys.js';
@@ -41,16 +42,16 @@ export class Gmem {
     readonly backing: Backing,
     readonly splitPolicy: SplitPolicy = 'HIERARCHICAL',
   ) {
-    this.attr = new Uint8Array(size).fill(PRIVATE);
-    this.pfn = new Int32Array(size).fill(-1);
-    this.folioHead = new Int32Array(size).fill(-1);
-    this.folioOrder = new Uint8Array(size);
+    this.attr = u8(size).fill(PRIVATE);
+    this.pfn = i32(size).fill(-1);
+    this.folioHead = i32(size).fill(-1);
+    this.folioOrder = u8(size);
     this.hugeOrder = Math.log2(ptrs);
     this.allocOrder = backing === '4K' ? 0 : backing === 'HUGETLB_1G' ? 2 * this.hugeOrder : this.hugeOrder;
     this.hugetlb = backing === 'HUGETLB_2M' || backing === 'HUGETLB_1G';
-    this.hostMaps = new Int32Array(size);
-    this.pins = new Int32Array(size);
-    this.tdxHold = new Int32Array(size);
+    this.hostMaps = i32(size);
+    this.pins = i32(size);
+    this.tdxHold = i32(size);
   }
 
   /** References on the folio beyond the filemap's own: what a split or merge must wait for (003:L661). */

@@ -1,5 +1,6 @@
 // The TD guest (model-spec.md 3.5): private and shared accesses and TDG.MEM.PAGE.ACCEPT, re-executed after
 // every EPT-violation exit that KVM resolves. The guest knows which gfns it asked to be private.
+import { u8 } from '../arena.js';
 import { EFAULT, EINVAL, EIO } from '../errno.js';
 import { tdxHandleEptViolation, tdxUnexpectedPendingAccess } from '../kvm/fault.js';
 import type { AcceptOutcome, TouchOutcome, VmmStep } from '../outcome.js';
@@ -16,7 +17,7 @@ export class Guest {
   /** The guest's own view: gfns it converted to shared via MapGPA are accessed through the shared EPT. */
   readonly believesPrivate: Uint8Array;
   constructor(gfns: number) {
-    this.believesPrivate = new Uint8Array(gfns).fill(1);
+    this.believesPrivate = u8(gfns).fill(1);
   }
 }
 

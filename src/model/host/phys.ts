@@ -2,6 +2,7 @@
 // hugetlb blocks for guest_memfd folios and single 4K pages for S-EPT pages and other kernel use.
 // Allocation is lowest-free-first so that a freed page is handed out again soon (it makes reuse after
 // free visible).
+import { i16, i32, u8 } from '../arena.js';
 
 export enum Owner {
   FREE_HUGE = 0, // in the hugetlb pool
@@ -71,12 +72,12 @@ export class PhysMem {
     this.smallEnd = this.smallBase + Math.ceil(smallPages / ptrs) * ptrs; // keeps noStructBlock 2M-aligned
     this.noStructBlock = this.smallEnd;
     this.total = this.smallEnd + ptrs;
-    this.owner = new Uint8Array(this.total);
-    this.ownerArg = new Int32Array(this.total);
-    this.content = new Int32Array(this.total);
-    this.dirtyHkid = new Int16Array(this.total).fill(-1);
-    this.hwpoison = new Uint8Array(this.total);
-    this.kind = new Uint8Array(this.total);
+    this.owner = u8(this.total);
+    this.ownerArg = i32(this.total);
+    this.content = i32(this.total);
+    this.dirtyHkid = i16(this.total).fill(-1);
+    this.hwpoison = u8(this.total);
+    this.kind = u8(this.total);
     this.kind.fill(PfnKind.NON_TDX_RAM, this.nonTdxBlock, this.smallBase);
     this.kind.fill(PfnKind.NO_STRUCT_PAGE, this.noStructBlock, this.total);
     this.owner.fill(Owner.FREE, this.smallBase, this.smallEnd);

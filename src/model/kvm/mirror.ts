@@ -1,6 +1,7 @@
 // KVM's mirror TDP root (model-spec.md 2.5): KVM's own copy of the private mappings. Every change to it
 // is propagated to the TDX module through the external-SPTE hooks (set / remove / split), and FROZEN is
 // the transient value used while a change is being propagated (004:L75).
+import { i32, u8 } from '../arena.js';
 
 export enum Spte {
   NONE = 0,
@@ -24,10 +25,10 @@ export class MirrorRoot {
   readonly upperSpt: number[] = [];
 
   constructor(readonly ptrs: number, readonly regions: number) {
-    this.m2m = new Uint8Array(regions);
-    this.pfn2m = new Int32Array(regions).fill(-1);
-    this.externalSpt = new Int32Array(regions).fill(-1);
-    this.m4k = new Uint8Array(regions * ptrs);
-    this.pfn4k = new Int32Array(regions * ptrs).fill(-1);
+    this.m2m = u8(regions);
+    this.pfn2m = i32(regions).fill(-1);
+    this.externalSpt = i32(regions).fill(-1);
+    this.m4k = u8(regions * ptrs);
+    this.pfn4k = i32(regions * ptrs).fill(-1);
   }
 }

@@ -62,7 +62,7 @@ function* installPair(sys: System, region: number, pages: number[], underSpinloc
   if (isSuccess(err)) sys.kvm.pamtRefcount[region]++;
   if (!underSpinlock) yield 'seamcall'; // under a spinlock the SEAMCALL is not a step of its own
   if (isSuccess(err)) {
-    sys.trace.note(`DPAMT: pair ${sys.hex(pages[0])}, ${sys.hex(pages[1])} added for physical 2M region ${region}`);
+    if (sys.trace.lines) sys.trace.note(`DPAMT: pair ${sys.hex(pages[0])}, ${sys.hex(pages[1])} added for physical 2M region ${region}`);
     return 0;
   }
   for (const p of pages) sys.phys.free(p);
@@ -75,7 +75,7 @@ export function* tdxPamtGet(sys: System, pfn: number, which: number, underSpinlo
   if (!sys.design.dpamt) return 0;
   const r = sys.tdx.pamtRegion(pfn);
   const k = sys.kvm;
-  sys.trace.note(`DPAMT: region ${r} refcount ${k.pamtRefcount[r]} -> ${k.pamtRefcount[r] + 1} (get pfn ${sys.hex(pfn)})`);
+  if (sys.trace.lines) sys.trace.note(`DPAMT: region ${r} refcount ${k.pamtRefcount[r]} -> ${k.pamtRefcount[r] + 1} (get pfn ${sys.hex(pfn)})`);
   // atomic_inc_not_zero(); else, under pamt_lock, TDH.PHYMEM.PAMT.ADD and only on success 0 -> 1
   if (k.pamtRefcount[r] > 0) {
     k.pamtRefcount[r]++;
@@ -95,7 +95,7 @@ export function* tdxPamtPut(sys: System, pfn: number): Path {
     sys.trace.event(`WARN: PAMT refcount underflow for physical 2M region ${r}`);
     return;
   }
-  sys.trace.note(`DPAMT: region ${r} refcount ${k.pamtRefcount[r]} -> ${k.pamtRefcount[r] - 1} (put pfn ${sys.hex(pfn)})`);
+  if (sys.trace.lines) sys.trace.note(`DPAMT: region ${r} refcount ${k.pamtRefcount[r]} -> ${k.pamtRefcount[r] - 1} (put pfn ${sys.hex(pfn)})`);
   if (--k.pamtRefcount[r] > 0) return;
   // under pamt_lock: REMOVE, and on failure the refcount restored, before another get or put looks at it
   const { st, pair } = sys.tdx.tdhPhymemPamtRemove(r);
@@ -109,7 +109,7 @@ export function* tdxPamtPut(sys: System, pfn: number): Path {
     return;
   }
   for (const p of pair) sys.phys.free(p);
-  sys.trace.note(`DPAMT: pair ${sys.hex(pair[0])}, ${sys.hex(pair[1])} of physical 2M region ${r} removed and freed`);
+  if (sys.trace.lines) sys.trace.note(`DPAMT: pair ${sys.hex(pair[0])}, ${sys.hex(pair[1])} of physical 2M region ${r} removed and freed`);
 }
 
 /** TD creation, before any op runs: control pages get their region's pair straight from the allocator. */

@@ -28,7 +28,8 @@ export function* zapPrivateLeafs(sys: System, start: number, end: number): Path 
       m.pfn2m[r] = -1;
       sys.kvm.stats.pages2m--;
       sys.touch(r);
-      sys.trace.event(`zap 2M leaf gfn ${sys.hex(base)} pfn ${sys.hex(pfn)}`);
+      if (sys.trace.lines) sys.trace.event(`zap 2M leaf gfn ${sys.hex(base)} pfn ${sys.hex(pfn)}`);
+      else sys.trace.text('zap 2M leaf gfn ').hex(base).text(' pfn ').hex(pfn);
       yield* tdxSeptRemovePrivateSpte(sys, base, L2M, pfn);
     } else if (m.m2m[r] === Spte.NONLEAF) {
       const lo = Math.max(start, base);
@@ -40,7 +41,8 @@ export function* zapPrivateLeafs(sys: System, start: number, end: number): Path 
         m.pfn4k[g] = -1;
         sys.kvm.stats.pages4k--;
         sys.touch(r);
-        sys.trace.event(`zap 4K leaf gfn ${sys.hex(g)} pfn ${sys.hex(pfn)}`);
+        if (sys.trace.lines) sys.trace.event(`zap 4K leaf gfn ${sys.hex(g)} pfn ${sys.hex(pfn)}`);
+        else sys.trace.text('zap 4K leaf gfn ').hex(g).text(' pfn ').hex(pfn);
         yield* tdxSeptRemovePrivateSpte(sys, g, L4K, pfn);
       }
     }
@@ -191,7 +193,8 @@ export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: n
     m.pfn2m[r] = pfnBase;
     sys.kvm.stats.pages2m++;
     sys.touch(r);
-    sys.trace.event(`map 2M leaf gfn ${sys.hex(base)} pfn ${sys.hex(pfnBase)}`);
+    if (sys.trace.lines) sys.trace.event(`map 2M leaf gfn ${sys.hex(base)} pfn ${sys.hex(pfnBase)}`);
+    else sys.trace.text('map 2M leaf gfn ').hex(base).text(' pfn ').hex(pfnBase);
     yield 'mirror-set';
     return RET_PF_FIXED;
   }
@@ -201,7 +204,7 @@ export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: n
     // the mirror SPTE is restored and the fault is retried (kernel-facts.md 2.5).
     const ret = yield* splitCrossBoundaryLeafs(sys, gfn, gfn + 1, true);
     if (ret < 0) {
-      sys.trace.note(`4K fault at ${sys.hex(gfn)} under a 2M leaf: split under shared mmu_lock failed (${ret}) -> RET_PF_RETRY`);
+      if (sys.trace.lines) sys.trace.note(`4K fault at ${sys.hex(gfn)} under a 2M leaf: split under shared mmu_lock failed (${ret}) -> RET_PF_RETRY`);
       return RET_PF_RETRY;
     }
     if (m.m2m[r] !== Spte.NONLEAF) return RET_PF_RETRY;
@@ -250,7 +253,8 @@ export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: n
   m.pfn4k[gfn] = pfn;
   sys.kvm.stats.pages4k++;
   sys.touch(r);
-  sys.trace.event(`map 4K leaf gfn ${sys.hex(gfn)} pfn ${sys.hex(pfn)}`);
+  if (sys.trace.lines) sys.trace.event(`map 4K leaf gfn ${sys.hex(gfn)} pfn ${sys.hex(pfn)}`);
+  else sys.trace.text('map 4K leaf gfn ').hex(gfn).text(' pfn ').hex(pfn); // the same hash, no text built
   yield 'mirror-set';
   return RET_PF_FIXED;
 }

@@ -84,7 +84,7 @@ export function* tdxTrack(sys: System): Path {
   // so a vCPU may enter, or another TRACK (under the shared lock, G4 off) run, in between (kernel-facts.md 2.3)
   if (sys.otherUsers > 0) yield 'track-done'; // with one actor nothing could run there
   kickAllVcpus(sys);
-  sys.trace.note(`after TRACK: every vCPU kicked out of the guest (KVM_REQ_OUTSIDE_GUEST_MODE), TD epoch ${sys.tdx.epoch}`);
+  if (sys.trace.lines) sys.trace.note(`after TRACK: every vCPU kicked out of the guest (KVM_REQ_OUTSIDE_GUEST_MODE), TD epoch ${sys.tdx.epoch}`);
   yield 'track-kick';
 }
 
@@ -208,10 +208,10 @@ function* removeLeaf(sys: System, gfn: number, level: Level, pfn: number): Path<
   }
   sys.trace.quiet--;
   if (tdxBugOn(sys, err, 'TDH.PHYMEM.PAGE.WBINVD')) return false;
-  sys.trace.note(`TDH.PHYMEM.PAGE.WBINVD x${n} (pfn ${sys.hex(pfn)}..${sys.hex(pfn + n - 1)}) = TDX_SUCCESS`);
+  if (sys.trace.lines) sys.trace.note(`TDH.PHYMEM.PAGE.WBINVD x${n} (pfn ${sys.hex(pfn)}..${sys.hex(pfn + n - 1)}) = TDX_SUCCESS`);
   yield 'wbinvd';
   for (let i = 0; i < n; i++) sys.phys.content[pfn + i] = 0; // tdx_quirk_reset_folio
-  sys.trace.note(`tdx_quirk_reset_folio: contents of pfn ${sys.hex(pfn)}..${sys.hex(pfn + n - 1)} reset to 0`);
+  if (sys.trace.lines) sys.trace.note(`tdx_quirk_reset_folio: contents of pfn ${sys.hex(pfn)}..${sys.hex(pfn + n - 1)} reset to 0`);
   yield 'quirk-reset';
   if (level !== L2M) yield* tdxPamtPut(sys, pfn); // "if (level == PG_LEVEL_4K) tdx_pamt_put(page)"
   return true;

@@ -1,5 +1,6 @@
 // KVM's per-VM state for the TD: mmu_lock, the mirror root, lpage_info, the shared EPT, the
 // mmu_invalidate sequence, the "VM bugged" flag and the page statistics (003:L340 pages_2m).
+import { i32, u8 } from '../arena.js';
 import { LpageInfo } from './lpage.js';
 import { RwLock, SpinLock } from './locks.js';
 import { MirrorRoot } from './mirror.js';
@@ -77,9 +78,9 @@ export class Kvm {
     this.vcpus = Array.from({ length: vcpus }, () => new Vcpu());
     this.mirror = new MirrorRoot(ptrs, regions);
     this.lpage = new LpageInfo(regions);
-    this.sharedEpt = new Int32Array(ptrs * regions).fill(-1);
-    this.attrs = new Uint8Array(ptrs * regions);
-    this.sharedBacking = new Int32Array(ptrs * regions).fill(-1);
-    this.pamtRefcount = new Int32Array(Math.ceil(physPages / ptrs));
+    this.sharedEpt = i32(ptrs * regions).fill(-1);
+    this.attrs = u8(ptrs * regions);
+    this.sharedBacking = i32(ptrs * regions).fill(-1);
+    this.pamtRefcount = i32(Math.ceil(physPages / ptrs));
   }
 }

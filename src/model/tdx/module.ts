@@ -1,6 +1,7 @@
 // The TDX module as seen by one TD: S-EPT entries and their states, PAMT ownership per 4K page, the TD
 // epoch, and the SEAMCALL/TDCALL functions with their real status codes (kernel-facts.md 1.1, 2.6, 2.7).
 // Every call first asks the fault injector whether this call is to be forced to fail.
+import { i16, i32, u8 } from '../arena.js';
 import type { FaultInjector } from '../faults.js';
 import type { PhysMem } from '../host/phys.js';
 import type { Trace } from '../trace.js';
@@ -36,6 +37,14 @@ export type AcceptResult =
 
 const RCX = OPERAND_ID.RCX;
 
+/** A host SEAMCALL's hold on an S-EPT entry (actor -1: released, kept to be reused). */
+interface EntryHold {
+  actor: number;
+  region: number;
+  gfn: number;
+  treeExclusive: boolean;
+}
+
 export class TdxModule {
   readonly sept: Sept;
   readonly pamt: Uint8Array;
@@ -66,9 +75,9 @@ export class TdxModule {
     private readonly trace: Trace,
   ) {
     this.sept = new Sept(ptrs, regions);
-    this.pamt = new Uint8Array(phys.total);
-    this.pamtPair = new Int32Array(2 * Math.ceil(phys.total / ptrs)).fill(-1);
-    this.acceptHolder = new Int16Array(regions).fill(-1);
+    this.pamt = u8(phys.total);
+    this.pamtPair = i32(2 * Math.ceil(phys.total / ptrs)).fill(-1);
+    this.acceptHolder = i16(regions).fill(-1);
   }
 
   /** Physical 2M region of a pfn (the unit Dynamic PAMT pairs cover). */
@@ -329,7 +338,7 @@ export class TdxModule {
    * [A: the other leaves take it shared]. An actor is inside at most one SEAMCALL, so a new one replaces what
    * it held.
    */
-  private readonly entryHolds: { actor: number; region: number; gfn: number; treeExclusive: boolean }[] = [];
+  private readonly entryHolds: EntryHold[] = [];
   /** The actor inside TDH.MEM.TRACK, holding the TD epoch lock until its end (MOD-track); -1 when free. */
   private epochHolder = -1;
   /** The actor whose step runs now (the System points this at its scheduler's choice; 0 with one actor). */
@@ -339,7 +348,8 @@ export class TdxModule {
   private heldByOther(gfn: number, level: Level, actor: number, treeExclusive = false): boolean {
     const r = this.region(gfn);
     const g = level === L2M ? -1 : gfn;
-    return this.entryHolds.some((h) => h.actor !== actor && (h.treeExclusive || treeExclusive || (h.region === r && (h.gfn < 0 || g < 0 || h.gfn === g))));
+    for (const h of this.entryHolds) if (h.actor >= 0 && h.actor !== actor && (h.treeExclusive || treeExclusive || (h.region === r && (h.gfn < 0 || g < 0 || h.gfn === g)))) return true;
+    return false;
   }
 
   /**
@@ -352,12 +362,19 @@ export class TdxModule {
     const actor = this.actorNow();
     if (this.heldByOther(gfn, level, actor, treeExclusive)) return false;
     this.dropHolds(actor);
-    this.entryHolds.push({ actor, region: this.region(gfn), gfn: level === L2M ? -1 : gfn, treeExclusive });
+    // a released hold (actor -1) is taken again: a SEAMCALL per step allocates nothing (the order of holds is never read)
+    let h: EntryHold | undefined;
+    for (const x of this.entryHolds) if (x.actor < 0) h = x;
+    if (!h) this.entryHolds.push((h = { actor, region: 0, gfn: -1, treeExclusive: false }));
+    h.actor = actor;
+    h.region = this.region(gfn);
+    h.gfn = level === L2M ? -1 : gfn;
+    h.treeExclusive = treeExclusive;
     return true;
   }
 
   private dropHolds(actor: number): void {
-    for (let i = this.entryHolds.length - 1; i >= 0; i--) if (this.entryHolds[i].actor === actor) this.entryHolds.splice(i, 1);
+    for (const h of this.entryHolds) if (h.actor === actor) h.actor = -1; // released: kept for the next hold
     if (this.epochHolder === actor) this.epochHolder = -1;
   }
 
@@ -669,7 +686,7 @@ export class TdxModule {
     if (r.kind === 'status') this.ret('TDG.MEM.PAGE.ACCEPT', gfn, level, -1, r.st, forced);
     else {
       this.trace.mixInt(0x7e7e);
-      this.trace.note(`TDG.MEM.PAGE.ACCEPT(gfn=0x${gfn.toString(16)} level=${level === L2M ? '2M' : '4K'}) -> EPT violation exit (ACCEPT, ${level === L2M ? '2M' : '4K'})`);
+      if (this.trace.lines) this.trace.note(`TDG.MEM.PAGE.ACCEPT(gfn=0x${gfn.toString(16)} level=${level === L2M ? '2M' : '4K'}) -> EPT violation exit (ACCEPT, ${level === L2M ? '2M' : '4K'})`);
     }
     return r;
   }

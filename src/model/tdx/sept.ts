@@ -1,6 +1,7 @@
 // The TDX module's secure EPT for one TD, two levels deep: one entry per 2M range of GPA space, and a
 // 4K table under a 2M entry once it is non-leaf. TDX private mappings are at most 2M (003:L166), so the
 // levels above 2M are taken as present from TD creation [M].
+import { i32, u8 } from '../arena.js';
 
 export enum SeptState {
   FREE = 0,
@@ -37,12 +38,12 @@ export class Sept {
   readonly bepoch4k: Int32Array;
 
   constructor(readonly ptrs: number, readonly regions: number) {
-    this.e2m = new Uint8Array(regions);
-    this.pfn2m = new Int32Array(regions).fill(-1);
-    this.table = new Int32Array(regions).fill(-1);
-    this.bepoch2m = new Int32Array(regions);
-    this.e4k = new Uint8Array(regions * ptrs);
-    this.pfn4k = new Int32Array(regions * ptrs).fill(-1);
-    this.bepoch4k = new Int32Array(regions * ptrs);
+    this.e2m = u8(regions);
+    this.pfn2m = i32(regions).fill(-1);
+    this.table = i32(regions).fill(-1);
+    this.bepoch2m = i32(regions);
+    this.e4k = u8(regions * ptrs);
+    this.pfn4k = i32(regions * ptrs).fill(-1);
+    this.bepoch4k = i32(regions * ptrs);
   }
 }

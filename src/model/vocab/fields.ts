@@ -24,6 +24,15 @@ export function spaceOf(design: Design): Space {
  * a uniform page, on a slot that does not start at 0 its edges (003:L176), and the boundary between two memslots.
  */
 export function gfnPick(s: Space): Pick {
+  let p = GFN_PICKS.get(s);
+  if (!p) GFN_PICKS.set(s, (p = buildGfnPick(s)));
+  return p;
+}
+
+/** gfnPick per Space (a pure function of it): the generator asks once per field, with one Space per case. */
+const GFN_PICKS = new WeakMap<Space, Pick>();
+
+function buildGfnPick(s: Space): Pick {
   const { P, G, lo, design } = s;
   const clamp = (g: number): number => Math.min(G - 1, Math.max(lo, g));
   const out: [number | Interval, number][] = [];
