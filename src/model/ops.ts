@@ -15,6 +15,7 @@ import { hostRead, hostWrite } from './gmem/hostAccess.js';
 import { hostAlloc, hostMap, hostUnmap, iommuPin, iommuUnpin, memoryFailure } from './gmem/host.js';
 import type { Path, System } from './system.js';
 import type { Trace } from './trace.js';
+import { StringSink, type TextSink, writeValue } from './textSink.js';
 import { OPS } from './vocab/table.js';
 
 export type OpKind =
@@ -125,39 +126,16 @@ export function* applyOp(sys: System, guest: Guest, op: Op, vcpu = 0): Path<OpOu
 
 /** How `show`, traces and reports name an op: its kind and its fields as the op table shows them. */
 export function describeOp(op: Op): string {
-  const o = op as unknown as Record<string, unknown>;
-  const hex = (v: unknown): string => `0x${(v as number).toString(16)}`;
-  const args: string[] = [];
-  let arrow = '';
-  for (const f of OPS[op.op].fields) {
-    switch (f.kind) {
-      case 'gfn':
-        args.push(hex(o.gfn));
-        break;
-      case 'range':
-        args.push(`[${hex(o.start)}, ${hex(o.end)})`);
-        break;
-      case 'enum':
-        if (o[f.name] === undefined) break; // an optional enum at its default
-        if (f.show === 'arrow') arrow = ` -> ${String(o[f.name])}`;
-        else args.push(String(o[f.name]));
-        break;
-      case 'token':
-        if (o[f.name] !== undefined) args.push(`${f.name}=${String(o[f.name])}`);
-        break;
-      case 'count':
-        args.push(String(o[f.name]));
-        break;
-    }
-  }
-  return `${op.op}(${args.join(', ')}${arrow})`;
+  return writeOp(new StringSink(), op).toString();
 }
 
-/**
- * describeOp(op) mixed into the trace hash piece by piece: the same hash as t.event(describeOp(op)) without
- * building the text (runs write an op line per op; the text is built only when lines are kept).
- */
+/** describeOp(op) mixed into the trace hash piece by piece, without building the text (an op line per op). */
 export function mixOp(t: Trace, op: Op): void {
+  writeOp(t, op);
+}
+
+/** The one writer of an op's description, into a string or the trace hash. */
+function writeOp<S extends TextSink>(t: S, op: Op): S {
   const o = op as unknown as Record<string, unknown>;
   t.text(op.op).text('(');
   let args = 0;
@@ -173,30 +151,24 @@ export function mixOp(t: Trace, op: Op): void {
         t.text('[').hex(o.start as number).text(', ').hex(o.end as number).text(')');
         break;
       case 'enum':
-        if (o[f.name] === undefined) break;
+        if (o[f.name] === undefined) break; // an optional enum at its default
         if (f.show === 'arrow') arrow = o[f.name];
         else {
           if (args++) t.text(', ');
-          mixValue(t, o[f.name]);
+          writeValue(t, o[f.name]);
         }
         break;
       case 'token':
         if (o[f.name] === undefined) break;
         if (args++) t.text(', ');
-        mixValue(t.text(f.name).text('='), o[f.name]);
+        writeValue(t.text(f.name).text('='), o[f.name]);
         break;
       case 'count':
         if (args++) t.text(', ');
-        mixValue(t, o[f.name]);
+        writeValue(t, o[f.name]);
         break;
     }
   }
-  if (arrow !== undefined) mixValue(t.text(' -> '), arrow);
-  t.text(')');
-}
-
-/** String(v), mixed. */
-function mixValue(t: Trace, v: unknown): void {
-  if (typeof v === 'number') t.dec(v);
-  else t.text(String(v));
+  if (arrow !== undefined) writeValue(t.text(' -> '), arrow);
+  return t.text(')');
 }

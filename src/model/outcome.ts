@@ -2,6 +2,7 @@
 // model predicts these independently and compares.
 import { describeExit, type KvmExit } from './kvm/exit.js';
 import type { Trace } from './trace.js';
+import { StringSink, type TextSink, writeValue } from './textSink.js';
 
 /**
  * One exit the VMM (the vCPU thread's userspace loop, as the selftests' host loop) handled inside a guest
@@ -83,37 +84,35 @@ export function isIoctl(o: OpOutcome): o is IoctlOutcome<IoctlKind> {
 
 /** One short phrase for traces and messages: "read 7", "exit -14", "ret 0". */
 export function describeOutcome(o: OpOutcome): string {
-  if (o.kind === 'hostRead' && o.ret === 0) return `read ${o.value}`;
-  if (isIoctl(o)) return `ret ${o.ret}`;
-  const vmm = 'vmm' in o && o.vmm ? o.vmm.map((s) => `${describeExit(s.exit)} -> VMM convert ${s.ret}; `).join('') : '';
-  return vmm + describeResult(o);
+  return writeOutcome(new StringSink(), o).toString();
 }
 
-function describeResult(o: TouchOutcome | AcceptOutcome | MapGpaOutcome): string {
+/** describeOutcome(o) mixed into the trace hash piece by piece, without building the text. */
+export function mixOutcome(t: Trace, o: OpOutcome): void {
+  writeOutcome(t, o);
+}
+
+/** The one writer of an outcome's phrase, into a string or the trace hash. */
+function writeOutcome<S extends TextSink>(t: S, o: OpOutcome): S {
+  if (o.kind === 'hostRead' && o.ret === 0) {
+    writeValue(t.text('read '), o.value);
+    return t;
+  }
+  if (isIoctl(o)) return t.text('ret ').dec(o.ret);
+  if ('vmm' in o && o.vmm) for (const s of o.vmm) t.text(describeExit(s.exit)).text(' -> VMM convert ').dec(s.ret).text('; ');
   switch (o.result) {
     case 'read':
     case 'written':
-      return `${o.result} ${o.value}`;
+      return t.text(o.result).text(' ').dec(o.value);
     case 'exit':
-      return 'exit' in o && o.exit ? `exit ${o.errno} (${describeExit(o.exit)})` : `exit ${o.errno}`;
+      t.text('exit ').dec(o.errno);
+      return 'exit' in o && o.exit ? t.text(' (').text(describeExit(o.exit)).text(')') : t;
     case 'error':
-      return 'at' in o && o.at !== undefined ? `error ${o.status} at gfn 0x${o.at.toString(16)}` : `error ${o.status}`;
+      t.text('error ').text(o.status);
+      return 'at' in o && o.at !== undefined ? t.text(' at gfn ').hex(o.at) : t;
     case 'fallback-4k':
-      return `fallback-4k (${o.accepted} accepted, ${o.already} already)`;
+      return t.text('fallback-4k (').dec(o.accepted).text(' accepted, ').dec(o.already).text(' already)');
     default:
-      return o.result;
+      return t.text(o.result);
   }
-}
-
-/** describeOutcome(o) mixed into the trace hash: the same hash as t.text(describeOutcome(o)), text built only when needed. */
-export function mixOutcome(t: Trace, o: OpOutcome): void {
-  if (o.kind === 'hostRead' && o.ret === 0) {
-    if (typeof o.value === 'number') t.text('read ').dec(o.value);
-    else t.text(describeOutcome(o));
-  }
-  else if (isIoctl(o)) t.text('ret ').dec(o.ret);
-  else if ('vmm' in o && o.vmm) t.text(describeOutcome(o));
-  else if (o.result === 'read' || o.result === 'written') t.text(o.result).text(' ').dec(o.value);
-  else if (o.result === 'exit' || o.result === 'error' || o.result === 'fallback-4k') t.text(describeOutcome(o));
-  else t.text(o.result);
 }
