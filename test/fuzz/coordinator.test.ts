@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CAMPAIGN_DEFAULTS, type Design, resolveDesign } from '../../src/model/config.js';
 import { loadCase } from '../../src/fuzz/case.js';
-import { type CampaignOptions, type CampaignSummary, runCampaign } from '../../src/fuzz/coordinator.js';
+import { type CampaignOptions, runCampaign } from '../../src/fuzz/coordinator.js';
 import { runCase } from '../../src/fuzz/run.js';
 import { defaultDesignSpace, designDiff, parseDesignSpace } from '../../src/fuzz/designSpace.js';
 import { filesIn, tempDir } from '../helpers/tmp.js';
-import { type CampaignOutcome, campaignIn } from '../helpers/campaign.js';
+import { type CampaignOutcome, campaignIn, stableSummary } from '../helpers/campaign.js';
 
 const SEED = 7;
 const CASES = 5000;
@@ -19,19 +19,6 @@ const design: Design = resolveDesign({ guardsOff: ['G2'] }, 'design', CAMPAIGN_D
 type Outcome = CampaignOutcome;
 
 const campaign = (o: Partial<CampaignOptions> & { workers: number }): Promise<Outcome> => campaignIn({ design, seed: SEED, cases: CASES, ...o });
-
-/** The parts of a summary that must not depend on workers, batch size or timing. */
-function stable(s: CampaignSummary) {
-  return {
-    cases: s.cases,
-    ops: s.ops,
-    steps: s.steps,
-    failingCases: s.failingCases,
-    unique: s.uniqueFailures.map((u) => [u.signature, u.ops, u.caseIndex]),
-    duplicates: s.duplicates,
-    corpusAdded: s.corpusAdded,
-  };
-}
 
 describe(`campaign seed ${SEED}, ${CASES} cases, guards off G2`, () => {
   let one: Outcome;
@@ -50,7 +37,7 @@ describe(`campaign seed ${SEED}, ${CASES} cases, guards off G2`, () => {
     expect(two.crashes).toEqual(one.crashes);
     expect(Object.keys(two.corpus)).toEqual(Object.keys(one.corpus));
     expect(two.corpus).toEqual(one.corpus);
-    expect(stable(two.summary)).toEqual(stable(one.summary));
+    expect(stableSummary(two.summary)).toEqual(stableSummary(one.summary));
   });
 
   it('finds at least one failure with G2 off (otherwise the comparison above proves little)', () => {
@@ -94,7 +81,7 @@ describe(`campaign seed ${SEED}, 2000 cases, guards off G2, default design space
     expect(Object.keys(one.crashes).length).toBeGreaterThan(0);
     expect(two.crashes).toEqual(one.crashes);
     expect(two.corpus).toEqual(one.corpus);
-    expect(stable(two.summary)).toEqual(stable(one.summary));
+    expect(stableSummary(two.summary)).toEqual(stableSummary(one.summary));
     expect(two.summary.uniqueFailures.map((u) => u.design)).toEqual(one.summary.uniqueFailures.map((u) => u.design));
   });
 
@@ -194,7 +181,7 @@ describe(`campaign seed ${SEED}, 600 cases, guards off G20, concurrency on`, () 
     expect(Object.keys(one.crashes).length).toBeGreaterThan(0);
     expect(two.crashes).toEqual(one.crashes);
     expect(two.corpus).toEqual(one.corpus);
-    expect(stable(two.summary)).toEqual(stable(one.summary));
+    expect(stableSummary(two.summary)).toEqual(stableSummary(one.summary));
     expect(two.summary.busyUninjected).toBe(one.summary.busyUninjected);
     const concurrent = Object.keys(one.crashes).map((n) => loadCase(join(one.crashesDir, n))).filter((c) => c.actors);
     expect(concurrent.length).toBeGreaterThan(0);

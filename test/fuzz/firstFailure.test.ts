@@ -5,9 +5,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CAMPAIGN_DEFAULTS, type Design, resolveDesign } from '../../src/model/config.js';
-import type { CampaignSummary } from '../../src/fuzz/coordinator.js';
 import { EPOCH } from '../../src/fuzz/pool.js';
-import { type CampaignOutcome, campaignIn } from '../helpers/campaign.js';
+import { type CampaignOutcome, campaignIn, stableSummary } from '../helpers/campaign.js';
 
 const SEED = 1;
 const CASES = 1100; // three epochs: the main thread's batches cross the first boundary
@@ -16,23 +15,6 @@ const MAIN_UNTIL = 700;
 const design: Design = resolveDesign({ guardsOff: ['G1'] }, 'design', CAMPAIGN_DEFAULTS);
 const regression = join(import.meta.dirname, '..', '..', 'corpus', 'regression');
 const mutation = { share: 0.5 };
-
-function stable(s: CampaignSummary) {
-  return {
-    cases: s.cases,
-    mutated: s.mutated,
-    ops: s.ops,
-    steps: s.steps,
-    failingCases: s.failingCases,
-    unique: s.uniqueFailures.map((u) => [u.signature, u.ops, u.caseIndex, u.alternates]),
-    duplicates: s.duplicates,
-    corpusAdded: s.corpusAdded,
-    corpusSeeded: s.corpusSeeded,
-    coverage: s.coverage,
-    findings: s.findings,
-    first: s.firstFailure?.caseIndex,
-  };
-}
 
 describe(`campaign seed ${SEED}, ${CASES} cases, guards off G1, mutation share ${mutation.share}, regression corpus read`, () => {
   const batches: { start: number; count: number; mainThread: boolean }[] = [];
@@ -47,7 +29,7 @@ describe(`campaign seed ${SEED}, ${CASES} cases, guards off G1, mutation share $
     expect(Object.keys(pool.crashes).length).toBeGreaterThan(0);
     expect(main.crashes).toEqual(pool.crashes);
     expect(main.corpus).toEqual(pool.corpus);
-    expect(stable(main.summary)).toEqual(stable(pool.summary));
+    expect(stableSummary(main.summary)).toEqual(stableSummary(pool.summary));
     expect(pool.summary.mutated).toBeGreaterThan(0); // the epoch after the first two mutates what they found
   });
 
@@ -84,6 +66,6 @@ describe(`campaign seed ${SEED}, 600 cases, guards off G8b, mutation share ${mut
     expect(pool.summary.mutated).toBeGreaterThan(200); // about half of 600, all from the regression case
     expect(main.crashes).toEqual(pool.crashes);
     expect(main.corpus).toEqual(pool.corpus);
-    expect(stable(main.summary)).toEqual(stable(pool.summary));
+    expect(stableSummary(main.summary)).toEqual(stableSummary(pool.summary));
   });
 });

@@ -21,3 +21,21 @@ export async function campaignIn(o: Omit<CampaignOptions, 'crashesDir' | 'corpus
   const summary = await runCampaign({ crashesDir, corpusDir, warn: () => {}, ...o });
   return { summary, crashesDir, corpusDir, crashes: filesIn(crashesDir), corpus: filesIn(corpusDir) };
 }
+
+/** The parts of a summary that must not depend on workers, batch size, the main-thread start or timing. */
+export function stableSummary(s: CampaignSummary) {
+  return {
+    cases: s.cases,
+    mutated: s.mutated,
+    ops: s.ops,
+    steps: s.steps,
+    failingCases: s.failingCases,
+    unique: s.uniqueFailures.map((u) => [u.signature, u.ops, u.caseIndex, u.alternates]),
+    duplicates: s.duplicates,
+    corpusAdded: s.corpusAdded,
+    corpusSeeded: s.corpusSeeded,
+    coverage: s.coverage,
+    findings: s.findings,
+    first: s.firstFailure?.caseIndex,
+  };
+}
