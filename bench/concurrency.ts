@@ -15,6 +15,7 @@ import { loadCase } from '../src/fuzz/case.js';
 import type { ScheduleMix } from '../src/fuzz/concurrency.js';
 import { runCampaign } from '../src/fuzz/coordinator.js';
 import { detectionOf } from './bugs.js';
+import { mmm } from './stats.js';
 
 export const CONCURRENCY_BUGS: readonly { bug: string; guard: string; spec: string }[] = [
   { bug: 'BUG-4', guard: 'G4', spec: 'INV-15/16, INV-12 or TDX_BUG_ON' },
@@ -50,12 +51,6 @@ export interface ConcurrencyRow {
   busy: number;
   damage: DamageFinding;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
-};
-const mmm = (xs: number[]): string => (xs.length ? `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)})` : '-');
 
 /** Hunt each bug with each policy over `seeds` seeds, each campaign capped at `capCases` cases on `workers` workers. */
 export async function concurrencyBugs(seeds: number, capCases: number, workers: number, log: (s: string) => void): Promise<ConcurrencyRow[]> {

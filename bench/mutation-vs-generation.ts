@@ -17,6 +17,7 @@ import { runCampaign } from '../src/fuzz/coordinator.js';
 import { defaultDesignSpace } from '../src/fuzz/designSpace.js';
 import { renderSvg } from '../src/fuzz/plot.js';
 import { packageRoot } from '../src/fuzz/coordinator.js';
+import { median } from './stats.js';
 
 const TARGETS: { name: string; design: Record<string, unknown> }[] = [
   { name: 'default design', design: {} },
@@ -85,11 +86,6 @@ async function one(target: (typeof TARGETS)[number], share: number, mode: string
     rmSync(root, { recursive: true, force: true });
   }
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
-};
 
 async function main(): Promise<void> {
   const cases = arg('--cases', 4000);
