@@ -4,7 +4,7 @@ import { u8 } from '../model/arena.js';
 import { describeState } from '../model/describe.js';
 import { Guest } from '../model/guest/guest.js';
 import { applyOp, describeOp, mixOp } from '../model/ops.js';
-import { describeOutcome, isIoctl, mixOutcome, type OpOutcome } from '../model/outcome.js';
+import { isIoctl, mixOutcome, type OpOutcome } from '../model/outcome.js';
 import { System } from '../model/system.js';
 import { faultKind } from '../oracle/faultClass.js';
 import { clauseText, detectionOf } from '../oracle/invariants.js';
@@ -186,8 +186,8 @@ export class CaseRunner {
   private runOpSteps(op: Op, i: number): Failure | null {
     const { sys, oracle, opts } = this;
     sys.trace.op = i;
-    if (sys.trace.lines) sys.trace.event(`op ${i}: ${describeOp(op)}`);
-    else mixOp(sys.trace.text('op ').dec(i).text(': '), op); // the same hash, no text built
+    mixOp(sys.trace.text('op ').dec(i).text(': '), op);
+    sys.trace.endEvent();
     const firedBefore = sys.inj.fired.length;
     sys.inj.armAlone(i, op.faults);
     sys.counters.reset();
@@ -217,8 +217,8 @@ export class CaseRunner {
   private finishOp(op: Op, i: number, outcome: OpOutcome, firedBefore: number, quiescent: boolean, lastLabel: string): Failure | null {
     const { sys, oracle, opts, features } = this;
     sys.trace.op = i;
-    if (sys.trace.lines) sys.trace.event(`  -> ${describeOutcome(outcome)}`);
-    else mixOutcome(sys.trace.text('  -> '), outcome);
+    mixOutcome(sys.trace.text('  -> '), outcome);
+    sys.trace.endEvent();
     const ended = oracle ? this.judge(oracle.afterStep(), i, op, 'end of op') || this.judge(oracle.endOp(outcome, quiescent), i, op, 'end of op') : false;
     if (!ended && !this.structural && opts.failOnPerf && oracle?.perf.length) this.failure = this.fail(oracle.perf[0], i, op, 'end of op');
     // coverage: op outcomes, fired faults, S-EPT state of each range with its folio order and inhibit bit

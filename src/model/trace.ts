@@ -60,6 +60,9 @@ export class Trace {
   /** (leaf, status code) pairs seen, as LEAF_INDEX * 2^32 + code: a coverage signal. */
   readonly calls = new Set<number>();
 
+  /** The text of the event being written piece by piece (only when lines are kept). */
+  private pending = '';
+
   constructor(keepLines: boolean) {
     this.lines = keepLines ? [] : null;
   }
@@ -81,24 +84,35 @@ export class Trace {
   }
 
   /**
-   * An event's text mixed piece by piece, without building it: text(a).dec(n).hex(p) hashes as
-   * event(`${a}${n}0x${p.toString(16)}`) does. Hot event sites use it when no lines are kept.
+   * An event written piece by piece and closed with endEvent(): text(a).dec(n).hex(p).endEvent() hashes and
+   * shows as event(`${a}${n}0x${p.toString(16)}`) does, but builds the text only when lines are kept (hot
+   * event sites; a TextSink, so describeOp and describeOutcome write into it too).
    */
   text(s: string): this {
     this.mixStr(s);
+    if (this.lines) this.pending += s;
     return this;
   }
 
   /** `${n}`: a safe integer's decimal digits, mixed without building the string. */
   dec(n: number): this {
     if (!Number.isSafeInteger(n) || Object.is(n, -0)) return this.text(String(n));
+    if (this.lines) this.pending += String(n);
     return this.digits(n, 10, '');
   }
 
   /** `0x${n.toString(16)}` (System.hex), mixed without building the string. */
   hex(n: number): this {
     if (!Number.isSafeInteger(n) || n < 0 || Object.is(n, -0)) return this.text(`0x${n.toString(16)}`); // 0x-5 as toString writes it
+    if (this.lines) this.pending += `0x${n.toString(16)}`;
     return this.digits(n, 16, '0x');
+  }
+
+  /** Ends the event written with text/dec/hex: its line, when lines are kept. */
+  endEvent(): void {
+    if (!this.lines) return;
+    this.push(this.pending);
+    this.pending = '';
   }
 
   private digits(n: number, base: number, prefix: string): this {

@@ -54,8 +54,7 @@ export function* kvmGmemPunchHole(sys: System, start: number, end: number): Path
     if (whole) {
       const leaked = gm.truncateFolio(head, sys.guard('G23'));
       touchIndexRange(sys, head, head + n);
-      if (sys.trace.lines) sys.trace.event(`gmem: truncate folio at index ${sys.hex(head)} (${n} pages) ${leaked ? 'and leak it (still referenced, poisoned or buggy file)' : 'back to the host'}`);
-      else sys.trace.text('gmem: truncate folio at index ').hex(head).text(' (').dec(n).text(' pages) ').text(leaked ? 'and leak it (still referenced, poisoned or buggy file)' : 'back to the host');
+      sys.trace.text('gmem: truncate folio at index ').hex(head).text(' (').dec(n).text(' pages) ').text(leaked ? 'and leak it (still referenced, poisoned or buggy file)' : 'back to the host').endEvent();
     }
     i = head + n;
   }

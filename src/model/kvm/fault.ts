@@ -156,8 +156,7 @@ function* gmemGetPfn(sys: System, gfn: number, idx: number): Path<number> {
   if (gm.pfn[idx] < 0) {
     if (!gm.allocFolio(idx, folioKindFromSites(sys))) return -ENOMEM;
     sys.touch(sys.region(gfn));
-    if (sys.trace.lines) sys.trace.event(`gmem: allocate folio for index ${sys.hex(idx)} (order ${gm.orderAt(idx)})`);
-    else sys.trace.text('gmem: allocate folio for index ').hex(idx).text(' (order ').dec(gm.orderAt(idx)).text(')');
+    sys.trace.text('gmem: allocate folio for index ').hex(idx).text(' (order ').dec(gm.orderAt(idx)).text(')').endEvent();
     yield 'gmem-alloc-folio';
   }
   // __kvm_gmem_get_pfn() returns -EHWPOISON for a hwpoisoned folio (kernel-facts.md 3.1); G23 off skips it.

@@ -28,8 +28,7 @@ export function* zapPrivateLeafs(sys: System, start: number, end: number): Path 
       m.pfn2m[r] = -1;
       sys.kvm.stats.pages2m--;
       sys.touch(r);
-      if (sys.trace.lines) sys.trace.event(`zap 2M leaf gfn ${sys.hex(base)} pfn ${sys.hex(pfn)}`);
-      else sys.trace.text('zap 2M leaf gfn ').hex(base).text(' pfn ').hex(pfn);
+      sys.trace.text('zap 2M leaf gfn ').hex(base).text(' pfn ').hex(pfn).endEvent();
       yield* tdxSeptRemovePrivateSpte(sys, base, L2M, pfn);
     } else if (m.m2m[r] === Spte.NONLEAF) {
       const lo = Math.max(start, base);
@@ -41,8 +40,7 @@ export function* zapPrivateLeafs(sys: System, start: number, end: number): Path 
         m.pfn4k[g] = -1;
         sys.kvm.stats.pages4k--;
         sys.touch(r);
-        if (sys.trace.lines) sys.trace.event(`zap 4K leaf gfn ${sys.hex(g)} pfn ${sys.hex(pfn)}`);
-        else sys.trace.text('zap 4K leaf gfn ').hex(g).text(' pfn ').hex(pfn);
+        sys.trace.text('zap 4K leaf gfn ').hex(g).text(' pfn ').hex(pfn).endEvent();
         yield* tdxSeptRemovePrivateSpte(sys, g, L4K, pfn);
       }
     }
@@ -193,8 +191,7 @@ export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: n
     m.pfn2m[r] = pfnBase;
     sys.kvm.stats.pages2m++;
     sys.touch(r);
-    if (sys.trace.lines) sys.trace.event(`map 2M leaf gfn ${sys.hex(base)} pfn ${sys.hex(pfnBase)}`);
-    else sys.trace.text('map 2M leaf gfn ').hex(base).text(' pfn ').hex(pfnBase);
+    sys.trace.text('map 2M leaf gfn ').hex(base).text(' pfn ').hex(pfnBase).endEvent();
     yield 'mirror-set';
     return RET_PF_FIXED;
   }
@@ -253,8 +250,7 @@ export function* tdpMmuMapPrivate(sys: System, gfn: number, level: 0 | 1, pfn: n
   m.pfn4k[gfn] = pfn;
   sys.kvm.stats.pages4k++;
   sys.touch(r);
-  if (sys.trace.lines) sys.trace.event(`map 4K leaf gfn ${sys.hex(gfn)} pfn ${sys.hex(pfn)}`);
-  else sys.trace.text('map 4K leaf gfn ').hex(gfn).text(' pfn ').hex(pfn); // the same hash, no text built
+  sys.trace.text('map 4K leaf gfn ').hex(gfn).text(' pfn ').hex(pfn).endEvent();
   yield 'mirror-set';
   return RET_PF_FIXED;
 }
