@@ -15,6 +15,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { CAMPAIGN_DEFAULTS, type Design, resolveDesign } from '../src/model/config.js';
 import { runCampaign } from '../src/fuzz/coordinator.js';
 import { defaultDesignSpace } from '../src/fuzz/designSpace.js';
+import { mutationOf } from '../src/fuzz/pool.js';
 import { renderSvg } from '../src/fuzz/plot.js';
 import { packageRoot } from '../src/fuzz/coordinator.js';
 import { median } from './stats.js';
@@ -73,7 +74,7 @@ async function one(target: (typeof TARGETS)[number], share: number, mode: string
       statsEveryMs: 1e9,
       crashesDir: join(root, 'crashes'),
       corpusDir: join(root, 'corpus'),
-      mutation: share > 0 ? { share } : null,
+      mutation: mutationOf(share),
       readOnlyCorpora: [join(packageRoot(), 'corpus')], // as the CLI: the committed regression corpus seeds coverage and the pool
       warn: () => {},
       coverageEvery: { cases: GRID, record: (n, coverage) => (curve[n / GRID - 1] = coverage) },

@@ -8,7 +8,7 @@ import { CAMPAIGN_DEFAULTS, type Design, parseGuardList } from '../model/config.
 import { guardInfo } from '../model/guards.js';
 import { type CampaignSummary, type FailureEvent, runCampaign } from '../fuzz/coordinator.js';
 import { defaultDesignSpace, describeDesignSpace, type DesignSpace } from '../fuzz/designSpace.js';
-import { DEFAULT_MUTATION, describeMutation } from '../fuzz/pool.js';
+import { DEFAULT_MUTATION, describeMutation, mutationOf } from '../fuzz/pool.js';
 import { campaignConcurrency, type ConcurrencySettings, DEFAULT_CONCURRENCY, describeConcurrency, SCHEDULE_MIXES, type ScheduleMix } from '../fuzz/concurrency.js';
 import { campaignLayout, type CampaignIdentity, type CampaignProgress, readCampaignState, type Shard } from '../fuzz/campaignState.js';
 import { onDisk } from '../fuzz/envError.js';
@@ -211,7 +211,7 @@ function planResume(o: FuzzOptions, where: Places, given: (k: string) => boolean
   if ((given('concurrency') || given('schedule')) && !sameJson(o.concurrency > 0 ? { share: o.concurrency, schedule: o.schedule } : null, id.concurrency ?? null)) {
     throw new UsageError(`--concurrency/--schedule: the campaign in ${where.out} runs ${describeConcurrency(id.concurrency ?? null)}`);
   }
-  if (given('mutate') && !sameJson(o.mutate > 0 ? { share: o.mutate } : null, id.mutation ?? null)) {
+  if (given('mutate') && o.mutate !== (id.mutation?.share ?? 0)) {
     throw new UsageError(`--mutate: the campaign in ${where.out} runs ${describeMutation(id.mutation ?? null)}`);
   }
   if (given('failOn') && (o.failOn === 'perf') !== id.failOnPerf) throw new UsageError(`--fail-on: the campaign in ${where.out} was started ${id.failOnPerf ? 'with' : 'without'} --fail-on perf`);
@@ -241,7 +241,7 @@ async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void
     const { settings: concurrency, note } = campaignConcurrency(given('concurrency'), o.concurrency, o.schedule, design.guardsOff);
     if (note) process.stderr.write(`tdxfuzz: ${note}\n`);
     for (const w of guardWarnings(design, space, concurrency)) process.stderr.write(`tdxfuzz: ${w}\n`);
-    const identity: CampaignIdentity = { seed: o.seed, design, designSpace: space, shard: o.shard ?? null, failOnPerf: o.failOn === 'perf', generatorVersion: GENERATOR_VERSION, concurrency, mutation: o.mutate > 0 ? { share: o.mutate } : null };
+    const identity: CampaignIdentity = { seed: o.seed, design, designSpace: space, shard: o.shard ?? null, failOnPerf: o.failOn === 'perf', generatorVersion: GENERATOR_VERSION, concurrency, mutation: mutationOf(o.mutate) };
     plan = { identity, cases: o.cases, durationMs: o.cases === undefined ? (o.duration ?? parseDuration(DEFAULT_DURATION)) : undefined };
     if (existsSync(layout.state) && !o.json) {
       process.stderr.write(`tdxfuzz: ${o.out} held a campaign: starting a new one there (its crashes and corpus are kept and count as known; --resume would have continued it)\n`);

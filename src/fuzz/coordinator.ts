@@ -14,7 +14,7 @@ import { MINIMIZING, RUNNING, SharedCounters } from './counters.js';
 import { asEnvironmentError, type EnvironmentError } from './envError.js';
 import { findingFileStem } from './findings.js';
 import { campaignCase, designDiff, type DesignSpace, type MutationSource, type SettingValue } from './designSpace.js';
-import { cumulativeOf, entriesNeeded, EPOCH, epochOf, type MutationSettings, parentCost, type PoolEntry, poolWeights, snapshotBoundary } from './pool.js';
+import { cumulativeOf, entriesNeeded, EPOCH, epochOf, type MutationSettings, mutatesIn, parentCost, type PoolEntry, poolWeights, snapshotBoundary } from './pool.js';
 import type { ConcurrencySettings } from './concurrency.js';
 import { GENERATOR_VERSION } from './generate.js';
 import { chooseProgressMode, createProgressView, type ProgressSnapshot, type ProgressView, type WorkerHealth } from './progress.js';
@@ -433,12 +433,12 @@ class Campaign {
 
   /** Is epoch k's snapshot known (every case below its boundary committed; for epochs 0 and 1, the parents the run starts with)? */
   private snapshotKnown(epoch: number): boolean {
-    return !this.mutating || (snapshotBoundary(epoch) <= this.p.next && (epoch >= 2 || this.startPoolKnown));
+    return !mutatesIn(this.o.mutation, epoch) || (snapshotBoundary(epoch) <= this.p.next && (epoch >= 2 || this.startPoolKnown));
   }
 
   /** The pool snapshot of an epoch, as campaignCase takes it; null when the campaign does not mutate. */
   private source(epoch: number): MutationSource | null {
-    if (!this.mutating) return null;
+    if (!mutatesIn(this.o.mutation, epoch)) return null;
     let v = this.views.get(epoch);
     if (!v) {
       if (!this.snapshotKnown(epoch)) throw new Error(`internal: the pool snapshot of epoch ${epoch} is used before its boundary is committed`);
@@ -537,7 +537,7 @@ class Campaign {
       let parent = false;
       for (const cc of this.corpusCases) {
         if (!cc.candidate) continue;
-        const r = runCase(cc.case);
+        const r = runCase(cc.case, { failOnPerf: o.failOnPerf });
         cc.run = { pass: r.verdict === 'pass', features: r.features };
         if (cc.run.pass) {
           parent = true;

@@ -24,16 +24,39 @@ const RECENCY = 4;
 /** Mutation settings of a campaign: the share of cases mutated from the pool once it has entries. */
 export interface MutationSettings {
   share: number;
+  /**
+   * The first epoch with mutated cases; the epochs before it are generated afresh. Absent (campaigns
+   * started before it existed): 0.
+   */
+  fromEpoch?: number;
+}
+
+/**
+ * Campaigns mutate from epoch 1: the first EPOCH cases are generated whatever the corpus, so the campaign
+ * starts at once instead of waiting for the corpus cases to run (the parents' weights need their coverage),
+ * and the failures those cases meet are met at the same case as with --mutate 0.
+ */
+export const MUTATE_FROM_EPOCH = 1;
+
+/** The mutation settings of a campaign mutating a share `share` of its cases; null for 0. */
+export function mutationOf(share: number): MutationSettings | null {
+  return share > 0 ? { share, fromEpoch: MUTATE_FROM_EPOCH } : null;
 }
 
 /** The share `tdxfuzz fuzz` mutates unless --mutate says otherwise (bench/mutation-vs-generation.ts). */
-export const DEFAULT_MUTATION: MutationSettings = { share: 0.5 };
+export const DEFAULT_MUTATION: MutationSettings = mutationOf(0.5)!;
+
+/** Does epoch `epoch` (of shard-local indices) mutate any case? */
+export function mutatesIn(m: MutationSettings | null | undefined, epoch: number): boolean {
+  return !!m && m.share > 0 && epoch >= (m.fromEpoch ?? 0);
+}
 
 /** One line about the campaign's mutation, for the header and the summary. */
 export function describeMutation(m: MutationSettings | null | undefined, mutated?: number): string {
   if (!m || m.share <= 0) return 'none (every case generated afresh)';
   const n = mutated === undefined ? '' : `; ${mutated} cases mutated`;
-  return `${Math.round(m.share * 100)}% of the cases mutate corpus cases (parents by coverage brought and recency), the rest are generated${n}`;
+  const from = m.fromEpoch ? ` from case ${m.fromEpoch * EPOCH} on` : '';
+  return `${Math.round(m.share * 100)}% of the cases${from} mutate corpus cases (parents by coverage brought and recency), the rest are generated${n}`;
 }
 
 export interface PoolEntry {

@@ -232,9 +232,10 @@ export function createRunner(settings: WorkerSettings, counters: SharedCounters 
     }
   };
 
-  // Corpus cases run with default options, as the coordinator always seeded them (no --fail-on perf).
+  // Corpus cases are judged as the campaign judges its cases: under --fail-on perf a corpus case with a
+  // performance finding fails, so it is no parent (its children, which keep its design, would fail alike).
   const runSeed = (t: SeedTask): SeedReply => {
-    const r = runCase(t.case);
+    const r = runCase(t.case, { failOnPerf: settings.failOnPerf });
     for (const id of r.features) seen.add(id);
     return { pos: t.pos, pass: r.verdict === 'pass', features: r.features };
   };

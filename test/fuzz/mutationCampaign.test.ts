@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { CAMPAIGN_DEFAULTS, type Design, resolveDesign } from '../../src/model/config.js';
 import { loadCase } from '../../src/fuzz/case.js';
 import { type CampaignOptions, type CampaignSummary, runCampaign } from '../../src/fuzz/coordinator.js';
-import { EPOCH } from '../../src/fuzz/pool.js';
+import { EPOCH, mutationOf } from '../../src/fuzz/pool.js';
 import { runCase } from '../../src/fuzz/run.js';
 import { filesIn, tempDir } from '../helpers/tmp.js';
 import { campaignIn } from '../helpers/campaign.js';
@@ -14,7 +14,7 @@ import { campaignIn } from '../helpers/campaign.js';
 const SEED = 7;
 const CASES = 2000;
 const design: Design = resolveDesign({ guardsOff: ['G2'] }, 'design', CAMPAIGN_DEFAULTS);
-const mutation = { share: 0.5 };
+const mutation = mutationOf(0.5)!;
 
 const campaign = (o: Partial<CampaignOptions> & { workers: number }) => campaignIn({ design, seed: SEED, cases: CASES, ...o });
 
@@ -55,10 +55,26 @@ describe(`campaign seed ${SEED}, ${CASES} cases, guards off G2, mutation share $
     }
   });
 
-  it('a starting corpus is mutated from the first epoch, the same way with 1 and 2 workers', async () => {
-    const a = await campaign({ workers: 1, mutation, cases: 700, readOnlyCorpora: [one.corpusDir] });
-    const b = await campaign({ workers: 2, mutation, cases: 700, readOnlyCorpora: [one.corpusDir], batchSize: 8 });
-    expect(a.summary.mutated).toBeGreaterThan(250);
+  it('the first epoch is generated as with --mutate 0, a starting corpus or not: the same failures, corpus and coverage', async () => {
+    const regression = join(import.meta.dirname, '..', '..', 'corpus', 'regression');
+    const m = await campaign({ workers: 2, mutation, cases: EPOCH, readOnlyCorpora: [regression, one.corpusDir] });
+    const g = await campaign({ workers: 2, mutation: null, cases: EPOCH, readOnlyCorpora: [regression, one.corpusDir] });
+    expect(m.summary.mutated).toBe(0);
+    expect(Object.keys(m.crashes).length).toBeGreaterThan(0);
+    expect(m.crashes).toEqual(g.crashes);
+    expect(m.corpus).toEqual(g.corpus);
+    expect(stable(m.summary)).toEqual(stable(g.summary));
+  });
+
+  it('a starting corpus is mutated from the second epoch (the first is generated), the same way with 1 and 2 workers', async () => {
+    const a = await campaign({ workers: 1, mutation, cases: 900, readOnlyCorpora: [one.corpusDir] });
+    const b = await campaign({ workers: 2, mutation, cases: 900, readOnlyCorpora: [one.corpusDir], batchSize: 8 });
+    expect(a.summary.mutated).toBeGreaterThan(0.4 * (900 - EPOCH));
+    expect(a.summary.mutated).toBeLessThan(0.6 * (900 - EPOCH));
+    for (const n of Object.keys(a.corpus)) {
+      const c = loadCase(join(a.corpusDir, n));
+      if (c.provenance?.note?.startsWith('mutated')) expect(c.provenance.caseIndex).toBeGreaterThanOrEqual(EPOCH);
+    }
     expect(b.corpus).toEqual(a.corpus);
     expect(b.crashes).toEqual(a.crashes);
     expect(stable(b.summary)).toEqual(stable(a.summary));
@@ -74,8 +90,8 @@ describe('what a campaign mutates: parents with its own guards, and with several
     expect(withGuardsOff.length).toBeGreaterThan(0); // BUG-8b and the other performance variants pass without --fail-on perf
     expect(concurrent.length).toBeGreaterThan(0);
     const root = tempDir();
-    const s = await runCampaign({ design: CAMPAIGN_DEFAULTS, seed: 3, cases: 600, workers: 1, mutation, readOnlyCorpora: [regression], crashesDir: join(root, 'crashes'), corpusDir: join(root, 'corpus'), warn: () => {} });
-    expect(s.mutated).toBeGreaterThan(150);
+    const s = await runCampaign({ design: CAMPAIGN_DEFAULTS, seed: 3, cases: 900, workers: 1, mutation, readOnlyCorpora: [regression], crashesDir: join(root, 'crashes'), corpusDir: join(root, 'corpus'), warn: () => {} });
+    expect(s.mutated).toBeGreaterThan(0.4 * (900 - EPOCH));
     const saved = Object.keys(filesIn(join(root, 'corpus'))).map((n) => loadCase(join(root, 'corpus', n)));
     expect(saved.some((c) => c.provenance?.note?.startsWith('mutated'))).toBe(true);
     for (const c of saved) {
