@@ -2,7 +2,7 @@
 // step by step under the oracle, and returns the verdict, signature, trace hash and coverage.
 import { u8 } from '../model/arena.js';
 import { describeState } from '../model/describe.js';
-import { Guest } from '../model/guest/guest.js';
+import { Guest, resumeGuestCode } from '../model/guest/guest.js';
 import { applyOp, describeOp, mixOp } from '../model/ops.js';
 import { isIoctl, mixOutcome, type OpOutcome } from '../model/outcome.js';
 import { System } from '../model/system.js';
@@ -17,7 +17,7 @@ import { signatureOf } from './signature.js';
 import { type OpCtx } from '../oracle/oracle.js';
 import { OpCounters } from '../model/system.js';
 import type { OpArm } from '../model/faults.js';
-import type { ActorKind } from '../model/vocab/index.js';
+import { type ActorKind, isGuestCode } from '../model/vocab/index.js';
 import { schedulerFor, type Switch } from './schedule.js';
 
 export interface RunOptions {
@@ -372,6 +372,8 @@ export class CaseRunner {
         if (opts.selfTestHoldMmuLockAfter === op.op) sys.kvm.mmuLock.writer = a;
         const quiescent = actors.every((y) => !y.path);
         if (this.finishOp(op, x.opIndex, res.value, x.firedBefore, quiescent, x.lastLabel)) return;
+        // a vCPU with more guest code to run stays in the guest meanwhile (it holds its TD epoch, MOD-track)
+        if (kinds[a] === 'vcpu' && kinds.length > 1 && x.next < x.ops.length && isGuestCode(c.ops[x.ops[x.next]])) resumeGuestCode(sys, x.vcpu);
         continue;
       }
       x.lastStep = step - 1;

@@ -142,9 +142,10 @@ export const INVARIANTS: readonly InvariantInfo[] = [
       { text: 'the VM was bugged (KVM_BUG_ON/TDX_BUG_ON) although no injected fault was fatal by design', reach: LIVE },
       // tdhMemTrack (module.ts) returns it for a vCPU that entered before the previous TRACK and was not kicked yet:
       // under mmu_lock held for write no TRACK runs between another's TRACK and its kick; with G4 off a split under
-      // the shared lock can (corpus/regression/g4-previous-tlb-epoch-busy.json). Generated cases reach it rarely: it
-      // needs three vCPUs and a switch into the one-step window between TRACK and its kick (PCT schedules of that
-      // file's ops hit it 3 times in 20,000; none of 440,000 generated G4-off concurrent cases did)
+      // the shared lock can (corpus/regression/g4-previous-tlb-epoch-busy.json; a PCT schedule of its ops in
+      // test/model/contention.test.ts). Generated cases reach it rarely: it needs three vCPUs and a switch into the
+      // one-step window between TRACK and its kick (PCT schedules of that file's ops hit it 4 times in 20,000; none
+      // of the 1,068,600 cases of a 12-minute G4-off campaign at 257f8fc, every case concurrent, did)
       { text: 'in particular: TDH.MEM.TRACK refused with TDX_PREVIOUS_TLB_EPOCH_BUSY (a vCPU still runs in an older TD epoch), which KVM does not retry', reach: LIVE },
     ],
   },

@@ -13,7 +13,8 @@ import { clauseIndex } from '../../src/oracle/invariants.js';
 import { CAMPAIGN_DEFAULTS } from '../../src/model/config.js';
 import { resolveDesign } from '../../src/model/config.js';
 import { Owner } from '../../src/model/host/phys.js';
-import { seamcall, tdxTrack } from '../../src/model/kvm/tdxGlue.js';
+import { kickAllVcpus, seamcall, tdxTrack } from '../../src/model/kvm/tdxGlue.js';
+import { resumeGuestCode } from '../../src/model/guest/guest.js';
 import { System } from '../../src/model/system.js';
 import { L2M, L4K } from '../../src/model/tdx/leaf.js';
 import { SeptState as S } from '../../src/model/tdx/sept.js';
@@ -152,6 +153,58 @@ describe('S-EPT entry and tree locks held across a step', () => {
   });
 });
 
+describe('a vCPU runs guest code between its ops (several actors)', () => {
+  it('it stays in the guest in the epoch it resumed in, until a kick; not while vCPUs are held out, the TD cannot run or the VM is dead', () => {
+    const sys = fresh();
+    sys.kvm.tdState = 'RUNNABLE';
+    resumeGuestCode(sys, 1);
+    expect(sys.kvm.vcpus[1].inGuest).toBe(true);
+    const e = sys.tdx.epoch;
+    expectOk(sys.tdx.tdhMemTrack()); // the resting vCPU still runs in epoch e
+    expectStatus(sys.tdx.tdhMemTrack(), 'TDX_PREVIOUS_TLB_EPOCH_BUSY');
+    kickAllVcpus(sys);
+    expect(sys.kvm.vcpus[1].inGuest).toBe(false);
+    expectOk(sys.tdx.tdhMemTrack());
+    expect(sys.tdx.epoch).toBe(e + 2);
+    sys.kvm.waitForSeptZap = true;
+    resumeGuestCode(sys, 1);
+    expect(sys.kvm.vcpus[1].inGuest).toBe(false);
+    sys.kvm.waitForSeptZap = false;
+    sys.kvm.tdState = 'FINALIZED' as never;
+    resumeGuestCode(sys, 1);
+    expect(sys.kvm.vcpus[1].inGuest).toBe(false);
+    sys.kvm.tdState = 'RUNNABLE';
+    sys.kvm.bugged = true;
+    resumeGuestCode(sys, 1);
+    expect(sys.kvm.vcpus[1].inGuest).toBe(false);
+  });
+
+  it('a case: the vCPU resumes guest code between guest ops, not before a vCPU ioctl nor after its last op; one actor never rests', () => {
+    const design = resolveDesign({ ptrs: P });
+    const ops = [
+      { op: 'touch', actor: 0, gfn: 0 },
+      { op: 'touch', actor: 0, gfn: 1 },
+      { op: 'prefault', actor: 0, start: 2, end: 3 },
+      { op: 'touch', actor: 0, gfn: 3 },
+      { op: 'touch', actor: 1, gfn: 4 },
+    ] as never;
+    const r = runCase({ format: 'tdxfuzz-case', version: 2, design, actors: ['vcpu', 'vcpu'], ops }, { trace: true });
+    expect(r.verdict).toBe('pass');
+    const lines = r.trace!.map((l) => l.text);
+    const at = (s: string): number[] => lines.flatMap((l, i) => (l.startsWith(s) ? [i] : []));
+    const resumes = at('vCPU 0 runs guest code until its next op');
+    const opStart = (i: number): number => at(`op ${i}: `)[0];
+    expect(resumes.length).toBe(2); // after op 0 (touch next) and op 2 (touch next); not after op 1 (prefault next) nor op 3 (last)
+    expect(resumes[0]).toBeGreaterThan(opStart(0));
+    expect(resumes[0]).toBeLessThan(opStart(1));
+    expect(resumes[1]).toBeGreaterThan(opStart(2));
+    expect(resumes[1]).toBeLessThan(opStart(3));
+    expect(at('vCPU 1 runs guest code')).toEqual([]);
+    const one = runCase({ format: 'tdxfuzz-case', version: 1, design, ops: ops.map(({ actor: _, ...o }: { actor: number }) => o) as never }, { trace: true });
+    expect(one.trace!.some((l) => l.text.includes('runs guest code'))).toBe(false);
+  });
+});
+
 describe('G4 off: splits under the shared mmu_lock overlap host SEAMCALLs (replayed, minimised interleavings)', () => {
   it('INV-17 (retry after the kick sees BUSY again): two TRACKs race; quiet with G4 on', () => {
     const c = loadCase(join(REG, 'g4-track-busy-after-kick.json'));
@@ -179,6 +232,20 @@ describe('G4 off: splits under the shared mmu_lock overlap host SEAMCALLs (repla
     expect(lines.some((l) => l.startsWith('TDH.MEM.TRACK() = TDX_PREVIOUS_TLB_EPOCH_BUSY') && !l.includes('injected'))).toBe(true);
     const on = runCase({ ...c, design: { ...c.design, guardsOff: [] } });
     expect(on.verdict).toBe('pass');
+  });
+
+  it('VM-BUGGED by TDX_PREVIOUS_TLB_EPOCH_BUSY from a generated interleaving: a PCT schedule of the same ops; quiet with G4 on', () => {
+    // the campaign's PCT scheduler (Burckhardt et al.) with seed 7381, not the recorded switch points: 4 of the
+    // PCT seeds 0-19,999 (depth 2-4) reach this TRACK; the replayed switch points above were written by hand
+    const c = loadCase(join(REG, 'g4-previous-tlb-epoch-busy.json'));
+    const generated = { ...c, schedule: { kind: 'pct' as const, seed: 7381, depth: 3, horizon: 72 } };
+    const r = runCase(generated, { trace: true });
+    expect(r.signature).toBe('VM-BUGGED@accept');
+    expect(r.failure!.faultKinds ?? []).toEqual([]);
+    const lines = r.trace!.map((l) => l.text);
+    expect(lines).toContain('TDX_BUG_ON: TDH.MEM.TRACK failed with TDX_PREVIOUS_TLB_EPOCH_BUSY (0x8000020100000000)');
+    expect(r.schedule).not.toEqual(c.schedule); // another interleaving than the hand-written one
+    expect(runCase({ ...generated, design: { ...generated.design, guardsOff: [] } }).verdict).toBe('pass');
   });
 
   it('BUG-4 by damage: DEMOTE and then UNBLOCK meet BUSY, the entry stays BLOCKED and the VM dies with no fault injected; not with G4 on', () => {

@@ -28,12 +28,26 @@ export class Guest {
 export function* enter(sys: System, v: number): Path<boolean> {
   for (;;) {
     if (sys.kvm.bugged) return false;
+    if (sys.kvm.vcpus[v].inGuest) return true; // still running guest code since its last op: same TD epoch
     if (!sys.kvm.waitForSeptZap) break;
     yield 'vcpu-enter:wait';
   }
   sys.kvm.vcpus[v].inGuest = true;
   sys.tdx.vpEnter(v);
   return true;
+}
+
+/**
+ * Between two ops of guest code the vCPU goes on running guest code: it re-enters the TD in the current
+ * epoch and stays there until its next op, a kick or the VM's death. Only before guest code (a vCPU ioctl
+ * next is issued from outside the guest), and not while KVM holds vCPUs out (wait_for_sept_zap) or the TD
+ * cannot run: the next op then enters as usual.
+ */
+export function resumeGuestCode(sys: System, v: number): void {
+  if (sys.kvm.bugged || sys.kvm.waitForSeptZap || sys.kvm.tdState !== 'RUNNABLE' || sys.kvm.vcpus[v].inGuest) return;
+  sys.kvm.vcpus[v].inGuest = true;
+  sys.tdx.vpEnter(v);
+  sys.trace.event(`vCPU ${v} runs guest code until its next op (TD epoch ${sys.tdx.epoch})`);
 }
 
 export function exit(sys: System, v: number): void {

@@ -33,6 +33,11 @@ export interface OpDescriptor {
   readonly phases: Partial<Record<Phase, number>>;
   /** An ioctl on the VM fd, which a dead (bugged) VM refuses; guest_memfd file operations are not. */
   readonly vmIoctl: boolean | ((d: Design) => boolean);
+  /**
+   * Guest code: a vCPU runs it inside the TD. With several actors, a vCPU whose next op is guest code stays
+   * in the guest between its ops (it keeps running guest code), until a kick or an exit takes it out.
+   */
+  readonly guestCode?: boolean;
   /** SEAMCALL/TDCALL leaves it can reach, with the weight a fault is aimed at each. */
   readonly leaves: readonly (readonly [Leaf, number])[];
   /** Non-SEAMCALL fault sites it can reach, weighted. */
@@ -76,6 +81,7 @@ const CONVERSION: FieldSpec[] = [
 export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
   touch: {
     actor: 'vcpu',
+    guestCode: true,
     doc: 'guest read of gfn, or write of the token `write`, through `alias` (default: private or shared as the guest believes); `onExit: "vmm"`: the VMM handles a KVM_EXIT_MEMORY_FAULT and re-enters',
     fields: [gfn, { kind: 'token', name: 'write', max: () => TOKEN_MAX, optional: 0.5 }, ALIAS, ON_EXIT(0.5)],
     phases: { RUNNABLE: 34, BUILD: 0.5, DEAD: 2 },
@@ -85,6 +91,7 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
   },
   accept: {
     actor: 'vcpu',
+    guestCode: true,
     doc: "guest TDG.MEM.PAGE.ACCEPT of the 4K page or the 2M range containing gfn (falls back to 4K on TDX_PAGE_SIZE_MISMATCH)",
     fields: [gfn, { kind: 'enum', name: 'level', values: ['4K', '2M'], weights: [0.6, 0.4], simplest: '4K', show: 'plain' }],
     phases: { RUNNABLE: 26, BUILD: 0.5, DEAD: 1 },
@@ -192,6 +199,7 @@ export const OPS: Readonly<Record<OpKind, OpDescriptor>> = {
   },
   mapGpa: {
     actor: 'vcpu',
+    guestCode: true,
     doc: "the guest's MapGPA hypercall of [start, end) (TDG.VP.VMCALL<MapGPA>): KVM exits to userspace with KVM_HC_MAP_GPA_RANGE per 2M; `onExit: \"vmm\"`: the VMM converts each chunk and re-enters",
     fields: [
       ...CONVERSION,
@@ -230,6 +238,11 @@ export function legalPhases(kind: OpKind): Phase[] {
 export function isVmIoctl(op: Op | OpKind, design: Design): boolean {
   const v = OPS[typeof op === 'string' ? op : op.op].vmIoctl;
   return typeof v === 'function' ? v(design) : v;
+}
+
+/** Is `op` guest code, which a vCPU runs inside the TD? */
+export function isGuestCode(op: Op | OpKind): boolean {
+  return OPS[typeof op === 'string' ? op : op.op].guestCode === true;
 }
 
 const KINDS_BY_PHASE = new Map<Phase, readonly (readonly [OpKind, number])[]>();
