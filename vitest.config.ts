@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// `npm test` builds first: the campaign and CLI tests run the compiled worker and dist/src/cli/main.js.
+// `npm test` builds first: the campaign tests run the compiled worker, the CLI tests the bundle dist/bundle/main.js.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],

@@ -80,7 +80,7 @@ export async function baselineSection(root: string, preload: string, p: Baseline
 export function baselineMarkdown(b: Baseline): string[] {
   if ('skipped' in b) return [`Skipped: ${b.skipped}.`];
   const L = [
-    `Commit ${b.sha} checked out with git archive into a temporary folder, this tree's node_modules linked in, built with tsc; each tree's CLI run as its own process from its own root with ${b.params.cases} cases on 1 worker (ops/s of 1 worker: ops/s per core), ${b.params.reps} repetitions, the arms interleaved. ops/s: the campaign summary's (its elapsed time: pool start, reading the committed corpus, the cases); ops per CPU-s: over the whole process's CPU time (every thread); steady ops/s: the same run minus a run of --cases 1 of the same tree in the same repetition.`,
+    `Commit ${b.sha} checked out with git archive into a temporary folder, this tree's node_modules linked in, built with its own \`npm run build\`; each tree's CLI (its package.json's bin: this tree's bundle, the old commit's tsc output) run as its own process from its own root with ${b.params.cases} cases on 1 worker (ops/s of 1 worker: ops/s per core), ${b.params.reps} repetitions, the arms interleaved. ops/s: the campaign summary's (its elapsed time: pool start, reading the committed corpus, the cases); ops per CPU-s: over the whole process's CPU time (every thread); steady ops/s: the same run minus a run of --cases 1 of the same tree in the same repetition.`,
     '',
     '| run | command | ops/case | ops/s | ops per CPU-s | steady ops/s | start (1 case) ms |',
     '|---|---|---:|---:|---:|---:|---:|',

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { cliPath } from './cliPath.js';
 import type { BugTarget } from './bugs.js';
 
 export interface ProcessRun {
@@ -49,7 +50,7 @@ export function timeTdxfuzz(root: string, b: BugTarget, seed: number, capMs: num
   const out = join(dir, 'out');
   const crashes = join(out, 'crashes');
   mkdirSync(crashes, { recursive: true }); // so the watch can start before the CLI makes it
-  const args = [join(root, 'dist', 'src', 'cli', 'main.js'), ...tdxfuzzArgs(b, seed, out, capMs, configFile(b, dir))];
+  const args = [cliPath(root), ...tdxfuzzArgs(b, seed, out, capMs, configFile(b, dir))];
   return new Promise((resolve) => {
     let stderr = '';
     let done = false;

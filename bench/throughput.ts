@@ -3,12 +3,14 @@
 // time: pool start to the end, Node start-up left out) and ops per CPU-second of the whole process (every
 // thread, from bench/cpu-preload.ts). The older commit is checked out with `git archive` into a temporary
 // folder (nothing is registered in the repository), given this tree's node_modules by a symbolic link
-// (no network) and built with this tree's tsc.
+// (no network) and built with its own `npm run build`; each tree runs the command line its package.json's
+// bin names (cliPath.ts).
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { cliPath } from './cliPath.js';
 
 export interface FuzzRun {
   cases: number;
@@ -56,9 +58,9 @@ export function prepareCommit(root: string, rev: string, log: (s: string) => voi
   }
   rmSync(tar);
   symlinkSync(realpathSync(modules), join(dir, 'node_modules'), 'dir');
-  const tsc = join(modules, 'typescript', 'bin', 'tsc');
-  const build = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8' });
-  if (build.status !== 0 || !existsSync(join(dir, 'dist', 'src', 'cli', 'main.js'))) {
+  // its own build script (tsc, and for later commits the bundle its package.json's bin names)
+  const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: dir, encoding: 'utf8' });
+  if (build.status !== 0 || !existsSync(cliPath(dir))) {
     cleanUp();
     return { error: `building ${rev} failed: ${(build.stdout + build.stderr).trim().split('\n').slice(0, 3).join(' | ')}` };
   }
@@ -77,7 +79,7 @@ export function fuzzOnce(tree: Tree, preload: string, cases: number, extra: stri
   const dir = mkdtempSync(join(tmpdir(), 'tdxfuzz-tp-'));
   const cpuFile = join(dir, 'cpu.json');
   const out = join(dir, 'out');
-  const args = ['--import', pathToFileURL(preload).href, join(tree.root, 'dist', 'src', 'cli', 'main.js'), 'fuzz', '--cases', String(cases), '--workers', '1', '--json', ...tree.outArgs(out), ...extra];
+  const args = ['--import', pathToFileURL(preload).href, cliPath(tree.root), 'fuzz', '--cases', String(cases), '--workers', '1', '--json', ...tree.outArgs(out), ...extra];
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';

@@ -194,11 +194,17 @@ export function packageRoot(): string {
 }
 
 export function workerFile(): string {
+  // the worker next to this module: dist/bundle/worker.js for the bundled command line (rolldown.config.mjs),
+  // dist/src/fuzz/worker.js for tsc's output; the tests import the sources and take tsc's
+  const sibling = fileURLToPath(new URL('./worker.js', import.meta.url));
+  if (existsSync(sibling)) return sibling;
   const file = join(packageRoot(), 'dist', 'src', 'fuzz', 'worker.js');
   if (!existsSync(file)) throw new Error(`compiled worker not found at ${file}; run \`npm run build\` first`);
   return file;
 }
 
+/** The main thread runs this many cases before it reads the corpus, unless a worker thread is up sooner. */
+const SEED_AFTER = 64;
 /** Work per task the batch sizer aims at (anchors.md 3.4: 1-10 ms per task keeps dispatch overhead small). */
 const TARGET_TASK_MS = 5;
 const MIN_BATCH = 8;
@@ -320,6 +326,7 @@ class Campaign {
   /** The corpora's coverage, ids and parents, gathered in corpus order as their cases run; complete once seedingDone. */
   private readonly seeded: Seeded = { features: new Set(), pool: [], files: new Map(), ids: new Set(), filesRead: 0, working: 0 };
   private corpusCases: CorpusCase[] = [];
+  private seedingStarted = false;
   private seedsLeft = 0;
   /** Position of the last corpus case that may be a parent: once it and every case before it ran, the starting parents are known. */
   private lastCandidate = -1;
@@ -503,8 +510,6 @@ class Campaign {
     if (o.signal?.aborted) onAbort();
     o.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      this.startSeeding();
-      if (this.startPoolKnown) this.resumeMinimizations();
       await this.loop();
     } finally {
       o.signal?.removeEventListener('abort', onAbort);
@@ -626,12 +631,27 @@ class Campaign {
     return (this.local === null || this.counters.started() > 0) && (this.seedingDone || this.taskQueue.waiting('seed') === 0);
   }
 
+  /**
+   * Read and seed the corpus once the first cases are under way (issue 14: a failure among the first cases
+   * need not wait for the corpus files to be read): when a worker thread is up, after the main thread's
+   * first SEED_AFTER cases, or when no more batches are to come. Cases of the first epoch need no parents.
+   */
+  private seedWhenDue(): void {
+    if (this.seedingStarted) return;
+    const due = this.local === null || this.counters.started() > 0 || this.nextIndex >= SEED_AFTER || this.stopping || this.nextIndex >= this.limit || !this.snapshotKnown(epochOf(this.nextIndex));
+    if (!due) return;
+    this.seedingStarted = true;
+    this.startSeeding();
+    if (this.startPoolKnown) this.resumeMinimizations();
+  }
+
   private async loop(): Promise<void> {
     // Keep about workers^2 batches in flight (piscina's maxQueue advice), at least two per worker; one at
     // a time in the main thread, so it hands over to the workers as soon as they are free.
     const target = Math.max(2 * this.o.workers, this.o.workers * this.o.workers);
     for (;;) {
       if (!this.stopping && performance.now() >= this.deadline) this.stopping = true;
+      this.seedWhenDue();
       while (this.mayDispatch()) {
         if (this.localInFlight === 0 && this.mainThreadRuns) this.dispatchBatch(true);
         else if (this.batchesInFlight - this.localInFlight < target && this.poolRuns) this.dispatchBatch(false);

@@ -17,7 +17,7 @@ describe('npm run fuzz', () => {
   it('runs the documented command line and leaves `git status` clean (in a copy of the repository\'s ignore rules and corpus)', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     const cmd = pkg.scripts.fuzz.split('&&').at(-1)!.trim().split(/\s+/);
-    expect(cmd.slice(0, 3)).toEqual(['node', 'dist/src/cli/main.js', 'fuzz']);
+    expect(cmd.slice(0, 3)).toEqual(['node', 'dist/bundle/main.js', 'fuzz']);
     const args = cmd.slice(3).map((a) => (/^\d+[hms]+$/.test(a) ? '2s' : a)); // the same command, shorter
     const dir = tempDir();
     copyFileSync(join(ROOT, '.gitignore'), join(dir, '.gitignore'));

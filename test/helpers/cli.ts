@@ -1,9 +1,9 @@
-// Run the built command line (dist/src/cli/main.js; `npm test` builds first) in a given directory.
+// Run the built command line (dist/bundle/main.js, the package's bin; `npm test` builds first) in a given directory.
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../../dist/bundle/main.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;

@@ -181,14 +181,14 @@ describe('a vCPU runs guest code between its ops (several actors)', () => {
 
   it('a case: the vCPU resumes guest code between guest ops, not before a vCPU ioctl nor after its last op; one actor never rests', () => {
     const design = resolveDesign({ ptrs: P });
-    const ops = [
+    const ops: { op: string; actor: number; [k: string]: unknown }[] = [
       { op: 'touch', actor: 0, gfn: 0 },
       { op: 'touch', actor: 0, gfn: 1 },
       { op: 'prefault', actor: 0, start: 2, end: 3 },
       { op: 'touch', actor: 0, gfn: 3 },
       { op: 'touch', actor: 1, gfn: 4 },
-    ] as never;
-    const r = runCase({ format: 'tdxfuzz-case', version: 2, design, actors: ['vcpu', 'vcpu'], ops }, { trace: true });
+    ];
+    const r = runCase({ format: 'tdxfuzz-case', version: 2, design, actors: ['vcpu', 'vcpu'], ops: ops as never }, { trace: true });
     expect(r.verdict).toBe('pass');
     const lines = r.trace!.map((l) => l.text);
     const at = (s: string): number[] => lines.flatMap((l, i) => (l.startsWith(s) ? [i] : []));
@@ -200,7 +200,7 @@ describe('a vCPU runs guest code between its ops (several actors)', () => {
     expect(resumes[1]).toBeGreaterThan(opStart(2));
     expect(resumes[1]).toBeLessThan(opStart(3));
     expect(at('vCPU 1 runs guest code')).toEqual([]);
-    const one = runCase({ format: 'tdxfuzz-case', version: 1, design, ops: ops.map(({ actor: _, ...o }: { actor: number }) => o) as never }, { trace: true });
+    const one = runCase({ format: 'tdxfuzz-case', version: 1, design, ops: ops.map(({ actor: _, ...o }) => o) as never }, { trace: true });
     expect(one.trace!.some((l) => l.text.includes('runs guest code'))).toBe(false);
   });
 });
