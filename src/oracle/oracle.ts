@@ -163,6 +163,31 @@ const NO_SITES: ReadonlySet<FaultSite> = new Set();
 const LINEARIZE_BUDGET = 20_000;
 /** Reference applications the search may make after the first order that fits, looking for other end states. */
 const ALTERNATIVES_BUDGET = 2_000;
+/** Passes after the first fit that try the ops by a random priority each (searchOrders). */
+const ALTERNATIVE_PASSES = 8;
+
+function identityOrder(n: number): Int32Array {
+  const o = new Int32Array(n);
+  for (let i = 0; i < n; i++) o[i] = i;
+  return o;
+}
+
+/** A permutation of 0..n-1 that depends only on (n, pass): deterministic, like every verdict. */
+function orderOfPass(n: number, pass: number): Int32Array {
+  const o = identityOrder(n);
+  let x = Math.imul(pass, 0x9e3779b1) ^ 0x5bd1e995;
+  for (let i = n - 1; i > 0; i--) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const j = (x >>> 0) % (i + 1);
+    const t = o[i];
+    o[i] = o[j];
+    o[j] = t;
+  }
+  return o;
+}
+
 /** Reference states the oracle keeps alive at once (distinct states that serial orders of overlapping ops left). */
 const MAX_REFS = 32;
 const NO_FAULTS: ReadonlySet<string> = new Set();
@@ -851,7 +876,8 @@ export class Oracle {
    * state, must explain every outcome. A depth-first search applies one op at a time to a copy of the
    * reference and backs off at the first mismatch, completion order first. Orders that fit may leave
    * different states (they differ in what no outcome showed yet, which a later op may tell apart): after the
-   * first, the search goes on for a while and keeps every distinct state found. A search that outgrows its
+   * first, the search goes on for a while, then looks at other serial orders in passes that try the ops by a
+   * random priority each, and keeps every distinct state found. A search that outgrows its
    * budget before any order fits proves nothing either way: the reference forgets what the ops could have changed.
    */
   private linearize(window: Ended[]): Violation | null {
@@ -977,7 +1003,11 @@ export class Oracle {
     const z2 = Uint32Array.from({ length: n }, (_, i) => zobrist(i, 0x7f4a7c15));
     let key1 = 0;
     let key2 = 0;
-    const seen = new Set<string>();
+    let seen = new Set<string>();
+    // the order in which a node tries the ops: index order in the first pass; after the first fit, the
+    // alternative passes try them by a fixed random priority each (orderOfPass), so other serial orders, not
+    // only other endings of the first one, get looked at (a depth-first search backs off the last choices first)
+    let tryOrder: ArrayLike<number> = identityOrder(n);
     const place = (i: number, on: boolean): void => {
       used[i] = on ? 1 : 0;
       for (const k of freed[i]) waitsFor[k] += on ? -1 : 1;
@@ -995,12 +1025,13 @@ export class Oracle {
           if (depth >= deepest) [first, deepest] = [v, depth + 1];
         } else if (!fits.has(ref.stateHash())) {
           // after the first order that fits, a bounded search for others
-          if (!fits.size) limit = spent + ALTERNATIVES_BUDGET;
+          if (!fits.size) limit = spent + ALTERNATIVES_BUDGET / 2;
           fits.set(ref.stateHash(), { ref, from: start });
         }
         return;
       }
-      for (let i = 0; i < n && spent < limit; i++) {
+      for (let k = 0; k < n && spent < limit; k++) {
+        const i = tryOrder[k];
         if (used[i] || waitsFor[i] > 0) continue;
         spent++;
         const next = ref.clone();
@@ -1016,6 +1047,16 @@ export class Oracle {
       }
     };
     for (start = 0; start < starts.length; start++) if (spent < limit) dfs(starts[start], 0);
+    if (fits.size && n > 1) {
+      // the other half of the alternatives' budget: ALTERNATIVE_PASSES passes with ops tried by random priorities
+      const perPass = ALTERNATIVES_BUDGET / 2 / ALTERNATIVE_PASSES;
+      for (let pass = 1; pass <= ALTERNATIVE_PASSES; pass++) {
+        tryOrder = orderOfPass(n, pass);
+        seen = new Set();
+        limit = spent + perPass;
+        for (start = 0; start < starts.length; start++) if (spent < limit) dfs(starts[start], 0);
+      }
+    }
     return { fits, first, spent, gaveUp: !fits.size && spent >= limit };
   }
 

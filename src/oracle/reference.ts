@@ -607,8 +607,9 @@ export class Reference {
     // flags, unknown attribute bits, unaligned address or size: refused before anything (kernel-facts.md 3.2)
     if (arg !== undefined) return ret === -EINVAL ? null : `${where} with an invalid argument (${arg}): expected ${-EINVAL}, got ${ret}`;
     // the range is checked against the memslots when the ioctl begins and converted by guest_memfd index
-    // later: a slot deletion overlapping it may come in between without undoing the check
-    const checkedBeforeDeletion = ret === 0 && ctx.overlapping?.has('deleteSlot') && this.layoutRange(start, end);
+    // later: a slot deletion overlapping it may come in between without undoing the check, and whatever the
+    // conversion then returns (0, or -EBUSY for a pinned page) it got past the check
+    const checkedBeforeDeletion = ret !== -EINVAL && ctx.overlapping?.has('deleteSlot') && this.layoutRange(start, end);
     if (!this.validRange(start, end) && !checkedBeforeDeletion) return ret === -EINVAL ? null : `${where}: expected ${-EINVAL}, got ${ret}`;
     let noop = true;
     for (let g = start; g < end && noop; g++) noop = this.private[g] === to;
