@@ -161,7 +161,7 @@ function chainSplit(events: Ended[]): Ended[] {
 const NO_SITES: ReadonlySet<FaultSite> = new Set();
 /** Reference applications one linearizability search may make. */
 const LINEARIZE_BUDGET = 20_000;
-/** Reference applications the search may make after the first order that fits, looking for other end states. */
+/** Reference applications the search may make after the first order that fits, looking for other end states (and as many again in the passes by random priorities). */
 const ALTERNATIVES_BUDGET = 2_000;
 /** Passes after the first fit that try the ops by a random priority each (searchOrders). */
 const ALTERNATIVE_PASSES = 8;
@@ -1025,7 +1025,7 @@ export class Oracle {
           if (depth >= deepest) [first, deepest] = [v, depth + 1];
         } else if (!fits.has(ref.stateHash())) {
           // after the first order that fits, a bounded search for others
-          if (!fits.size) limit = spent + ALTERNATIVES_BUDGET / 2;
+          if (!fits.size) limit = spent + ALTERNATIVES_BUDGET;
           fits.set(ref.stateHash(), { ref, from: start });
         }
         return;
@@ -1048,8 +1048,8 @@ export class Oracle {
     };
     for (start = 0; start < starts.length; start++) if (spent < limit) dfs(starts[start], 0);
     if (fits.size && n > 1) {
-      // the other half of the alternatives' budget: ALTERNATIVE_PASSES passes with ops tried by random priorities
-      const perPass = ALTERNATIVES_BUDGET / 2 / ALTERNATIVE_PASSES;
+      // as much again for ALTERNATIVE_PASSES passes with the ops tried by random priorities
+      const perPass = ALTERNATIVES_BUDGET / ALTERNATIVE_PASSES;
       for (let pass = 1; pass <= ALTERNATIVE_PASSES; pass++) {
         tryOrder = orderOfPass(n, pass);
         seen = new Set();
