@@ -11,7 +11,7 @@ import { SeptState } from '../model/tdx/sept.js';
 import { Spte } from '../model/kvm/mirror.js';
 import { faultKind, isTolerable } from './faultClass.js';
 import { checkLeafInvariants, checkMirrorMatchesSept, checkMixed, checkNoTransient, clauseIndex, detectionOf, hugeMappingMisfit } from './invariants.js';
-import { L2M, type Leaf, type Level } from '../model/tdx/leaf.js';
+import { L2M, L4K, type Leaf, type Level } from '../model/tdx/leaf.js';
 import type { KvmHook } from '../model/trace.js';
 import { Reference, UNKNOWN, YES } from './reference.js';
 import { checkHostMappings, checkPoisonedPrivateMappings } from './invariants.js';
@@ -108,6 +108,8 @@ export class OpCtx {
   contentionBusy = false;
   /** Global step at which the op began (real-time order of overlapping ops). */
   beganAt = 0;
+  /** Per gfn, the global step at which the guest's last 4K ACCEPT of it got its answer (a fallback walk's pages end there). */
+  acceptAnsweredAt: Map<number, number> | null = null;
   /** INV-10: the op's EPT violations and page-fault retries set aside (taken while its memslot was being deleted). */
   readonly liveness = { eptViolations: 0, pageFaultRetries: 0 };
   constructor(readonly op: Op, readonly opIndex: number) {}
@@ -161,33 +163,8 @@ function chainSplit(events: Ended[]): Ended[] {
 const NO_SITES: ReadonlySet<FaultSite> = new Set();
 /** Reference applications one linearizability search may make. */
 const LINEARIZE_BUDGET = 20_000;
-/** Reference applications the search may make after the first order that fits, looking for other end states (and as many again in the passes by random priorities). */
+/** Reference applications the search may make after the first order that fits, looking for other end states. */
 const ALTERNATIVES_BUDGET = 2_000;
-/** Passes after the first fit that try the ops by a random priority each (searchOrders). */
-const ALTERNATIVE_PASSES = 8;
-
-function identityOrder(n: number): Int32Array {
-  const o = new Int32Array(n);
-  for (let i = 0; i < n; i++) o[i] = i;
-  return o;
-}
-
-/** A permutation of 0..n-1 that depends only on (n, pass): deterministic, like every verdict. */
-function orderOfPass(n: number, pass: number): Int32Array {
-  const o = identityOrder(n);
-  let x = Math.imul(pass, 0x9e3779b1) ^ 0x5bd1e995;
-  for (let i = n - 1; i > 0; i--) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    const j = (x >>> 0) % (i + 1);
-    const t = o[i];
-    o[i] = o[j];
-    o[j] = t;
-  }
-  return o;
-}
-
 /** Reference states the oracle keeps alive at once (distinct states that serial orders of overlapping ops left). */
 const MAX_REFS = 32;
 const NO_FAULTS: ReadonlySet<string> = new Set();
@@ -336,6 +313,10 @@ export class Oracle {
   private onSeamcall(leaf: Leaf, gfn: number, level: Level | -1, pfn: number, st: SeamStatus, forced: boolean): void {
     if (!forced && st.code !== 0 && isOperandBusy(st)) this.c.contentionBusy = true;
     switch (leaf) {
+      case 'TDG.MEM.PAGE.ACCEPT':
+        // when each page of a 2M ACCEPT's 4K walk got its answer: that page's event ends there (splitFallback)
+        if (this.sys.otherUsers > 0 && level === L4K && (isSuccess(st) || statusIs(st, 'TDX_PAGE_ALREADY_ACCEPTED'))) (this.c.acceptAnsweredAt ??= new Map()).set(gfn, this.globalStep);
+        return;
       case 'TDH.PHYMEM.PAMT.REMOVE':
         this.pamtRestored[(pfn / this.sys.ptrs) | 0] = isSuccess(st) ? 0 : 1;
         return;
@@ -876,8 +857,7 @@ export class Oracle {
    * state, must explain every outcome. A depth-first search applies one op at a time to a copy of the
    * reference and backs off at the first mismatch, completion order first. Orders that fit may leave
    * different states (they differ in what no outcome showed yet, which a later op may tell apart): after the
-   * first, the search goes on for a while, then looks at other serial orders in passes that try the ops by a
-   * random priority each, and keeps every distinct state found. A search that outgrows its
+   * first, the search goes on for a while and keeps every distinct state found. A search that outgrows its
    * budget before any order fits proves nothing either way: the reference forgets what the ops could have changed.
    */
   private linearize(window: Ended[]): Violation | null {
@@ -1003,11 +983,7 @@ export class Oracle {
     const z2 = Uint32Array.from({ length: n }, (_, i) => zobrist(i, 0x7f4a7c15));
     let key1 = 0;
     let key2 = 0;
-    let seen = new Set<string>();
-    // the order in which a node tries the ops: index order in the first pass; after the first fit, the
-    // alternative passes try them by a fixed random priority each (orderOfPass), so other serial orders, not
-    // only other endings of the first one, get looked at (a depth-first search backs off the last choices first)
-    let tryOrder: ArrayLike<number> = identityOrder(n);
+    const seen = new Set<string>();
     const place = (i: number, on: boolean): void => {
       used[i] = on ? 1 : 0;
       for (const k of freed[i]) waitsFor[k] += on ? -1 : 1;
@@ -1030,8 +1006,7 @@ export class Oracle {
         }
         return;
       }
-      for (let k = 0; k < n && spent < limit; k++) {
-        const i = tryOrder[k];
+      for (let i = 0; i < n && spent < limit; i++) {
         if (used[i] || waitsFor[i] > 0) continue;
         spent++;
         const next = ref.clone();
@@ -1047,16 +1022,6 @@ export class Oracle {
       }
     };
     for (start = 0; start < starts.length; start++) if (spent < limit) dfs(starts[start], 0);
-    if (fits.size && n > 1) {
-      // as much again for ALTERNATIVE_PASSES passes with the ops tried by random priorities
-      const perPass = ALTERNATIVES_BUDGET / ALTERNATIVE_PASSES;
-      for (let pass = 1; pass <= ALTERNATIVE_PASSES; pass++) {
-        tryOrder = orderOfPass(n, pass);
-        seen = new Set();
-        limit = spent + perPass;
-        for (start = 0; start < starts.length; start++) if (spent < limit) dfs(starts[start], 0);
-      }
-    }
     return { fits, first, spent, gaveUp: !fits.size && spent >= limit };
   }
 
@@ -1204,7 +1169,8 @@ function splitFallback(e: Ended, ptrs: number): Ended[] {
   const event = (g: number, o: OpOutcome): Ended => {
     const ctx = new OpCtx({ op: 'accept', gfn: g, level: '4K' }, e.ctx.opIndex);
     ctx.beganAt = e.ctx.beganAt;
-    return { ...e, ctx, out: o };
+    // a page's TDCALL that got its answer before another op began comes before it in every serial order
+    return { ...e, ctx, out: o, endedAt: e.ctx.acceptAnsweredAt?.get(g) ?? e.endedAt };
   };
   const walked = out.pages.map((p, i) => event(base + i, { kind: 'accept', result: p ? 'accepted' : 'already' }));
   if (out.result === 'fallback-4k') return walked;

@@ -19,7 +19,7 @@ const REGRESSION = join(__dirname, '..', '..', 'corpus', 'regression');
 describe('serial orders that leave different reference states', () => {
   const c = loadCase(join(REGRESSION, 'flow-poison-before-punch-fresh-page-after.json'));
 
-  it('keeps the state of each: the memory failure before the punch (gfn clean) and after it (gfn poisoned)', () => {
+  it('keeps the state of each: the memory failure before the punch (gfn clean) and after it (gfn maybe poisoned)', () => {
     // the case without its last guest touch: the overlapping accept, convert, punch and memory failure
     const head = { ...c, ops: c.ops.filter((o) => o.op !== 'touch') };
     const runner = new CaseRunner(head.design, {}, 1);
@@ -28,7 +28,10 @@ describe('serial orders that leave different reference states', () => {
     const states = (runner as unknown as { oracle: Oracle }).oracle.states;
     const poison = states.map((r) => r.poison[0x10]);
     expect(poison).toContain(NO);
-    expect(poison).toContain(POISONED);
+    // after the punch the gfn has no page for sure (its 4K ACCEPT got its answer before the punch began, so it
+    // comes first in every order): the page the memory failure hit may be the one the truncation let go of
+    expect(poison).toContain(MAYBE);
+    expect(poison).not.toContain(POISONED);
   });
 
   it('the later touch tells them apart: a fresh PENDING page (#VE) fits the order that punched the poisoned folio away', () => {
