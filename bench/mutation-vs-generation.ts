@@ -16,16 +16,28 @@ import { CAMPAIGN_DEFAULTS, type Design, resolveDesign } from '../src/model/conf
 import { runCampaign } from '../src/fuzz/coordinator.js';
 import { defaultDesignSpace } from '../src/fuzz/designSpace.js';
 import { mutationOf } from '../src/fuzz/pool.js';
+import { campaignConcurrency, DEFAULT_CONCURRENCY } from '../src/fuzz/concurrency.js';
+import { BUGS } from './bugs.js';
 import { renderSvg } from '../src/fuzz/plot.js';
 import { packageRoot } from '../src/fuzz/coordinator.js';
 import { median } from './stats.js';
 
-const TARGETS: { name: string; design: Record<string, unknown> }[] = [
+interface Target {
+  name: string;
+  design: Record<string, unknown>;
+  /** A performance bug: its campaigns fail on performance findings (as `fuzz --fail-on perf`). */
+  perf?: boolean;
+}
+
+const TARGETS: Target[] = [
   { name: 'default design', design: {} },
   { name: 'BUG-2 (G2 off)', design: { guardsOff: ['G2'] } },
   { name: 'BUG-6 (G6 off)', design: { guardsOff: ['G6'] } },
   { name: 'BUG-19 (G19 off)', design: { guardsOff: ['G19'] } },
 ];
+
+/** --all-bugs: every BUG-n of bench/bugs.ts with its design, each campaign stopping at its first failing case. */
+const ALL_BUGS = process.argv.includes('--all-bugs');
 /** --shares 0,0.2,0.5: the modes compared, 0 being pure generation. */
 function modes(): { mode: string; share: number }[] {
   const i = process.argv.indexOf('--shares');
@@ -34,7 +46,8 @@ function modes(): { mode: string; share: number }[] {
 }
 const MODES = modes();
 /** --targets 0,2: which of TARGETS to run (default all). */
-function targets(): typeof TARGETS {
+function targets(): Target[] {
+  if (ALL_BUGS) return BUGS.filter((b) => !b.notMeasurable).map((b) => ({ name: `${b.bug} (${b.design.guardsOff!.join(',')} off)`, design: b.design, perf: b.perf }));
   const i = process.argv.indexOf('--targets');
   return i >= 0 ? process.argv[i + 1].split(',').map((k) => TARGETS[Number(k)]) : TARGETS;
 }
@@ -60,8 +73,10 @@ function arg(name: string, dflt: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
-async function one(target: (typeof TARGETS)[number], share: number, mode: string, seed: number, cases: number, workers: number): Promise<Run> {
+async function one(target: Target, share: number, mode: string, seed: number, cases: number, workers: number): Promise<Run> {
   const design: Design = resolveDesign(target.design, 'design', CAMPAIGN_DEFAULTS);
+  // as the CLI: a race guard off makes half the cases concurrent (campaignConcurrency)
+  const concurrency = campaignConcurrency(false, DEFAULT_CONCURRENCY.share, DEFAULT_CONCURRENCY.schedule, design.guardsOff).settings;
   const root = mkdtempSync(join(tmpdir(), 'tdxfuzz-mvg-'));
   const curve: number[] = [];
   try {
@@ -75,6 +90,9 @@ async function one(target: (typeof TARGETS)[number], share: number, mode: string
       crashesDir: join(root, 'crashes'),
       corpusDir: join(root, 'corpus'),
       mutation: mutationOf(share),
+      concurrency,
+      failOnPerf: target.perf === true,
+      ...(ALL_BUGS ? { stopAfterFailingCases: 1 } : {}),
       readOnlyCorpora: [join(packageRoot(), 'corpus')], // as the CLI: the committed regression corpus seeds coverage and the pool
       warn: () => {},
       coverageEvery: { cases: GRID, record: (n, coverage) => (curve[n / GRID - 1] = coverage) },
@@ -107,8 +125,8 @@ async function main(): Promise<void> {
     `# Coverage-guided mutation against pure generation (${new Date().toISOString().slice(0, 10)})`,
     '',
     `Command: \`node dist/bench/mutation-vs-generation.js ${process.argv.slice(2).join(" ")}\`; seeds 1..${seeds}; each campaign ` +
-      `${cases} cases with ${workers} worker(s), default design space, fresh corpus, the committed corpus/ read only as the CLI does (it is the mutation pool ` +
-      'until the campaign adds to it, from case 1024 on). Coverage: distinct coverage features at the end. Figures are median [min-max] over the seeds. ' +
+      `${cases} cases${ALL_BUGS ? ' at most, stopped at its first failing case (coverage and cases: at that point), the concurrency the CLI turns on for a race guard and --fail-on perf for a performance bug,' : ''} with ${workers} worker(s), default design space, fresh corpus, the committed corpus/ read only as the CLI does (it is the mutation pool ` +
+      'from case 512 on, and what the campaign adds joins it from case 1024 on; the first 512 cases are generated in both modes). Coverage: distinct coverage features at the end. Figures are median [min-max] over the seeds. ' +
       'Coverage and first failing case are deterministic (the same with any load or worker count); cases/s is not: the machine was shared ' +
       'with other jobs, so compare the cases/s of the two modes only roughly.',
     '',
@@ -153,6 +171,20 @@ async function main(): Promise<void> {
   } as TopLevelSpec;
   const dir = join(packageRoot(), 'bench', 'results');
   const out = process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1] : 'mutation-vs-generation';
+  if (ALL_BUGS) {
+    // the first failing case of each mode, median over the seeds (a seed that found nothing counts as never)
+    const med = (t: Target, mode: string): number => median(runs.filter((r) => r.target === t.name && r.mode === mode).map((r) => r.firstFailureCase ?? Infinity));
+    const [gen, ...muts] = MODES;
+    for (const m of muts) {
+      const notLater = chosen.filter((t) => med(t, m.mode) <= med(t, gen.mode));
+      const sooner = chosen.filter((t) => med(t, m.mode) < med(t, gen.mode));
+      const later = chosen.filter((t) => med(t, m.mode) > med(t, gen.mode)).map((t) => `${t.name.split(' ')[0]} (${med(t, m.mode)} vs ${med(t, gen.mode)})`);
+      lines.push('', `${m.mode}: first failing case (median of ${seeds} seeds) no later than generation on ${notLater.length} of ${chosen.length} BUG-n, sooner on ${sooner.length}; later on ${later.length ? later.join(', ') : 'none'}.`);
+    }
+    writeFileSync(join(dir, `${out}.md`), lines.join('\n') + '\n');
+    process.stdout.write(lines.join('\n') + '\n');
+    return;
+  }
   writeFileSync(join(dir, `${out}.svg`), await renderSvg(spec));
   writeFileSync(join(dir, `${out}.json`), JSON.stringify(rows) + '\n');
   writeFileSync(join(dir, `${out}.md`), lines.join('\n') + `\n\n![coverage over the campaign](${out}.svg)\n`);
