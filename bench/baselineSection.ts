@@ -1,6 +1,6 @@
 // Section (h) of npm run bench: one-actor throughput of this tree against an older commit (issue 14: at
 // least 2x e739cb7), side by side in one run. Per repetition, interleaved (the order flips every time):
-//   this tree, default campaign:  fuzz --cases N --workers 1 --json (design space, 50% mutation, oracle on)
+//   this tree, default campaign:  fuzz --cases N --workers 1 --json (design space, --mutate auto, oracle on)
 //   the commit, default campaign: the same command of that commit (generated cases, campaign design only)
 //   this tree, the commit's work: + --no-design-space --mutate 0 (generated cases on the campaign design)
 // and each of them again with --cases 1, so the start (pool, reading and seeding the committed corpus)

@@ -1,5 +1,6 @@
 // Issue 12's benchmark, runnable alone (node dist/bench/mutation-vs-generation.js [--cases N] [--seeds N]
-// [--workers W]): pure generation (--mutate 0) against coverage-guided mutation (--mutate 0.5) on the
+// [--workers W] [--shares 0,0.5,auto]): pure generation (--mutate 0) against coverage-guided mutation
+// (--mutate auto, the CLI's default, or a fixed share) on the
 // default design and a few BUG-n designs, each campaign the CLI's (default design space, fresh corpus, the
 // committed regression corpus read only), for the same number of cases and seeds. The budget is counted in
 // cases, not seconds: with --cases a campaign is deterministic, so the coverage curve and the case that
@@ -38,11 +39,11 @@ const TARGETS: Target[] = [
 
 /** --all-bugs: every BUG-n of bench/bugs.ts with its design, each campaign stopping at its first failing case. */
 const ALL_BUGS = process.argv.includes('--all-bugs');
-/** --shares 0,0.2,0.5: the modes compared, 0 being pure generation. */
-function modes(): { mode: string; share: number }[] {
+/** --shares 0,0.5,auto: the modes compared, 0 being pure generation, auto the CLI's default (an adaptive share). */
+function modes(): { mode: string; share: number | 'auto' }[] {
   const i = process.argv.indexOf('--shares');
-  const shares = i >= 0 ? process.argv[i + 1].split(',').map(Number) : [0, 0.5];
-  return shares.map((share) => ({ mode: share > 0 ? `mutation ${share}` : 'generation', share }));
+  const shares = i >= 0 ? process.argv[i + 1].split(',').map((x) => (x === 'auto' ? 'auto' : Number(x))) : [0, 'auto' as const];
+  return shares.map((share) => ({ mode: share === 'auto' ? 'mutation auto' : share > 0 ? `mutation ${share}` : 'generation', share }));
 }
 const MODES = modes();
 /** --targets 0,2: which of TARGETS to run (default all). */
@@ -64,6 +65,8 @@ interface Run {
   firstFailureMs: number | null;
   firstFailureCase: number | null;
   casesPerSec: number;
+  /** The share of the last mutating epoch (where an adaptive share went); null: no mutation. */
+  shareNow: number | null;
   /** Coverage after each GRID cases (index k: the first (k+1)*GRID cases committed). */
   curve: number[];
 }
@@ -73,7 +76,7 @@ function arg(name: string, dflt: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
-async function one(target: Target, share: number, mode: string, seed: number, cases: number, workers: number): Promise<Run> {
+async function one(target: Target, share: number | 'auto', mode: string, seed: number, cases: number, workers: number): Promise<Run> {
   const design: Design = resolveDesign(target.design, 'design', CAMPAIGN_DEFAULTS);
   // as the CLI: a race guard off makes half the cases concurrent (campaignConcurrency)
   const concurrency = campaignConcurrency(false, DEFAULT_CONCURRENCY.share, DEFAULT_CONCURRENCY.schedule, design.guardsOff).settings;
@@ -99,7 +102,7 @@ async function one(target: Target, share: number, mode: string, seed: number, ca
     });
     return {
       target: target.name, mode, seed, coverage: s.coverage, cases: s.cases, mutated: s.mutated, corpus: s.corpusAdded,
-      firstFailureMs: s.firstFailure?.elapsedMs ?? null, firstFailureCase: s.firstFailure?.caseIndex ?? null, casesPerSec: s.casesPerSec, curve,
+      firstFailureMs: s.firstFailure?.elapsedMs ?? null, firstFailureCase: s.firstFailure?.caseIndex ?? null, casesPerSec: s.casesPerSec, shareNow: s.mutationShare, curve,
     };
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -117,7 +120,7 @@ async function main(): Promise<void> {
       for (const m of MODES) {
         const r = await one(t, m.share, m.mode, seed, cases, workers);
         runs.push(r);
-        process.stderr.write(`${t.name}, ${m.mode}, seed ${seed}: coverage ${r.coverage}, ${r.cases} cases (${r.mutated} mutated) at ${Math.round(r.casesPerSec)}/s, first failure ${r.firstFailureCase === null ? '-' : `case ${r.firstFailureCase}`}\n`);
+        process.stderr.write(`${t.name}, ${m.mode}, seed ${seed}: coverage ${r.coverage}, ${r.cases} cases (${r.mutated} mutated) at ${Math.round(r.casesPerSec)}/s${r.shareNow === null ? '' : `, share at the end ${r.shareNow}`}, first failure ${r.firstFailureCase === null ? '-' : `case ${r.firstFailureCase}`}\n`);
       }
     }
   }

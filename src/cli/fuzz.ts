@@ -8,7 +8,7 @@ import { CAMPAIGN_DEFAULTS, type Design, parseGuardList } from '../model/config.
 import { guardInfo } from '../model/guards.js';
 import { type CampaignSummary, type FailureEvent, runCampaign } from '../fuzz/coordinator.js';
 import { defaultDesignSpace, describeDesignSpace, type DesignSpace } from '../fuzz/designSpace.js';
-import { DEFAULT_MUTATION, describeMutation, mutationOf } from '../fuzz/pool.js';
+import { describeMutation, type MutationSettings, mutationOf } from '../fuzz/pool.js';
 import { campaignConcurrency, type ConcurrencySettings, DEFAULT_CONCURRENCY, describeConcurrency, SCHEDULE_MIXES, type ScheduleMix } from '../fuzz/concurrency.js';
 import { campaignLayout, type CampaignIdentity, type CampaignProgress, readCampaignState, type Shard } from '../fuzz/campaignState.js';
 import { onDisk } from '../fuzz/envError.js';
@@ -56,8 +56,8 @@ interface FuzzOptions {
   /** Share of cases with several actors (0..1). */
   concurrency: number;
   schedule: ScheduleMix;
-  /** Share of cases mutated from the corpus (0..1). */
-  mutate: number;
+  /** Share of cases mutated from the corpus (0..1), or auto (adaptive). */
+  mutate: number | 'auto';
 }
 
 const DEFAULT_DURATION = '30s';
@@ -148,7 +148,7 @@ function printHuman(s: CampaignSummary, where: Places): void {
   out.push(`tdxfuzz fuzz: seed ${s.seed}${shard}, ${formatWorkers(s.workers)}, design ${formatDesign(s.design)}, guards off: ${formatGuardsOff(s.design)}`);
   out.push(`design space: ${describeDesignSpace(s.designSpace)}`);
   out.push(`concurrency: ${describeConcurrency(s.concurrency)}${s.concurrency ? `; TDX_OPERAND_BUSY from contention (not injected): ${s.busyUninjected}` : ''}`);
-  out.push(`mutation: ${describeMutation(s.mutation, s.mutated)}`);
+  out.push(`mutation: ${describeMutation(s.mutation, s.mutated)}${s.mutation?.adaptive && s.mutationShare !== null ? `; share now ${Math.round(s.mutationShare * 100)}%` : ''}`);
   out.push(
     `ran ${s.cases} cases (${s.ops} ops) in ${formatElapsed(s.elapsedMs)}: ${formatCount(s.casesPerSec)} cases/s, ${formatCount(s.opsPerSec)} ops/s${stop}`,
   );
@@ -184,6 +184,12 @@ export function failureLine(e: FailureEvent): string {
   return `tdxfuzz: NEW ${u.signature} [${u.detection}] (${u.ops} ops, case ${u.caseIndex}) saved to ${displayPath(u.file)} (${at})`;
 }
 
+/** --mutate names the campaign's mutation: auto, or the same fixed share (from whichever epoch the campaign started mutating). */
+function sameMutation(a: MutationSettings | null, b: MutationSettings | null): boolean {
+  if (!a || !b) return a === b;
+  return (a.adaptive ?? false) === (b.adaptive ?? false) && (a.adaptive === true || a.share === b.share);
+}
+
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -211,7 +217,7 @@ function planResume(o: FuzzOptions, where: Places, given: (k: string) => boolean
   if ((given('concurrency') || given('schedule')) && !sameJson(o.concurrency > 0 ? { share: o.concurrency, schedule: o.schedule } : null, id.concurrency ?? null)) {
     throw new UsageError(`--concurrency/--schedule: the campaign in ${where.out} runs ${describeConcurrency(id.concurrency ?? null)}`);
   }
-  if (given('mutate') && o.mutate !== (id.mutation?.share ?? 0)) {
+  if (given('mutate') && !sameMutation(mutationOf(o.mutate), id.mutation ?? null)) {
     throw new UsageError(`--mutate: the campaign in ${where.out} runs ${describeMutation(id.mutation ?? null)}`);
   }
   if (given('failOn') && (o.failOn === 'perf') !== id.failOnPerf) throw new UsageError(`--fail-on: the campaign in ${where.out} was started ${id.failOnPerf ? 'with' : 'without'} --fail-on perf`);
@@ -307,7 +313,17 @@ async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void
   } else if (summary.interrupted) process.exitCode = signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED;
   else process.exitCode = summary.uniqueFailures.length > 0 ? EXIT_FOUND : EXIT_OK;
 }
-/** --concurrency, --mutate: a share from 0 to 1. */
+/** --mutate: a share from 0 to 1, or auto. */
+function parseMutate(v: string): number | 'auto' {
+  if (v.trim() === 'auto') return 'auto';
+  try {
+    return parseShare(v);
+  } catch {
+    throw new InvalidArgumentError('must be auto or a number from 0 to 1, e.g. 0.5');
+  }
+}
+
+/** --concurrency: a share from 0 to 1. */
 function parseShare(v: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number from 0 to 1, e.g. 0.5');
@@ -346,11 +362,14 @@ export function registerFuzz(program: Command): void {
           'inside the guest makes the TDX module answer TDX_OPERAND_BUSY. Saved failures record the switches the run made. Off by default for now: concurrent ' +
           'cases run at about half the speed of one-actor cases, and long campaigns on the correct design have turned up a false alarm (a model or ' +
           'oracle gap) about once in every few hundred thousand concurrent cases, each fixed since; the last 30-minute campaign, 3.4 million cases, found none.',
-        'Mutation: --mutate S makes a share S of the cases by mutating corpus cases (ops inserted, deleted, duplicated, spliced from a second ' +
+        'Mutation: from case 512 on, a share of the cases is made by mutating corpus cases (ops inserted, deleted, duplicated, spliced from a second ' +
           'parent; arguments moved to 2M boundaries, memslot edges, one-page ranges, the other level; faults inserted, moved, weakened, removed; ' +
-          'schedules perturbed) from case 512 on; the rest, and the first 512 cases, are generated afresh, so the campaign starts at once. Parents are drawn by the coverage they brought and how recent they are, from the corpus ' +
+          'schedules perturbed); the rest, and the first 512 cases, are generated afresh, so the campaign starts at once. With --mutate auto (the default) ' +
+          'the share starts at 25% and each epoch of 512 cases moves between 10% and 90% toward the kind of case, mutated or generated, that brought more ' +
+          'new coverage per case in the last 4 epochs committed (a two-armed bandit: generation wins early, mutation once the easy coverage is taken); ' +
+          '--mutate S fixes it at S. Parents are drawn by the coverage they brought and how recent they are, from the corpus ' +
           'as it stood one epoch of 512 cases earlier, so --cases N gives the same files with any --workers, and --resume the same files as an ' +
-          'unbroken campaign (campaign.json lists the pool). --mutate 0 generates every case; a campaign run again in the same folder mutates ' +
+          'unbroken campaign (campaign.json lists the pool and the record the share follows). --mutate 0 generates every case; a campaign run again in the same folder mutates ' +
           'the corpus the first one grew, so it is a new search, not a repeat.',
         'Exit code: 0 if nothing new failed, 1 if new unique failures were saved, 2 for a bad option or file (nothing written), ' +
           '4 if the file system refused (read-only, full or unreadable folder, symbolic link loop: the summary lists what was saved), ' +
@@ -398,9 +417,12 @@ export function registerFuzz(program: Command): void {
         .default(DEFAULT_CONCURRENCY.schedule),
     )
     .addOption(
-      new Option('--mutate <share>', 'share of cases (0 to 1) from case 512 on made by mutating corpus cases once the corpus has any; the rest are generated; 0: generate every case')
-        .argParser(parseShare)
-        .default(DEFAULT_MUTATION.share),
+      new Option(
+        '--mutate <share>',
+        'share of cases from case 512 on made by mutating corpus cases once the corpus has any; the rest are generated. auto: the share follows the new coverage each kind of case brought lately (10% to 90%, 25% at first); 0 to 1: a fixed share; 0: generate every case',
+      )
+        .argParser(parseMutate)
+        .default('auto'),
     )
     .addOption(
       new Option('--fail-on <class>', 'also count performance findings as failures: a 2M range mapped 4K where the design should map it 2M (PERF-2M), folios not merged back (INV-33)').choices(['perf']),

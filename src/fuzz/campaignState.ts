@@ -5,7 +5,7 @@
 // failure), stats.jsonl (its plot_data) and campaign.json (its fuzzer_stats plus what resume needs).
 import { readFileSync } from 'node:fs';
 import type { ConcurrencySettings } from './concurrency.js';
-import type { MutationSettings } from './pool.js';
+import type { EpochYield, MutationSettings } from './pool.js';
 import { join } from 'node:path';
 import type { Design } from '../model/config.js';
 import type { DesignSpace } from './designSpace.js';
@@ -119,6 +119,8 @@ export interface CampaignProgress {
    * pool, and with it every later case, exactly as an unbroken campaign has it.
    */
   pool?: { file: string; brought: number; index: number }[];
+  /** With --mutate auto: what mutated and generated cases brought in the last epochs (pool.ts epochShare), so --resume sets the same shares. */
+  yields?: EpochYield[];
   findings: FindingCount[];
   /** Cases whose worker died twice (never run); reported, not retried. */
   lostCases: { index: number; count: number; error: string }[];

@@ -13,8 +13,9 @@ import { type Case, CaseError, caseId, type Expect, loadCase, serializeCase } fr
 import { MINIMIZING, RUNNING, SharedCounters } from './counters.js';
 import { asEnvironmentError, type EnvironmentError } from './envError.js';
 import { findingFileStem } from './findings.js';
+import { isMutated } from './mutate.js';
 import { campaignCase, designDiff, type DesignSpace, type MutationSource, type SettingValue } from './designSpace.js';
-import { cumulativeOf, entriesNeeded, EPOCH, epochOf, type MutationSettings, mutatesIn, parentCost, type PoolEntry, poolWeights, snapshotBoundary } from './pool.js';
+import { ADAPTIVE_WINDOW, cumulativeOf, entriesNeeded, EPOCH, epochOf, type EpochYield, epochShare, type MutationSettings, mutatesIn, parentCost, type PoolEntry, poolWeights, snapshotBoundary, YIELDS_KEPT } from './pool.js';
 import type { ConcurrencySettings } from './concurrency.js';
 import { GENERATOR_VERSION } from './generate.js';
 import { chooseProgressMode, createProgressView, type ProgressSnapshot, type ProgressView, type WorkerHealth } from './progress.js';
@@ -141,6 +142,8 @@ export interface CampaignSummary {
   cases: number;
   /** Of those, cases mutated from the corpus pool. */
   mutated: number;
+  /** The share of cases the newest mutating epoch mutates (with --mutate auto, where the share went); null before any. */
+  mutationShare: number | null;
   /** Mutation settings, or null when every case was generated. */
   mutation: MutationSettings | null;
   /** Cases run by the campaign over all its runs. */
@@ -387,6 +390,10 @@ class Campaign {
   private corpusPool: PoolEntry[];
   private readonly views = new Map<number, MutationSource>();
   private mutatedCases = 0;
+  /** What mutated and generated cases brought, per epoch, for the last YIELDS_KEPT epochs committed (the adaptive share's record). */
+  private readonly yields: EpochYield[];
+  /** The share of the newest epoch whose snapshot was made (the summary shows where --mutate auto went). */
+  private shareNow = { epoch: -1, share: 0 };
   /** The next case count coverageEvery reports at. */
   private nextMark = Infinity;
 
@@ -411,6 +418,7 @@ class Campaign {
     this.lastNewCoverage = this.t0;
     // the parents the run starts with: a resumed run's are in campaign.json; a new run's come from seeding
     this.corpusPool = this.p.pool ? this.resumePool(this.p.pool) : [];
+    this.yields = this.p.yields ? structuredClone(this.p.yields) : [];
     this.startPoolKnown = !this.mutating || this.p.pool !== undefined;
     if (o.coverageEvery) this.nextMark = this.p.next + o.coverageEvery.cases;
   }
@@ -455,7 +463,15 @@ class Campaign {
       let length = entries.length;
       while (length > 0 && entries[length - 1].index >= boundary) length--;
       const cumulative = cumulativeOf(poolWeights(entries.map((e) => ({ brought: e.brought, cost: parentCost(e.case) })), length));
-      v = { mutation: this.o.mutation!, view: { cumulative, entry: (pos) => entries[pos].case } };
+      const m = this.o.mutation!;
+      // an adaptive share is set by the epochs committed before this snapshot (up to epoch-2), like the parents;
+      // the record kept reaches back far enough for every epoch whose cases are still dispatched or saved
+      // (a failure left to minimise by an interrupted run may be older: it is rebuilt as best it can be, and
+      // dropped by resumeMinimizations if it no longer fails, as with a pool that changed)
+      const kept = this.yields[0]?.epoch ?? 0;
+      if (m.adaptive && kept > 0 && epoch - 1 - ADAPTIVE_WINDOW < kept && !this.rebuilding) throw new Error(`internal: the share of epoch ${epoch} needs yields from before epoch ${kept}, no longer kept`);
+      v = { mutation: m.adaptive ? { ...m, share: epochShare(m, epoch, this.yields) } : m, view: { cumulative, entry: (pos) => entries[pos].case } };
+      if (epoch >= this.shareNow.epoch) this.shareNow = { epoch, share: v.mutation.share };
       this.views.set(epoch, v);
       // views of epochs whose cases are all committed are not needed again (minimisations carry their case)
       for (const k of this.views.keys()) if ((k + 1) * EPOCH < this.p.next - EPOCH) this.views.delete(k);
@@ -602,6 +618,8 @@ class Campaign {
   }
 
   private resumed = false;
+  /** resumeMinimizations rebuilds a case the previous run found, maybe from an epoch whose share record is gone. */
+  private rebuilding = false;
   /** Failures found but not minimised when the previous run stopped, in the order they were found (once the starting parents are known). */
   private resumeMinimizations(): void {
     if (this.resumed) return;
@@ -610,7 +628,9 @@ class Campaign {
       // a mutated case is rebuilt from the pool this run started with, which may not be the one it came
       // from: minimise it only if it still fails
       if (this.mutating) {
+        this.rebuilding = true;
         const c = this.caseAt(index);
+        this.rebuilding = false;
         if (runCase(c, { failOnPerf: this.o.failOnPerf }).verdict === 'pass') {
           this.warn(`warning: case ${index}, left to minimise by the previous run, is rebuilt differently from the resumed corpus and passes; it is dropped`);
           continue;
@@ -713,7 +733,7 @@ class Campaign {
     if (src) {
       const need = new Set<number>();
       for (let k = start; k < start + count; k++) for (const pos of entriesNeeded(this.o.seed, globalIndex(this.shard, k), src.mutation, src.view.cumulative)) need.add(pos);
-      task.pool = { cumulative: src.view.cumulative, entries: [...need].map((pos) => [pos, src.view.entry(pos)]) };
+      task.pool = { cumulative: src.view.cumulative, entries: [...need].map((pos) => [pos, src.view.entry(pos)]), share: src.mutation.share };
     }
     this.o.onBatch?.({ start, count, mainThread: here });
     const done = (r: BatchReply): void => {
@@ -864,6 +884,11 @@ class Campaign {
     p.steps += r.steps;
     p.busy = (p.busy ?? 0) + r.busy;
     this.mutatedCases += r.mutated;
+    const y = this.mutating ? this.yieldOf(epochOf(r.start)) : null;
+    if (y) {
+      y.cases += r.lost ? 0 : r.count;
+      y.mutated += r.mutated;
+    }
     for (const f of r.findings) this.commitFinding(f);
     const every = this.o.coverageEvery;
     const mark = (upTo: number): void => {
@@ -879,6 +904,10 @@ class Campaign {
       if (this.features.size === before) continue;
       this.lastNewCoverage = performance.now();
       const c = this.saveToCorpus(index, { verdict: 'pass' }); // workers report features of passing cases only
+      if (y) {
+        if (isMutated(c)) y.fromMutated += this.features.size - before;
+        else y.fromGenerated += this.features.size - before;
+      }
       if (this.mutating) {
         const file = this.seeded.files.get(caseId(c)) ?? this.corpus.fileFor(c);
         this.corpusPool.push({ case: c, file, index: localIndex(this.shard, index), brought: this.features.size - before });
@@ -886,6 +915,16 @@ class Campaign {
     }
     p.next = r.start + (r.lost ? r.lost.count : r.count);
     mark(p.next);
+  }
+
+  /** The yield record of an epoch, made when its first batch commits; the oldest are dropped past YIELDS_KEPT. */
+  private yieldOf(epoch: number): EpochYield {
+    const last = this.yields[this.yields.length - 1];
+    if (last?.epoch === epoch) return last;
+    const y: EpochYield = { epoch, cases: 0, mutated: 0, fromMutated: 0, fromGenerated: 0 };
+    this.yields.push(y);
+    if (this.yields.length > YIELDS_KEPT) this.yields.shift();
+    return y;
   }
 
   private commitFinding(f: BatchReply['findings'][number]): void {
@@ -969,6 +1008,7 @@ class Campaign {
       rawSignatures: [...this.p.rawSignatures],
       pendingMinimize: this.minimizeIndex.slice(this.minimized.committed),
       ...(this.mutating ? { pool: this.corpusPool.map((e) => ({ file: e.file, brought: e.brought, index: e.index })) } : {}),
+      ...(this.o.mutation?.adaptive ? { yields: structuredClone(this.yields) } : {}),
     };
   }
 
@@ -1116,6 +1156,7 @@ class Campaign {
       cases,
       mutated: this.mutatedCases,
       mutation: this.o.mutation ?? null,
+      mutationShare: this.shareNow.epoch >= 0 ? this.shareNow.share : null,
       campaignCases: p.cases,
       nextIndex: globalIndex(this.shard, p.next),
       ops,

@@ -29,6 +29,12 @@ export interface MutationSettings {
    * started before it existed): 0.
    */
   fromEpoch?: number;
+  /**
+   * The share follows the search (adaptiveShare): `share` is the first mutating epoch's, and each later epoch
+   * mutates a share set by the new coverage mutated and generated cases brought in the epochs committed before
+   * its snapshot. Absent (campaigns started before it existed, or a fixed --mutate S): the share stays `share`.
+   */
+  adaptive?: boolean;
 }
 
 /**
@@ -38,24 +44,87 @@ export interface MutationSettings {
  */
 export const MUTATE_FROM_EPOCH = 1;
 
-/** The mutation settings of a campaign mutating a share `share` of its cases; null for 0. */
-export function mutationOf(share: number): MutationSettings | null {
+/** The mutation settings of a campaign mutating a fixed share `share` of its cases, or `auto`; null for 0. */
+export function mutationOf(share: number | 'auto'): MutationSettings | null {
+  if (share === 'auto') return { share: ADAPTIVE_START, fromEpoch: MUTATE_FROM_EPOCH, adaptive: true };
   return share > 0 ? { share, fromEpoch: MUTATE_FROM_EPOCH } : null;
 }
 
-/** The share `tdxfuzz fuzz` mutates unless --mutate says otherwise (bench/mutation-vs-generation.ts). */
-export const DEFAULT_MUTATION: MutationSettings = mutationOf(0.5)!;
+/** --mutate auto's share in the first mutating epochs, before either arm has a record. */
+export const ADAPTIVE_START = 0.1;
+/** Bounds of an adaptive share: neither arm is ever starved (a corpus that stalls now may steer later). */
+export const ADAPTIVE_MIN = 0.1;
+export const ADAPTIVE_MAX = 0.9;
+/** Epochs an adaptive share looks back on. */
+export const ADAPTIVE_WINDOW = 4;
+/** Weight, in cases, of the common rate in each arm's rate (epochShare). */
+const PRIOR_CASES = 128;
+
+
+/** What the cases of one epoch brought, as committed in case order (features go to the first case reaching them). */
+export interface EpochYield {
+  epoch: number;
+  cases: number;
+  /** Of them mutated from the pool. */
+  mutated: number;
+  /** New coverage features brought by the mutated cases, and by the generated ones. */
+  fromMutated: number;
+  fromGenerated: number;
+}
+
+/**
+ * The share of epoch `epoch`: fixed, or for an adaptive campaign the mutated arm's part of the two arms'
+ * squared rates of new features per case (each shrunk toward the common rate by PRIOR_CASES cases) over
+ * the ADAPTIVE_WINDOW epochs committed before its snapshot (epochs up to epoch-2, those with mutated cases),
+ * between ADAPTIVE_MIN and ADAPTIVE_MAX: a two-armed bandit that leans harder than probability matching
+ * toward the better arm. `yields` must hold those epochs complete (the coordinator keeps them; a resumed run
+ * has them from campaign.json).
+ */
+export function epochShare(m: MutationSettings, epoch: number, yields: readonly EpochYield[]): number {
+  if (!m.adaptive) return m.share;
+  let casesM = 0;
+  let casesG = 0;
+  let featM = 0;
+  let featG = 0;
+  for (const y of yields) {
+    if (y.epoch > epoch - 2 || y.epoch < epoch - 1 - ADAPTIVE_WINDOW || y.mutated === 0) continue;
+    casesM += y.mutated;
+    casesG += y.cases - y.mutated;
+    featM += y.fromMutated;
+    featG += y.fromGenerated;
+  }
+  if (casesM === 0) return m.share;
+  // neither arm found anything: no reason to prefer one
+  if (featM + featG === 0) return 0.5;
+  // each arm's rate is shrunk toward the two arms' common rate by PRIOR_CASES cases of it, so an arm that ran
+  // few cases is judged mostly by the common rate, not by its own luck (a fixed prior of one feature in so many
+  // cases overrates the arm that ran few cases once features are rare, and the share swings from bound to bound)
+  const common = (featM + featG) / (casesM + casesG);
+  const rateM = (featM + common * PRIOR_CASES) / (casesM + PRIOR_CASES);
+  const rateG = (featG + common * PRIOR_CASES) / (casesG + PRIOR_CASES);
+  // squared rates: the arm that brings twice the coverage per case gets four fifths of the cases, not two thirds
+  const s = (rateM * rateM) / (rateM * rateM + rateG * rateG);
+  return Math.min(ADAPTIVE_MAX, Math.max(ADAPTIVE_MIN, s));
+}
+
+/** Yields the coordinator keeps (and campaign.json saves): enough for the shares of every epoch still in use. */
+export const YIELDS_KEPT = ADAPTIVE_WINDOW + 6;
 
 /** Does epoch `epoch` (of shard-local indices) mutate any case? */
 export function mutatesIn(m: MutationSettings | null | undefined, epoch: number): boolean {
   return !!m && m.share > 0 && epoch >= (m.fromEpoch ?? 0);
 }
 
+const pct = (x: number): string => `${Math.round(x * 100)}%`;
+
 /** One line about the campaign's mutation, for the header and the summary. */
 export function describeMutation(m: MutationSettings | null | undefined, mutated?: number): string {
   if (!m || m.share <= 0) return 'none (every case generated afresh)';
   const n = mutated === undefined ? '' : `; ${mutated} cases mutated`;
   const from = m.fromEpoch ? ` from case ${m.fromEpoch * EPOCH} on` : '';
+  if (m.adaptive) {
+    return `auto: a share of the cases${from} (${pct(m.share)} at first, then ${pct(ADAPTIVE_MIN)}-${pct(ADAPTIVE_MAX)} by the new coverage mutated and generated cases brought in the last ${ADAPTIVE_WINDOW} epochs of ${EPOCH} cases) mutate corpus cases (parents by coverage brought and recency), the rest are generated${n}`;
+  }
   return `${Math.round(m.share * 100)}% of the cases${from} mutate corpus cases (parents by coverage brought and recency), the rest are generated${n}`;
 }
 

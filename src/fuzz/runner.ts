@@ -45,9 +45,10 @@ export interface BatchTask {
   count: number;
   /**
    * With mutation on: the pool snapshot of the batch's epoch (a batch never spans two), as the cumulative
-   * parent weights of all its entries and the cases of the entries this batch's cases draw.
+   * parent weights of all its entries, the cases of the entries this batch's cases draw, and the share of
+   * the epoch's cases that are mutated (pool.ts epochShare).
    */
-  pool?: { cumulative: Float64Array; entries: [number, Case][] };
+  pool?: { cumulative: Float64Array; entries: [number, Case][]; share: number };
   /**
    * End the batch after its first failing case (the reply's count says how many cases ran): the main thread
    * sets it on its own batches, which nothing else waits behind, so the failure is minimised at once.
@@ -257,7 +258,7 @@ function poolSource(settings: WorkerSettings, t: BatchTask): MutationSource | nu
   if (!settings.mutation || !t.pool) return null;
   const entries = new Map(t.pool.entries);
   return {
-    mutation: settings.mutation,
+    mutation: t.pool.share === settings.mutation.share ? settings.mutation : { ...settings.mutation, share: t.pool.share }, // the epoch's share (adaptive)
     view: {
       cumulative: t.pool.cumulative,
       entry(pos: number): Case {

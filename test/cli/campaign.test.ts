@@ -62,6 +62,13 @@ describe('--resume from the command line (seed 5, G2 off)', () => {
     const guard = tdxfuzz(['fuzz', '--resume', '--guard-off', 'G1'], dir);
     expect(guard.code).toBe(2);
     expect(guard.stderr).toContain('the design differs from the one of the campaign in tdxfuzz-out');
+    // the campaign mutates with --mutate auto (the default): a fixed share is another campaign, auto is this one
+    const share = tdxfuzz(['fuzz', '--resume', '--mutate', '0.5'], dir);
+    expect(share.code).toBe(2);
+    expect(share.stderr).toMatch(/^tdxfuzz: error: --mutate: the campaign in tdxfuzz-out runs auto: /);
+    const same = tdxfuzz(['fuzz', '--resume', '--mutate', 'auto', '--cases', '30', '--json'], dir);
+    expect(same.code).toBe(0);
+    expect(JSON.parse(same.stdout)).toMatchObject({ resumed: true, cases: 10, mutation: { share: 0.1, adaptive: true } });
     const none = tdxfuzz(['fuzz', '--resume', '--out', 'elsewhere'], dir);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('--resume: elsewhere holds no campaign to resume (no campaign.json)');
