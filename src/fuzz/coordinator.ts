@@ -510,10 +510,6 @@ class Campaign {
       minThreads: o.workers,
       maxThreads: o.workers,
       idleTimeout: 60 * 60_000,
-      // a second task waits in each worker's port while it runs one, so a worker does not sit idle while this
-      // thread, busy committing or writing the corpus, gets round to handing it the next (issue 14): worker
-      // threads spent about 10% of a 60,000-case campaign in piscina's wait loop with one task each
-      concurrentTasksPerWorker: 2,
       workerData: settings,
       taskQueue: this.taskQueue,
     });
