@@ -8,7 +8,7 @@ import { CAMPAIGN_DEFAULTS, type Design, parseGuardList } from '../model/config.
 import { guardInfo } from '../model/guards.js';
 import { type CampaignSummary, type FailureEvent, runCampaign } from '../fuzz/coordinator.js';
 import { defaultDesignSpace, describeDesignSpace, type DesignSpace } from '../fuzz/designSpace.js';
-import { describeMutation, type MutationSettings, mutationOf } from '../fuzz/pool.js';
+import { ADAPTIVE_MAX, ADAPTIVE_MIN, ADAPTIVE_START, ADAPTIVE_WINDOW, describeMutation, EPOCH, formatShare, type MutationSettings, mutationOf } from '../fuzz/pool.js';
 import { campaignConcurrency, type ConcurrencySettings, DEFAULT_CONCURRENCY, describeConcurrency, SCHEDULE_MIXES, type ScheduleMix } from '../fuzz/concurrency.js';
 import { campaignLayout, type CampaignIdentity, type CampaignProgress, readCampaignState, type Shard } from '../fuzz/campaignState.js';
 import { onDisk } from '../fuzz/envError.js';
@@ -148,7 +148,7 @@ function printHuman(s: CampaignSummary, where: Places): void {
   out.push(`tdxfuzz fuzz: seed ${s.seed}${shard}, ${formatWorkers(s.workers)}, design ${formatDesign(s.design)}, guards off: ${formatGuardsOff(s.design)}`);
   out.push(`design space: ${describeDesignSpace(s.designSpace)}`);
   out.push(`concurrency: ${describeConcurrency(s.concurrency)}${s.concurrency ? `; TDX_OPERAND_BUSY from contention (not injected): ${s.busyUninjected}` : ''}`);
-  out.push(`mutation: ${describeMutation(s.mutation, s.mutated)}${s.mutation?.adaptive && s.mutationShare !== null ? `; share now ${Math.round(s.mutationShare * 100)}%` : ''}`);
+  out.push(`mutation: ${describeMutation(s.mutation, s.mutated)}${s.mutation?.adaptive && s.mutationShare !== null ? `; share now ${formatShare(s.mutationShare)}` : ''}`);
   out.push(
     `ran ${s.cases} cases (${s.ops} ops) in ${formatElapsed(s.elapsedMs)}: ${formatCount(s.casesPerSec)} cases/s, ${formatCount(s.opsPerSec)} ops/s${stop}`,
   );
@@ -365,8 +365,8 @@ export function registerFuzz(program: Command): void {
         'Mutation: from case 512 on, a share of the cases is made by mutating corpus cases (ops inserted, deleted, duplicated, spliced from a second ' +
           'parent; arguments moved to 2M boundaries, memslot edges, one-page ranges, the other level; faults inserted, moved, weakened, removed; ' +
           'schedules perturbed); the rest, and the first 512 cases, are generated afresh, so the campaign starts at once. With --mutate auto (the default) ' +
-          'the share starts at 25% and each epoch of 512 cases moves between 10% and 90% toward the kind of case, mutated or generated, that brought more ' +
-          'new coverage per case in the last 4 epochs committed (a two-armed bandit: generation wins early, mutation once the easy coverage is taken); ' +
+          `the share starts at ${formatShare(ADAPTIVE_START)} and each epoch of ${EPOCH} cases moves between ${formatShare(ADAPTIVE_MIN)} and ${formatShare(ADAPTIVE_MAX)} toward the kind of case, mutated or generated, that brought more ` +
+          `new coverage per case in the last ${ADAPTIVE_WINDOW} epochs committed (a two-armed bandit: generation wins early, mutation once the easy coverage is taken); ` +
           '--mutate S fixes it at S. Parents are drawn by the coverage they brought and how recent they are, from the corpus ' +
           'as it stood one epoch of 512 cases earlier, so --cases N gives the same files with any --workers, and --resume the same files as an ' +
           'unbroken campaign (campaign.json lists the pool and the record the share follows). --mutate 0 generates every case; a campaign run again in the same folder mutates ' +
@@ -419,7 +419,7 @@ export function registerFuzz(program: Command): void {
     .addOption(
       new Option(
         '--mutate <share>',
-        'share of cases from case 512 on made by mutating corpus cases once the corpus has any; the rest are generated. auto: the share follows the new coverage each kind of case brought lately (10% to 90%, 25% at first); 0 to 1: a fixed share; 0: generate every case',
+        `share of cases from case 512 on made by mutating corpus cases once the corpus has any; the rest are generated. auto: the share follows the new coverage each kind of case brought lately (${formatShare(ADAPTIVE_MIN)} to ${formatShare(ADAPTIVE_MAX)}, ${formatShare(ADAPTIVE_START)} at first); 0 to 1: a fixed share; 0: generate every case`,
       )
         .argParser(parseMutate)
         .default('auto'),

@@ -888,7 +888,7 @@ class Campaign {
     p.steps += r.steps;
     p.busy = (p.busy ?? 0) + r.busy;
     this.mutatedCases += r.mutated;
-    const y = this.mutating ? this.yieldOf(epochOf(r.start)) : null;
+    const y = this.o.mutation?.adaptive ? this.yieldOf(epochOf(r.start)) : null;
     if (y) {
       y.cases += r.lost ? 0 : r.count;
       y.mutated += r.mutated;

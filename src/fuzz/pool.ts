@@ -30,7 +30,7 @@ export interface MutationSettings {
    */
   fromEpoch?: number;
   /**
-   * The share follows the search (adaptiveShare): `share` is the first mutating epoch's, and each later epoch
+   * The share follows the search (epochShare): `share` is the first mutating epoch's, and each later epoch
    * mutates a share set by the new coverage mutated and generated cases brought in the epochs committed before
    * its snapshot. Absent (campaigns started before it existed, or a fixed --mutate S): the share stays `share`.
    */
@@ -59,7 +59,6 @@ export const ADAPTIVE_MAX = 0.9;
 export const ADAPTIVE_WINDOW = 4;
 /** Weight, in cases, of the common rate in each arm's rate (epochShare). */
 const PRIOR_CASES = 128;
-
 
 /** What the cases of one epoch brought, as committed in case order (features go to the first case reaching them). */
 export interface EpochYield {
@@ -115,7 +114,10 @@ export function mutatesIn(m: MutationSettings | null | undefined, epoch: number)
   return !!m && m.share > 0 && epoch >= (m.fromEpoch ?? 0);
 }
 
-const pct = (x: number): string => `${Math.round(x * 100)}%`;
+/** A share as a whole percentage: 0.25 -> "25%". */
+export function formatShare(x: number): string {
+  return `${Math.round(x * 100)}%`;
+}
 
 /** One line about the campaign's mutation, for the header and the summary. */
 export function describeMutation(m: MutationSettings | null | undefined, mutated?: number): string {
@@ -123,9 +125,9 @@ export function describeMutation(m: MutationSettings | null | undefined, mutated
   const n = mutated === undefined ? '' : `; ${mutated} cases mutated`;
   const from = m.fromEpoch ? ` from case ${m.fromEpoch * EPOCH} on` : '';
   if (m.adaptive) {
-    return `auto: a share of the cases${from} (${pct(m.share)} at first, then ${pct(ADAPTIVE_MIN)}-${pct(ADAPTIVE_MAX)} by the new coverage mutated and generated cases brought in the last ${ADAPTIVE_WINDOW} epochs of ${EPOCH} cases) mutate corpus cases (parents by coverage brought and recency), the rest are generated${n}`;
+    return `auto: a share of the cases${from} (${formatShare(m.share)} at first, then ${formatShare(ADAPTIVE_MIN)}-${formatShare(ADAPTIVE_MAX)} by the new coverage mutated and generated cases brought in the last ${ADAPTIVE_WINDOW} epochs of ${EPOCH} cases) mutate corpus cases (parents by coverage brought and recency), the rest are generated${n}`;
   }
-  return `${Math.round(m.share * 100)}% of the cases${from} mutate corpus cases (parents by coverage brought and recency), the rest are generated${n}`;
+  return `${formatShare(m.share)} of the cases${from} mutate corpus cases (parents by coverage brought and recency), the rest are generated${n}`;
 }
 
 export interface PoolEntry {
