@@ -455,8 +455,11 @@ class Campaign {
     return !mutatesIn(this.o.mutation, epoch) || (snapshotBoundary(epoch) <= this.p.next && (epoch >= 2 || this.startPoolKnown));
   }
 
-  /** The pool snapshot of an epoch, as campaignCase takes it; null when the campaign does not mutate. */
-  private source(epoch: number): MutationSource | null {
+  /**
+   * The pool snapshot of an epoch, as campaignCase takes it; null when the campaign does not mutate.
+   * `rebuild`: for a case an interrupted run left to minimise, which may be older than the share record kept.
+   */
+  private source(epoch: number, rebuild = false): MutationSource | null {
     if (!mutatesIn(this.o.mutation, epoch)) return null;
     let v = this.views.get(epoch);
     if (!v) {
@@ -473,7 +476,7 @@ class Campaign {
       // (a failure left to minimise by an interrupted run may be older: it is rebuilt as best it can be, and
       // dropped by resumeMinimizations if it no longer fails, as with a pool that changed)
       const kept = this.yields[0]?.epoch ?? 0;
-      if (m.adaptive && kept > 0 && epoch - 1 - ADAPTIVE_WINDOW < kept && !this.rebuilding) throw new Error(`internal: the share of epoch ${epoch} needs yields from before epoch ${kept}, no longer kept`);
+      if (m.adaptive && kept > 0 && epoch - 1 - ADAPTIVE_WINDOW < kept && !rebuild) throw new Error(`internal: the share of epoch ${epoch} needs yields from before epoch ${kept}, no longer kept`);
       v = { mutation: m.adaptive ? { ...m, share: epochShare(m, epoch, this.yields) } : m, view: { cumulative, entry: (pos) => entries[pos].case } };
       if (epoch >= this.shareNow.epoch) this.shareNow = { epoch, share: v.mutation.share };
       this.views.set(epoch, v);
@@ -483,10 +486,10 @@ class Campaign {
     return v;
   }
 
-  /** Case `index` (global) of the campaign, as its batch ran it. */
-  private caseAt(index: number): Case {
+  /** Case `index` (global) of the campaign, as its batch ran it (`rebuild`: see source). */
+  private caseAt(index: number, rebuild = false): Case {
     const o = this.o;
-    return campaignCase(o.design, o.space, o.seed, index, o.concurrency, this.source(epochOf(localIndex(this.shard, index))));
+    return campaignCase(o.design, o.space, o.seed, index, o.concurrency, this.source(epochOf(localIndex(this.shard, index)), rebuild));
   }
 
   async run(): Promise<CampaignSummary> {
@@ -622,8 +625,6 @@ class Campaign {
   }
 
   private resumed = false;
-  /** resumeMinimizations rebuilds a case the previous run found, maybe from an epoch whose share record is gone. */
-  private rebuilding = false;
   /** Failures found but not minimised when the previous run stopped, in the order they were found (once the starting parents are known). */
   private resumeMinimizations(): void {
     if (this.resumed) return;
@@ -632,9 +633,7 @@ class Campaign {
       // a mutated case is rebuilt from the pool this run started with, which may not be the one it came
       // from: minimise it only if it still fails
       if (this.mutating) {
-        this.rebuilding = true;
-        const c = this.caseAt(index);
-        this.rebuilding = false;
+        const c = this.caseAt(index, true);
         if (runCase(c, { failOnPerf: this.o.failOnPerf }).verdict === 'pass') {
           this.warn(`warning: case ${index}, left to minimise by the previous run, is rebuilt differently from the resumed corpus and passes; it is dropped`);
           continue;
@@ -890,7 +889,7 @@ class Campaign {
     this.mutatedCases += r.mutated;
     const y = this.o.mutation?.adaptive ? this.yieldOf(epochOf(r.start)) : null;
     if (y) {
-      y.cases += r.lost ? 0 : r.count;
+      y.cases += r.count; // 0 for lost cases, which never ran
       y.mutated += r.mutated;
     }
     for (const f of r.findings) this.commitFinding(f);

@@ -124,10 +124,10 @@ export function describeMutation(m: MutationSettings | null | undefined, mutated
   if (!m || m.share <= 0) return 'none (every case generated afresh)';
   const n = mutated === undefined ? '' : `; ${mutated} cases mutated`;
   const from = m.fromEpoch ? ` from case ${m.fromEpoch * EPOCH} on` : '';
-  if (m.adaptive) {
-    return `auto: a share of the cases${from} (${formatShare(m.share)} at first, then ${formatShare(ADAPTIVE_MIN)}-${formatShare(ADAPTIVE_MAX)} by the new coverage mutated and generated cases brought in the last ${ADAPTIVE_WINDOW} epochs of ${EPOCH} cases) mutate corpus cases (parents by coverage brought and recency), the rest are generated${n}`;
-  }
-  return `${formatShare(m.share)} of the cases${from} mutate corpus cases (parents by coverage brought and recency), the rest are generated${n}`;
+  const which = m.adaptive
+    ? `auto: a share of the cases${from} (${formatShare(m.share)} at first, then ${formatShare(ADAPTIVE_MIN)}-${formatShare(ADAPTIVE_MAX)} by the new coverage mutated and generated cases brought in the last ${ADAPTIVE_WINDOW} epochs of ${EPOCH} cases)`
+    : `${formatShare(m.share)} of the cases${from}`;
+  return `${which} mutate corpus cases (parents by coverage brought and recency), the rest are generated${n}`;
 }
 
 export interface PoolEntry {

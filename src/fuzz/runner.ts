@@ -258,7 +258,7 @@ function poolSource(settings: WorkerSettings, t: BatchTask): MutationSource | nu
   if (!settings.mutation || !t.pool) return null;
   const entries = new Map(t.pool.entries);
   return {
-    mutation: t.pool.share === settings.mutation.share ? settings.mutation : { ...settings.mutation, share: t.pool.share }, // the epoch's share (adaptive)
+    mutation: { ...settings.mutation, share: t.pool.share }, // the epoch's share (adaptive: each its own)
     view: {
       cumulative: t.pool.cumulative,
       entry(pos: number): Case {
