@@ -70,3 +70,19 @@ describe(`campaign seed ${SEED}, 800 cases, guards off G8b, mutation share ${mut
     expect(stableSummary(main.summary)).toEqual(stableSummary(pool.summary));
   });
 });
+
+// G19's first failure with seed 1 is case 1284, found by the main thread (it runs every batch here) long after
+// the worker threads are up: its minimisation runs in the main thread, whose code is warm, not in a worker.
+describe(`campaign seed ${SEED}, 1300 cases, guards off G19, no mutation`, () => {
+  it('minimises the first failure in the main thread that found it, with the same result as the pool', async () => {
+    const g19: Design = resolveDesign({ guardsOff: ['G19'] }, 'design', CAMPAIGN_DEFAULTS);
+    const o = { design: g19, seed: SEED, cases: 1300 };
+    const minimizations: { index: number; mainThread: boolean; workersUp: boolean }[] = [];
+    const pool = await campaignIn({ ...o, workers: 1, mainThreadStart: false });
+    const main = await campaignIn({ ...o, workers: 2, mainThreadUntil: 1300, onMinimize: (m) => minimizations.push(m) });
+    expect(main.summary.firstFailure?.caseIndex).toBe(1284);
+    expect(minimizations[0]).toEqual({ index: 1284, mainThread: true, workersUp: true });
+    expect(main.crashes).toEqual(pool.crashes);
+    expect(stableSummary(main.summary)).toEqual(stableSummary(pool.summary));
+  });
+});
