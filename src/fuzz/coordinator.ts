@@ -99,6 +99,8 @@ export interface CampaignOptions {
   mainThreadUntil?: number;
   /** Tests of the harness only: told of every batch dispatched, and whether the main thread runs it. */
   onBatch?: (b: { start: number; count: number; mainThread: boolean }) => void;
+  /** Tests of the harness only: told when the worker threads start, with the number of cases dispatched before. */
+  onWorkersStart?: (casesBefore: number) => void;
   /** Tests of the harness only: told of every minimisation begun, whether the main thread runs it, and whether a worker thread was up. */
   onMinimize?: (m: { index: number; mainThread: boolean; workersUp: boolean }) => void;
   /** Tests of the harness only: an exception in every op of this kind; a worker that exits at this global index. */
@@ -208,7 +210,7 @@ export function workerFile(): string {
   return file;
 }
 
-/** The main thread runs this many cases before it reads the corpus, unless a worker thread is up sooner. */
+/** The main thread runs this many cases alone before the worker threads start and the corpus is read. */
 const SEED_AFTER = 64;
 /**
  * Work per task the batch sizer aims at (anchors.md 3.4: at least 1-10 ms per task keeps dispatch overhead
@@ -344,7 +346,9 @@ class Campaign {
   private startPoolKnown: boolean;
   private readonly shard: Shard | null;
   private readonly warn: (m: string) => void;
-  private pool!: Piscina<WorkerTask, WorkerReply>;
+  /** The worker threads, started by startWorkers. */
+  private pool: Piscina<WorkerTask, WorkerReply> | null = null;
+  private settings!: WorkerSettings;
   /** The main thread's executor, for the first batches while no worker thread has loaded its modules. */
   private local: Runner | null = null;
   private readonly taskQueue = new PriorityTaskQueue();
@@ -509,22 +513,11 @@ class Campaign {
       selfTestExitAt: o.selfTest?.exitAt,
     };
     this.checkpoint(); // the folder names its campaign from the start, so even a killed campaign resumes
-    // The threads load their modules while this thread reads the corpus (issue 14), then run its cases.
-    this.pool = new Piscina({
-      filename: workerFile(),
-      minThreads: o.workers,
-      maxThreads: o.workers,
-      idleTimeout: 60 * 60_000,
-      workerData: settings,
-      taskQueue: this.taskQueue,
-    });
-    this.pool.on('message', (m: EarlyFailure) => {
-      if (m?.kind === 'early-failure') this.guarded(() => this.minimizeEarly(m));
-    });
+    this.settings = settings;
     // a worker that exits on purpose (selfTest.exitAt) must do so in a worker thread, never in this one
     if (o.mainThreadStart !== false && o.selfTest?.exitAt === undefined) {
       this.local = createRunner(settings, this.counters, -1, (m) => this.guarded(() => this.minimizeEarly(m, true)));
-    }
+    } else this.startWorkers();
     const onAbort = (): void => {
       this.interrupted = true;
       this.stopping = true;
@@ -539,12 +532,36 @@ class Campaign {
     } finally {
       o.signal?.removeEventListener('abort', onAbort);
       this.view.stop();
-      await this.pool.destroy();
+      await this.pool?.destroy();
     }
     if (this.fatal !== null) throw this.fatal;
     this.checkpoint();
     this.appendStats();
     return this.summary();
+  }
+
+  /**
+   * Start the worker threads. With a main thread that runs the first cases, not before it has run SEED_AFTER
+   * of them (seedWhenDue): threads loading their modules beside it slow its cold first cases. On BUG-5,
+   * BUG-15 and BUG-23 (3 seeds each, bench (a)'s command) the first minimised failure came 5-30% sooner than
+   * with the threads started at once, and sooner than with one thread started at once.
+   */
+  private startWorkers(): Piscina<WorkerTask, WorkerReply> {
+    if (this.pool) return this.pool;
+    this.o.onWorkersStart?.(this.nextIndex);
+    const pool = new Piscina<WorkerTask, WorkerReply>({
+      filename: workerFile(),
+      minThreads: this.o.workers,
+      maxThreads: this.o.workers,
+      idleTimeout: 60 * 60_000,
+      workerData: this.settings,
+      taskQueue: this.taskQueue,
+    });
+    pool.on('message', (m: EarlyFailure) => {
+      if (m?.kind === 'early-failure') this.guarded(() => this.minimizeEarly(m));
+    });
+    this.pool = pool;
+    return pool;
   }
 
   /**
@@ -582,7 +599,7 @@ class Campaign {
       if (cc.run) this.seeds.put(pos, { pos, pass: cc.run.pass, features: Uint32Array.from(cc.run.features) });
       else {
         this.seedsInFlight++;
-        this.pool.run({ kind: 'seed', pos, case: cc.case }).then(
+        this.startWorkers().run({ kind: 'seed', pos, case: cc.case }).then(
           (r) => {
             this.seedsInFlight--;
             this.guarded(() => this.seeds.put(pos, r as SeedReply));
@@ -657,15 +674,17 @@ class Campaign {
   }
 
   /**
-   * Read and seed the corpus once the first cases are under way (issue 14: a failure among the first cases
-   * need not wait for the corpus files to be read): when a worker thread is up, after the main thread's
-   * first SEED_AFTER cases, or when no more batches are to come. Cases of the first epoch need no parents.
+   * Start the worker threads, then read and seed the corpus, once the first cases are under way (issue 14: a
+   * failure among the first cases need wait neither for the threads nor for the corpus files): after the main
+   * thread's first SEED_AFTER cases, at once without a main thread, or when no more batches are to come.
+   * Cases of the first epoch need no parents.
    */
   private seedWhenDue(): void {
     if (this.seedingStarted) return;
-    const due = this.local === null || this.counters.started() > 0 || this.nextIndex >= SEED_AFTER || this.stopping || this.nextIndex >= this.limit || !this.snapshotKnown(epochOf(this.nextIndex));
+    const due = this.local === null || this.nextIndex >= SEED_AFTER || this.stopping || this.nextIndex >= this.limit || !this.snapshotKnown(epochOf(this.nextIndex));
     if (!due) return;
     this.seedingStarted = true;
+    this.startWorkers();
     this.startSeeding();
     if (this.startPoolKnown) this.resumeMinimizations();
   }
@@ -728,7 +747,7 @@ class Campaign {
     const workersUp = this.counters.started() > 0;
     const local = this.local !== null && (here || !workersUp);
     this.o.onMinimize?.({ index: task.index, mainThread: local, workersUp });
-    return local ? this.runHere<MinimizeReply>(task) : (this.pool.run(task) as Promise<MinimizeReply>);
+    return local ? this.runHere<MinimizeReply>(task) : (this.startWorkers().run(task) as Promise<MinimizeReply>);
   }
 
   private dispatchBatch(here: boolean): void {
@@ -770,12 +789,13 @@ class Campaign {
     }
     // A worker that dies is replaced by piscina; its batch is run once more, and if it dies again its
     // cases are reported as lost (the same cases kill it every time: results stay deterministic).
-    this.pool.run(task).then(
+    const pool = this.startWorkers();
+    pool.run(task).then(
       (r) => done(r as BatchReply),
       (first: unknown) => {
         if (!isWorkerDeath(first)) return this.taskFailed(first, () => this.batchesInFlight--);
         this.workerRestarts++;
-        this.pool.run(task).then(
+        pool.run(task).then(
           (r) => done(r as BatchReply),
           (second: unknown) => {
             if (!isWorkerDeath(second)) return this.taskFailed(second, () => this.batchesInFlight--);
@@ -1072,7 +1092,7 @@ class Campaign {
   }
 
   private workerHealth(now: number, beats: Map<number, { heartbeat: number; at: number }>): WorkerHealth {
-    const alive = new Set<number>(this.pool.threads.map((t) => t.threadId));
+    const alive = new Set<number>((this.pool?.threads ?? []).map((t) => t.threadId));
     const states: string[] = [];
     for (const s of this.counters.slotSamples()) {
       if (!alive.has(s.threadId)) continue;

@@ -20,11 +20,12 @@ describe(`campaign seed ${SEED}, ${CASES} cases, guards off G1, mutation share $
   const batches: { start: number; count: number; mainThread: boolean }[] = [];
   let pool: CampaignOutcome;
   let main: CampaignOutcome;
+  const workersStart: { pool?: number; main?: number } = {};
 
   it('saves the same files and summary whether the first cases run in the main thread or all in a worker', async () => {
     const o = { design, seed: SEED, cases: CASES, mutation, readOnlyCorpora: [regression] };
-    pool = await campaignIn({ ...o, workers: 1, mainThreadStart: false });
-    main = await campaignIn({ ...o, workers: 2, mainThreadUntil: MAIN_UNTIL, onBatch: (b) => batches.push(b) });
+    pool = await campaignIn({ ...o, workers: 1, mainThreadStart: false, onWorkersStart: (n) => (workersStart.pool = n) });
+    main = await campaignIn({ ...o, workers: 2, mainThreadUntil: MAIN_UNTIL, onBatch: (b) => batches.push(b), onWorkersStart: (n) => (workersStart.main = n) });
     expect(main.summary.cases).toBe(CASES);
     expect(Object.keys(pool.crashes).length).toBeGreaterThan(0);
     expect(main.crashes).toEqual(pool.crashes);
@@ -40,6 +41,12 @@ describe(`campaign seed ${SEED}, ${CASES} cases, guards off G1, mutation share $
     expect(batches.slice(0, 4).map((b) => b.count)).toEqual([1, 2, 4, 8]);
     for (const b of batches) expect((b.start % EPOCH) + b.count).toBeLessThanOrEqual(EPOCH);
     expect(batches.some((b) => b.start < EPOCH && b.start + b.count === EPOCH)).toBe(true); // a batch was cut at the boundary
+  });
+
+  it('the worker threads start once the main thread has run its first 64 cases (at once without it)', () => {
+    expect(workersStart.pool).toBe(0);
+    expect(workersStart.main).toBeGreaterThanOrEqual(64);
+    expect(workersStart.main).toBeLessThan(128); // the batch that crossed 64 cases
   });
 
   it('a main-thread batch ends at its first failure and the next one starts after it', () => {
