@@ -211,7 +211,7 @@ export function workerFile(): string {
 }
 
 /** The main thread runs this many cases alone before the worker threads start and the corpus is read. */
-const SEED_AFTER = 64;
+const SEED_AFTER = 128;
 /**
  * Work per task the batch sizer aims at (anchors.md 3.4: at least 1-10 ms per task keeps dispatch overhead
  * small). 20 ms: 60,000 cases ran about 7% faster on 1 and on 2 workers than with 5 ms (fewer messages and
@@ -544,7 +544,8 @@ class Campaign {
    * Start the worker threads. With a main thread that runs the first cases, not before it has run SEED_AFTER
    * of them (seedWhenDue): threads loading their modules beside it slow its cold first cases. On BUG-5,
    * BUG-15 and BUG-23 (3 seeds each, bench (a)'s command) the first minimised failure came 5-30% sooner than
-   * with the threads started at once, and sooner than with one thread started at once.
+   * with the threads started at once, and sooner than with one thread started at once; 128 cases did a little
+   * better than 32, 64 or 256 (BUG-5/6/19/23).
    */
   private startWorkers(): Piscina<WorkerTask, WorkerReply> {
     if (this.pool) return this.pool;

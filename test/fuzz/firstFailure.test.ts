@@ -43,10 +43,10 @@ describe(`campaign seed ${SEED}, ${CASES} cases, guards off G1, mutation share $
     expect(batches.some((b) => b.start < EPOCH && b.start + b.count === EPOCH)).toBe(true); // a batch was cut at the boundary
   });
 
-  it('the worker threads start once the main thread has run its first 64 cases (at once without it)', () => {
+  it('the worker threads start once the main thread has run its first 128 cases (at once without it)', () => {
     expect(workersStart.pool).toBe(0);
-    expect(workersStart.main).toBeGreaterThanOrEqual(64);
-    expect(workersStart.main).toBeLessThan(128); // the batch that crossed 64 cases
+    expect(workersStart.main).toBeGreaterThanOrEqual(128);
+    expect(workersStart.main).toBeLessThan(256); // the batch that crossed 128 cases
   });
 
   it('a main-thread batch ends at its first failure and the next one starts after it', () => {
