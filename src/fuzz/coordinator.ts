@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
+import type { FixedQueue, Piscina } from 'piscina';
 import type { Design } from '../model/config.js';
 import { CAMPAIGN_FORMAT, CAMPAIGN_VERSION, type CampaignProgress, type RawHits, emptyProgress, type FindingCount, type Shard, writeCampaignState } from './campaignState.js';
 import { type Case, CaseError, caseId, type Expect, loadCase, serializeCase } from './case.js';
@@ -351,7 +351,15 @@ class Campaign {
   private settings!: WorkerSettings;
   /** The main thread's executor, for the first batches while no worker thread has loaded its modules. */
   private local: Runner | null = null;
-  private readonly taskQueue = new PriorityTaskQueue();
+  /** The pool's task queue, made with the pool. */
+  private taskQueue: PriorityTaskQueue | null = null;
+  /**
+   * piscina, imported when the worker threads are due (loadPiscina): importing it takes about 25 ms, which
+   * the main thread's first cases need not wait for.
+   */
+  private piscina: { Piscina: typeof Piscina; FixedQueue: typeof FixedQueue } | null = null;
+  /** The import of piscina: under way, or failed (the campaign then ends with its error, without seeding). */
+  private piscinaImport: 'none' | 'loading' | 'failed' = 'none';
   private view: ProgressView = { update() {}, log() {}, stop() {} };
 
   private nextIndex: number;
@@ -517,7 +525,10 @@ class Campaign {
     // a worker that exits on purpose (selfTest.exitAt) must do so in a worker thread, never in this one
     if (o.mainThreadStart !== false && o.selfTest?.exitAt === undefined) {
       this.local = createRunner(settings, this.counters, -1, (m) => this.guarded(() => this.minimizeEarly(m, true)));
-    } else this.startWorkers();
+    } else {
+      this.piscina = await import('piscina');
+      this.startWorkers();
+    }
     const onAbort = (): void => {
       this.interrupted = true;
       this.stopping = true;
@@ -549,8 +560,10 @@ class Campaign {
    */
   private startWorkers(): Piscina<WorkerTask, WorkerReply> {
     if (this.pool) return this.pool;
+    if (!this.piscina) throw new Error('internal error: the worker threads are wanted before piscina was loaded');
     this.o.onWorkersStart?.(this.nextIndex);
-    const pool = new Piscina<WorkerTask, WorkerReply>({
+    this.taskQueue = new PriorityTaskQueue(this.piscina.FixedQueue);
+    const pool = new this.piscina.Piscina<WorkerTask, WorkerReply>({
       filename: workerFile(),
       minThreads: this.o.workers,
       maxThreads: this.o.workers,
@@ -671,7 +684,7 @@ class Campaign {
   /** The pool takes batches once a worker is up, and while the corpus seeds only when no corpus case waits (a batch would queue behind them). */
   private get poolRuns(): boolean {
     if (this.nextIndex < (this.o.mainThreadUntil ?? 0)) return false;
-    return (this.local === null || this.counters.started() > 0) && (this.seedingDone || this.taskQueue.waiting('seed') === 0);
+    return (this.local === null || this.counters.started() > 0) && (this.seedingDone || (this.taskQueue?.waiting('seed') ?? 0) === 0);
   }
 
   /**
@@ -683,11 +696,27 @@ class Campaign {
   private seedWhenDue(): void {
     if (this.seedingStarted) return;
     const due = this.local === null || this.nextIndex >= SEED_AFTER || this.stopping || this.nextIndex >= this.limit || !this.snapshotKnown(epochOf(this.nextIndex));
-    if (!due) return;
+    if (!due || !this.loadPiscina()) return;
     this.seedingStarted = true;
     this.startWorkers();
     this.startSeeding();
     if (this.startPoolKnown) this.resumeMinimizations();
+  }
+
+  /** Import piscina once; true when it is loaded (the loop is woken when it is). */
+  private loadPiscina(): boolean {
+    if (this.piscina) return true;
+    if (this.piscinaImport !== 'none') return false;
+    this.piscinaImport = 'loading';
+    import('piscina').then(
+      (m) => {
+        this.piscina = m;
+        this.piscinaImport = 'none';
+        this.wake.notify();
+      },
+      (e: unknown) => this.taskFailed(e, () => (this.piscinaImport = 'failed')),
+    );
+    return false;
   }
 
   private async loop(): Promise<void> {
@@ -702,7 +731,7 @@ class Campaign {
         else if (this.batchesInFlight - this.localInFlight < target && this.poolRuns) this.dispatchBatch(false);
         else break;
       }
-      if (this.batchesInFlight + this.minimizesInFlight + this.seedsInFlight + this.earlyInFlight === 0) return;
+      if (this.batchesInFlight + this.minimizesInFlight + this.seedsInFlight + this.earlyInFlight === 0 && this.piscinaImport !== 'loading') return;
       await this.wake.wait();
     }
   }

@@ -1,7 +1,7 @@
 // The pool's task queue: minimisations first (issue 14: minimise first failures before everything else), then
 // corpus seeding (the campaign commits no coverage before it; meanwhile the main thread runs the first
 // batches), then batches. Within a kind, first in first out (batches reach each worker in index order).
-import { FixedQueue, type PiscinaTask, type TaskQueue } from 'piscina';
+import type { FixedQueue, PiscinaTask, TaskQueue } from 'piscina';
 import type { WorkerTask } from './runner.js';
 
 const RANK: Record<WorkerTask['kind'], number> = { minimize: 0, seed: 1, batch: 2 };
@@ -13,7 +13,12 @@ function rank(t: PiscinaTask): number {
 }
 
 export class PriorityTaskQueue implements TaskQueue {
-  private readonly queues = [new FixedQueue(), new FixedQueue(), new FixedQueue()];
+  private readonly queues: FixedQueue[];
+
+  /** `Queue`: piscina's FixedQueue, handed in because the coordinator loads piscina only when the worker threads start. */
+  constructor(Queue: typeof FixedQueue) {
+    this.queues = [new Queue(), new Queue(), new Queue()];
+  }
 
   /** Tasks of this kind waiting for a worker. */
   waiting(kind: WorkerTask['kind']): number {
