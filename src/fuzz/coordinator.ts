@@ -525,9 +525,6 @@ class Campaign {
     // a worker that exits on purpose (selfTest.exitAt) must do so in a worker thread, never in this one
     if (o.mainThreadStart !== false && o.selfTest?.exitAt === undefined) {
       this.local = createRunner(settings, this.counters, -1, (m) => this.guarded(() => this.minimizeEarly(m, true)));
-    } else {
-      this.piscina = await import('piscina');
-      this.startWorkers();
     }
     const onAbort = (): void => {
       this.interrupted = true;
@@ -683,7 +680,7 @@ class Campaign {
 
   /** The pool takes batches once a worker is up, and while the corpus seeds only when no corpus case waits (a batch would queue behind them). */
   private get poolRuns(): boolean {
-    if (this.nextIndex < (this.o.mainThreadUntil ?? 0)) return false;
+    if (this.pool === null || this.nextIndex < (this.o.mainThreadUntil ?? 0)) return false;
     return (this.local === null || this.counters.started() > 0) && (this.seedingDone || (this.taskQueue?.waiting('seed') ?? 0) === 0);
   }
 
