@@ -171,6 +171,11 @@ const NO_FAULTS: ReadonlySet<string> = new Set();
 const NOTHING_OVERLAPS: ReadonlySet<string> = new Set();
 const NO_RANGES: readonly Extract<Op, { start: number }>[] = [];
 
+/** The kinds of the ops `e` overlapped among `all`; one op alone (every op with one actor) overlaps nothing: the shared empty set. */
+function overlapsOf(all: readonly Ended[], e: Ended): ReadonlySet<string> {
+  return all.length === 1 && all[0] === e ? NOTHING_OVERLAPS : overlappingKinds(all, e);
+}
+
 export class Oracle {
   /**
    * The reference states the ops judged so far may have left. Overlapping ops can fit several serial orders
@@ -839,15 +844,20 @@ export class Oracle {
    */
   private applySerial(order: readonly Ended[], ref: Reference, all: readonly Ended[] = order): Violation | null {
     for (const e of order) {
-      // one op alone (every op with one actor) overlaps nothing: the shared empty set, no allocation
-      const overlapping = all.length === 1 && all[0] === e ? NOTHING_OVERLAPS : overlappingKinds(all, e);
-      const ctx = { vmDead: this.sys.kvm.bugged, sites: e.sites, siteSlot: e.siteSlot, injected: e.injected, overlapped: overlapping.size > 0, overlapping };
-      const m = ref.apply(e.ctx.op, e.out, ctx);
-      if (!m || this.sys.kvm.bugged || this.sys.destroyed) continue;
-      if (!e.fatal) return m;
-      if (ref === this.ref) this.notes.push(`expected after a fatal-by-design fault: ${m.message}`);
-      ref.forget(e.ctx.op);
+      const m = this.applyEnded(e, ref, overlapsOf(all, e));
+      if (m) return m;
     }
+    return null;
+  }
+
+  /** Apply one ended op to `ref`; `overlapping`: the kinds of the ops it overlapped (overlapsOf). */
+  private applyEnded(e: Ended, ref: Reference, overlapping: ReadonlySet<string>): Violation | null {
+    const ctx = { vmDead: this.sys.kvm.bugged, sites: e.sites, siteSlot: e.siteSlot, injected: e.injected, overlapped: overlapping.size > 0, overlapping };
+    const m = ref.apply(e.ctx.op, e.out, ctx);
+    if (!m || this.sys.kvm.bugged || this.sys.destroyed) return null;
+    if (!e.fatal) return m;
+    if (ref === this.ref) this.notes.push(`expected after a fatal-by-design fault: ${m.message}`);
+    ref.forget(e.ctx.op);
     return null;
   }
 
@@ -983,34 +993,49 @@ export class Oracle {
     const z2 = Uint32Array.from({ length: n }, (_, i) => zobrist(i, 0x7f4a7c15));
     let key1 = 0;
     let key2 = 0;
-    const seen = new Set<string>();
+    // (key1, key2, state hash) seen, as nested maps of integers: building a string key per node was about a
+    // fifth of the search's time on concurrent cases
+    const seen = new Map<number, Map<number, Set<number>>>();
+    const visit = (hash: number): boolean => {
+      let byKey2 = seen.get(key1);
+      if (!byKey2) seen.set(key1, (byKey2 = new Map()));
+      let hashes = byKey2.get(key2);
+      if (!hashes) byKey2.set(key2, (hashes = new Set()));
+      if (hashes.has(hash)) return false;
+      hashes.add(hash);
+      return true;
+    };
     const place = (i: number, on: boolean): void => {
       used[i] = on ? 1 : 0;
       for (const k of freed[i]) waitsFor[k] += on ? -1 : 1;
       key1 ^= z1[i];
       key2 ^= z2[i];
     };
+    const overlapping = window.map((e) => overlapsOf(all, e));
+    // the state after d+1 ops of the order being tried, reused by the siblings at depth d (a fitting state is
+    // copied before it is kept)
+    const scratch: Reference[] = [];
     const dfs = (ref: Reference, depth: number): void => {
-      const key = `${key1}:${key2}:${ref.stateHash()}`;
-      if (seen.has(key)) return;
-      seen.add(key);
+      const hash = ref.stateHash();
+      if (!visit(hash)) return;
       if (depth === n) {
         // the order must explain the state the ops left as well as their outcomes
         const v = live ? this.checkGuestView(ops, ref, only) : null;
         if (v) {
           if (depth >= deepest) [first, deepest] = [v, depth + 1];
-        } else if (!fits.has(ref.stateHash())) {
+        } else if (!fits.has(hash)) {
           // after the first order that fits, a bounded search for others
           if (!fits.size) limit = spent + ALTERNATIVES_BUDGET;
-          fits.set(ref.stateHash(), { ref, from: start });
+          fits.set(hash, { ref: ref.clone(), from: start });
         }
         return;
       }
       for (let i = 0; i < n && spent < limit; i++) {
         if (used[i] || waitsFor[i] > 0) continue;
         spent++;
-        const next = ref.clone();
-        const m = this.applySerial([window[i]], next, all);
+        const next = scratch[depth] ?? (scratch[depth] = ref.clone());
+        next.copyFrom(ref);
+        const m = this.applyEnded(window[i], next, overlapping[i]);
         if (m) {
           // report the mismatch of the order that got furthest: the most telling one
           if (depth > deepest) [first, deepest] = [m, depth];

@@ -3,7 +3,7 @@
 // mappings and pins. It predicts each op's result, then advances on the result it accepted. Where the spec
 // leaves the model a choice the reference cannot see (how big a folio is, so how much a memory failure
 // zaps), it widens what it accepts and learns from the outcome.
-import { i32, u8 } from '../model/arena.js';
+import { u8 } from '../model/arena.js';
 import type { Design } from '../model/config.js';
 import { conversionOrderOf, g19CountsAsFailure, unacceptedAccessKillsVm } from './policy.js';
 import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EHWPOISON, EINVAL, ENOMEM, EOPNOTSUPP } from '../model/errno.js';
@@ -62,16 +62,6 @@ export interface RefMismatch {
   message: string;
 }
 
-function mixU8(h: number, a: Uint8Array): number {
-  for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i], 0x01000193);
-  return h;
-}
-
-function mixI32(h: number, a: Int32Array): number {
-  for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i], 0x01000193);
-  return h;
-}
-
 export class Reference {
   readonly private: Uint8Array;
   readonly accepted: Uint8Array;
@@ -85,6 +75,9 @@ export class Reference {
    * shared accesses reach, whatever the attribute (anonymous memory starts zeroed, so it is always known).
    */
   readonly userMem: Int32Array;
+  /** The per-gfn fields above in one block (constructor), and as words over all of them. */
+  private readonly block: Uint8Array;
+  private readonly words: Int32Array;
   /** The TD may run only after KVM_TDX_FINALIZE_VM succeeded. */
   runnable: boolean;
   /** The VM and guest_memfd fds are closed. */
@@ -109,14 +102,20 @@ export class Reference {
     this.ptrs = design.ptrs;
     this.indexShift = design.gmemOffset - design.slotBaseGfn;
     this.slotDeleted = new Array<boolean>(design.memslots).fill(false);
-    this.private = u8(gfns).fill(1, design.slotBaseGfn); // TD memory in the slot starts private
-    this.accepted = u8(gfns);
-    this.data = i32(gfns);
-    this.known = u8(gfns);
-    this.poison = u8(gfns);
-    this.hostMaps = i32(gfns);
-    this.pins = i32(gfns);
-    this.userMem = i32(gfns);
+    // one block per reference, the four Int32 fields then the four byte fields (20 bytes per gfn, a whole
+    // number of words), so copyFrom is one copy and stateHash one pass: the linearizability search does both at
+    // every node it visits
+    this.block = u8(20 * gfns);
+    const [buf, at] = [this.block.buffer, this.block.byteOffset];
+    this.data = new Int32Array(buf, at, gfns);
+    this.hostMaps = new Int32Array(buf, at + 4 * gfns, gfns);
+    this.pins = new Int32Array(buf, at + 8 * gfns, gfns);
+    this.userMem = new Int32Array(buf, at + 12 * gfns, gfns);
+    this.private = new Uint8Array(buf, at + 16 * gfns, gfns).fill(1, design.slotBaseGfn); // TD memory in the slot starts private
+    this.accepted = new Uint8Array(buf, at + 17 * gfns, gfns);
+    this.known = new Uint8Array(buf, at + 18 * gfns, gfns);
+    this.poison = new Uint8Array(buf, at + 19 * gfns, gfns);
+    this.words = new Int32Array(buf, at, 5 * gfns);
   }
 
   /** A copy to try a serial order of overlapping ops on (the linearizability check). */
@@ -133,15 +132,8 @@ export class Reference {
   stateHash(): number {
     let h = 0x811c9dc5;
     if (this.destroyed) return (Math.imul(h ^ 0xdead, 0x01000193) >>> 0);
-    // one loop per element type (the linearizability search hashes at every node it visits)
-    h = mixU8(h, this.private);
-    h = mixU8(h, this.accepted);
-    h = mixI32(h, this.data);
-    h = mixU8(h, this.known);
-    h = mixU8(h, this.poison);
-    h = mixI32(h, this.hostMaps);
-    h = mixI32(h, this.pins);
-    h = mixI32(h, this.userMem);
+    const w = this.words; // every per-gfn field, a word at a time
+    for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w[i], 0x01000193);
     h = Math.imul(h ^ (this.runnable ? 1 : 0), 0x01000193);
     h = Math.imul(h ^ (this.destroyed ? 1 : 0), 0x01000193);
     for (const x of this.slotDeleted) h = Math.imul(h ^ (x ? 1 : 0), 0x01000193);
@@ -151,19 +143,14 @@ export class Reference {
 
   /** Take over another reference's state (the serial order that fitted). */
   copyFrom(o: Reference): void {
-    this.private.set(o.private);
-    this.accepted.set(o.accepted);
-    this.data.set(o.data);
-    this.known.set(o.known);
-    this.poison.set(o.poison);
-    this.hostMaps.set(o.hostMaps);
-    this.pins.set(o.pins);
-    this.userMem.set(o.userMem);
+    this.block.set(o.block);
     this.runnable = o.runnable;
     this.destroyed = o.destroyed;
-    this.slotDeleted.splice(0, this.slotDeleted.length, ...o.slotDeleted);
+    for (let s = 0; s < o.slotDeleted.length; s++) this.slotDeleted[s] = o.slotDeleted[s];
     this.poolShort = o.poolShort;
-    this.knownDesignFindings.splice(0, this.knownDesignFindings.length, ...o.knownDesignFindings);
+    const findings = this.knownDesignFindings;
+    findings.length = o.knownDesignFindings.length;
+    for (let k = 0; k < findings.length; k++) findings[k] = o.knownDesignFindings[k];
   }
 
   /**
