@@ -1,7 +1,7 @@
 // tdxfuzz fuzz: run a campaign on a worker pool; save unique minimised failures and new coverage.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { CAMPAIGN_DEFAULTS, type Design, parseGuardList } from '../model/config.js';
@@ -13,6 +13,7 @@ import { campaignConcurrency, type ConcurrencySettings, DEFAULT_CONCURRENCY, des
 import { campaignLayout, type CampaignIdentity, type CampaignProgress, readCampaignState, type Shard } from '../fuzz/campaignState.js';
 import { onDisk } from '../fuzz/envError.js';
 import { GENERATOR_VERSION } from '../fuzz/generate.js';
+import { codeFingerprint, SEED_CACHE_FILE } from '../fuzz/seedCache.js';
 import { formatCount, formatElapsed, formatWorkers } from '../fuzz/progress.js';
 import {
   checkDirOption,
@@ -58,6 +59,8 @@ interface FuzzOptions {
   schedule: ScheduleMix;
   /** Share of cases mutated from the corpus (0..1), or auto (adaptive). */
   mutate: number | 'auto';
+  /** false for --no-seed-cache. */
+  seedCache: boolean;
 }
 
 const DEFAULT_DURATION = '30s';
@@ -141,6 +144,12 @@ interface Places {
   state: string;
 }
 
+/** The seed cache in the campaign folder, when running from the bundle (it names the code) and not --no-seed-cache. */
+function seedCacheOf(o: FuzzOptions, where: Places): { file: string; fingerprint: string } | null {
+  const fingerprint = o.seedCache ? codeFingerprint() : null;
+  return fingerprint ? { file: join(where.out, SEED_CACHE_FILE), fingerprint } : null;
+}
+
 function printHuman(s: CampaignSummary, where: Places): void {
   const out: string[] = [];
   const stop = s.interrupted ? ' (interrupted; every failure found so far was minimised and saved)' : '';
@@ -154,7 +163,7 @@ function printHuman(s: CampaignSummary, where: Places): void {
   );
   if (s.resumed) out.push(`resumed: the campaign has run ${s.campaignCases} cases in all`);
   out.push(`campaign folder: ${displayPath(where.out)} (next case ${s.nextIndex})`);
-  out.push(`corpus: ${s.corpusAdded} new cases in ${displayPath(where.corpus)} (coverage ${s.coverage} features, seeded from ${s.corpusSeeded} files)`);
+  out.push(`corpus: ${s.corpusAdded} new cases in ${displayPath(where.corpus)} (coverage ${s.coverage} features, seeded from ${s.corpusSeeded} files${s.corpusSeededFromCache > 0 ? `, ${s.corpusSeededFromCache} of them from the seed cache` : ''})`);
   out.push(
     `failures: ${s.failingCases} failing cases: ${s.uniqueFailures.length} new unique, ${s.knownFailures.length} already in ${displayPath(where.crashes)}, ${s.duplicates} duplicates`,
   );
@@ -294,6 +303,7 @@ async function fuzz(o: FuzzOptions, given: (k: string) => boolean): Promise<void
       readOnlyCorpora: readOnly,
       stateFile: where.state,
       statsFile: where.stats,
+      seedCache: seedCacheOf(o, where),
       resume: plan.resume,
       progress: o.progress,
       json: o.json,
@@ -386,7 +396,7 @@ export function registerFuzz(program: Command): void {
         parseDuration,
       ),
     )
-    .addOption(new Option('-o, --out <dir>', 'campaign folder: crashes/, corpus/, findings/, stats.jsonl, campaign.json').default(DEFAULT_OUT))
+    .addOption(new Option('-o, --out <dir>', `campaign folder: crashes/, corpus/, findings/, stats.jsonl, campaign.json, ${SEED_CACHE_FILE}`).default(DEFAULT_OUT))
     .addOption(new Option('--resume', 'continue the campaign in --out from its next case (see above)'))
     .addOption(new Option('--shard <i/n>', 'run only cases i, i+n, i+2n, ...; "auto": i from JOB_COMPLETION_INDEX, n from TDXFUZZ_SHARDS or auto/n').argParser(parseShardOption))
     .addOption(new Option('--corpus <dir>', 'working corpus instead of OUT/corpus: read at start, new-coverage cases saved here'))
@@ -426,6 +436,12 @@ export function registerFuzz(program: Command): void {
     )
     .addOption(
       new Option('--fail-on <class>', 'also count performance findings as failures: a 2M range mapped 4K where the design should map it 2M (PERF-2M), folios not merged back (INV-33)').choices(['perf']),
+    )
+    .addOption(
+      new Option(
+        '--no-seed-cache',
+        `run every corpus case at the start, instead of taking the verdict and coverage this build of tdxfuzz recorded for it in OUT/${SEED_CACHE_FILE} (the file is then neither read nor written)`,
+      ),
     )
     .addOption(new Option('--json', 'print the final summary as one JSON object on stdout, and no status screen'))
     .addOption(new Option('--no-progress', 'no status on stderr (by default: a status screen on a terminal, else a plain line every 5 s)'));

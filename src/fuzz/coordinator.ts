@@ -26,6 +26,7 @@ import type { Detection } from '../oracle/invariants.js';
 import { globalIndex, localIndex, shardCases } from './shard.js';
 import { appendStats, type StatsRecord } from './stats.js';
 import { CorpusStore, CrashStore, listCaseFiles, writeFileAtomic } from './store.js';
+import { SeedCache } from './seedCache.js';
 import { type BatchReply, type BatchTask, createRunner, type EarlyFailure, type MinimizeReply, type MinimizeTask, type Runner, type SeedReply, type WorkerReply, type WorkerSettings, type WorkerTask } from './runner.js';
 import { PriorityTaskQueue } from './taskQueue.js';
 
@@ -95,6 +96,11 @@ export interface CampaignOptions {
    * Default true; never changes results.
    */
   mainThreadStart?: boolean;
+  /**
+   * Keep what each corpus case gave when seeded in this file, for the code named by `fingerprint`
+   * (seedCache.ts), and take the results found there instead of running the cases again. Never changes results.
+   */
+  seedCache?: { file: string; fingerprint: string } | null;
   /** Tests of the harness only: the main thread runs every batch starting below this shard-local index, workers up or not. */
   mainThreadUntil?: number;
   /** Tests of the harness only: told of every batch dispatched, and whether the main thread runs it. */
@@ -171,6 +177,8 @@ export interface CampaignSummary {
   corpusAdded: number;
   /** Corpus files that seeded the coverage set (working and read-only corpora). */
   corpusSeeded: number;
+  /** Of those, the files whose results came from the seed cache instead of a run. */
+  corpusSeededFromCache: number;
   /** Distinct coverage features at the end. */
   coverage: number;
   /** Findings that are not failures, per kind, over the whole campaign, with the example saved for each. */
@@ -337,6 +345,7 @@ class Campaign {
   /** The corpora's coverage, ids and parents, gathered in corpus order as their cases run; complete once seedingDone. */
   private readonly seeded: Seeded = { features: new Set(), pool: [], files: new Map(), ids: new Set(), filesRead: 0, working: 0 };
   private corpusCases: CorpusCase[] = [];
+  private seedCache: SeedCache | null = null;
   private seedingStarted = false;
   private seedsLeft = 0;
   /** Position of the last corpus case that may be a parent: once it and every case before it ran, the starting parents are known. */
@@ -543,6 +552,7 @@ class Campaign {
       await this.pool?.destroy();
     }
     if (this.fatal !== null) throw this.fatal;
+    this.saveSeedCache();
     this.checkpoint();
     this.appendStats();
     return this.summary();
@@ -588,6 +598,10 @@ class Campaign {
     const read = readCorpora(this.corpus, o.readOnlyCorpora ?? [], warn, o.design.guardsOff, !!o.concurrency && o.concurrency.share > 0);
     this.corpusCases = read.cases;
     this.seeded.working = read.working;
+    if (o.seedCache) {
+      const cache = (this.seedCache = new SeedCache(o.seedCache.file, o.seedCache.fingerprint, warn));
+      for (const cc of this.corpusCases) cc.run = cache.get(cc.case, !!o.failOnPerf);
+    }
     this.corpusCases.forEach((cc, pos) => {
       if (cc.candidate) this.lastCandidate = pos;
     });
@@ -595,8 +609,10 @@ class Campaign {
       let parent = false;
       for (const cc of this.corpusCases) {
         if (!cc.candidate) continue;
-        const r = runCase(cc.case, { failOnPerf: o.failOnPerf });
-        cc.run = { pass: r.verdict === 'pass', features: r.features };
+        if (!cc.run) {
+          const r = runCase(cc.case, { failOnPerf: o.failOnPerf });
+          cc.run = { pass: r.verdict === 'pass', features: r.features };
+        }
         if (cc.run.pass) {
           parent = true;
           break;
@@ -624,6 +640,7 @@ class Campaign {
   /** A corpus case has run (in corpus order): coverage it holds is not added again; a passing candidate is a parent. */
   private commitSeed(r: SeedReply): void {
     const { file, case: c, candidate } = this.corpusCases[r.pos];
+    this.seedCache?.put(c, !!this.o.failOnPerf, r);
     const s = this.seeded;
     s.ids.add(caseId(c));
     s.files.set(caseId(c), file);
@@ -637,6 +654,16 @@ class Campaign {
       this.resumeMinimizations();
     }
     if (--this.seedsLeft === 0) this.finishSeeding();
+  }
+
+  /** Keep the corpus cases' results for the next campaign in this folder; a cache that cannot be written is only a warning. */
+  private saveSeedCache(): void {
+    if (!this.seedingDone) return;
+    try {
+      this.seedCache?.save();
+    } catch (e) {
+      this.warn(`warning: seed cache not saved: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** Every corpus case has run: the campaign's coverage starts from theirs, and batches commit their coverage. */
@@ -1230,6 +1257,7 @@ class Campaign {
       duplicates: failingCases - this.unique.length - this.known.length,
       corpusAdded: p.corpusAdded - this.before.corpusAdded,
       corpusSeeded: this.seeded.filesRead,
+      corpusSeededFromCache: this.seedCache?.hits ?? 0,
       coverage: this.features.size,
       findings: p.findings,
       lostCases: p.lostCases,
