@@ -6,10 +6,11 @@
 // has no fingerprint and no cache. Issue 14: a campaign folder with 986 corpus files spent 2 s of a
 // `--cases 1` run seeding them.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Case, caseId } from './case.js';
+import { writeFileAtomic } from './store.js';
 
 export const SEED_CACHE_FORMAT = 'tdxfuzz-seed-cache';
 export const SEED_CACHE_VERSION = 1;
@@ -102,12 +103,10 @@ export class SeedCache {
     this.added++;
   }
 
-  /** Write the results of this campaign's corpus cases when any is new or any old one is gone (write and rename: a reader never sees half a file). */
+  /** Write the results of this campaign's corpus cases when any is new or any old one is gone (atomically: a reader never sees half a file). */
   save(): void {
     if (this.added === 0 && this.now.size === this.old.size) return;
     const out: SeedCacheFile = { format: SEED_CACHE_FORMAT, version: SEED_CACHE_VERSION, fingerprint: this.fingerprint, entries: Object.fromEntries(this.now) };
-    const tmp = `${this.file}.tmp-${process.pid}`;
-    writeFileSync(tmp, JSON.stringify(out) + '\n');
-    renameSync(tmp, this.file);
+    writeFileAtomic(this.file, JSON.stringify(out) + '\n');
   }
 }

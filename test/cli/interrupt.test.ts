@@ -7,6 +7,7 @@ import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
 import { loadCase } from '../../src/fuzz/case.js';
 import { readCampaignState } from '../../src/fuzz/campaignState.js';
+import { SEED_CACHE_FILE, SeedCache } from '../../src/fuzz/seedCache.js';
 import { readStats } from '../../src/fuzz/stats.js';
 import { startTdxfuzz, tdxfuzz } from '../helpers/cli.js';
 import { filesIn, tempDir } from '../helpers/tmp.js';
@@ -32,6 +33,11 @@ function expectIntact(out: string): void {
   for (const f of allFiles(out)) {
     expect(f.endsWith('.tmp'), f).toBe(false);
     if (f.endsWith('campaign.json')) expect(readCampaignState(f)).not.toBeNull();
+    else if (f.endsWith(SEED_CACHE_FILE)) {
+      const warnings: string[] = [];
+      new SeedCache(f, 'any build', (m) => warnings.push(m));
+      expect(warnings, f).toEqual([]);
+    }
     else if (f.endsWith('.json')) loadCase(f);
     else if (f.endsWith('stats.jsonl')) {
       expect(readStats(f).skipped).toBe(0);
