@@ -47,8 +47,8 @@ const only = optionValue('--only')?.split(',').map((s) => s.trim());
 const want = (section: string): boolean => !only || only.includes(section);
 
 const P = quick
-  ? { peerSeeds: 1, peerCapMs: 10_000, budgetMs: 5_000, reps: 3, oracleCases: 1_000, workerCases: 3_000, emptyTasks: 2_000, batchCases: 1_000, memoryMs: 8_000, fcDefaultSeeds: 1, fcDefaultMs: 3_000, concSeeds: 1, concCases: 3_000, baselineCases: 2_000, baselineReps: 3 }
-  : { peerSeeds: 5, peerCapMs: 60_000, budgetMs: 60_000, reps: 5, oracleCases: 10_000, workerCases: 60_000, emptyTasks: 10_000, batchCases: 10_000, memoryMs: 600_000, fcDefaultSeeds: 5, fcDefaultMs: 60_000, concSeeds: 5, concCases: 20_000, baselineCases: 20_000, baselineReps: 5 };
+  ? { peerSeeds: 1, peerCapMs: 10_000, budgetMs: 5_000, reps: 3, oracleCases: 1_000, workerCases: 3_000, emptyTasks: 2_000, batchCases: 1_000, memoryMs: 8_000, ceilingMs: 2_000, fcDefaultSeeds: 1, fcDefaultMs: 3_000, concSeeds: 1, concCases: 3_000, baselineCases: 2_000, baselineReps: 3 }
+  : { peerSeeds: 5, peerCapMs: 60_000, budgetMs: 60_000, reps: 5, oracleCases: 10_000, workerCases: 60_000, emptyTasks: 10_000, batchCases: 10_000, memoryMs: 600_000, ceilingMs: 5_000, fcDefaultSeeds: 5, fcDefaultMs: 60_000, concSeeds: 5, concCases: 20_000, baselineCases: 20_000, baselineReps: 5 };
 const design: Design = { ...CAMPAIGN_DEFAULTS, guardsOff: [] };
 const root = packageRoot();
 
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   const r: Results = {};
   if (want('a')) r.peer = await peerSection(root, P.peerSeeds, P.peerCapMs, log);
   if (want('b')) r.budget = await budgetSection();
-  if (want('c')) r.speed = await speedSection(design, { reps: P.reps, oracleCases: P.oracleCases, workerCases: P.workerCases, emptyTasks: P.emptyTasks, batchCases: P.batchCases }, log);
+  if (want('c')) r.speed = await speedSection(design, { reps: P.reps, oracleCases: P.oracleCases, workerCases: P.workerCases, emptyTasks: P.emptyTasks, batchCases: P.batchCases, root, ceilingMs: P.ceilingMs }, log);
   if (want('h') && baselineRev !== 'none') {
     const preload = fileURLToPath(new URL('./cpu-preload.js', import.meta.url));
     r.baseline = await baselineSection(root, preload, { rev: baselineRev, cases: P.baselineCases, reps: P.baselineReps }, log);

@@ -5,7 +5,9 @@
 //     speed-up and parallel efficiency from the steady rates;
 //   - per-task overhead, directly: empty tasks through a piscina pool (overhead.ts), and campaigns of the
 //     same cases in batches of 1 against batches of 256 (the coordinator's own bookkeeping included);
-//   - pool start: a campaign of one case on 2 workers.
+//   - pool start: a campaign of one case on 2 workers;
+//   - the machine's ceiling for 2 workers: the same single-thread work in two processes at once against one
+//     alone (ceiling.ts), which the campaign's speed-up is read against.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import type { Design } from '../src/model/config.js';
 import { runCampaign, type CampaignOptions, type CampaignSummary } from '../src/fuzz/coordinator.js';
 import { generateCase } from '../src/fuzz/generate.js';
 import { runCase } from '../src/fuzz/run.js';
+import { alone, together } from './ceiling.js';
 import { poolOverhead } from './overhead.js';
 import { interleaved, ratios, showSpread, type Spread, spread } from './stats.js';
 
@@ -23,6 +26,9 @@ export interface SpeedParams {
   workerCases: number;
   emptyTasks: number;
   batchCases: number;
+  /** Root of the built tree (dist/bench/ceiling-main.js), and how long each ceiling process times its work. */
+  root: string;
+  ceilingMs: number;
 }
 
 export interface Speed {
@@ -31,6 +37,8 @@ export interface Speed {
   workers: { cases: number; casesPerSec1: Spread; casesPerSec2: Spread; steadyCasesPerSec1: Spread; steadyCasesPerSec2: Spread; opsPerSec1: Spread; opsPerSec2: Spread; speedup: Spread; efficiency: Spread };
   overhead: { tasks: number; queuedUs: Spread; roundTripUs: Spread; cases: number; batch1Ms: Spread; batch256Ms: Spread; perTaskUs: Spread };
   poolStartMs: Spread;
+  /** ops/s of the single-thread work alone and in two processes at once (summed), and their ratio per pair. */
+  ceiling: { ms: number; alone: Spread; together: Spread; speedup: Spread };
 }
 
 export async function campaign(o: Partial<CampaignOptions> & { design: Design; workers: number; seed: number }): Promise<CampaignSummary> {
@@ -93,6 +101,9 @@ export async function speedSection(design: Design, p: SpeedParams, log: (s: stri
   const start: number[] = [];
   for (let r = 0; r < p.reps; r++) start.push((await campaign({ design, workers: 2, seed: 2, cases: 1 })).elapsedMs);
 
+  log(`(c) machine ceiling: ${p.oracleCases} cases of runCase for ${p.ceilingMs} ms in one process alone and in two at once, ${p.reps} times interleaved`);
+  const ceil = await interleaved(p.reps, { alone: () => alone(p.root, design, p.oracleCases, p.ceilingMs), together: () => together(p.root, design, p.oracleCases, p.ceilingMs) });
+
   return {
     params: p,
     oracle: { cases: p.oracleCases, ops, msWith: spread(msWith), msWithout: spread(msWithout), share: spread(msWith.map((x, i) => 1 - msWithout[i] / x)), opsPerSecWith: spread(msWith.map((x) => (ops / x) * 1000)) },
@@ -106,6 +117,7 @@ export async function speedSection(design: Design, p: SpeedParams, log: (s: stri
       cases: p.batchCases, batch1Ms: spread(b.b1.map((s) => s.elapsedMs)), batch256Ms: spread(b.b256.map((s) => s.elapsedMs)), perTaskUs: spread(perTask),
     },
     poolStartMs: spread(start),
+    ceiling: { ms: p.ceilingMs, alone: spread(ceil.alone), together: spread(ceil.together), speedup: spread(ratios(ceil.together, ceil.alone)) },
   };
 }
 
@@ -126,6 +138,7 @@ export function speedMarkdown(s: Speed): string[] {
     '',
     `- Oracle share of a case's time (1 - without/with, per pair): ${showSpread(pct(s.oracle.share))} %.`,
     `- 2 workers vs 1 (steady cases/s, per pair): ${showSpread(s.workers.speedup, 2)}x; parallel efficiency ${showSpread(pct(s.workers.efficiency))} %.`,
+    `- The machine's ceiling for 2 workers: runCase (oracle on, ${s.params.oracleCases} generated cases, warmed up, then ${s.ceiling.ms} ms timed) in two processes at once against one alone (per pair): ${showSpread(s.ceiling.speedup, 2)}x (alone ${showSpread(s.ceiling.alone)} ops/s; the two together ${showSpread(s.ceiling.together)} ops/s). Two workers that shared nothing would reach this speed-up here, not 2x.`,
     `- Per-task overhead of the pool, empty tasks (one thread, ${s.overhead.tasks} tasks per repetition, minus the same calls in-thread): ${showSpread(s.overhead.queuedUs, 1)} us queued all at once; ${showSpread(s.overhead.roundTripUs, 1)} us one at a time, each awaited.`,
     `- Per-task overhead of a campaign (1 worker, ${s.overhead.cases} cases in batches of 1 against batches of 256, per pair, over the ${s.overhead.cases - Math.ceil(s.overhead.cases / 256)} extra tasks): ${showSpread(s.overhead.perTaskUs, 1)} us (batches of 1: ${showSpread(s.overhead.batch1Ms)} ms; of 256: ${showSpread(s.overhead.batch256Ms)} ms).`,
     `- Pool start (a campaign of one case on 2 workers, in this warm process): ${showSpread(s.poolStartMs)} ms, n = ${r}.`,
