@@ -1,8 +1,9 @@
 // The machine's own ceiling for two workers (bench (c)): the same single-thread work (ceiling-main.ts) in one
 // process alone, and in two processes at once, which share nothing but the machine. Their summed rate over
 // the one alone is the speed-up two fully independent workers get here; the campaign's 2-against-1 speed-up
-// is read against it. On the 2-core machine of bench/results it was 1.3-1.5x for this work, while a plain
-// integer loop got 2.0x: the model's work is bound by what the two cores share (caches, memory), not by them.
+// is read against it. On the 2-core machine of bench/results (a VM whose host has other tenants) it was
+// 1.2-1.8x for this work on 2026-12-07, while a plain integer loop got 2.0x: the model's work is bound by
+// what the two cores share (caches, memory), not by the cores (bench/results/speed-2026-12-07i.md).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { Design } from '../src/model/config.js';
