@@ -525,6 +525,7 @@ class Campaign {
       countersBuffer: this.counters.buffer,
       mutation: o.mutation ?? null,
       failOnPerf: o.failOnPerf ?? false,
+      allFeatures: !!o.seedCache,
       shard: this.shard,
       selfTestThrowIn: o.selfTest?.throwIn,
       selfTestExitAt: o.selfTest?.exitAt,
@@ -984,13 +985,15 @@ class Campaign {
         this.nextMark += every.cases;
       }
     };
-    for (const { index, ids } of r.features) {
+    for (const { index, ids, all } of r.features) {
       mark(localIndex(this.shard, index));
       const before = this.features.size;
       for (const id of ids) this.features.add(id);
       if (this.features.size === before) continue;
       this.lastNewCoverage = performance.now();
       const c = this.saveToCorpus(index, { verdict: 'pass' }); // workers report features of passing cases only
+      // the next campaign in this folder reads the case back from the corpus: what seeding it would give
+      if (all) this.seedCache?.put(c, !!this.o.failOnPerf, { pass: true, features: all });
       if (y) {
         if (isMutated(c)) y.fromMutated += this.features.size - before;
         else y.fromGenerated += this.features.size - before;

@@ -32,6 +32,8 @@ export interface WorkerSettings {
   mutation?: MutationSettings | null;
   /** This machine's part of the case space; batches count in shard cases. */
   shard?: Shard | null;
+  /** A case that reports features reports all of them too (BatchReply.features' `all`): the seed cache keeps them for the cases saved to the corpus. */
+  allFeatures?: boolean;
   /** Tests of the harness only: an exception in every op of this kind (RunOptions.selfTestThrowIn). */
   selfTestThrowIn?: string;
   /** Tests of the harness only: the worker thread exits when it reaches this global case index. */
@@ -92,7 +94,7 @@ export interface BatchReply {
    * that arrives out of order reports all its features, which keeps that true). Features of the corpus
    * cases it ran (seed tasks) are left out: the coordinator holds them before it commits any batch.
    */
-  features: { index: number; ids: number[] }[];
+  features: { index: number; ids: number[]; all?: number[] }[];
   /** Time spent in the batch, for sizing the next ones; never affects results. */
   ms: number;
   /** Set by the coordinator, never by a worker: the batch's worker died twice, its cases did not run. */
@@ -201,7 +203,7 @@ export function createRunner(settings: WorkerSettings, counters: SharedCounters 
         } else seen.add(id);
         (ids ??= []).push(id);
       }
-      if (ids) reply.features.push({ index: i, ids });
+      if (ids) reply.features.push(settings.allFeatures ? { index: i, ids, all: Array.from(r.features) } : { index: i, ids });
       cases++;
       ops += r.opsRun;
       if (cases === FLUSH_EVERY) flush();

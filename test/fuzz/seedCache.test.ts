@@ -2,15 +2,16 @@
 // in the folder, valid only for the code that made it. Unit tests of the file, then campaigns: one that takes
 // every corpus result from the cache saves what one that runs them saves, and a cache that lied would
 // change the campaign (it is trusted, so it must be the code's own).
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Case, loadCase } from '../../src/fuzz/case.js';
+import { runCampaign } from '../../src/fuzz/coordinator.js';
 import { mutationOf } from '../../src/fuzz/pool.js';
 import { codeFingerprint, SEED_CACHE_FORMAT, SeedCache } from '../../src/fuzz/seedCache.js';
 import { CAMPAIGN_DEFAULTS } from '../../src/model/config.js';
 import { campaignIn, stableSummary } from '../helpers/campaign.js';
-import { tempDir } from '../helpers/tmp.js';
+import { filesIn, tempDir } from '../helpers/tmp.js';
 
 const REGRESSION = join(import.meta.dirname, '..', '..', 'corpus', 'regression');
 const a: Case = loadCase(join(REGRESSION, 'bug-01-folio-split-before-unmap.json'));
@@ -133,5 +134,24 @@ describe('campaigns with a seed cache (the regression corpus read, seed 3, 700 c
     const honest = await campaignIn({ ...o, seedCache: { file: join(dir, 'lie', 'copy.json'), fingerprint: 'other code' } });
     expect(honest.summary.corpusSeededFromCache).toBe(0);
     expect(stableSummary(honest.summary)).toEqual(stableSummary(truth.summary));
+  });
+});
+
+describe('two campaigns in one folder (seed 5, 600 cases each, half of them concurrent, mutation share 0.5)', () => {
+  it('the second takes every corpus case from the cache, the first one\'s additions too, and saves what it saves without the cache', async () => {
+    const root = tempDir();
+    const o = { design: CAMPAIGN_DEFAULTS, workers: 2, cases: 600, mutation: mutationOf(0.5)!, concurrency: { share: 0.5, schedule: 'mix' as const }, readOnlyCorpora: [REGRESSION], warn: () => {} };
+    const dirs = (d: string) => ({ crashesDir: join(root, d, 'crashes'), corpusDir: join(root, d, 'corpus') });
+    const cache = { file: join(root, 'a', 'seed-cache.json'), fingerprint: 'test' };
+    const first = await runCampaign({ ...o, ...dirs('a'), seed: 5, seedCache: cache });
+    expect(first.corpusAdded).toBeGreaterThan(0);
+    cpSync(join(root, 'a'), join(root, 'b'), { recursive: true });
+    const cached = await runCampaign({ ...o, ...dirs('a'), seed: 6, seedCache: cache });
+    const plain = await runCampaign({ ...o, ...dirs('b'), seed: 6 });
+    expect(cached.corpusSeeded).toBe(first.corpusSeeded + first.corpusAdded);
+    expect(cached.corpusSeededFromCache).toBe(cached.corpusSeeded);
+    expect(stableSummary(cached)).toEqual(stableSummary(plain));
+    expect(filesIn(join(root, 'a', 'corpus'))).toEqual(filesIn(join(root, 'b', 'corpus')));
+    expect(filesIn(join(root, 'a', 'crashes'))).toEqual(filesIn(join(root, 'b', 'crashes')));
   });
 });
