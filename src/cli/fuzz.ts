@@ -144,10 +144,9 @@ interface Places {
   state: string;
 }
 
-/** The seed cache in the campaign folder, when running from the bundle (it names the code) and not --no-seed-cache. */
-function seedCacheOf(o: FuzzOptions, where: Places): { file: string; fingerprint: string } | null {
-  const fingerprint = o.seedCache ? codeFingerprint() : null;
-  return fingerprint ? { file: join(where.out, SEED_CACHE_FILE), fingerprint } : null;
+/** The seed cache in the campaign folder unless --no-seed-cache; kept only when running from the bundle (it names the code). */
+function seedCacheOf(o: FuzzOptions, where: Places): { file: string; fingerprint: () => string | null } | null {
+  return o.seedCache ? { file: join(where.out, SEED_CACHE_FILE), fingerprint: () => codeFingerprint() } : null;
 }
 
 function printHuman(s: CampaignSummary, where: Places): void {

@@ -98,9 +98,11 @@ export interface CampaignOptions {
   mainThreadStart?: boolean;
   /**
    * Keep what each corpus case gave when seeded in this file, for the code named by `fingerprint`
-   * (seedCache.ts), and take the results found there instead of running the cases again. Never changes results.
+   * (seedCache.ts; asked for when the corpus is read, not before the first cases: hashing the bundle takes
+   * about 5 ms; null: no cache), and take the results found there instead of running the cases again.
+   * Never changes results.
    */
-  seedCache?: { file: string; fingerprint: string } | null;
+  seedCache?: { file: string; fingerprint: () => string | null } | null;
   /** Tests of the harness only: the main thread runs every batch starting below this shard-local index, workers up or not. */
   mainThreadUntil?: number;
   /** Tests of the harness only: told of every batch dispatched, and whether the main thread runs it. */
@@ -599,8 +601,9 @@ class Campaign {
     const read = readCorpora(this.corpus, o.readOnlyCorpora ?? [], warn, o.design.guardsOff, !!o.concurrency && o.concurrency.share > 0);
     this.corpusCases = read.cases;
     this.seeded.working = read.working;
-    if (o.seedCache) {
-      const cache = (this.seedCache = new SeedCache(o.seedCache.file, o.seedCache.fingerprint, warn));
+    const fingerprint = o.seedCache?.fingerprint() ?? null;
+    if (o.seedCache && fingerprint !== null) {
+      const cache = (this.seedCache = new SeedCache(o.seedCache.file, fingerprint, warn));
       for (const cc of this.corpusCases) cc.run = cache.get(cc.case, !!o.failOnPerf);
     }
     this.corpusCases.forEach((cc, pos) => {

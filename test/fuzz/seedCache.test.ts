@@ -104,8 +104,8 @@ describe('campaigns with a seed cache (the regression corpus read, seed 3, 700 c
   it('a campaign that takes every corpus result from the cache saves the same files and summary as one that runs them', async () => {
     const file = join(tempDir(), 'seed-cache.json');
     const plain = await campaignIn(o);
-    const filling = await campaignIn({ ...o, seedCache: { file, fingerprint: 'test' } });
-    const cached = await campaignIn({ ...o, seedCache: { file, fingerprint: 'test' } });
+    const filling = await campaignIn({ ...o, seedCache: { file, fingerprint: () => 'test' } });
+    const cached = await campaignIn({ ...o, seedCache: { file, fingerprint: () => 'test' } });
     expect(plain.summary.corpusSeeded).toBeGreaterThan(40);
     expect(plain.summary.corpusSeededFromCache).toBe(0);
     expect(filling.summary.corpusSeededFromCache).toBe(0);
@@ -121,17 +121,17 @@ describe('campaigns with a seed cache (the regression corpus read, seed 3, 700 c
   it('the results are taken as they are: a cache that lied would change the campaign (so only the same code may use it)', async () => {
     const dir = tempDir();
     const file = join(dir, 'seed-cache.json');
-    const truth = await campaignIn({ ...o, seedCache: { file, fingerprint: 'test' } });
+    const truth = await campaignIn({ ...o, seedCache: { file, fingerprint: () => 'test' } });
     const raw = JSON.parse(readFileSync(file, 'utf8')) as { entries: Record<string, number[]> };
     for (const k of Object.keys(raw.entries)) raw.entries[k] = [raw.entries[k][0]]; // the verdicts, no coverage
     mkdirSync(join(dir, 'lie'));
     const lie = join(dir, 'lie', 'seed-cache.json');
     writeFileSync(lie, JSON.stringify(raw));
     copyFileSync(lie, join(dir, 'lie', 'copy.json'));
-    const lied = await campaignIn({ ...o, seedCache: { file: lie, fingerprint: 'test' } });
+    const lied = await campaignIn({ ...o, seedCache: { file: lie, fingerprint: () => 'test' } });
     expect(lied.summary.corpusSeededFromCache).toBe(truth.summary.corpusSeeded);
     expect(lied.summary.coverage).toBeLessThan(truth.summary.coverage);
-    const honest = await campaignIn({ ...o, seedCache: { file: join(dir, 'lie', 'copy.json'), fingerprint: 'other code' } });
+    const honest = await campaignIn({ ...o, seedCache: { file: join(dir, 'lie', 'copy.json'), fingerprint: () => 'other code' } });
     expect(honest.summary.corpusSeededFromCache).toBe(0);
     expect(stableSummary(honest.summary)).toEqual(stableSummary(truth.summary));
   });
@@ -142,7 +142,7 @@ describe('two campaigns in one folder (seed 5, 600 cases each, half of them conc
     const root = tempDir();
     const o = { design: CAMPAIGN_DEFAULTS, workers: 2, cases: 600, mutation: mutationOf(0.5)!, concurrency: { share: 0.5, schedule: 'mix' as const }, readOnlyCorpora: [REGRESSION], warn: () => {} };
     const dirs = (d: string) => ({ crashesDir: join(root, d, 'crashes'), corpusDir: join(root, d, 'corpus') });
-    const cache = { file: join(root, 'a', 'seed-cache.json'), fingerprint: 'test' };
+    const cache = { file: join(root, 'a', 'seed-cache.json'), fingerprint: () => 'test' };
     const first = await runCampaign({ ...o, ...dirs('a'), seed: 5, seedCache: cache });
     expect(first.corpusAdded).toBeGreaterThan(0);
     cpSync(join(root, 'a'), join(root, 'b'), { recursive: true });
