@@ -297,6 +297,8 @@ interface Seeded {
 interface CorpusCase {
   file: string;
   case: Case;
+  /** caseId(case), computed once. */
+  id: string;
   /** May be a parent: it runs with the campaign's guards, and has one actor unless the campaign has several. */
   candidate: boolean;
   run?: { pass: boolean; features: ArrayLike<number> };
@@ -317,7 +319,7 @@ function readCorpora(working: CorpusStore, readOnly: readonly string[], warn: (m
       try {
         const c = loadCase(file);
         const sameGuards = c.design.guardsOff.length === guardsOff.length && c.design.guardsOff.every((g) => guardsOff.includes(g));
-        cases.push({ file, case: c, candidate: sameGuards && (actors || !c.actors) });
+        cases.push({ file, case: c, id: caseId(c), candidate: sameGuards && (actors || !c.actors) });
         if (isWorking) workingRead++;
       } catch (e) {
         if (!(e instanceof CaseError)) throw asEnvironmentError(e, file) ?? e;
@@ -347,6 +349,7 @@ class Campaign {
   /** The corpora's coverage, ids and parents, gathered in corpus order as their cases run; complete once seedingDone. */
   private readonly seeded: Seeded = { features: new Set(), pool: [], files: new Map(), ids: new Set(), filesRead: 0, working: 0 };
   private corpusCases: CorpusCase[] = [];
+  private corpusRead = false;
   private seedCache: SeedCache | null = null;
   private seedingStarted = false;
   private seedsLeft = 0;
@@ -589,7 +592,8 @@ class Campaign {
   }
 
   /**
-   * Read the corpora and hand their cases to the pool (seed tasks, after minimisations, before batches).
+   * Hand the corpus cases read (readCorpusCases) that the seed cache did not have to the pool (seed tasks,
+   * after minimisations, before batches).
    * The campaign's coverage needs them all, the parents' snapshot of the first two epochs only the cases up
    * to the last candidate parent (a parent's coverage brought counts the cases before it). When every
    * candidate fails (a known-bug campaign: its regression cases fail), run here at once, there are no
@@ -597,18 +601,6 @@ class Campaign {
    */
   private startSeeding(): void {
     const o = this.o;
-    const warn = (m: string): void => (o.warn ?? ((x: string) => process.stderr.write(x + '\n')))(m);
-    const read = readCorpora(this.corpus, o.readOnlyCorpora ?? [], warn, o.design.guardsOff, !!o.concurrency && o.concurrency.share > 0);
-    this.corpusCases = read.cases;
-    this.seeded.working = read.working;
-    const fingerprint = o.seedCache?.fingerprint() ?? null;
-    if (o.seedCache && fingerprint !== null) {
-      const cache = (this.seedCache = new SeedCache(o.seedCache.file, fingerprint, warn));
-      for (const cc of this.corpusCases) cc.run = cache.get(cc.case, !!o.failOnPerf);
-    }
-    this.corpusCases.forEach((cc, pos) => {
-      if (cc.candidate) this.lastCandidate = pos;
-    });
     if (!this.startPoolKnown) {
       let parent = false;
       for (const cc of this.corpusCases) {
@@ -643,11 +635,11 @@ class Campaign {
 
   /** A corpus case has run (in corpus order): coverage it holds is not added again; a passing candidate is a parent. */
   private commitSeed(r: SeedReply): void {
-    const { file, case: c, candidate } = this.corpusCases[r.pos];
-    this.seedCache?.put(c, !!this.o.failOnPerf, r);
+    const { file, case: c, candidate, id } = this.corpusCases[r.pos];
+    this.seedCache?.put(id, !!this.o.failOnPerf, r);
     const s = this.seeded;
-    s.ids.add(caseId(c));
-    s.files.set(caseId(c), file);
+    s.ids.add(id);
+    s.files.set(id, file);
     s.filesRead++;
     const before = s.features.size;
     for (let i = 0; i < r.features.length; i++) s.features.add(r.features[i]);
@@ -724,11 +716,34 @@ class Campaign {
   private seedWhenDue(): void {
     if (this.seedingStarted) return;
     const due = this.local === null || this.nextIndex >= SEED_AFTER || this.stopping || this.nextIndex >= this.limit || !this.snapshotKnown(epochOf(this.nextIndex));
-    if (!due || !this.loadPiscina()) return;
+    if (!due) return;
+    if (!this.corpusRead) this.readCorpusCases();
+    // no worker threads for nothing: with no case left to run and every corpus case's result in the seed
+    // cache (fuzz --cases 1, a Ctrl-C at once), the campaign ends in this thread
+    const poolWanted = (!this.stopping && this.nextIndex < this.limit) || this.corpusCases.some((cc) => !cc.run);
+    if (poolWanted && !this.loadPiscina()) return;
     this.seedingStarted = true;
-    this.startWorkers();
+    if (poolWanted) this.startWorkers();
     this.startSeeding();
     if (this.startPoolKnown) this.resumeMinimizations();
+  }
+
+  /** Read the corpora, and take what the seed cache holds for their cases. */
+  private readCorpusCases(): void {
+    const o = this.o;
+    const warn = (m: string): void => (o.warn ?? ((x: string) => process.stderr.write(x + '\n')))(m);
+    const read = readCorpora(this.corpus, o.readOnlyCorpora ?? [], warn, o.design.guardsOff, !!o.concurrency && o.concurrency.share > 0);
+    this.corpusRead = true;
+    this.corpusCases = read.cases;
+    this.seeded.working = read.working;
+    const fingerprint = o.seedCache?.fingerprint() ?? null;
+    if (o.seedCache && fingerprint !== null) {
+      const cache = (this.seedCache = new SeedCache(o.seedCache.file, fingerprint, warn));
+      for (const cc of this.corpusCases) cc.run = cache.get(cc.id, !!o.failOnPerf);
+    }
+    this.corpusCases.forEach((cc, pos) => {
+      if (cc.candidate) this.lastCandidate = pos;
+    });
   }
 
   /** Import piscina once; true when it is loaded (the loop is woken when it is). */
@@ -996,7 +1011,7 @@ class Campaign {
       this.lastNewCoverage = performance.now();
       const c = this.saveToCorpus(index, { verdict: 'pass' }); // workers report features of passing cases only
       // the next campaign in this folder reads the case back from the corpus: what seeding it would give
-      if (all) this.seedCache?.put(c, !!this.o.failOnPerf, { pass: true, features: all });
+      if (all) this.seedCache?.put(caseId(c), !!this.o.failOnPerf, { pass: true, features: all });
       if (y) {
         if (isMutated(c)) y.fromMutated += this.features.size - before;
         else y.fromGenerated += this.features.size - before;

@@ -10,7 +10,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Case, caseId } from './case.js';
 import { writeFileAtomic } from './store.js';
 
 export const SEED_CACHE_FORMAT = 'tdxfuzz-seed-cache';
@@ -48,9 +47,9 @@ interface SeedCacheFile {
   entries: Record<string, number[]>;
 }
 
-/** The key of a case's result: its id, and whether performance findings fail it (--fail-on perf). */
-function seedKey(c: Case, failOnPerf: boolean): string {
-  return `${caseId(c)}${failOnPerf ? '+perf' : ''}`;
+/** The key of a case's result: its id (caseId), and whether performance findings fail it (--fail-on perf). */
+function seedKey(id: string, failOnPerf: boolean): string {
+  return `${id}${failOnPerf ? '+perf' : ''}`;
 }
 
 export class SeedCache {
@@ -86,9 +85,9 @@ export class SeedCache {
     for (const [k, v] of Object.entries(raw.entries)) if (Array.isArray(v) && v.length >= 1) this.old.set(k, v);
   }
 
-  /** The cached result of a corpus case, if any. */
-  get(c: Case, failOnPerf: boolean): SeedResult | undefined {
-    const key = seedKey(c, failOnPerf);
+  /** The cached result of the corpus case with id `id` (caseId), if any. */
+  get(id: string, failOnPerf: boolean): SeedResult | undefined {
+    const key = seedKey(id, failOnPerf);
     const v = this.old.get(key);
     if (!v) return undefined;
     this.now.set(key, v);
@@ -96,9 +95,9 @@ export class SeedCache {
     return { pass: v[0] === 1, features: v.slice(1) };
   }
 
-  /** Record the result of a corpus case the campaign ran. */
-  put(c: Case, failOnPerf: boolean, r: SeedResult): void {
-    const key = seedKey(c, failOnPerf);
+  /** Record the result of the corpus case with id `id` (caseId). */
+  put(id: string, failOnPerf: boolean, r: SeedResult): void {
+    const key = seedKey(id, failOnPerf);
     if (this.now.has(key)) return;
     this.now.set(key, [r.pass ? 1 : 0, ...Array.from(r.features)]);
     this.added++;

@@ -5,7 +5,7 @@
 import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Case, loadCase } from '../../src/fuzz/case.js';
+import { type Case, caseId, loadCase } from '../../src/fuzz/case.js';
 import { runCampaign } from '../../src/fuzz/coordinator.js';
 import { mutationOf } from '../../src/fuzz/pool.js';
 import { codeFingerprint, SEED_CACHE_FORMAT, SeedCache } from '../../src/fuzz/seedCache.js';
@@ -43,35 +43,35 @@ describe('SeedCache', () => {
   it('gives back what was put, per case and per --fail-on perf, for the same code only', () => {
     const file = join(tempDir(), 'seed-cache.json');
     const first = open(file).cache;
-    expect(first.get(a, false)).toBeUndefined();
-    first.put(a, false, { pass: true, features: [3, 1, 4] });
-    first.put(b, false, { pass: false, features: Uint32Array.of(9) });
+    expect(first.get(caseId(a), false)).toBeUndefined();
+    first.put(caseId(a), false, { pass: true, features: [3, 1, 4] });
+    first.put(caseId(b), false, { pass: false, features: Uint32Array.of(9) });
     first.save();
     const again = open(file).cache;
-    expect(again.get(a, false)).toEqual({ pass: true, features: [3, 1, 4] });
-    expect(again.get(a, true)).toBeUndefined(); // judged with performance findings failing: another result
-    expect(again.get(b, false)).toEqual({ pass: false, features: [9] });
+    expect(again.get(caseId(a), false)).toEqual({ pass: true, features: [3, 1, 4] });
+    expect(again.get(caseId(a), true)).toBeUndefined(); // judged with performance findings failing: another result
+    expect(again.get(caseId(b), false)).toEqual({ pass: false, features: [9] });
     expect(again.hits).toBe(2);
     const other = open(file, 'code-2');
-    expect(other.cache.get(a, false)).toBeUndefined();
+    expect(other.cache.get(caseId(a), false)).toBeUndefined();
     expect(other.warnings).toEqual([]);
   });
 
   it('rewrites the file with the cases read this time only, and not at all when nothing changed', () => {
     const file = join(tempDir(), 'seed-cache.json');
     const first = open(file).cache;
-    first.put(a, false, { pass: true, features: [1] });
-    first.put(b, false, { pass: true, features: [2] });
+    first.put(caseId(a), false, { pass: true, features: [1] });
+    first.put(caseId(b), false, { pass: true, features: [2] });
     first.save();
     const unchanged = open(file).cache;
-    unchanged.get(a, false);
-    unchanged.get(b, false);
+    unchanged.get(caseId(a), false);
+    unchanged.get(caseId(b), false);
     const marked = readFileSync(file, 'utf8') + '\n\n'; // the same cache, told apart from what save() writes
     writeFileSync(file, marked);
     unchanged.save();
     expect(readFileSync(file, 'utf8')).toBe(marked);
     const onlyA = open(file).cache;
-    onlyA.get(a, false);
+    onlyA.get(caseId(a), false);
     onlyA.save();
     const raw = JSON.parse(readFileSync(file, 'utf8')) as { format: string; fingerprint: string; entries: Record<string, number[]> };
     expect(raw.format).toBe(SEED_CACHE_FORMAT);
@@ -90,10 +90,10 @@ describe('SeedCache', () => {
       const { cache, warnings } = open(file);
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(new RegExp(`^warning: seed cache .*${name} ignored`));
-      expect(cache.get(a, false)).toBeUndefined();
-      cache.put(a, false, { pass: true, features: [5] });
+      expect(cache.get(caseId(a), false)).toBeUndefined();
+      cache.put(caseId(a), false, { pass: true, features: [5] });
       cache.save();
-      expect(open(file).cache.get(a, false)).toEqual({ pass: true, features: [5] });
+      expect(open(file).cache.get(caseId(a), false)).toEqual({ pass: true, features: [5] });
     }
   });
 });
@@ -153,5 +153,22 @@ describe('two campaigns in one folder (seed 5, 600 cases each, half of them conc
     expect(stableSummary(cached)).toEqual(stableSummary(plain));
     expect(filesIn(join(root, 'a', 'corpus'))).toEqual(filesIn(join(root, 'b', 'corpus')));
     expect(filesIn(join(root, 'a', 'crashes'))).toEqual(filesIn(join(root, 'b', 'crashes')));
+  });
+});
+
+describe('a campaign with nothing left to run once the corpus is read (10 cases, the regression corpus read)', () => {
+  it('starts no worker thread when the seed cache holds every corpus case, and saves what it saves without the cache', async () => {
+    const file = join(tempDir(), 'seed-cache.json');
+    const o = { design: CAMPAIGN_DEFAULTS, seed: 8, cases: 10, workers: 2, readOnlyCorpora: [REGRESSION] };
+    const starts: number[] = [];
+    const filling = await campaignIn({ ...o, seedCache: { file, fingerprint: () => 'test' }, onWorkersStart: (n) => starts.push(n) });
+    expect(starts).toEqual([10]); // the corpus cases had to run: in the pool
+    const cached = await campaignIn({ ...o, seedCache: { file, fingerprint: () => 'test' }, onWorkersStart: (n) => starts.push(n) });
+    expect(starts).toEqual([10]);
+    expect(cached.summary.corpusSeededFromCache).toBe(cached.summary.corpusSeeded);
+    expect(cached.summary.cases).toBe(10);
+    expect(cached.crashes).toEqual(filling.crashes);
+    expect(cached.corpus).toEqual(filling.corpus);
+    expect(stableSummary(cached.summary)).toEqual(stableSummary(filling.summary));
   });
 });
