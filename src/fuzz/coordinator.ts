@@ -1010,14 +1010,15 @@ class Campaign {
       if (this.features.size === before) continue;
       this.lastNewCoverage = performance.now();
       const c = this.saveToCorpus(index, { verdict: 'pass' }); // workers report features of passing cases only
+      const id = caseId(c);
       // the next campaign in this folder reads the case back from the corpus: what seeding it would give
-      if (all) this.seedCache?.put(caseId(c), !!this.o.failOnPerf, { pass: true, features: all });
+      if (all) this.seedCache?.put(id, !!this.o.failOnPerf, { pass: true, features: all });
       if (y) {
         if (isMutated(c)) y.fromMutated += this.features.size - before;
         else y.fromGenerated += this.features.size - before;
       }
       if (this.mutating) {
-        const file = this.seeded.files.get(caseId(c)) ?? this.corpus.fileFor(c);
+        const file = this.seeded.files.get(id) ?? this.corpus.fileFor(c);
         this.corpusPool.push({ case: c, file, index: localIndex(this.shard, index), brought: this.features.size - before });
       }
     }
