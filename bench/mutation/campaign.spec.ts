@@ -5,12 +5,12 @@
 // Not part of `npm test` (vitest.config.ts includes test/ only); run by `npm run mutation`.
 import { describe, test } from 'vitest';
 import { campaignDesign, checkCase } from './check.js';
-import { MUTATION_CASES, MUTATION_CHUNK, MUTATION_SEED } from './settings.js';
+import { MUTATION_TOTAL, MUTATION_CHUNK, MUTATION_SEED } from './settings.js';
 
 describe(`default campaign, seed ${MUTATION_SEED}`, () => {
   const design = campaignDesign();
-  for (let start = 0; start < MUTATION_CASES; start += MUTATION_CHUNK) {
-    const end = Math.min(MUTATION_CASES, start + MUTATION_CHUNK);
+  for (let start = 0; start < MUTATION_TOTAL; start += MUTATION_CHUNK) {
+    const end = Math.min(MUTATION_TOTAL, start + MUTATION_CHUNK);
     test(`cases ${start}..${end - 1}`, () => {
       for (let i = start; i < end; i++) {
         const why = checkCase(design, MUTATION_SEED, i);

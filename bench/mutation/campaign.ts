@@ -5,12 +5,12 @@
 // Exit 0: every case passed. Exit 1: the first failing case, printed as one "killed-by: ..." line.
 // Exit 2: bad arguments.
 import { campaignDesign, checkCase } from './check.js';
-import { MUTATION_CASES, MUTATION_SEED } from './settings.js';
+import { MUTATION_TOTAL, MUTATION_SEED } from './settings.js';
 
 const HELP = `usage: node dist/bench/mutation/campaign.js [--seed N] [--cases N]
 Runs cases 0..N-1 of the default campaign (CAMPAIGN_DEFAULTS) with campaign seed S in this process and
 exits 1 on the first failing case (an oracle violation or an exception from the model), 0 if all pass.
-Defaults: --seed ${MUTATION_SEED} --cases ${MUTATION_CASES} (the campaign the mutation score uses).`;
+Defaults: --seed ${MUTATION_SEED} --cases ${MUTATION_TOTAL} (the campaign the mutation score uses).`;
 
 function usage(msg: string): never {
   process.stderr.write(`bench/mutation/campaign: ${msg}\n${HELP}\n`);
@@ -18,7 +18,7 @@ function usage(msg: string): never {
 }
 
 function parseArgs(argv: string[]): { seed: number; cases: number } {
-  const o = { seed: MUTATION_SEED, cases: MUTATION_CASES };
+  const o = { seed: MUTATION_SEED, cases: MUTATION_TOTAL };
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k];
     if (a === '--help' || a === '-h') {

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { type AutoClass, autoClassify } from './classify.js';
-import { MUTATION_CASES, MUTATION_SEED, STRYKER_JSON, UNIT_STRYKER_JSON } from './settings.js';
+import { MUTATION_CASES, MUTATION_SEED, MUTATION_TOTAL, STRYKER_JSON, UNIT_STRYKER_JSON } from './settings.js';
 
 type Status = 'Killed' | 'Survived' | 'NoCoverage' | 'CompileError' | 'RuntimeError' | 'Timeout' | 'Ignored' | 'Pending';
 interface Pos { line: number; column: number }
@@ -44,9 +44,11 @@ export interface Tally {
   pending: number;
   /** Survivors the rules of classify.ts show equivalent (they stay in Stryker's score, not in the adjusted one). */
   equivalent: number;
+  /** Kills (violation or exception) by a concurrent case (index >= MUTATION_CASES): no one-actor case killed them. */
+  concurrentKill: number;
 }
 
-const emptyTally = (): Tally => ({ total: 0, violation: 0, exception: 0, otherKill: 0, timeout: 0, survived: 0, noCoverage: 0, error: 0, ignored: 0, pending: 0, equivalent: 0 });
+const emptyTally = (): Tally => ({ total: 0, violation: 0, exception: 0, otherKill: 0, timeout: 0, survived: 0, noCoverage: 0, error: 0, ignored: 0, pending: 0, equivalent: 0, concurrentKill: 0 });
 
 /** Detected (killed + timeout) over valid (all but invalid and ignored), Stryker's definition of the score. */
 export function score(t: Tally): number {
@@ -74,6 +76,8 @@ function add(t: Tally, m: Mutant): void {
       if (r.includes('killed-by: violation')) t.violation++;
       else if (r.includes('killed-by: exception')) t.exception++;
       else t.otherKill++;
+      const c = killCaseOf(r);
+      if (c !== null && c >= MUTATION_CASES) t.concurrentKill++;
       break;
     }
     case 'Timeout': t.timeout++; break;
@@ -83,6 +87,18 @@ function add(t: Tally, m: Mutant): void {
     case 'Ignored': t.ignored++; break;
     default: t.pending++;
   }
+}
+
+/** The index of the case that killed a mutant, from its status reason (check.ts), or null. */
+function killCaseOf(reason: string): number | null {
+  const c = /in case (\d+) of seed/.exec(reason);
+  return c ? Number(c[1]) : null;
+}
+
+/** The one-actor score: as score(), without the kills only a concurrent case made (the campaign before them). */
+export function oneActorScore(t: Tally): number {
+  const valid = t.total - t.error - t.ignored - t.pending - t.equivalent;
+  return valid ? (100 * (t.violation + t.exception + t.otherKill + t.timeout - t.concurrentKill)) / valid : NaN;
 }
 
 /** The folder of src/model a file belongs to: "tdx/", "kvm/", ... or "(top level)". */
@@ -164,8 +180,8 @@ export function buildReport(r: StrykerReport, when: Date, o: ReportOptions = {})
       }
       if (m.status === 'Killed') {
         const r = m.statusReason ?? '';
-        const c = /in case (\d+) of seed/.exec(r);
-        if (c) killCase.push(Number(c[1]));
+        const c = killCaseOf(r);
+        if (c !== null) killCase.push(c);
         const v = /killed-by: violation (\S+)/.exec(r);
         if (v) byCheck.set(v[1], (byCheck.get(v[1]) ?? 0) + 1);
         const e = /killed-by: exception in case \d+ of seed \d+: (\w+)/.exec(r);
@@ -179,12 +195,12 @@ export function buildReport(r: StrykerReport, when: Date, o: ReportOptions = {})
   L.push(kind === 'unit' ? `# Mutants of src/model killed by the unit tests, ${when.toISOString().slice(0, 10)}` : `# Mutation score of the oracle, ${when.toISOString().slice(0, 10)}`, '');
   L.push(`Commit ${head}${dirty}; ${r.framework?.name ?? 'Stryker'} ${r.framework?.version ?? '?'}; mutated: ${(r.config?.mutate ?? []).map((p) => `\`${p}\``).join(', ')}.`);
   if (kind === 'unit') L.push('A mutant is killed when a unit test of test/model or test/oracle fails (`npm run mutation -- --unit`, stryker.unit.config.mjs). This is not the oracle\'s score: the unit tests assert what the model should do, the campaign asks the oracle.');
-  else L.push(`A mutant is killed when the fixed campaign (CAMPAIGN_DEFAULTS with the default design space of deployments and performance findings failing, as \`tdxfuzz fuzz --fail-on perf\`; seed ${MUTATION_SEED}, cases 0..${MUTATION_CASES - 1}; \`bench/mutation/campaign.spec.ts\` runs them in chunks, each mutant on the chunks that reach it) fails a case: an oracle violation or an exception from the model. Score = (killed + timeout) / (all - compile/runtime errors - ignored), as Stryker counts it (ignored: trace text, see bench/mutation/ignore-presentation.mjs); the oracle score counts only kills by an oracle verdict (not exceptions from the model, not timeouts). Unit tests are not part of this score.`);
+  else L.push(`A mutant is killed when the fixed campaign (CAMPAIGN_DEFAULTS with the default design space of deployments and performance findings failing, as \`tdxfuzz fuzz --fail-on perf\`; seed ${MUTATION_SEED}, cases 0..${MUTATION_CASES - 1} with one actor, then cases ${MUTATION_CASES}..${MUTATION_TOTAL - 1} dealt to several actors as \`--concurrency 1\` deals them; \`bench/mutation/campaign.spec.ts\` runs them in chunks, each mutant on the chunks that reach it) fails a case: an oracle violation or an exception from the model. Score = (killed + timeout) / (all - compile/runtime errors - ignored), as Stryker counts it (ignored: trace text, see bench/mutation/ignore-presentation.mjs); the oracle score counts only kills by an oracle verdict (not exceptions from the model, not timeouts). Unit tests are not part of this score.`);
   for (const n of o.notes ?? []) L.push('', n.replace(/\s+/g, ' ').trim());
   L.push('', '## Score', '');
   const row = (name: string, t: Tally): string =>
-    `| ${name} | ${t.total} | ${t.violation} | ${t.exception + t.otherKill} | ${t.timeout} | ${t.survived} | ${t.noCoverage} | ${t.error} | ${t.ignored} | ${pct(score(t))} | ${pct(oracleScore(t))} | ${t.equivalent} | ${pct(adjustedScore(t))} |`;
-  const header = ['| | mutants | killed: violation | killed: exception | timeout | survived | no coverage | compile/runtime error | ignored | score | oracle score | equivalent (rules) | score without them |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|'];
+    `| ${name} | ${t.total} | ${t.violation} | ${t.exception + t.otherKill} | ${t.timeout} | ${t.survived} | ${t.noCoverage} | ${t.error} | ${t.ignored} | ${pct(score(t))} | ${pct(oracleScore(t))} | ${t.equivalent} | ${pct(adjustedScore(t))} | ${t.concurrentKill} | ${pct(oneActorScore(t))} |`;
+  const header = ['| | mutants | killed: violation | killed: exception | timeout | survived | no coverage | compile/runtime error | ignored | score | oracle score | equivalent (rules) | score without them | killed only by a concurrent case | one-actor score without them |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|'];
   L.push(...header);
   for (const [name, t] of [...folders].sort(([a], [b]) => a.localeCompare(b))) L.push(row(`src/model/${name === '(top level)' ? '*.ts' : name}`, t));
   L.push(row('**all**', overall));
@@ -199,8 +215,9 @@ export function buildReport(r: StrykerReport, when: Date, o: ReportOptions = {})
   if (killCase.length) {
     const s = [...killCase].sort((a, b) => a - b);
     const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-    const late = s.filter((i) => i >= MUTATION_CASES / 2).length;
-    L.push(`Index of the killing case (of ${MUTATION_CASES}): median ${q(0.5)}, 90th percentile ${q(0.9)}, 99th ${q(0.99)}, max ${s[s.length - 1]}; ${late} kill(s) came from the second half of the campaign (a measure of what more cases would add).`, '');
+    const late = s.filter((i) => i >= MUTATION_CASES / 2 && i < MUTATION_CASES).length;
+    const conc = s.filter((i) => i >= MUTATION_CASES).length;
+    L.push(`Index of the killing case (of ${MUTATION_TOTAL}): median ${q(0.5)}, 90th percentile ${q(0.9)}, 99th ${q(0.99)}, max ${s[s.length - 1]}; ${late} kill(s) came from the second half of the one-actor cases (a measure of what more cases would add), ${conc} from the concurrent cases (${MUTATION_CASES} on; a mutant runs on them only when no one-actor case killed it).`, '');
   }
   L.push('| check | mutants killed first by it |', '|---|--:|');
   for (const [k, n] of [...byCheck].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) L.push(`| ${k} | ${n} |`);
@@ -252,7 +269,7 @@ export function scoreLine(s: ReportSummary): string {
   const t = s.overall;
   if (s.kind === 'unit') return `unit tests kill ${pct(score(t))} of the mutants (${t.total - t.survived - t.noCoverage - t.error - t.ignored - t.pending} of ${t.total - t.error - t.ignored - t.pending}); not part of the oracle's score`;
   const per = [...s.folders].sort(([a], [b]) => a.localeCompare(b)).map(([f, x]) => `${f} ${pct(score(x))}`).join(', ');
-  return `mutation score ${pct(score(t))}, ${pct(adjustedScore(t))} without the ${t.equivalent} survivors shown equivalent (${t.violation + t.exception + t.otherKill + t.timeout} of ${t.total - t.error - t.ignored - t.pending} detected: ${t.violation} by a violation, ${t.exception + t.otherKill} by an exception, ${t.timeout} timeouts; ${t.survived + t.noCoverage} survived); oracle score ${pct(oracleScore(t))}; per folder: ${per}`;
+  return `mutation score ${pct(score(t))}, ${pct(adjustedScore(t))} without the ${t.equivalent} survivors shown equivalent (${t.violation + t.exception + t.otherKill + t.timeout} of ${t.total - t.error - t.ignored - t.pending} detected: ${t.violation} by a violation, ${t.exception + t.otherKill} by an exception, ${t.timeout} timeouts; ${t.survived + t.noCoverage} survived); oracle score ${pct(oracleScore(t))}; ${t.concurrentKill} killed only by a concurrent case (one-actor score without equivalents ${pct(oneActorScore(t))}); per folder: ${per}`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { campaignDesign, checkCase } from './check.js';
 import { fingerprint } from './fingerprint.js';
 import { scoreLine, writeReport } from './report.js';
-import { INCREMENTAL_FILE, MUTATION_CASES, MUTATION_SEED, STRYKER_JSON, UNIT_INCREMENTAL_FILE } from './settings.js';
+import { INCREMENTAL_FILE, MUTATION_TOTAL, MUTATION_SEED, STRYKER_JSON, UNIT_INCREMENTAL_FILE } from './settings.js';
 
 function log(s: string): void {
   process.stderr.write(`mutation: ${s}\n`);
@@ -43,7 +43,7 @@ async function main(): Promise<number> {
   const args = process.argv.slice(2).filter((a) => a !== '--unit');
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(`usage: npm run mutation [-- stryker-run-options]
-Mutates src/model (stryker.config.mjs), kills a mutant when the default campaign (seed ${MUTATION_SEED}, ${MUTATION_CASES} cases)
+Mutates src/model (stryker.config.mjs), kills a mutant when the default campaign (seed ${MUTATION_SEED}, ${MUTATION_TOTAL} cases)
 fails a case, and writes bench/results/mutation-<date>.md (score per folder, survivors to classify).
 Options go to \`stryker run\`: --mutate 'src/model/gmem/**/*.ts' (a subset), --force (ignore the incremental
 file ${INCREMENTAL_FILE}), --concurrency N. Full reports: ${STRYKER_JSON}, reports/mutation/mutation.html.
@@ -55,7 +55,7 @@ survivors a unit test kills.\n`);
   if (!unit) {
     const t0 = Date.now();
     const design = campaignDesign();
-    for (let i = 0; i < MUTATION_CASES; i++) {
+    for (let i = 0; i < MUTATION_TOTAL; i++) {
       const why = checkCase(design, MUTATION_SEED, i);
       if (why) {
         log(`the unmutated model fails the campaign, so no mutant can be judged: ${why.replace(/^killed-by: /, '')}`);
@@ -63,7 +63,7 @@ survivors a unit test kills.\n`);
         return 1;
       }
     }
-    log(`unmutated campaign passes (${MUTATION_CASES} cases, ${Date.now() - t0} ms)`);
+    log(`unmutated campaign passes (${MUTATION_TOTAL} cases, ${Date.now() - t0} ms)`);
   }
   const incrementalFile = unit ? UNIT_INCREMENTAL_FILE : INCREMENTAL_FILE;
   const fingerprintFile = join(dirname(incrementalFile), 'fingerprint.txt');

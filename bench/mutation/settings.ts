@@ -4,6 +4,14 @@
 // 1500 cases take ~0.9 s unmutated and ~1.2-2.5 s with all of src/model instrumented (2 shared cores).
 export const MUTATION_SEED = 1;
 export const MUTATION_CASES = 1500;
+/**
+ * Cases MUTATION_CASES.. of the same seed dealt to several actors (share 1, PCT and random schedules half
+ * each, as `--concurrency 1` deals them): the locking, invalidation and retry code of src/model is reached
+ * only when actors interleave. The one-actor cases come first, so their kills are the same as without these.
+ */
+export const MUTATION_CONCURRENT_CASES = 500;
+/** Every case of the campaign: the one-actor ones, then the concurrent ones. */
+export const MUTATION_TOTAL = MUTATION_CASES + MUTATION_CONCURRENT_CASES;
 /** Cases per test in campaign.spec.ts: Stryker runs a mutant only on the chunks whose cases reach it. */
 export const MUTATION_CHUNK = 50;
 

@@ -1,6 +1,7 @@
 import { autoClassify, type SurvivorView } from '../../bench/mutation/classify.js';
 import { describe, expect, test } from 'vitest';
-import { buildReport, folderOf, oracleScore, score, type StrykerReport } from '../../bench/mutation/report.js';
+import { buildReport, folderOf, oneActorScore, oracleScore, score, type StrykerReport } from '../../bench/mutation/report.js';
+import { MUTATION_CASES } from '../../bench/mutation/settings.js';
 
 const at = (line: number, c0: number, c1: number) => ({ start: { line, column: c0 }, end: { line, column: c1 } });
 
@@ -43,6 +44,24 @@ describe('mutation report', () => {
     expect(oracleScore(t)).toBeCloseTo(20);
     expect(score(s.folders.get('gmem/')!)).toBeCloseTo(200 / 3);
     expect(score(s.folders.get('(top level)')!)).toBeCloseTo(50);
+  });
+
+  test('a kill by a concurrent case (index MUTATION_CASES on) is counted apart and left out of the one-actor score', () => {
+    const conc: StrykerReport = {
+      files: {
+        'src/model/kvm/mmu.ts': {
+          source: 'a;\nb;\n',
+          mutants: [
+            { id: '1', mutatorName: 'BlockStatement', replacement: '{}', status: 'Killed', statusReason: `killed-by: violation INV-10 in case ${MUTATION_CASES} of seed 1, op 2 (touch) at end of op: x`, location: at(1, 1, 2) },
+            { id: '2', mutatorName: 'BlockStatement', replacement: '{}', status: 'Killed', statusReason: `killed-by: violation INV-1 in case ${MUTATION_CASES - 1} of seed 1, op 0 (touch) at end of op: x`, location: at(2, 1, 2) },
+          ],
+        },
+      },
+    };
+    const t = buildReport(conc, new Date(0)).overall;
+    expect(t.concurrentKill).toBe(1);
+    expect(score(t)).toBeCloseTo(100);
+    expect(oneActorScore(t)).toBeCloseTo(50);
   });
 
   test('survivors listed with the original text, replacement and mutator; killers counted', () => {
