@@ -663,6 +663,10 @@ export class Reference {
       if (!huge || (lo >= start && hi <= end && (lo + sh) % n === 0)) {
         // the folio is truncated: a later fault gets a fresh page
         this.lose(g);
+        // in place, a shared gfn's memory is the guest_memfd folio: the next fault gets a new one, cleared
+        // (kvm_gmem_fault_user_mapping clears a folio not yet uptodate); with VM attributes it is the slot's
+        // userspace memory, which a punch does not reach
+        if (!this.design.vmMemoryAttributes && !this.private[g]) this.setData(g, 0);
         // truncation leaks a folio that is poisoned, pinned, or still held by the S-EPT of a dead VM
         if (this.poison[g] !== NO || this.pins[g] > 0 || ctx.vmDead) this.poolShort = true;
         this.poison[g] = NO;

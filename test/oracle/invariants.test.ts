@@ -1112,6 +1112,24 @@ check('REF-RESULT', () => {
     const rig = new Rig();
     rig.ok(touch(0), accept(0, '2M'), touch(1, 5), touch(1), convert(0, 1, 'shared'), touch(0), { op: 'punch', start: 0, end: 1 });
   });
+  // in place, a punched shared gfn's next fault gets a new, cleared folio (reference.ts punch)
+  const wrotePunched = [convert(0, P, 'shared'), { op: 'hostWrite', gfn: 3, data: 77 } as Op, touch(3)];
+  for (const backing of ['THP_2M', '4K', 'HUGETLB_2M'] as const) {
+    it(`fires when a punch keeps a shared folio (${backing}): the guest and the host still read its old data`, () => {
+      for (const [reader, message] of [[touch(3), 'gfn 0x3 read 77, expected 0'], [{ op: 'hostRead', gfn: 3 } as Op, 'hostRead(0x3): the host read 77, but the page last held 0 (written by the guest or the host)']] as const) {
+        const rig = new Rig({ backing });
+        rig.ok(...wrotePunched);
+        rig.sys.gmem.truncateFolio = () => 0; // planted: truncate_inode_pages_range() frees nothing
+        rig.ok(punch(0, P));
+        expect(rig.op(reader).v).toEqual({ inv: 'REF-RESULT', message });
+      }
+    });
+    it(`is quiet when the punch truncates the shared folio (${backing}): both read 0, and a write after it reads back`, () => {
+      const rig = new Rig({ backing });
+      rig.ok(...wrotePunched, punch(0, P), touch(3), { op: 'hostRead', gfn: 3 } as Op, { op: 'hostWrite', gfn: 3, data: 5 } as Op, touch(3));
+      expect(rig.ok({ op: 'hostRead', gfn: 3 } as Op)[0]).toMatchObject({ value: 5 });
+    });
+  }
   it('an error injected on the guest\'s ACCEPT leaves the page as it was: the guest sees the error, a later ACCEPT accepts', () => {
     const sw = { leaf: 'TDG.MEM.PAGE.ACCEPT' as const, nth: 1, status: 'TDX_SW_ERROR' as const };
     const r = runOps({}, [touch(1), { ...accept(0, '4K'), faults: [sw] }, accept(0, '4K'), { ...touch(0), write: 7 }, touch(0)]);
