@@ -1,6 +1,8 @@
 // Survivors whose class follows from where they sit, by rules a reader can check on the source line. The
-// rest stay for a person to classify (equivalent, unreachable, oracle gap).
-export type SurvivorClass = 'E' | 'U';
+// rest a person classifies in bench/mutation/reviewed.json (equivalent, unreachable, oracle gap), each with why.
+import { existsSync, readFileSync } from 'node:fs';
+
+export type SurvivorClass = 'E' | 'U' | 'G';
 
 export interface AutoClass {
   cls: SurvivorClass;
@@ -36,6 +38,37 @@ export function autoClassify(s: SurvivorView): AutoClass | null {
     return { cls: 'E', why: 'every guard is on in the default campaign, so the test already has this value' };
   }
   return null;
+}
+
+/** A survivor a person classified: where Stryker put it, what it changed, the class and why. */
+export interface Reviewed {
+  /** File under src/model, line and column of the mutant, e.g. "gmem/punch.ts:39:11". */
+  where: string;
+  mutator: string;
+  /** The mutated source text on one line, as the report prints it (whitespace collapsed). */
+  original: string;
+  replacement: string;
+  cls: SurvivorClass;
+  why: string;
+}
+
+/** Where the reviewed classes live (read by report.ts). */
+export const REVIEWED_FILE = 'bench/mutation/reviewed.json';
+
+export function readReviewed(file = REVIEWED_FILE): Reviewed[] {
+  if (!existsSync(file)) return [];
+  const r = JSON.parse(readFileSync(file, 'utf8')) as { survivors?: Reviewed[] };
+  return r.survivors ?? [];
+}
+
+/**
+ * The reviewed class of a survivor, or null. An entry applies only while the source text at its place is the
+ * one that was reviewed: once the code moves or changes, the survivor shows unclassified again.
+ */
+export function reviewedClass(reviewed: readonly Reviewed[], where: string, s: SurvivorView): AutoClass | null {
+  const e = reviewed.find((r) => r.where === where && r.mutator === s.mutatorName && r.replacement === (s.replacement ?? ''));
+  if (!e || e.original !== s.orig) return null;
+  return { cls: e.cls, why: `(reviewed) ${e.why}` };
 }
 
 function escape(s: string): string {

@@ -7,7 +7,7 @@
 // Usage: node dist/bench/mutation/report.js [--unit] [--note TEXT]... [stryker-json] [out.md]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { type AutoClass, autoClassify } from './classify.js';
+import { type AutoClass, autoClassify, reviewedClass, type Reviewed, readReviewed } from './classify.js';
 import { MUTATION_CASES, MUTATION_SEED, MUTATION_TOTAL, STRYKER_JSON, UNIT_STRYKER_JSON } from './settings.js';
 
 type Status = 'Killed' | 'Survived' | 'NoCoverage' | 'CompileError' | 'RuntimeError' | 'Timeout' | 'Ignored' | 'Pending';
@@ -140,6 +140,8 @@ export interface ReportOptions {
   unit?: StrykerReport;
   /** Lines added under the header (e.g. incremental reuse). */
   notes?: string[];
+  /** Survivors classified by a person (bench/mutation/reviewed.json); an entry whose source text moved is not used. */
+  reviewed?: readonly Reviewed[];
 }
 
 const mutantKey = (file: string, m: Mutant): string => `${file}:${m.location.start.line}:${m.location.start.column}:${m.mutatorName}:${m.replacement ?? ''}`;
@@ -174,7 +176,8 @@ export function buildReport(r: StrykerReport, when: Date, o: ReportOptions = {})
       add(ft, m);
       if (m.status === 'Survived' || m.status === 'NoCoverage') {
         const orig = original(f.source, m.location);
-        const auto = autoClassify({ mutatorName: m.mutatorName, replacement: m.replacement, noCoverage: m.status === 'NoCoverage', orig, line: f.source.split('\n')[m.location.start.line - 1] ?? '' });
+        const view = { mutatorName: m.mutatorName, replacement: m.replacement, noCoverage: m.status === 'NoCoverage', orig, line: f.source.split('\n')[m.location.start.line - 1] ?? '' };
+        const auto = autoClassify(view) ?? reviewedClass(o.reviewed ?? [], `${file.replace(/^src\/model\//, '')}:${m.location.start.line}:${m.location.start.column}`, view);
         survivors.push({ file, m, orig, auto });
         if (auto?.cls === 'E') for (const t of [overall, folders.get(folder)!, ft]) t.equivalent++;
       }
@@ -200,7 +203,7 @@ export function buildReport(r: StrykerReport, when: Date, o: ReportOptions = {})
   L.push('', '## Score', '');
   const row = (name: string, t: Tally): string =>
     `| ${name} | ${t.total} | ${t.violation} | ${t.exception + t.otherKill} | ${t.timeout} | ${t.survived} | ${t.noCoverage} | ${t.error} | ${t.ignored} | ${pct(score(t))} | ${pct(oracleScore(t))} | ${t.equivalent} | ${pct(adjustedScore(t))} | ${t.concurrentKill} | ${pct(oneActorScore(t))} |`;
-  const header = ['| | mutants | killed: violation | killed: exception | timeout | survived | no coverage | compile/runtime error | ignored | score | oracle score | equivalent (rules) | score without them | killed only by a concurrent case | one-actor score without them |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|'];
+  const header = ['| | mutants | killed: violation | killed: exception | timeout | survived | no coverage | compile/runtime error | ignored | score | oracle score | equivalent (rules, reviewed) | score without them | killed only by a concurrent case | one-actor score without them |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|'];
   L.push(...header);
   for (const [name, t] of [...folders].sort(([a], [b]) => a.localeCompare(b))) L.push(row(`src/model/${name === '(top level)' ? '*.ts' : name}`, t));
   L.push(row('**all**', overall));
@@ -223,7 +226,9 @@ export function buildReport(r: StrykerReport, when: Date, o: ReportOptions = {})
   for (const [k, n] of [...byCheck].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) L.push(`| ${k} | ${n} |`);
   for (const [k, n] of [...exceptions].sort((a, b) => b[1] - a[1])) L.push(`| exception: ${k} | ${n} |`);
   L.push('', `## Survivors (${survivors.length})`, '');
-  L.push('Class: **E** equivalent (no behaviour changes), **U** unreachable by the campaign (the design or generator never gets there), **G** oracle gap (wrong behaviour the oracle does not see). Classes filled in here come from the rules of bench/mutation/classify.ts (step labels, lock path names, guard ids and guard tests on the all-guards-on campaign, no coverage); empty = not yet classified.', '');
+  L.push('Class: **E** equivalent (no behaviour changes), **U** unreachable by the campaign (the design or generator never gets there), **G** oracle gap (wrong behaviour the oracle does not see). Classes come from the rules of bench/mutation/classify.ts (step labels, lock path names, guard ids and guard tests on the all-guards-on campaign, no coverage) or, marked "(reviewed)", from a person\'s reading in bench/mutation/reviewed.json (kept only while the source text at that place is unchanged); empty = not yet classified.', '');
+  const byClass = (c: string | null): number => survivors.filter((x) => (x.auto?.cls ?? null) === c).length;
+  L.push(`Of the ${survivors.length}: ${byClass('E')} equivalent, ${byClass('U')} unreachable, ${byClass('G')} oracle gaps, ${byClass(null)} not yet classified.`, '');
   const withUnit = kind === 'campaign' && !!o.unit;
   L.push(`| # | where | mutator | original | replacement |${withUnit ? ' unit |' : ''} class | why |`, `|--:|---|---|---|---|${withUnit ? '---|' : ''}---|---|`);
   survivors.forEach(({ file, m, orig, auto }, k) => {
@@ -259,7 +264,7 @@ export function writeReport(kind: 'campaign' | 'unit' = 'campaign', json?: strin
   const unit = kind === 'campaign' && existsSync(UNIT_STRYKER_JSON) ? readReport(UNIT_STRYKER_JSON) : undefined;
   const when = new Date();
   const path = out ?? `bench/results/mutation-${kind === 'unit' ? 'unit-' : ''}${when.toISOString().slice(0, 10)}.md`;
-  const s = buildReport(r, when, { kind, unit, notes });
+  const s = buildReport(r, when, { kind, unit, notes, reviewed: kind === 'campaign' ? readReviewed() : [] });
   writeFileSync(path, s.markdown);
   return { ...s, path };
 }

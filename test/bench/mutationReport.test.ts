@@ -73,6 +73,18 @@ describe('mutation report', () => {
     expect(md).not.toContain('BlockStatement |'); // killed mutants are not listed
   });
 
+  test('a reviewed class applies while the source text at its place is the one reviewed; E counts as equivalent', () => {
+    const reviewed = [{ where: 'gmem/punch.ts:1:11', mutator: 'EqualityOperator', original: 'x < y', replacement: 'x <= y', cls: 'E' as const, why: 'x never equals y' }];
+    const s = buildReport(report, new Date(0), { reviewed });
+    expect(s.markdown).toContain('| 1 | gmem/punch.ts:1:11 | EqualityOperator | `x < y` | `x <= y` | E | (reviewed) x never equals y |');
+    expect(s.overall.equivalent).toBe(1);
+    expect(s.markdown).toContain('Of the 2: 1 equivalent, 1 unreachable, 0 oracle gaps, 0 not yet classified.');
+    // the code moved: the entry names other text, so the survivor is unclassified again
+    const moved = buildReport(report, new Date(0), { reviewed: [{ ...reviewed[0], original: 'x < z' }] });
+    expect(moved.overall.equivalent).toBe(0);
+    expect(moved.markdown).toContain('| 1 | gmem/punch.ts:1:11 | EqualityOperator | `x < y` | `x <= y` | | |');
+  });
+
   test('a campaign survivor killed by a unit test is marked', () => {
     const unit: StrykerReport = {
       files: { 'src/model/gmem/punch.ts': { source: '', mutants: [{ id: '1', mutatorName: 'EqualityOperator', replacement: 'x <= y', status: 'Killed', location: at(1, 11, 16) }] } },
