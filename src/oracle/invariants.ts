@@ -108,7 +108,14 @@ export const INVARIANTS: readonly InvariantInfo[] = [
   { id: 'INV-21', kind: 'always', detection: 'damage', meaning: 'a leaked page, or one an IOMMU pin still holds, is never returned to the host allocator', source: '004:L125-126' },
   { id: 'INV-22', kind: 'always', detection: 'damage', meaning: 'a page freed to the host is PAMT-unassigned (NDA), has no cache lines of the TD key, and was reset if it held TD data (also when converted to shared)', source: '004:L132-133' },
   { id: 'INV-23', kind: 'quiescent', detection: 'structural', meaning: 'DPAMT: a region\'s refcount equals its 4K TDX uses (plus the one tdx_pamt_put() restores after a failed PAMT.REMOVE), and its pair is installed iff the refcount is positive', source: '003:L261-296, L383' },
-  { id: 'INV-24', kind: 'liveness', detection: 'damage', meaning: 'a folio split or merge never waits forever for references (no TDX refcount under policy NONE)', source: '002' },
+  {
+    id: 'INV-24', kind: 'liveness', detection: 'damage', meaning: 'a folio split or merge never waits forever for references (no TDX refcount under policy NONE), and waits for them: it never restructures a folio that a host map, IOMMU pin or TDX reference still holds', source: '002; 003:L661',
+    clauses: [
+      { text: 'a folio split or merge never waits forever for references', reach: LIVE },
+      // split_folio() needs the refcount to be the filemap's alone ("how many other users are left?", 003:L661)
+      { text: 'a folio is split or merged only when no host map, IOMMU pin or TDX reference holds it', reach: LIVE, detection: 'structural' },
+    ],
+  },
   { id: 'INV-25', kind: 'per-op', detection: 'damage', meaning: 'host userspace and the IOMMU never map a private page or one the TD owns', source: '003:L761' },
   { id: 'INV-26', kind: 'always', detection: 'damage', meaning: 'a HWPoisoned page is never mapped on a guest or host fault and never returned to the host allocator', source: '001:L28-37' },
   { id: 'INV-27', kind: 'always', detection: 'structural', meaning: 'teardown order: unmap guest pages, release the HKID, then reclaim S-EPT pages', source: '000; 004:L115-116' },

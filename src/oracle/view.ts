@@ -96,6 +96,24 @@ export function extraRefsAt(sys: System, head: number): number {
   return n;
 }
 
+/** What holds guest_memfd pages [start, start + n) beyond the filemap, as words ("1 host map, 2 TDX references"), or null. */
+export function heldRefsAt(sys: System, start: number, n: number): string | null {
+  const gm = sys.gmem;
+  let maps = 0;
+  let pins = 0;
+  let tdx = 0;
+  for (let i = start; i < start + n && i < gm.size; i++) {
+    maps += gm.hostMaps[i];
+    pins += gm.pins[i];
+    tdx += gm.tdxHold[i];
+  }
+  const parts: string[] = [];
+  if (maps) parts.push(`${maps} host map${maps > 1 ? 's' : ''}`);
+  if (pins) parts.push(`${pins} IOMMU pin${pins > 1 ? 's' : ''}`);
+  if (tdx) parts.push(`${tdx} TDX reference${tdx > 1 ? 's' : ''}`);
+  return parts.length ? parts.join(', ') : null;
+}
+
 /** Does the TDX module have the 4K PAMT pair of physical 2M region r installed? */
 export function pamtPairInstalled(sys: System, r: number): boolean {
   return sys.tdx.pamtPair[2 * r] >= 0;

@@ -14,7 +14,7 @@ import { PamtType } from '../../src/model/tdx/module.js';
 import { SeptState as S } from '../../src/model/tdx/sept.js';
 import { status, STATUS_CODES, type StatusName } from '../../src/model/tdx/status.js';
 import { faultKind, isTolerable } from '../../src/oracle/faultClass.js';
-import { checkHostMappings, checkLeafInvariants, checkMirrorMatchesSept, checkMixed, checkNoTransient, checkPoisonedPrivateMappings, INVARIANTS } from '../../src/oracle/invariants.js';
+import { checkHostMappings, checkLeafInvariants, checkMirrorMatchesSept, checkMixed, checkNoTransient, checkPoisonedPrivateMappings, clauseText, INVARIANTS } from '../../src/oracle/invariants.js';
 import { LifetimeChecker } from '../../src/oracle/lifetime.js';
 import { Oracle, type Violation, WATCHDOG } from '../../src/oracle/oracle.js';
 import { checkDpamtRefcounts, checkPageConservation } from '../../src/oracle/pamt.js';
@@ -524,6 +524,27 @@ check('INV-24', () => {
     rig.ok(touch(0), { ...convert(0, 1, 'shared'), faults: [{ site: 'TRANSIENT_REF', nth: 1 }] });
     expect(rig.sys.counters.refcountWaits).toBe(1);
     expect(rig.sys.gmem.orderAt(0)).toBe(0);
+  });
+  it('fires when a split does not wait for the references TDX holds (planted: the model counts none), at the split\'s step', () => {
+    const rig = new Rig({ guardsOff: ['G14'] }); // HOLD_WHILE_MAPPED: TDX holds every page it maps
+    rig.ok(touch(0));
+    rig.sys.gmem.extraRefs = () => 0; // planted: split_folio() no longer checks the refcount
+    const { v } = rig.op(convert(0, 1, 'shared'));
+    expect(v).toMatchObject({ inv: 'INV-24', message: 'the folio at guest_memfd index 0x0 was split (order 4 -> 0) while 15 TDX references held it' });
+    expect(clauseText(v!)).toBe('a folio is split or merged only when no host map, IOMMU pin or TDX reference holds it');
+  });
+  it('fires when a merge takes a folio a host map still holds (hand-built: the map planted under a private page)', () => {
+    const rig = new Rig({ backing: 'HUGETLB_2M' });
+    rig.ok(touch(0), convert(0, 2, 'shared'), host('hostMap', 1), host('hostUnmap', 1));
+    rig.sys.gmem.hostMaps[3] = 1; // planted: the merge's refcount check finds nothing since it reads extraRefs
+    rig.sys.gmem.extraRefs = () => 0;
+    expect(rig.op(convert(0, 2, 'private')).v).toMatchObject({ inv: 'INV-24', message: 'the folio at guest_memfd index 0x0 was merged (order 0 -> 4) while 1 host map held it' });
+  });
+  it('is quiet when splits and merges happen with host maps and pins elsewhere in the file', () => {
+    for (const backing of ['HUGETLB_2M', 'THP_2M'] as const) {
+      const rig = new Rig({ backing });
+      rig.ok(touch(0), touch(P), convert(P, P + 2, 'shared'), host('hostMap', P), host('pin', P + 1), convert(0, 2, 'shared'), convert(0, 2, 'private'), convert(P + 3, P + 4, 'shared'));
+    }
   });
 });
 
