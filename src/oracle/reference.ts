@@ -347,7 +347,7 @@ export class Reference {
         return null;
       }
       case 'memoryFailure':
-        return this.memoryFailure(op.gfn, retOf(out));
+        return this.memoryFailure(op.gfn, retOf(out), ctx);
       case 'hostRead':
       case 'hostWrite':
         return this.hostAccess(op.gfn, op.op === 'hostWrite' ? op.data : undefined, hostResult(out), ctx);
@@ -772,7 +772,7 @@ export class Reference {
   }
 
   /** memory_failure(): 1 when a page was there and got poisoned, 0 when nothing backed the gfn. */
-  private memoryFailure(g: number, ret: number): string | null {
+  private memoryFailure(g: number, ret: number, ctx: RefContext): string | null {
     const where = `memoryFailure(0x${g.toString(16)})`;
     if (!this.inSlot(g)) return ret === -EINVAL ? null : `${where}: outside the memslot, expected ${-EINVAL}, got ${ret}`;
     const surelyBacked = this.accepted[g] === YES || this.hostMaps[g] > 0 || this.pins[g] > 0 || this.poison[g] === POISONED;
@@ -788,9 +788,9 @@ export class Reference {
       }
       if (this.poison[h] === NO) this.poison[h] = MAYBE;
     }
-    // poisoned for sure only if the gfn surely had a page then; otherwise the page it hit may be one a
-    // truncation overlapping it has just let go of (a concurrent punch), and the gfn's next page is clean
-    this.poison[g] = surelyBacked ? POISONED : MAYBE;
+    // 1 says the gfn's page was there and is poisoned now, unless a truncation overlapping the op (a
+    // concurrent punch) may have let go of the page it hit, so that the gfn's next page is clean
+    this.poison[g] = surelyBacked || !ctx.overlapping?.has('punch') ? POISONED : MAYBE;
     this.hostMaps[g] = 0;
     this.known[g] = 0;
     return null;
