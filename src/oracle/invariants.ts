@@ -159,6 +159,7 @@ export const INVARIANTS: readonly InvariantInfo[] = [
   { id: 'REF-RESULT', kind: 'per-op', detection: 'damage', meaning: 'the op returned what the reference model predicts for the guest or userspace', source: 'model-spec.md 8 layer 2' },
   { id: 'REF-ACCEPT', kind: 'per-op', detection: 'damage', meaning: 'a private gfn is accepted in the S-EPT iff the guest accepted it since its last conversion', source: 'kernel-facts.md 2.6' },
   { id: 'REF-DATA', kind: 'per-op', detection: 'damage', meaning: 'an accepted private gfn holds the data the guest last wrote', source: 'model-spec.md 2.8' },
+  { id: 'REF-HOLE', kind: 'per-op', detection: 'damage', meaning: 'a punch that returned 0 left no guest_memfd page in the hole (hugetlb: in the original folios wholly inside it), so its memory went back', source: 'kernel-facts.md 3.1; 003:L762' },
   { id: 'REF-ATTR', kind: 'per-op', detection: 'damage', meaning: 'guest_memfd attributes equal the reference (successful conversions only)', source: 'INV-31, 003:L436' },
   { id: 'WATCHDOG', kind: 'liveness', detection: 'damage', meaning: 'an operation finishes within the step budget', source: 'model-spec.md 8 layer 3' },
 ];

@@ -786,6 +786,11 @@ export class Oracle {
     }
     // INV-29's no-change clause needs the op alone: another actor may change state meanwhile
     const alone = quiescent && this.window.length === 0;
+    // REF-HOLE: likewise, another actor's fault may fill the hole again once the punch let go of the lock
+    if (op.op === 'punch' && isIoctl(out) && out.ret === 0 && alone) {
+      const v = pageLeftInHole(sys, op.start, op.end);
+      if (v) return v;
+    }
     if (this.c.deadAtOpStart && !sys.destroyed && isIoctl(out) && isVmIoctl(op, sys.design)) {
       if (out.ret !== -EIO) structural ??= { inv: 'INV-29', clause: C.inv29Eio, message: `${op.op} on a bugged VM returned ${out.ret}, not -EIO` };
       else if (alone && kvmStateFingerprint(sys) !== this.c.deadStateAtOpStart) structural ??= { inv: 'INV-29', clause: C.inv29State, message: `${op.op} on a bugged VM changed KVM or S-EPT state although it failed with -EIO` };
@@ -1150,6 +1155,27 @@ export class Oracle {
     }
     return null;
   }
+}
+
+/**
+ * REF-HOLE: fallocate(PUNCH_HOLE) returned 0, so truncate_inode_pages_range() took every page of the hole out of
+ * guest_memfd (kernel-facts.md 3.1): on THP or 4K backing every index, on hugetlb every original folio wholly
+ * inside it (a part of one is refused or, under ZAP_ONLY, only zapped, 003:L762). A leaked page leaves the file too.
+ */
+function pageLeftInHole(sys: System, start: number, end: number): Violation | null {
+  const d = sys.design;
+  const hugetlb = d.backing === 'HUGETLB_2M' || d.backing === 'HUGETLB_1G';
+  const orig = d.backing === 'HUGETLB_1G' ? d.ptrs * d.ptrs : d.ptrs;
+  for (let g = start; g < end; g++) {
+    const i = indexOf(sys, g);
+    if (i < 0 || sys.gmem.pfn[i] < 0) continue;
+    if (hugetlb) {
+      const base = i - (i % orig); // the original folio's first index, and its gfn at the same offset
+      if (base - i + g < start || base - i + g + orig > end) continue;
+    }
+    return { inv: 'REF-HOLE', message: `punch [0x${start.toString(16)}, 0x${end.toString(16)}) returned 0 but guest_memfd index 0x${i.toString(16)} (gfn 0x${g.toString(16)}) in the hole still holds pfn 0x${sys.gmem.pfn[i].toString(16)}` };
+  }
+  return null;
 }
 
 /** Is gfn g outside every convert or punch range of the ops (none: not outside)? Asked only when a check fails. */

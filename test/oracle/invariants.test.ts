@@ -1156,11 +1156,17 @@ check('REF-RESULT', () => {
   // in place, a punched shared gfn's next fault gets a new, cleared folio (reference.ts punch)
   const wrotePunched = [convert(0, P, 'shared'), { op: 'hostWrite', gfn: 3, data: 77 } as Op, touch(3)];
   for (const backing of ['THP_2M', '4K', 'HUGETLB_2M'] as const) {
-    it(`fires when a punch keeps a shared folio (${backing}): the guest and the host still read its old data`, () => {
+    it(`fires when the page a fault puts in a punched shared hole is not cleared (${backing}): the guest and the host read the old data`, () => {
       for (const [reader, message] of [[touch(3), 'gfn 0x3 read 77, expected 0'], [{ op: 'hostRead', gfn: 3 } as Op, 'hostRead(0x3): the host read 77, but the page last held 0 (written by the guest or the host)']] as const) {
         const rig = new Rig({ backing });
         rig.ok(...wrotePunched);
-        rig.sys.gmem.truncateFolio = () => 0; // planted: truncate_inode_pages_range() frees nothing
+        const phys = rig.sys.phys;
+        const take = phys.take.bind(phys);
+        phys.take = (pfn, owner, arg) => { // planted: the allocator hands pages out as they were left
+          const left = phys.content[pfn];
+          take(pfn, owner, arg);
+          phys.content[pfn] = left;
+        };
         rig.ok(punch(0, P));
         expect(rig.op(reader).v).toEqual({ inv: 'REF-RESULT', message });
       }
@@ -1221,6 +1227,31 @@ check('REF-DATA', () => {
   it('is quiet when data moves through a DEMOTE', () => {
     const rig = new Rig();
     rig.ok(touch(0), accept(0, '2M'), touch(2, 1234), convert(9, 10, 'shared'), touch(2));
+  });
+});
+
+check('REF-HOLE', () => {
+  it('fires when the pages of a partial THP punch stay (planted: truncation frees nothing)', () => {
+    const rig = new Rig({ backing: 'THP_2M' });
+    rig.ok(touch(0));
+    rig.sys.gmem.truncateFolio = () => 0;
+    expect(rig.op(punch(2, 4)).v).toEqual({ inv: 'REF-HOLE', message: 'punch [0x2, 0x4) returned 0 but guest_memfd index 0x2 (gfn 0x2) in the hole still holds pfn 0x2' });
+  });
+  it('fires on hugetlb when a whole original folio in the hole is kept (planted: truncation frees nothing)', () => {
+    const rig = new Rig({ backing: 'HUGETLB_2M' });
+    rig.ok(touch(P), accept(P, '2M'));
+    rig.sys.gmem.truncateFolio = () => 0;
+    expect(rig.op(punch(P, 2 * P)).v?.inv).toBe('REF-HOLE');
+  });
+  it('is quiet on the correct design: partial THP and 4K punches, hugetlb whole folios, and a hugetlb part under ZAP_ONLY that keeps its folio', () => {
+    for (const backing of ['THP_2M', '4K'] as const) {
+      const rig = new Rig({ backing });
+      rig.ok(touch(0), touch(P), accept(P, '2M'), convert(P + 4, P + 6, 'shared'), host('hostMap', P + 4), punch(2, 4), punch(P + 3, P + 7), touch(3), punch(0, 2 * P));
+      expect(rig.sys.gmem.pfn.slice(0, 2 * P).every((p) => p < 0)).toBe(true);
+    }
+    const h = new Rig({ backing: 'HUGETLB_2M', punchPartialHuge: 'ZAP_ONLY' });
+    h.ok(touch(0), touch(P), punch(0, P), punch(P + 2, P + 4));
+    expect(h.sys.gmem.pfn[P + 2]).toBeGreaterThanOrEqual(0); // zapped, not truncated: the folio stays
   });
 });
 
