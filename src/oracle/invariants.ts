@@ -141,6 +141,17 @@ export const INVARIANTS: readonly InvariantInfo[] = [
   { id: 'INV-32', kind: 'per-op', detection: 'damage', meaning: 'shared->private conversion of an IOMMU-pinned page fails with an error and changes nothing', source: '003:L661' },
   { id: 'INV-33', kind: 'perf', detection: 'performance', meaning: 'after a to-private conversion makes a whole huge range private again, its folios are merged back (FIXUP-3)', source: '003:L319-320, L325' },
   { id: 'PERF-2M', kind: 'perf', detection: 'performance', meaning: 'a 2M range the design should map with one 2M leaf gets a 4K table ("expected 2M" predicate: BUG-8b, BUG-17b)', source: 'model-spec.md 8; 003:L134-138, L321-324' },
+  {
+    id: 'GMEM-FOLIO', kind: 'always', detection: 'structural', meaning: 'in place, guest_memfd folios follow the attributes: a range converted to shared is split to 4K, a merge takes only a wholly private 2M range, and a new folio has the backing\'s size, split to 4K where its 2M range holds both attributes', source: '003:L436, L761; model-spec.md 3.4',
+    clauses: [
+      // "until: 1) The complete range to be converted is split to 4K granularity" (003:L761)
+      { text: 'a range converted to shared in place is in 4K folios when the conversion returns', reach: LIVE },
+      // FIXUP-3 merges after the attribute update, "when the whole range is private and refs are safe" (model-spec.md 3.4)
+      { text: 'a merge takes only a 2M range whose gfns are all private', reach: LIVE },
+      // hugetlb allocates huge pages only; 4K backing only 4K pages; a range of both attributes is restructured at once [M]
+      { text: 'a new folio has the backing\'s size (4K backing: a 4K page; hugetlb: a whole huge page of contiguous pfns) and, in place, is 4K where its 2M range holds both attributes', reach: LIVE },
+    ],
+  },
   { id: 'TDX-PFN', kind: 'always', detection: 'structural', meaning: 'only TDX-convertible RAM reaches TDH.MEM.PAGE.AUG/ADD (BUG-22)', source: '003:L446, L651, L655-660' },
   { id: 'HOST-OOPS', kind: 'always', detection: 'damage', meaning: 'the host kernel never oopses, e.g. pfn_to_page() of a pfn with no struct page (BUG-22 crash variant)', source: '003:L446, L472' },
   {

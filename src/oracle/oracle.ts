@@ -17,7 +17,8 @@ import { Reference, UNKNOWN, YES } from './reference.js';
 import { checkHostMappings, checkPoisonedPrivateMappings } from './invariants.js';
 import { PageChecks } from './pamt.js';
 import type { FaultSite, FiredFault } from '../model/faults.js';
-import { anySlotDeleted, attrPrivate, folioOrderAt, heldRefsAt, indexOf, type LeafView, septLeafOf, slotAt } from './view.js';
+import { anySlotDeleted, attrPrivate, indexOf, type LeafView, septLeafOf, slotAt } from './view.js';
+import { FolioWatch } from './folios.js';
 import { exitRange, memoryFaultExit, PAGE_SIZE, sameExit } from '../model/kvm/exit.js';
 import { LifetimeChecker } from './lifetime.js';
 import { combineGroupStates, independentGroups, type Group } from './locality.js';
@@ -62,7 +63,6 @@ const C = {
   inv19Track: clauseIndex('INV-19', 'REMOVE and DEMOTE only after'),
   inv19Tlb: clauseIndex('INV-19', 'after REMOVE no vCPU TLB'),
   inv24Liveness: clauseIndex('INV-24', 'a folio split or merge never waits forever'),
-  inv24Refs: clauseIndex('INV-24', 'a folio is split or merged only when'),
   inv29Enter: clauseIndex('INV-29', 'after the VM is bugged no vCPU'),
   inv29Eio: clauseIndex('INV-29', 'after the VM is bugged VM ioctls'),
   inv29State: clauseIndex('INV-29', 'a VM ioctl that fails'),
@@ -236,9 +236,8 @@ export class Oracle {
   private readonly locks = new LockView();
   /** INV-13: mmu_lock releases seen when step 2.1 last checked the split cache, or -1. */
   private readonly splitCheckedAt = new Int32Array(8).fill(-1);
-  /** Per guest_memfd index: the order and pfn of its folio when its range was last checked (-1: none), for INV-24. */
-  private readonly folioOrderSeen: Int8Array;
-  private readonly folioPfnSeen: Int32Array;
+  /** How guest_memfd's folios change (INV-24's refcount clause, GMEM-FOLIO). */
+  private readonly folios: FolioWatch;
 
   constructor(private readonly sys: System) {
     this.refs = [new Reference(sys.design, sys.gfns)];
@@ -251,9 +250,7 @@ export class Oracle {
     this.pamtRestored = u8(Math.ceil(sys.phys.total / sys.ptrs));
     this.blockEpoch2m = i32(sys.regions);
     this.blockEpoch4k = i32(sys.gfns);
-    this.folioOrderSeen = new Int8Array(sys.gmem.size);
-    this.folioPfnSeen = i32(sys.gmem.size);
-    for (let i = 0; i < sys.gmem.size; i++) this.seeFolio(i);
+    this.folios = new FolioWatch(sys);
     sys.trace.observer = {
       seamcall: (leaf, gfn, level, pfn, st, forced) => this.onSeamcall(leaf, gfn, level, pfn, st, forced),
       hook: (name, gfn, level) => this.onHook(name, gfn, level),
@@ -569,6 +566,8 @@ export class Oracle {
     if (freed) return freed;
     const handed = this.vmmHandedToHost();
     if (handed) return handed;
+    const allocated = this.folios.afterStep();
+    if (allocated) return allocated;
     if (sys.touched.size === 0 && !sys.kvm.bugged) return null;
     if (sys.kvm.bugged && !this.vmBuggedAt) {
       this.vmBuggedAt = { opIndex: this.c.opIndex, step: this.c.stepInOp };
@@ -641,8 +640,8 @@ export class Oracle {
         return { inv: 'INV-6', clause: C.inv6Table, message: `the 4K page table of 2M range ${r} was replaced by a 2M leaf while the TD is active (merging is disallowed for the mirror root)` };
       }
     }
-    const restructured = this.restructuredWhileHeld(r);
-    if (restructured) return restructured;
+    const folio = this.folios.check(r);
+    if (folio) return folio;
     const inh = sys.kvm.lpage.guestInhibit[r];
     if (inh !== this.inhibitSeen[r]) {
       // reported once per change: the case goes on after a structural violation
@@ -651,36 +650,6 @@ export class Oracle {
       if (!this.locks.holdsMmuWrite(sys.actor)) return { inv: 'INV-8', clause: C.inv8Write, message: `GUEST_INHIBIT of 2M range ${r} set without write mmu_lock` };
     }
     return null;
-  }
-
-  private seeFolio(index: number): void {
-    this.folioOrderSeen[index] = folioOrderAt(this.sys, index);
-    this.folioPfnSeen[index] = this.sys.gmem.pfn[index];
-  }
-
-  /**
-   * INV-24, second clause: a folio of range r's guest_memfd indices that was split or merged since the range
-   * was last checked (same pages, another folio order) must have had no reference beyond the filemap's.
-   * Judged at the step that did it: split and merge take no step between the refcount check and the change.
-   */
-  private restructuredWhileHeld(r: number): Violation | null {
-    const sys = this.sys;
-    const gm = sys.gmem;
-    let bad: Violation | null = null;
-    for (let g = r * sys.ptrs, end = g + sys.ptrs; g < end; g++) {
-      const i = indexOf(sys, g);
-      if (i < 0) continue;
-      const was = this.folioOrderSeen[i];
-      const now = folioOrderAt(sys, i);
-      if (!bad && was >= 0 && now >= 0 && was !== now && gm.pfn[i] === this.folioPfnSeen[i]) {
-        const n = 1 << Math.max(was, now);
-        const head = i - (i % n);
-        const held = heldRefsAt(sys, head, n);
-        if (held) bad = { inv: 'INV-24', clause: C.inv24Refs, message: `the folio at guest_memfd index 0x${head.toString(16)} was ${now < was ? 'split' : 'merged'} (order ${was} -> ${now}) while ${held} held it` };
-      }
-      this.seeFolio(i);
-    }
-    return bad;
   }
 
   /** Liveness inside an op: EPT violations per guest op (INV-10), refcount waits (INV-24). */
@@ -790,6 +759,10 @@ export class Oracle {
     if (op.op === 'punch' && isIoctl(out) && out.ret === 0 && alone) {
       const v = pageLeftInHole(sys, op.start, op.end);
       if (v) return v;
+    }
+    if (op.op === 'convert' && op.to === 'shared' && isIoctl(out) && out.ret === 0 && alone) {
+      const v = this.folios.convertedToShared(op.start, op.end, (g) => this.ref.private[g] === 1); // the reference still holds the old attributes
+      if (v) structural ??= v;
     }
     if (this.c.deadAtOpStart && !sys.destroyed && isIoctl(out) && isVmIoctl(op, sys.design)) {
       if (out.ret !== -EIO) structural ??= { inv: 'INV-29', clause: C.inv29Eio, message: `${op.op} on a bugged VM returned ${out.ret}, not -EIO` };

@@ -1255,6 +1255,51 @@ check('REF-HOLE', () => {
   });
 });
 
+check('GMEM-FOLIO', () => {
+  it('fires when a conversion to shared leaves the range in a huge folio (planted: split_folio() is skipped), at the conversion\'s end', () => {
+    const rig = new Rig({ backing: 'HUGETLB_2M' });
+    rig.ok(touch(0));
+    // planted: an order the conversion does not know takes none of its folio-split branches
+    (rig.sys as { conversionOrder: string }).conversionOrder = 'NO_FOLIO_SPLIT';
+    const { v } = rig.op(convert(0, 2, 'shared'));
+    expect(v).toMatchObject({ inv: 'GMEM-FOLIO', message: 'gfn 0x0 was converted to shared but its guest_memfd folio (index 0x0) has order 4, not 4K' });
+    expect(clauseText(v!)).toBe('a range converted to shared in place is in 4K folios when the conversion returns');
+  });
+  it('fires when a merge takes a 2M range with a shared gfn (planted: a merge while gfn 1 stays shared)', () => {
+    const rig = new Rig({ backing: 'HUGETLB_2M' });
+    rig.ok(touch(0), convert(0, 2, 'shared'));
+    const { v } = rig.op(convert(0, 1, 'private'), 'update-attributes', () => rig.sys.gmem.mergeFolios(0));
+    expect(v).toMatchObject({ inv: 'GMEM-FOLIO', message: 'the folio at guest_memfd index 0x0 was merged (order 0 -> 4) over SHARED gfn 0x1' });
+    expect(clauseText(v!)).toBe('a merge takes only a 2M range whose gfns are all private');
+  });
+  it('fires when a new folio spans both attributes of its 2M range (planted: allocation does not restructure), at the allocating step', () => {
+    const rig = new Rig({ backing: 'HUGETLB_2M' });
+    rig.ok(convert(0, 1, 'shared'));
+    rig.sys.gmem.attrsHomogeneous = () => true;
+    const { v } = rig.op(touch(2));
+    expect(v).toMatchObject({ inv: 'GMEM-FOLIO', message: 'a new folio of order 4 at guest_memfd index 0x0 spans both attributes of its 2M range' });
+    expect(clauseText(v!)).toMatch(/^a new folio has the backing's size/);
+  });
+  it('fires when a hugetlb folio is not one huge page, and when a 4K-backed file gets a huge folio (hand-built)', () => {
+    const rig = new Rig({ backing: 'HUGETLB_2M' });
+    rig.ok(touch(0));
+    rig.sys.gmem.pfn[3] += 100; // index 3 now holds a page from elsewhere
+    expect(rig.oracle.afterStep()).toMatchObject({ inv: 'GMEM-FOLIO', message: 'a new hugetlb folio at guest_memfd index 0x3 is not one huge page: index 0x3 holds pfn 0x67, not pfn 0x3' });
+    const small = new Rig({ backing: '4K' });
+    small.ok(touch(P));
+    small.sys.gmem.pfn[P + 1] = small.sys.gmem.pfn[P] + 1;
+    small.sys.gmem.folioHead.fill(P, P, P + 2);
+    small.sys.gmem.folioOrder[P] = 1;
+    expect(small.oracle.afterStep()).toMatchObject({ inv: 'GMEM-FOLIO', message: 'a 4K-backed guest_memfd got a folio of order 1 at index 0x11' });
+  });
+  it('is quiet on the correct design: conversions both ways, host maps, a mixed range allocated, merges, on every backing', () => {
+    for (const backing of ['HUGETLB_2M', 'THP_2M', '4K'] as const) {
+      const rig = new Rig({ backing });
+      rig.ok(touch(0), convert(0, 2, 'shared'), host('hostMap', 1), host('hostUnmap', 1), convert(0, 2, 'private'), convert(P + 2, P + 3, 'shared'), touch(P + 5), touch(P + 2, 4), punch(0, P), convert(3, 4, 'shared'), touch(3), touch(4));
+    }
+  });
+});
+
 check('REF-ATTR', () => {
   it('fires when guest_memfd attributes change behind the reference', () => {
     const rig = new Rig();
