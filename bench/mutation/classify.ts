@@ -29,7 +29,7 @@ export function autoClassify(s: SurvivorView): AutoClass | null {
   if (lit && new RegExp(`\\byield\\s+${escape(s.orig)}`).test(s.line)) {
     return { cls: 'E', why: 'a step label: it names a yield point for show and the scheduler; no check reads it' };
   }
-  if (lit && /(Lock|Unlock|lock|unlock)\(sys, /.test(s.line) && s.line.includes(`sys, ${s.orig}`)) {
+  if (lit && /(Lock|Unlock|lock|unlock)(Shared)?\(sys, /.test(s.line) && s.line.includes(`sys, ${s.orig}`)) {
     return { cls: 'E', why: "a lock event's path name: it only appears in messages" };
   }
   if (lit && GUARD_ID.test(s.orig)) return { cls: 'E', why: "a guard id: guard('') is on, as every guard is in the default campaign" };
@@ -61,14 +61,19 @@ export function readReviewed(file = REVIEWED_FILE): Reviewed[] {
   return r.survivors ?? [];
 }
 
+/** The reviewed entry of a survivor: same place, mutator, replacement and source text; undefined when none. */
+export function reviewedEntry(reviewed: readonly Reviewed[], where: string, s: SurvivorView): Reviewed | undefined {
+  // two mutants may start at one place with one mutator and replacement (an expression and its first operand)
+  return reviewed.find((r) => r.where === where && r.mutator === s.mutatorName && r.replacement === (s.replacement ?? '') && r.original === s.orig);
+}
+
 /**
  * The reviewed class of a survivor, or null. An entry applies only while the source text at its place is the
  * one that was reviewed: once the code moves or changes, the survivor shows unclassified again.
  */
 export function reviewedClass(reviewed: readonly Reviewed[], where: string, s: SurvivorView): AutoClass | null {
-  const e = reviewed.find((r) => r.where === where && r.mutator === s.mutatorName && r.replacement === (s.replacement ?? ''));
-  if (!e || e.original !== s.orig) return null;
-  return { cls: e.cls, why: `(reviewed) ${e.why}` };
+  const e = reviewedEntry(reviewed, where, s);
+  return e ? { cls: e.cls, why: `(reviewed) ${e.why}` } : null;
 }
 
 function escape(s: string): string {

@@ -7,7 +7,7 @@
 // Usage: node dist/bench/mutation/report.js [--unit] [--note TEXT]... [stryker-json] [out.md]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { type AutoClass, autoClassify, reviewedClass, type Reviewed, readReviewed } from './classify.js';
+import { type AutoClass, autoClassify, type Reviewed, readReviewed, reviewedEntry } from './classify.js';
 import { MUTATION_CASES, MUTATION_SEED, MUTATION_TOTAL, STRYKER_JSON, UNIT_STRYKER_JSON } from './settings.js';
 
 type Status = 'Killed' | 'Survived' | 'NoCoverage' | 'CompileError' | 'RuntimeError' | 'Timeout' | 'Ignored' | 'Pending';
@@ -163,6 +163,7 @@ export function buildReport(r: StrykerReport, when: Date, o: ReportOptions = {})
   const files = new Map<string, Tally>();
   const survivors: { file: string; m: Mutant; orig: string; auto: AutoClass | null }[] = [];
   const killCase: number[] = [];
+  const used = new Set<Reviewed>();
   const byCheck = new Map<string, number>();
   const exceptions = new Map<string, number>();
   for (const [file, f] of Object.entries(r.files).sort(([a], [b]) => a.localeCompare(b))) {
@@ -177,7 +178,9 @@ export function buildReport(r: StrykerReport, when: Date, o: ReportOptions = {})
       if (m.status === 'Survived' || m.status === 'NoCoverage') {
         const orig = original(f.source, m.location);
         const view = { mutatorName: m.mutatorName, replacement: m.replacement, noCoverage: m.status === 'NoCoverage', orig, line: f.source.split('\n')[m.location.start.line - 1] ?? '' };
-        const auto = autoClassify(view) ?? reviewedClass(o.reviewed ?? [], `${file.replace(/^src\/model\//, '')}:${m.location.start.line}:${m.location.start.column}`, view);
+        const entry = reviewedEntry(o.reviewed ?? [], `${file.replace(/^src\/model\//, '')}:${m.location.start.line}:${m.location.start.column}`, view);
+        if (entry) used.add(entry);
+        const auto = autoClassify(view) ?? (entry ? { cls: entry.cls, why: `(reviewed) ${entry.why}` } : null);
         survivors.push({ file, m, orig, auto });
         if (auto?.cls === 'E') for (const t of [overall, folders.get(folder)!, ft]) t.equivalent++;
       }
@@ -228,7 +231,8 @@ export function buildReport(r: StrykerReport, when: Date, o: ReportOptions = {})
   L.push('', `## Survivors (${survivors.length})`, '');
   L.push('Class: **E** equivalent (no behaviour changes), **U** unreachable by the campaign (the design or generator never gets there), **G** oracle gap (wrong behaviour the oracle does not see). Classes come from the rules of bench/mutation/classify.ts (step labels, lock path names, guard ids and guard tests on the all-guards-on campaign, no coverage) or, marked "(reviewed)", from a person\'s reading in bench/mutation/reviewed.json (kept only while the source text at that place is unchanged); empty = not yet classified.', '');
   const byClass = (c: string | null): number => survivors.filter((x) => (x.auto?.cls ?? null) === c).length;
-  L.push(`Of the ${survivors.length}: ${byClass('E')} equivalent, ${byClass('U')} unreachable, ${byClass('G')} oracle gaps, ${byClass(null)} not yet classified.`, '');
+  const unused = (o.reviewed ?? []).length - used.size;
+  L.push(`Of the ${survivors.length}: ${byClass('E')} equivalent, ${byClass('U')} unreachable, ${byClass('G')} oracle gaps, ${byClass(null)} not yet classified.${unused ? ` ${unused} of the ${(o.reviewed ?? []).length} reviewed entries match no survivor: killed since they were reviewed, or their code moved.` : ''}`, '');
   const withUnit = kind === 'campaign' && !!o.unit;
   L.push(`| # | where | mutator | original | replacement |${withUnit ? ' unit |' : ''} class | why |`, `|--:|---|---|---|---|${withUnit ? '---|' : ''}---|---|`);
   survivors.forEach(({ file, m, orig, auto }, k) => {

@@ -83,6 +83,11 @@ describe('mutation report', () => {
     const moved = buildReport(report, new Date(0), { reviewed: [{ ...reviewed[0], original: 'x < z' }] });
     expect(moved.overall.equivalent).toBe(0);
     expect(moved.markdown).toContain('| 1 | gmem/punch.ts:1:11 | EqualityOperator | `x < y` | `x <= y` | | |');
+    expect(moved.markdown).toContain('1 of the 1 reviewed entries match no survivor');
+    // the same place, mutator and replacement over a shorter text (the expression's first operand) is another mutant
+    const operand = buildReport(report, new Date(0), { reviewed: [{ ...reviewed[0], original: 'x' }, ...reviewed] });
+    expect(operand.overall.equivalent).toBe(1);
+    expect(operand.markdown).toContain('1 of the 2 reviewed entries match no survivor');
   });
 
   test('a campaign survivor killed by a unit test is marked', () => {
