@@ -499,6 +499,8 @@ export class Oracle {
 
   /** Does guest_memfd hold a page that is not TDX-convertible RAM (read from the physical pages' kinds)? */
   private gmemHoldsUnconvertible(): boolean {
+    // only a page such a fault put there: a model handing out one unasked is not explained by it
+    if (!this.sys.inj.fired.some((f) => f.site === 'NON_TDX_PFN' || f.site === 'NO_STRUCT_PFN')) return false;
     const { pfn } = this.sys.gmem;
     const kind = this.sys.phys.kind;
     for (let i = 0; i < pfn.length; i++) if (pfn[i] >= 0 && kind[pfn[i]] !== PfnKind.TDX_RAM) return true;

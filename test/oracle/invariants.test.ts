@@ -6,7 +6,7 @@ import type { Op } from '../../src/fuzz/case.js';
 import { runCase } from '../../src/fuzz/run.js';
 import type { FiredFault } from '../../src/model/faults.js';
 import { PRIVATE, SHARED } from '../../src/model/gmem/gmem.js';
-import { Owner } from '../../src/model/host/phys.js';
+import { Owner, PfnKind } from '../../src/model/host/phys.js';
 import { readLock, splitCacheLock, writeLock, writeUnlock } from '../../src/model/kvm/locks.js';
 import { Spte } from '../../src/model/kvm/mirror.js';
 import { L2M, L4K, LEAVES, type Leaf } from '../../src/model/tdx/leaf.js';
@@ -1123,6 +1123,14 @@ check('VM-BUGGED', () => {
     rig.sys.kvm.bugged = true;
     expect(rig.oracle.afterStep()).toMatchObject({ inv: 'VM-BUGGED', message: 'VM bugged at step 1 of op 0 with no injected fault in that op' });
     expect(rig.oracle.vmBuggedAt).toEqual({ opIndex: 0, step: 1 });
+  });
+  it('fires when guest_memfd holds memory TDX cannot convert that no NON_TDX_PFN or NO_STRUCT_PFN fault put there (hand-built)', () => {
+    const rig = new Rig();
+    rig.ok(touch(0));
+    rig.sys.phys.kind[rig.sys.gmem.pfn[3]] = PfnKind.NON_TDX_RAM; // planted: an allocator handing out such memory unasked
+    rig.oracle.beginOp(touch(0));
+    rig.sys.kvm.bugged = true;
+    expect(rig.oracle.afterStep()).toMatchObject({ inv: 'VM-BUGGED', message: 'VM bugged at step 1 of op 1 with no injected fault in that op' });
   });
   it('is quiet on the correct design: BUSY is retried after a kick', () => {
     expect(runOps({}, ops).verdict).toBe('pass');
