@@ -1,5 +1,5 @@
-// How guest_memfd's folios change, read from the folio arrays step by step on the oracle's own record of the
-// order and first pfn each index had when its range was last checked: INV-24's refcount clause and GMEM-FOLIO.
+// How guest_memfd's folios change, read from the folio arrays at every step against the oracle's own copy of
+// them from the step before: INV-24's refcount clause and GMEM-FOLIO.
 import type { System } from '../model/system.js';
 import { clauseIndex } from './invariants.js';
 import type { Violation } from './oracle.js';
@@ -15,9 +15,12 @@ const C = {
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
 export class FolioWatch {
-  /** Per guest_memfd index: the order and pfn of its folio when its range was last checked (-1: none). */
-  private readonly orderSeen: Int8Array;
+  /** Per guest_memfd index, at the end of the last step: the folio arrays as they were (to notice a change cheaply). */
   private readonly pfnSeen: Int32Array;
+  private readonly headSeen: Int32Array;
+  private readonly rawOrderSeen: Uint8Array;
+  /** ... and the order of the folio holding each index then (-1: none). */
+  private readonly orderSeen: Int8Array;
   private readonly hugetlb: boolean;
   /**
    * In place, guest_memfd holds both attributes and its folios follow them; with VM attributes it backs private
@@ -27,53 +30,45 @@ export class FolioWatch {
 
   constructor(private readonly sys: System) {
     const size = sys.gmem.size;
-    this.orderSeen = new Int8Array(size);
     this.pfnSeen = new Int32Array(size);
-    for (let i = 0; i < size; i++) this.see(i);
+    this.headSeen = new Int32Array(size);
+    this.rawOrderSeen = new Uint8Array(size);
+    this.orderSeen = new Int8Array(size);
+    this.seeAll();
     this.hugetlb = sys.design.backing === 'HUGETLB_2M' || sys.design.backing === 'HUGETLB_1G';
     this.inPlace = !sys.design.vmMemoryAttributes;
   }
 
-  private see(i: number): void {
-    this.orderSeen[i] = folioOrderAt(this.sys, i);
-    this.pfnSeen[i] = this.sys.gmem.pfn[i];
+  private seeAll(): void {
+    const gm = this.sys.gmem;
+    this.pfnSeen.set(gm.pfn);
+    this.headSeen.set(gm.folioHead);
+    this.rawOrderSeen.set(gm.folioOrder);
+    for (let i = 0; i < gm.size; i++) this.orderSeen[i] = folioOrderAt(this.sys, i);
   }
 
   /**
-   * Every index whose page changed since the last step (a pfn where there was none or another one) got a new
-   * folio in this step: judged now, while the attributes it was allocated under still hold. A scan of the pfns
-   * alone, at every step, since an allocation marks no range touched.
+   * The folios as the step left them, against the end of the last step; judged at the step that changed them
+   * (an allocation, split or merge takes no step between its checks and the change). A page where there was none
+   * or another one is a new folio: the backing's size, restructured at once where its 2M range is mixed. The same
+   * pages in another order is a split or a merge: no reference may hold the folio (INV-24; split_folio() needs the
+   * refcount to be the filemap's, 003:L661), and a merge takes a wholly private 2M range only. Every index is
+   * compared, so no path needs to report what it touched; a step that changes no folio costs three compares per index.
    */
   afterStep(): Violation | null {
     const gm = this.sys.gmem;
-    const pfn = gm.pfn;
+    const { pfn, folioHead, folioOrder } = gm;
+    let changed = false;
+    for (let i = 0; i < pfn.length && !changed; i++) changed = pfn[i] !== this.pfnSeen[i] || folioHead[i] !== this.headSeen[i] || folioOrder[i] !== this.rawOrderSeen[i];
+    if (!changed) return null;
     let bad: Violation | null = null;
-    for (let i = 0; i < pfn.length; i++) {
-      if (pfn[i] === this.pfnSeen[i]) continue;
-      if (!bad && pfn[i] >= 0) bad = this.allocated(i, folioOrderAt(this.sys, i));
-      this.see(i);
+    for (let i = 0; i < pfn.length && !bad; i++) {
+      const now = folioOrderAt(this.sys, i);
+      if (now < 0) continue;
+      if (pfn[i] !== this.pfnSeen[i]) bad = this.allocated(i, now);
+      else if (this.orderSeen[i] >= 0 && this.orderSeen[i] !== now) bad = this.restructured(i, this.orderSeen[i], now);
     }
-    return bad;
-  }
-
-  /**
-   * The folios of 2M range r's indices since the range was last checked: the same pages in another order is a
-   * split or a merge. No reference may hold the folio (INV-24; split_folio() needs the refcount to be the
-   * filemap's, 003:L661), and a merge takes a wholly private 2M range only. Judged at the step that made the
-   * change (a split or merge takes no step between its checks and the change), or at the op's end at the latest.
-   */
-  check(r: number): Violation | null {
-    const sys = this.sys;
-    const gm = sys.gmem;
-    let bad: Violation | null = null;
-    for (let g = r * sys.ptrs, end = g + sys.ptrs; g < end; g++) {
-      const i = indexOf(sys, g);
-      if (i < 0) continue;
-      const was = this.orderSeen[i];
-      const now = folioOrderAt(sys, i);
-      if (!bad && now >= 0 && was >= 0 && was !== now && gm.pfn[i] === this.pfnSeen[i]) bad = this.restructured(i, was, now);
-      this.see(i);
-    }
+    this.seeAll();
     return bad;
   }
 

@@ -568,8 +568,8 @@ export class Oracle {
     if (freed) return freed;
     const handed = this.vmmHandedToHost();
     if (handed) return handed;
-    const allocated = this.folios.afterStep();
-    if (allocated) return allocated;
+    const folio = this.folios.afterStep();
+    if (folio) return folio;
     if (sys.touched.size === 0 && !sys.kvm.bugged) return null;
     if (sys.kvm.bugged && !this.vmBuggedAt) {
       this.vmBuggedAt = { opIndex: this.c.opIndex, step: this.c.stepInOp };
@@ -642,8 +642,6 @@ export class Oracle {
         return { inv: 'INV-6', clause: C.inv6Table, message: `the 4K page table of 2M range ${r} was replaced by a 2M leaf while the TD is active (merging is disallowed for the mirror root)` };
       }
     }
-    const folio = this.folios.check(r);
-    if (folio) return folio;
     const inh = sys.kvm.lpage.guestInhibit[r];
     if (inh !== this.inhibitSeen[r]) {
       // reported once per change: the case goes on after a structural violation
