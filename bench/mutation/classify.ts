@@ -61,19 +61,14 @@ export function readReviewed(file = REVIEWED_FILE): Reviewed[] {
   return r.survivors ?? [];
 }
 
-/** The reviewed entry of a survivor: same place, mutator, replacement and source text; undefined when none. */
+/**
+ * The reviewed entry of a survivor: same place, mutator, replacement and source text; undefined when none. An
+ * entry applies only while the source text at its place is the one reviewed: once the code moves or changes,
+ * the survivor shows unclassified again.
+ */
 export function reviewedEntry(reviewed: readonly Reviewed[], where: string, s: SurvivorView): Reviewed | undefined {
   // two mutants may start at one place with one mutator and replacement (an expression and its first operand)
   return reviewed.find((r) => r.where === where && r.mutator === s.mutatorName && r.replacement === (s.replacement ?? '') && r.original === s.orig);
-}
-
-/**
- * The reviewed class of a survivor, or null. An entry applies only while the source text at its place is the
- * one that was reviewed: once the code moves or changes, the survivor shows unclassified again.
- */
-export function reviewedClass(reviewed: readonly Reviewed[], where: string, s: SurvivorView): AutoClass | null {
-  const e = reviewedEntry(reviewed, where, s);
-  return e ? { cls: e.cls, why: `(reviewed) ${e.why}` } : null;
 }
 
 function escape(s: string): string {
