@@ -606,26 +606,6 @@ check('INV-26', () => {
     expect(rig.sys.phys.owner[3]).toBe(Owner.LEAKED);
     expect(rig.sys.phys.hwpoison[3]).toBe(1);
   });
-  // memory_failure() returning 1 says the gfn's page was there and is poisoned now: the reference expects
-  // -EHWPOISON from the next access even when it did not know the page was backed (a shared gfn)
-  const poisonedShared = [convert(0, P, 'shared'), touch(3, 7), host('memoryFailure', 3)];
-  it('fires when guest_memfd hands out a poisoned shared page again (planted: folio_test_hwpoison never true)', () => {
-    for (const [reader, message] of [
-      [{ op: 'hostRead', gfn: 3 } as Op, 'hostRead(0x3): HWPoisoned, expected -133, got 7'],
-      [{ op: 'hostWrite', gfn: 3, data: 1 } as Op, 'hostWrite(0x3): HWPoisoned, expected -133, got 0'],
-    ] as const) {
-      const rig = new Rig();
-      rig.ok(...poisonedShared);
-      rig.sys.gmem.folioPoisoned = () => false;
-      expect(rig.op(reader).v).toEqual({ inv: 'REF-RESULT', message });
-    }
-  });
-  it('is quiet on the correct design: every later access to the poisoned shared page answers -EHWPOISON', () => {
-    const rig = new Rig();
-    rig.ok(...poisonedShared);
-    const outs = rig.ok({ op: 'hostRead', gfn: 3 } as Op, host('hostMap', 3), host('pin', 3), touch(3));
-    expect(outs.map((o) => ('ret' in o ? o.ret : 'errno' in o ? o.errno : o))).toEqual([-133, -133, -133, -133]);
-  });
 });
 
 check('INV-31', () => {
@@ -1160,6 +1140,26 @@ check('REF-RESULT', () => {
   it('is quiet on the real outcomes', () => {
     const rig = new Rig();
     rig.ok(touch(0), accept(0, '2M'), touch(1, 5), touch(1), convert(0, 1, 'shared'), touch(0), { op: 'punch', start: 0, end: 1 });
+  });
+  // memory_failure() returning 1 says the gfn's page was there and is poisoned now: the reference expects
+  // -EHWPOISON from the next access even when it did not know the page was backed (a shared gfn)
+  const poisonedShared = [convert(0, P, 'shared'), touch(3, 7), host('memoryFailure', 3)];
+  it('fires when guest_memfd hands out a poisoned shared page again (planted: folio_test_hwpoison never true)', () => {
+    for (const [reader, message] of [
+      [{ op: 'hostRead', gfn: 3 } as Op, 'hostRead(0x3): HWPoisoned, expected -133, got 7'],
+      [{ op: 'hostWrite', gfn: 3, data: 1 } as Op, 'hostWrite(0x3): HWPoisoned, expected -133, got 0'],
+    ] as const) {
+      const rig = new Rig();
+      rig.ok(...poisonedShared);
+      rig.sys.gmem.folioPoisoned = () => false;
+      expect(rig.op(reader).v).toEqual({ inv: 'REF-RESULT', message });
+    }
+  });
+  it('is quiet on the correct design: every later access to the poisoned shared page answers -EHWPOISON', () => {
+    const rig = new Rig();
+    rig.ok(...poisonedShared);
+    const outs = rig.ok({ op: 'hostRead', gfn: 3 } as Op, host('hostMap', 3), host('pin', 3), touch(3));
+    expect(outs.map((o) => ('ret' in o ? o.ret : 'errno' in o ? o.errno : o))).toEqual([-133, -133, -133, -133]);
   });
   // in place, a punched shared gfn's next fault gets a new, cleared folio (reference.ts punch)
   const wrotePunched = [convert(0, P, 'shared'), { op: 'hostWrite', gfn: 3, data: 77 } as Op, touch(3)];
