@@ -3,6 +3,7 @@
 import type { System } from '../model/system.js';
 import { clauseIndex } from './invariants.js';
 import type { Violation } from './oracle.js';
+import { hugetlbBacking, originalFolioPages } from './policy.js';
 import { attrPrivate, folioOrderAt, heldRefsAt, indexOf } from './view.js';
 
 const C = {
@@ -34,17 +35,17 @@ export class FolioWatch {
     this.headSeen = new Int32Array(size);
     this.rawOrderSeen = new Uint8Array(size);
     this.orderSeen = new Int8Array(size);
-    this.seeAll();
-    this.hugetlb = sys.design.backing === 'HUGETLB_2M' || sys.design.backing === 'HUGETLB_1G';
+    this.seeArrays();
+    for (let i = 0; i < size; i++) this.orderSeen[i] = folioOrderAt(sys, i);
+    this.hugetlb = hugetlbBacking(sys.design);
     this.inPlace = !sys.design.vmMemoryAttributes;
   }
 
-  private seeAll(): void {
+  private seeArrays(): void {
     const gm = this.sys.gmem;
     this.pfnSeen.set(gm.pfn);
     this.headSeen.set(gm.folioHead);
     this.rawOrderSeen.set(gm.folioOrder);
-    for (let i = 0; i < gm.size; i++) this.orderSeen[i] = folioOrderAt(this.sys, i);
   }
 
   /**
@@ -62,13 +63,15 @@ export class FolioWatch {
     for (let i = 0; i < pfn.length && !changed; i++) changed = pfn[i] !== this.pfnSeen[i] || folioHead[i] !== this.headSeen[i] || folioOrder[i] !== this.rawOrderSeen[i];
     if (!changed) return null;
     let bad: Violation | null = null;
-    for (let i = 0; i < pfn.length && !bad; i++) {
+    for (let i = 0; i < pfn.length; i++) {
       const now = folioOrderAt(this.sys, i);
-      if (now < 0) continue;
-      if (pfn[i] !== this.pfnSeen[i]) bad = this.allocated(i, now);
-      else if (this.orderSeen[i] >= 0 && this.orderSeen[i] !== now) bad = this.restructured(i, this.orderSeen[i], now);
+      if (!bad && now >= 0) {
+        if (pfn[i] !== this.pfnSeen[i]) bad = this.allocated(i, now);
+        else if (this.orderSeen[i] >= 0 && this.orderSeen[i] !== now) bad = this.restructured(i, this.orderSeen[i], now);
+      }
+      this.orderSeen[i] = now;
     }
-    this.seeAll();
+    this.seeArrays();
     return bad;
   }
 
@@ -98,7 +101,7 @@ export class FolioWatch {
     }
     if (this.hugetlb) {
       // hugetlb hands out whole huge pages; a split right after (a mixed range, a host mapping) keeps their pages
-      const n = d.backing === 'HUGETLB_1G' ? p * p : p;
+      const n = originalFolioPages(d);
       const head = i - (i % n);
       for (let j = head; j < head + n && j < pfn.length; j++) {
         if (pfn[j] !== pfn[head] + (j - head)) return { inv: 'GMEM-FOLIO', clause: C.alloc, message: `a new hugetlb folio at guest_memfd index ${hex(i)} is not one huge page: index ${hex(j)} holds ${pfn[j] < 0 ? 'no page' : `pfn ${hex(pfn[j])}`}, not pfn ${hex(pfn[head] + (j - head))}` };

@@ -24,7 +24,7 @@ import { LifetimeChecker } from './lifetime.js';
 import { combineGroupStates, independentGroups, type Group } from './locality.js';
 import { attributeOrders } from './attributeOrders.js';
 import { LockView } from './locks.js';
-import { kvmLoopsOnInterruptedDemote, unacceptedAccessKillsVm, uafIsFailureOf } from './policy.js';
+import { hugetlbBacking, kvmLoopsOnInterruptedDemote, originalFolioPages, unacceptedAccessKillsVm, uafIsFailureOf } from './policy.js';
 import { isVmIoctl } from '../model/vocab/index.js';
 import { expect2M, unmergedFolios } from './perf.js';
 import { isIoctl } from '../model/outcome.js';
@@ -1136,9 +1136,8 @@ export class Oracle {
  * inside it (a part of one is refused or, under ZAP_ONLY, only zapped, 003:L762). A leaked page leaves the file too.
  */
 function pageLeftInHole(sys: System, start: number, end: number): Violation | null {
-  const d = sys.design;
-  const hugetlb = d.backing === 'HUGETLB_2M' || d.backing === 'HUGETLB_1G';
-  const orig = d.backing === 'HUGETLB_1G' ? d.ptrs * d.ptrs : d.ptrs;
+  const hugetlb = hugetlbBacking(sys.design);
+  const orig = originalFolioPages(sys.design);
   for (let g = start; g < end; g++) {
     const i = indexOf(sys, g);
     if (i < 0 || sys.gmem.pfn[i] < 0) continue;

@@ -43,3 +43,13 @@ export const g19CountsAsFailure = (d: Design): boolean => off(d, 'G19');
  * guest gets #VE.
  */
 export const unacceptedAccessKillsVm = (d: Design): boolean => d.septVeDisable;
+
+/** Is guest_memfd backed by hugetlb (whole huge pages, truncated only as wholes, 003:L762)? */
+export function hugetlbBacking(d: Design): boolean {
+  return d.backing === 'HUGETLB_2M' || d.backing === 'HUGETLB_1G';
+}
+
+/** Pages of a folio as the backing allocates it (the largest folio a gfn can be in). */
+export function originalFolioPages(d: Design): number {
+  return d.backing === '4K' ? 1 : d.backing === 'HUGETLB_1G' ? d.ptrs * d.ptrs : d.ptrs;
+}

@@ -5,7 +5,7 @@
 // zaps), it widens what it accepts and learns from the outcome.
 import { u8 } from '../model/arena.js';
 import type { Design } from '../model/config.js';
-import { conversionOrderOf, g19CountsAsFailure, unacceptedAccessKillsVm } from './policy.js';
+import { conversionOrderOf, g19CountsAsFailure, hugetlbBacking, originalFolioPages, unacceptedAccessKillsVm } from './policy.js';
 import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EHWPOISON, EINVAL, ENOMEM, EOPNOTSUPP } from '../model/errno.js';
 import type { FaultSite } from '../model/faults.js';
 import type { Op } from '../model/ops.js';
@@ -202,15 +202,9 @@ export class Reference {
     return start < end && this.slotOf(start) >= 0 && end <= this.gfns && this.slotOf(end - 1) >= 0;
   }
 
-  /** Pages of a folio as the backing allocates it (the largest folio a gfn can be in). */
-  private get origPages(): number {
-    const b = this.design.backing;
-    return b === '4K' ? 1 : b === 'HUGETLB_1G' ? this.ptrs * this.ptrs : this.ptrs;
-  }
-
   /** gfns sharing g's original folio: all of a hugetlb or THP folio, as allocated. */
   private folioSpan(g: number): [number, number] {
-    const n = this.origPages;
+    const n = originalFolioPages(this.design);
     const idx = g + this.indexShift;
     const lo = idx - (idx % n) - this.indexShift;
     return [Math.max(lo, this.slotBase), Math.min(lo + n, this.gfns)];
@@ -647,9 +641,9 @@ export class Reference {
 
   private punch(start: number, end: number, ret: number, ctx: RefContext): string | null {
     const where = `punch [0x${start.toString(16)}, 0x${end.toString(16)})`;
-    const huge = this.design.backing === 'HUGETLB_2M' || this.design.backing === 'HUGETLB_1G';
+    const huge = hugetlbBacking(this.design);
     const sh = this.indexShift;
-    const n = this.origPages;
+    const n = originalFolioPages(this.design);
     const aligned = (start + sh) % n === 0 && (end + sh) % n === 0;
     let want = 0;
     if (!this.validRange(start, end)) want = -EINVAL;
